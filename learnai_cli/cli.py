@@ -1,0 +1,253 @@
+"""The `learnai` command line: parse, call one function, render. torch is imported only by commands that train or evaluate."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator, List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from learnai_cli import __version__
+from learnai_cli.errors import EXIT_INTERRUPTED, LearnaiError, UsageError
+
+app = typer.Typer(
+    name="learnai",
+    help="Config-driven PyTorch experiments: train from YAML, then eval, plot and compare runs.\n\n"
+    "Exit codes: 0 success, 1 the run failed (diverged, error in training), 2 bad usage or config, 130 interrupted.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+stdout = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)  # logs and pipes get full tables
+stderr = Console(stderr=True, soft_wrap=True)
+
+JSON_HELP = "Print one JSON object on stdout and nothing else there (for scripts)."
+RUNS_DIR_HELP = "Root folder of run directories."
+OVERRIDES_HELP = "key.path=value settings applied over the file, values parsed as YAML (e.g. optimizer.lr=0.1 train.epochs=3)."
+
+JsonOption = typer.Option(False, "--json", help=JSON_HELP)
+RunsDirOption = typer.Option(None, "--runs-dir", envvar="LEARNAI_RUNS_DIR", help=RUNS_DIR_HELP, show_default="./runs")
+
+
+@contextmanager
+def reporting_errors(json_output: bool) -> Iterator[None]:
+    """Turn learnai errors into a message on stderr (and a JSON object with --json) and the documented exit code."""
+    try:
+        yield
+    except LearnaiError as error:
+        _fail(error.render(), error.exit_code, json_output)
+    except KeyboardInterrupt:
+        _fail("interrupted", EXIT_INTERRUPTED, json_output)
+
+
+def _fail(message: str, code: int, json_output: bool) -> None:
+    stderr.print(Text("error: ", style="bold red") + Text(message))
+    if json_output:
+        print(json.dumps({"ok": False, "exit_code": code, "error": message}))
+    raise typer.Exit(code)
+
+
+def emit(result: dict[str, Any], json_output: bool, render: Callable[[dict[str, Any]], None]) -> None:
+    if json_output:
+        print(json.dumps({"ok": True, **result}, default=str))
+    else:
+        render(result)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"learnai {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """learnai: write a YAML file, train it, get a run directory with metrics, checkpoints and plots."""
+
+
+@app.command()
+def train(
+    config: Path = typer.Argument(..., help="Experiment YAML file, e.g. configs/linear_regression.yaml."),
+    overrides: Optional[List[str]] = typer.Argument(None, help=OVERRIDES_HELP, show_default=False),
+    dry_run: bool = typer.Option(False, "--dry-run", help="One train step and one val batch in a throwaway directory: a seconds-long smoke test."),
+    runs_dir: Optional[Path] = RunsDirOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Train an experiment into a new timestamped run directory."""
+    from learnai_cli import config as config_module
+    from learnai_cli import training
+    from learnai_cli.runs import runs_root
+
+    with reporting_errors(json_output):
+        experiment = config_module.load(config, overrides or [])
+        interactive = sys.stderr.isatty() and not json_output
+        command = ["learnai", *sys.argv[1:]]
+        summary = training.train(experiment, runs_root(runs_dir), command, interactive, dry_run=dry_run)
+        emit(summary, json_output, _render_train)
+
+
+def _render_train(summary: dict[str, Any]) -> None:
+    if summary.get("dry_run"):
+        stdout.print(f"dry run ok: {summary['final'].get('step', 0)} step(s); final {_metrics_text(summary['final'])}", highlight=False)
+        return
+    best = summary.get("best") or {}
+    stdout.print(f"[bold green]{summary['status']}[/] {summary['run_id']}  ({summary['duration_s']:.1f}s)")
+    if summary.get("message"):
+        stdout.print(f"  {summary['message']}", highlight=False)
+    stdout.print(f"  final: {_metrics_text(summary['final'])}", highlight=False)
+    if best.get("value") is not None:
+        stdout.print(f"  best {best['metric']} {best['value']:.4g} at epoch {best['epoch']}", highlight=False)
+    stdout.print(f"  run dir: {summary['run_dir']}", highlight=False)
+
+
+def _metrics_text(record: dict[str, Any]) -> str:
+    keys = [k for k in record if k.endswith("loss") or k.startswith("val_")]
+    return "  ".join(f"{k} {record[k]:.4g}" for k in keys if isinstance(record.get(k), (int, float)))
+
+
+@app.command("eval")
+def eval_command(
+    run_id: str = typer.Argument(..., help="Run directory name, a unique prefix of it, or 'latest'."),
+    checkpoint: str = typer.Option("best", "--checkpoint", help="best, last, or a path to a .pt file."),
+    split: str = typer.Option("test", "--split", help="test, val or train."),
+    runs_dir: Optional[Path] = RunsDirOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Evaluate a run's checkpoint on a split; writes eval.json (and a confusion matrix for classifiers)."""
+    from learnai_cli import runs
+    from learnai_cli.evaluation import evaluate_run
+
+    with reporting_errors(json_output):
+        run = runs.resolve(runs.runs_root(runs_dir), run_id)
+        report = evaluate_run(run, checkpoint=checkpoint, split=split)
+        emit(report, json_output, _render_eval)
+
+
+def _render_eval(report: dict[str, Any]) -> None:
+    table = Table(title=f"{report['run_id']} — {report['split']} split ({report['samples']} samples, epoch {report['checkpoint_epoch']})")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in report["metrics"].items():
+        table.add_row(name, f"{value:.4f}")
+    for name, values in report.get("parameters", {}).items():
+        table.add_row(name, ", ".join(f"{v:.4f}" for v in values))
+    stdout.print(table)
+    for path in report.get("plots", []):
+        stdout.print(f"wrote {path}", highlight=False)
+
+
+@app.command()
+def plot(
+    run_id: str = typer.Argument(..., help="Run directory name, a unique prefix of it, or 'latest'."),
+    runs_dir: Optional[Path] = RunsDirOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """(Re)draw a run's plots from its files: loss curves, and the confusion matrix after eval."""
+    from learnai_cli import runs
+    from learnai_cli.plots import plot_run
+
+    with reporting_errors(json_output):
+        run = runs.resolve(runs.runs_root(runs_dir), run_id)
+        written = [str(p) for p in plot_run(run)]
+        if not written:
+            raise UsageError(f"run {run.id} has no metrics to plot yet")
+        emit({"run_id": run.id, "plots": written}, json_output, lambda r: [stdout.print(f"wrote {p}", highlight=False) for p in r["plots"]])
+
+
+@app.command("runs")
+def list_runs(
+    runs_dir: Optional[Path] = RunsDirOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """List runs: id, name, status, epochs, best metric, duration, start time."""
+    from learnai_cli import runs
+
+    with reporting_errors(json_output):
+        root = runs.runs_root(runs_dir)
+        rows = list(runs.iter_summaries(root))
+        emit({"runs_dir": str(root), "runs": rows}, json_output, _render_runs)
+
+
+def _render_runs(result: dict[str, Any]) -> None:
+    if not result["runs"]:
+        stdout.print(f"no runs in {result['runs_dir']}", highlight=False)
+        return
+    table = Table(title=f"runs in {result['runs_dir']}")
+    for column in ("id", "name", "status", "epochs", "best", "duration", "started"):
+        table.add_column(column)
+    for row in result["runs"]:
+        best = f"{row['best_metric']} {row['best_value']:.4g}" if row["best_value"] is not None else ""
+        duration = f"{row['duration_s']:.1f}s" if row["duration_s"] is not None else ""
+        table.add_row(row["id"], row["name"], row["status"], str(row["epochs"] or 0), best, duration, row["started"] or "")
+    stdout.print(table)
+
+
+KINDS = ("models", "datasets", "losses", "optimizers", "schedulers", "metrics")
+
+
+@app.command("list")
+def list_builders(
+    kind: Optional[str] = typer.Argument(None, help=f"One of: {', '.join(KINDS)}. All when left out."),
+    json_output: bool = JsonOption,
+) -> None:
+    """Show what configs can name: registered builders, their arguments with defaults, one line of docs."""
+    from learnai_cli import registry
+    from learnai_cli.errors import did_you_mean
+
+    with reporting_errors(json_output):
+        if kind is not None and kind not in KINDS:
+            raise UsageError(f"unknown kind '{kind}'.{did_you_mean(kind, KINDS)} Valid: {', '.join(KINDS)}")
+        registry.load_builtins()
+        listing = {
+            name: [{"name": e, "arguments": registry.REGISTRIES[name].get(e).describe_arguments(), "summary": registry.REGISTRIES[name].get(e).summary} for e in registry.REGISTRIES[name].names()]
+            for name in ([kind] if kind else KINDS)
+        }
+        emit(listing, json_output, _render_listing)
+
+
+def _render_listing(listing: dict[str, Any]) -> None:
+    for kind, entries in listing.items():
+        table = Table(title=kind, show_lines=False)
+        table.add_column("name", style="bold")
+        table.add_column("arguments")
+        table.add_column("description")
+        for entry in entries:
+            table.add_row(entry["name"], "\n".join(entry["arguments"]), entry["summary"])
+        stdout.print(table)
+
+
+@app.command("config")
+def config_command(
+    config: Path = typer.Argument(..., help="Experiment YAML file."),
+    overrides: Optional[List[str]] = typer.Argument(None, help=OVERRIDES_HELP, show_default=False),
+    json_output: bool = JsonOption,
+) -> None:
+    """Validate a config (and build its model once) without training; print it resolved, defaults filled in."""
+    import yaml
+
+    from learnai_cli import config as config_module
+    from learnai_cli.experiment import build_model
+
+    with reporting_errors(json_output):
+        experiment = config_module.load(config, overrides or [])
+        model = build_model(experiment)
+        result = {"config": experiment.to_dict(), "parameters": sum(p.numel() for p in model.parameters())}
+        emit(result, json_output, lambda r: stdout.print(yaml.safe_dump(r["config"], sort_keys=False) + f"# model parameters: {r['parameters']:,}", highlight=False))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(EXIT_INTERRUPTED)
+

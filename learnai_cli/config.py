@@ -1,0 +1,261 @@
+"""The experiment config: schema, YAML loading, key=value overrides, and validation errors.
+
+Everything is checked once here, at the edge; the rest of the code gets an
+ExperimentConfig and never sees raw dicts. Every problem found is reported in
+one pass, each naming its key path, what was expected and the closest valid name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Optional, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError
+
+from learnai_cli.errors import ConfigError, did_you_mean
+
+FRAMEWORK_DATA_KEYS = ("name", "val_split", "test_split", "limit")
+
+
+class Section(BaseModel):
+    """A builder section: `{name: <registered>, **kwargs}`; the kwargs go to the builder."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    name: str
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+SplitSize = Union[PositiveInt, float]
+
+
+class DataSection(Section):
+    """The dataset section; besides the builder's kwargs it sets how splits are carved."""
+
+    val_split: SplitSize = Field(0.1, description="fraction (0-1) or count held out for validation")
+    test_split: SplitSize = Field(0.1, description="fraction or count held out for test, if no official test set")
+    limit: Optional[PositiveInt] = Field(None, description="cap every split at this many samples (smoke runs)")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EarlyStopping(Strict):
+    patience: PositiveInt = 5
+    min_delta: float = Field(0.0, ge=0)
+
+
+class TrainSection(Strict):
+    epochs: PositiveInt = 10
+    batch_size: PositiveInt = 64
+    eval_batch_size: PositiveInt = 1024
+    shuffle: bool = True
+    max_steps: Optional[PositiveInt] = Field(None, description="stop after this many optimizer steps in all")
+    limit_batches: Optional[PositiveInt] = Field(None, description="at most this many batches per epoch (train and val)")
+    log_every_steps: PositiveInt = Field(50, description="steps between loss syncs, step records and progress updates")
+    val_every_epochs: PositiveInt = 1
+    monitor: str = Field("val_loss", description="metric that picks best.pt: train_loss, val_loss or val_<metric>")
+    mode: Literal["min", "max"] = "min"
+    early_stopping: Optional[EarlyStopping] = None
+    grad_clip: Optional[PositiveFloat] = Field(None, description="clip the gradient norm to this value")
+    accumulate_steps: PositiveInt = Field(1, description="micro-batches whose gradients add up before one step")
+    deterministic: bool = False
+
+
+class ExperimentConfig(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=80)
+    seed: int = 0
+    device: str = Field("auto", pattern=r"^(auto|cpu|cuda|cuda:\d+)$")
+    plugins: list[str] = []
+    data: DataSection
+    model: Section
+    loss: Section
+    optimizer: Section
+    scheduler: Optional[Section] = None
+    train: TrainSection = TrainSection()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for config.yaml, `name` first in every section."""
+        data = self.model_dump(mode="json")
+        for key in BUILDER_SECTIONS:
+            if data.get(key) is not None:
+                data[key] = {"name": data[key].pop("name"), **data[key]}
+        return data
+
+
+# Each builder section and the registry its `name` is looked up in.
+BUILDER_SECTIONS = {
+    "data": "datasets",
+    "model": "models",
+    "loss": "losses",
+    "optimizer": "optimizers",
+    "scheduler": "schedulers",
+}
+
+SECTION_MODELS: dict[str, type[BaseModel]] = {
+    "": ExperimentConfig,
+    "train": TrainSection,
+    "train.early_stopping": EarlyStopping,
+}
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """The file's top-level mapping; missing, empty or malformed files are ConfigErrors."""
+    if not path.exists():
+        raise ConfigError(f"config file not found: {path}")
+    if path.is_dir():
+        raise ConfigError(f"config path is a directory, not a YAML file: {path}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read config file {path}: {error}") from None
+    return parse_yaml(text, str(path))
+
+
+def parse_yaml(text: str, source: str) -> dict[str, Any]:
+    if not text.strip():
+        raise ConfigError(f"{source}: the config file is empty; start from one in configs/")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        raise ConfigError(f"{source}: YAML syntax error at {where}: {error.problem or error.context}") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{source}: not valid YAML: {error}") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: the YAML is nested too deeply") from None
+    if data is None:
+        raise ConfigError(f"{source}: the config file holds no settings (only comments?)")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of sections, not a {type(data).__name__}")
+    return data
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Set `a.b.c=value` (value parsed as YAML) in place; returns {key path: override} and problems."""
+    origins, problems = {}, []
+    for override in overrides:
+        key, sep, text = override.partition("=")
+        if not sep or not key.strip() or any(not part for part in key.split(".")):
+            problems.append(f"override '{override}' must look like key.path=value (e.g. optimizer.lr=0.01)")
+            continue
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            problems.append(f"override '{override}': the value is not valid YAML")
+            continue
+        problem = _set_path(raw, key.strip().split("."), value)
+        if problem:
+            problems.append(f"override '{override}': {problem}")
+        origins[key.strip()] = override
+    return origins, problems
+
+
+def _set_path(raw: dict[str, Any], parts: list[str], value: Any) -> str | None:
+    node = raw
+    for depth, part in enumerate(parts[:-1]):
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            return f"'{'.'.join(parts[: depth + 1])}' is a {type(child).__name__}, not a section"
+        node = child
+    node[parts[-1]] = value
+    return None
+
+
+def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
+    """Read, override and validate a config file; raises one ConfigError listing every problem."""
+    path = Path(path)
+    raw = read_yaml(path)
+    return validate(raw, source=str(path), overrides=list(overrides), base_dir=path.parent)
+
+
+def validate(
+    raw: dict[str, Any], source: str, overrides: list[str] = (), base_dir: Path = Path(".")
+) -> ExperimentConfig:
+    """The validated config with every builder's defaults filled in."""
+    from learnai_cli import plugins, registry
+
+    origins, problems = apply_overrides(raw, list(overrides))
+    plugin_paths, plugin_problems = plugins.load_all(raw.get("plugins"), base_dir)
+    problems += plugin_problems
+    registry.load_builtins()
+
+    try:
+        config = ExperimentConfig.model_validate(raw)
+    except ValidationError as error:
+        config = None
+        problems += [_describe_schema_error(e, origins) for e in error.errors()]
+
+    resolved = dict(raw)
+    for section, registry_name in BUILDER_SECTIONS.items():
+        body = raw.get(section)
+        if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+            continue  # the schema check above already reported it
+        reserved = FRAMEWORK_DATA_KEYS if section == "data" else ("name",)
+        kwargs = {k: v for k, v in body.items() if k not in reserved}
+        found = registry.REGISTRIES[registry_name]
+        if body["name"] not in found:
+            problems.append(_located(f"{section}.name", found.unknown_name_message(body["name"]), origins))
+            continue
+        kwargs, arg_problems = found.check(body["name"], kwargs)
+        problems += [_located(f"{section}.{arg}", text, origins) for arg, text in arg_problems]
+        resolved[section] = {**{k: v for k, v in body.items() if k in reserved}, **kwargs}
+
+    if config is not None:
+        problems += _check_monitor(config)
+    if problems:
+        count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
+        raise ConfigError(f"{source}: {count} in the config", problems)
+
+    resolved["plugins"] = plugin_paths
+    return ExperimentConfig.model_validate(resolved)
+
+
+def _check_monitor(config: ExperimentConfig) -> list[str]:
+    """train.monitor must name a metric this task actually records."""
+    from learnai_cli import metrics, registry
+
+    task = registry.DATASETS.get(config.data.name).meta["task"]
+    valid = ["train_loss", "val_loss"] + [f"val_{name}" for name in metrics.names_for_task(task)]
+    if config.train.monitor in valid:
+        return []
+    hint = did_you_mean(config.train.monitor, valid)
+    return [f"train.monitor: '{config.train.monitor}' is not recorded for a {task} task.{hint} Valid: {', '.join(valid)}"]
+
+
+def _describe_schema_error(error: dict, origins: dict[str, str]) -> str:
+    loc = [str(part) for part in error["loc"]]
+    # Union members add their type name to the path (e.g. data.val_split.int); drop it.
+    loc = [part for part in loc if part not in ("int", "float", "constrained-int", "function-after[...]")]
+    path = ".".join(loc)
+    parent, key = ".".join(loc[:-1]), loc[-1] if loc else ""
+    if error["type"] == "extra_forbidden":
+        valid = list(SECTION_MODELS[parent].model_fields) if parent in SECTION_MODELS else []
+        listing = f" Valid keys{' in ' + parent if parent else ''}: {', '.join(valid)}" if valid else ""
+        what = "section" if not parent else "key"
+        return _located(path, f"unknown {what}.{did_you_mean(key, valid)}{listing}", origins)
+    if error["type"] == "missing":
+        return _located(path, "required key is missing", origins)
+    if error["type"] == "string_pattern_mismatch" and path == "device":
+        return _located(path, f"expected auto, cpu, cuda or cuda:N (got {error['input']!r})", origins)
+    if error["type"] == "string_pattern_mismatch" and path == "name":
+        return _located(path, f"use letters, digits, '.', '_' or '-' only; it names the run directory (got {error['input']!r})", origins)
+    return _located(path, f"{error['msg']} (got {_short(error.get('input'))})", origins)
+
+
+def _located(path: str, message: str, origins: dict[str, str]) -> str:
+    source = next((o for key, o in origins.items() if path == key or path.startswith(key + ".")), None)
+    suffix = f" [from override '{source}']" if source else ""
+    return f"{path}: {message}{suffix}"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,1 @@
+"""Dataset builders, one module per source; importing a module registers its datasets."""

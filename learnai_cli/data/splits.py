@@ -1,0 +1,98 @@
+"""What a dataset builder returns, and the seeded train/val/test carving of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Optional, Union
+
+import torch
+from torch.utils.data import Dataset, Subset
+
+from learnai_cli.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class TensorSplit:
+    """A split held in memory as two tensors; batched by index, never through a DataLoader."""
+
+    inputs: torch.Tensor
+    targets: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.targets.shape[0]
+
+    def take(self, index: torch.Tensor) -> "TensorSplit":
+        return TensorSplit(self.inputs[index], self.targets[index])
+
+
+Split = Union[TensorSplit, Dataset]
+
+
+@dataclass(frozen=True)
+class DatasetSplits:
+    """A builder's result: train, plus val/test where the dataset has official ones."""
+
+    train: Split
+    val: Optional[Split] = None
+    test: Optional[Split] = None
+    class_names: Optional[list[str]] = None
+    info: dict[str, Any] = field(default_factory=dict)  # facts a report may show, e.g. true coefficients
+
+
+def carve(splits: DatasetSplits, val_split: float | int, test_split: float | int, limit: int | None, seed: int, stratify: bool) -> DatasetSplits:
+    """Fill missing val/test from train with a seeded (stratified for classes) split, then apply `limit`."""
+    generator = torch.Generator().manual_seed(seed)
+    train, val, test = splits.train, splits.val, splits.test
+    if test is None:
+        train, test = _hold_out(train, test_split, "data.test_split", generator, stratify)
+    if val is None:
+        train, val = _hold_out(train, val_split, "data.val_split", generator, stratify)
+    if limit is not None:
+        train, val, test = (_first(part, limit) for part in (train, val, test))
+    return replace(splits, train=train, val=val, test=test)
+
+
+def _hold_out(split: Split, size: float | int, key: str, generator: torch.Generator, stratify: bool):
+    total = len(split)
+    count = _count(size, total, key)
+    targets = split.targets if isinstance(split, TensorSplit) else None
+    if stratify and targets is not None and targets.dtype == torch.long:
+        held, kept = _stratified_indices(targets, count, generator)
+    else:
+        order = torch.randperm(total, generator=generator)
+        held, kept = order[:count], order[count:]
+    return _take(split, kept), _take(split, held)
+
+
+def _count(size: float | int, total: int, key: str) -> int:
+    if isinstance(size, float) and not 0 < size < 1:
+        raise ConfigError(f"{key}: a fraction must be between 0 and 1 (got {size})")
+    count = round(size * total) if isinstance(size, float) else size
+    if not 1 <= count < total:
+        raise ConfigError(f"{key}: holding out {count} of {total} samples leaves no data to train on; use a smaller value")
+    return count
+
+
+def _stratified_indices(targets: torch.Tensor, count: int, generator: torch.Generator):
+    """Hold out about the same fraction of every class, so rare classes appear in each split."""
+    fraction = count / len(targets)
+    held, kept = [], []
+    for label in targets.unique():
+        members = (targets == label).nonzero().view(-1)
+        members = members[torch.randperm(len(members), generator=generator)]
+        n_held = round(len(members) * fraction)
+        held.append(members[:n_held])
+        kept.append(members[n_held:])
+    held, kept = torch.cat(held), torch.cat(kept)
+    # Shuffle across classes so the first `limit` samples are not all one class.
+    return held[torch.randperm(len(held), generator=generator)], kept[torch.randperm(len(kept), generator=generator)]
+
+
+def _take(split: Split, index: torch.Tensor) -> Split:
+    return split.take(index) if isinstance(split, TensorSplit) else Subset(split, index.tolist())
+
+
+def _first(split: Split, limit: int) -> Split:
+    if len(split) <= limit:
+        return split
+    return _take(split, torch.arange(limit))

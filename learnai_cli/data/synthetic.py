@@ -1,0 +1,55 @@
+"""Synthetic datasets generated from a seed: lines, polynomials, the 6-sample toy classes."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+
+from learnai_cli.data.splits import DatasetSplits, TensorSplit
+from learnai_cli.registry import DATASETS
+
+
+@DATASETS.register("linear", task="regression")
+def linear(
+    n: int = 10_000, weight: float = 2.0, bias: float = 1.0, noise: float = 0.1, x_min: float = 0.0, x_max: float = 2.0, seed: int = 0
+) -> DatasetSplits:
+    """Points on y = weight*x + bias with Gaussian noise whose spread grows with x."""
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.empty(n, 1).uniform_(x_min, x_max, generator=generator)
+    y = weight * x + bias + noise * x.abs() * torch.randn(n, 1, generator=generator)
+    return DatasetSplits(train=TensorSplit(x, y), info={"true_weight": weight, "true_bias": bias})
+
+
+@DATASETS.register("polynomial", task="regression")
+def polynomial(
+    n: int = 1_000,
+    coefficients: Optional[list[float]] = (1.0, 2.0, 3.0),
+    degree: Optional[int] = None,
+    noise: float = 0.1,
+    x_min: float = -1.0,
+    x_max: float = 1.0,
+    seed: int = 0,
+) -> DatasetSplits:
+    """y = c0 + c1*x + ... + ck*x^k + noise, with features [x, x^2, ..., x^degree] (coefficients lowest first; null draws random ones)."""
+    generator = torch.Generator().manual_seed(seed)
+    if coefficients is None:
+        coefficients = torch.randn(1 + (degree or 4), generator=generator).tolist()
+    degree = degree or len(coefficients) - 1
+    x = torch.empty(n, 1).uniform_(x_min, x_max, generator=generator)
+    features = torch.cat([x**power for power in range(1, degree + 1)], dim=1)
+    powers = torch.cat([torch.ones(n, 1), x**torch.arange(1, len(coefficients)).float()], dim=1)
+    y = powers @ torch.tensor(coefficients, dtype=torch.float32).view(-1, 1)
+    y = y + noise * torch.randn(n, 1, generator=generator)
+    return DatasetSplits(train=TensorSplit(features, y), info={"true_coefficients": list(coefficients)})
+
+
+TOY_INPUTS = [[0, 0], [1, 0], [1, 1], [0, 0], [0, 0], [0, 1]]
+TOY_LABELS = [0, 1, 2, 0, 0, 2]
+
+
+@DATASETS.register("toy_classes", task="classification")
+def toy_classes() -> DatasetSplits:
+    """The curriculum's 6 samples of 2 features in 3 classes; val and test are the same 6 (it measures fit)."""
+    split = TensorSplit(torch.tensor(TOY_INPUTS, dtype=torch.float32), torch.tensor(TOY_LABELS))
+    return DatasetSplits(train=split, val=split, test=split, class_names=["class 0", "class 1", "class 2"])

@@ -1,0 +1,1 @@
+"""The training engine: devices, batching, the trainer loop, evaluation, checkpoints, progress."""

@@ -1,0 +1,19 @@
+"""Hooks the trainer calls; the trainer itself knows nothing of run directories or terminals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Callback:
+    """Override what you need; every hook is a no-op by default."""
+
+    def on_fit_start(self, trainer) -> None: ...
+
+    def on_batch_end(self, trainer) -> None: ...
+
+    def on_log(self, trainer, record: dict[str, Any]) -> None: ...
+
+    def on_epoch_end(self, trainer, record: dict[str, Any]) -> None: ...
+
+    def on_fit_end(self, trainer, status: str) -> None: ...

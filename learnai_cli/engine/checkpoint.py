@@ -1,0 +1,47 @@
+"""Checkpoints: plain dicts of tensors and Python values, saved atomically, loaded only with weights_only."""
+
+from __future__ import annotations
+
+import io
+import pickle
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from learnai_cli.errors import UsageError
+from learnai_cli.runs import write_atomic
+
+FORMAT_VERSION = 1
+
+
+def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
+    buffer = io.BytesIO()
+    torch.save({"format_version": FORMAT_VERSION, **payload}, buffer)
+    write_atomic(path, buffer.getvalue())
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """Load safely (weights_only=True: no code runs); refuse what is not a learnai checkpoint of this format."""
+    if _torch_version() < (2, 6):
+        raise UsageError(f"loading checkpoints safely needs torch >= 2.6 (this is {torch.__version__}); upgrade torch")
+    if not path.is_file():
+        raise UsageError(f"checkpoint not found: {path}")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise UsageError(f"cannot load checkpoint {path} safely: {first_line}") from None
+    if not isinstance(checkpoint, dict) or "format_version" not in checkpoint:
+        raise UsageError(f"{path} is not a learnai checkpoint (no format_version)")
+    if checkpoint["format_version"] != FORMAT_VERSION:
+        raise UsageError(
+            f"{path} has checkpoint format {checkpoint['format_version']}, this learnai reads format {FORMAT_VERSION}; "
+            "use the learnai version that wrote it"
+        )
+    return checkpoint
+
+
+def _torch_version() -> tuple[int, int]:
+    major, minor = torch.__version__.split("+")[0].split(".")[:2]
+    return int(major), int(minor)

@@ -1,0 +1,81 @@
+"""`learnai eval`: rebuild a run's model and data from its config.yaml, load a checkpoint, evaluate a split."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from learnai_cli.errors import UsageError
+from learnai_cli.runs import RunDir, write_json
+
+SPLITS = ("test", "val", "train")
+
+
+def checkpoint_path(run: RunDir, checkpoint: str) -> Path:
+    """best | last | a path to a .pt file."""
+    if checkpoint in ("best", "last"):
+        path = run.checkpoints / f"{checkpoint}.pt"
+        if not path.is_file():
+            raise UsageError(f"run {run.id} has no {checkpoint}.pt (status: {run.meta().get('status', 'unknown')}); try --checkpoint last")
+        return path
+    path = Path(checkpoint)
+    if not path.is_file():
+        raise UsageError(f"--checkpoint: '{checkpoint}' is neither best, last nor an existing checkpoint file")
+    return path
+
+
+def evaluate_run(run: RunDir, checkpoint: str = "best", split: str = "test") -> dict[str, Any]:
+    """Evaluate and write eval.json (plus a confusion matrix plot for classification); returns the results."""
+    from learnai_cli import config as config_module
+    from learnai_cli.engine.checkpoint import load_checkpoint
+    from learnai_cli.engine.evaluate import confusion_matrix, evaluate
+    from learnai_cli.experiment import build_experiment
+
+    if split not in SPLITS:
+        raise UsageError(f"--split must be one of {', '.join(SPLITS)} (got '{split}')")
+    path = checkpoint_path(run, checkpoint)
+    config = config_module.validate(run.config(), source=str(run.config_path), base_dir=run.path)
+    experiment = build_experiment(config, with_optimizer=False)
+    state = load_checkpoint(path)
+    experiment.model.load_state_dict(state["model"])
+    batches = experiment.batches(split)
+    if batches is None:
+        raise UsageError(f"run {run.id}: its data has no {split} split")
+    results = evaluate(experiment.model, batches, experiment.loss_fn, experiment.task, experiment.from_logits)
+    report: dict[str, Any] = {
+        "run_id": run.id,
+        "split": split,
+        "checkpoint": str(path),
+        "checkpoint_epoch": state.get("epoch"),
+        "samples": len(getattr(experiment.data, split)),
+        "metrics": results,
+        "evaluated": datetime.now().isoformat(timespec="seconds"),
+    }
+    if experiment.num_classes:
+        matrix = confusion_matrix(experiment.model, batches, experiment.task, experiment.from_logits, experiment.num_classes)
+        report["class_names"] = experiment.data.class_names or [str(i) for i in range(experiment.num_classes)]
+        report["confusion_matrix"] = matrix
+        report["per_class_accuracy"] = {
+            name: (row[i] / sum(row) if sum(row) else None) for i, (name, row) in enumerate(zip(report["class_names"], matrix))
+        }
+    if experiment.data.info:
+        report["data_info"] = experiment.data.info
+    report["parameters"] = _small_parameters(experiment.model)
+    write_json(run.eval_path, report)
+    report["plots"] = [str(p) for p in _plots(run)]
+    return report
+
+
+def _small_parameters(model) -> dict[str, list]:
+    """Weights of tiny models (e.g. linear regression's w and b), so eval can show what was learned."""
+    parameters = dict(model.named_parameters())
+    if sum(p.numel() for p in parameters.values()) > 32:
+        return {}
+    return {name: p.detach().cpu().view(-1).tolist() for name, p in parameters.items()}
+
+
+def _plots(run: RunDir) -> list[Path]:
+    from learnai_cli.plots import plot_run
+
+    return plot_run(run)

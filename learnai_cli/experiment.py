@@ -1,0 +1,127 @@
+"""Builds an experiment's parts from a validated config: data splits, model, loss, optimizer, scheduler."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import torch
+
+from learnai_cli import registry
+from learnai_cli.config import ExperimentConfig
+from learnai_cli.data.splits import DatasetSplits, carve
+from learnai_cli.engine.batches import make_batches
+from learnai_cli.engine.device import resolve_device, seed_everything
+from learnai_cli.errors import ConfigError
+
+
+@dataclass
+class Experiment:
+    config: ExperimentConfig
+    device: torch.device
+    data: DatasetSplits
+    task: str
+    model: torch.nn.Module
+    loss_fn: Any
+    from_logits: bool
+    optimizer: Optional[torch.optim.Optimizer] = None
+    scheduler: Any = None
+    scheduler_interval: str = "epoch"
+
+    def batches(self, split_name: str, shuffle: bool = False, limit: Optional[int] = None):
+        """Batches of one split on the experiment's device; train uses batch_size, others eval_batch_size."""
+        split = getattr(self.data, split_name)
+        if split is None or len(split) == 0:
+            return None
+        train = self.config.train
+        size = train.batch_size if split_name == "train" else train.eval_batch_size
+        return make_batches(split, size, shuffle, self.device, seed=self.config.seed, limit=limit)
+
+    @property
+    def num_classes(self) -> Optional[int]:
+        if self.task == "binary":
+            return 2
+        return len(self.data.class_names) if self.data.class_names else None
+
+
+def build_data(config: ExperimentConfig) -> tuple[DatasetSplits, str]:
+    """The dataset with train/val/test carved and limited as the data section says."""
+    section = config.data
+    entry = registry.DATASETS.get(section.name)
+    splits = registry.DATASETS.build(section.name, section.kwargs, seed=config.seed)
+    task = entry.meta["task"]
+    carved = carve(splits, section.val_split, section.test_split, section.limit, config.seed, stratify=task != "regression")
+    return carved, task
+
+
+def build_model(config: ExperimentConfig) -> torch.nn.Module:
+    """The model alone, seeded; a builder that fails on these arguments is a config error."""
+    registry.load_builtins()
+    seed_everything(config.seed, config.train.deterministic)
+    try:
+        return registry.MODELS.build(config.model.name, config.model.kwargs)
+    except (RuntimeError, ValueError, TypeError) as error:
+        raise ConfigError(f"model '{config.model.name}' cannot be built with {config.model.kwargs}: {error}") from None
+
+
+def build_experiment(config: ExperimentConfig, with_optimizer: bool = True) -> Experiment:
+    """Seed, pick the device, build everything, and check that model and data fit together."""
+    registry.load_builtins()
+    device = resolve_device(config.device)
+    data, task = build_data(config)
+    model = build_model(config).to(device)
+    loss_fn = registry.LOSSES.build(config.loss.name, config.loss.kwargs)
+    from_logits = registry.LOSSES.get(config.loss.name).meta.get("from_logits", True)
+    experiment = Experiment(config, device, data, task, model, loss_fn, from_logits)
+    check_model_fits_data(experiment)
+    if with_optimizer:
+        experiment.optimizer = registry.OPTIMIZERS.build(config.optimizer.name, config.optimizer.kwargs, params=model.parameters())
+        _add_scheduler(experiment)
+    return experiment
+
+
+def optimizer_steps_per_epoch(config: ExperimentConfig, train_size: int) -> int:
+    batches = math.ceil(train_size / config.train.batch_size)
+    if config.train.limit_batches:
+        batches = min(batches, config.train.limit_batches)
+    return math.ceil(batches / config.train.accumulate_steps)
+
+
+def _add_scheduler(experiment: Experiment) -> None:
+    section = experiment.config.scheduler
+    if section is None:
+        return
+    steps = optimizer_steps_per_epoch(experiment.config, len(experiment.data.train))
+    experiment.scheduler = registry.SCHEDULERS.build(
+        section.name,
+        section.kwargs,
+        optimizer=experiment.optimizer,
+        epochs=experiment.config.train.epochs,
+        steps_per_epoch=steps,
+        mode=experiment.config.train.mode,
+    )
+    experiment.scheduler_interval = registry.SCHEDULERS.get(section.name).meta["interval"]
+
+
+def check_model_fits_data(experiment: Experiment) -> None:
+    """One forward + loss on two training samples, so a shape mismatch is a config error before any run starts."""
+    batches = make_batches(experiment.data.train, 2, False, experiment.device, seed=0, limit=1)
+    inputs, targets = next(iter(batches))
+    model = experiment.model
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            outputs = model(inputs)
+            experiment.loss_fn(outputs, targets)
+    except (RuntimeError, ValueError, IndexError, TypeError) as error:
+        first_line = str(error).strip().splitlines()[0]
+        output_shape = f", model output {tuple(outputs.shape)}" if "outputs" in locals() else ""
+        raise ConfigError(
+            f"model '{experiment.config.model.name}' does not fit data '{experiment.config.data.name}' "
+            f"with loss '{experiment.config.loss.name}': inputs {tuple(inputs.shape)}, targets {tuple(targets.shape)}"
+            f"{output_shape}: {first_line}. Check the model's sizes (model.*) against the data (data.*) and the loss."
+        ) from None
+    finally:
+        model.train(was_training)

@@ -1,0 +1,72 @@
+"""Validation metrics, each returning (sum, count) tensors so they accumulate on the device."""
+
+from __future__ import annotations
+
+import torch
+
+from learnai_cli.registry import METRICS
+
+# Which metrics are recorded for each dataset task (as val_<name>).
+TASK_METRICS = {
+    "classification": ("accuracy",),
+    "binary": ("accuracy",),
+    "regression": ("mse", "mae"),
+}
+
+
+def names_for_task(task: str) -> tuple[str, ...]:
+    return TASK_METRICS[task]
+
+
+def prediction_classes(outputs: torch.Tensor, task: str, from_logits: bool) -> torch.Tensor:
+    """Class ids from model outputs: argmax, or a 0/1 threshold for a single binary output."""
+    if task == "binary":
+        threshold = 0.0 if from_logits else 0.5
+        return (outputs > threshold).long().view(-1)
+    return outputs.argmax(dim=-1)
+
+
+@METRICS.register("accuracy")
+def accuracy(predicted: torch.Tensor, targets: torch.Tensor):
+    """Fraction of samples whose predicted class equals the target."""
+    return (predicted == targets.view(-1).long()).sum(), targets.new_tensor(targets.shape[0], dtype=torch.float32)
+
+
+@METRICS.register("mse")
+def mean_squared_error(outputs: torch.Tensor, targets: torch.Tensor):
+    """Mean squared error over every output element."""
+    difference = outputs.float() - targets.float().view_as(outputs)
+    return difference.pow(2).sum(), outputs.new_tensor(difference.numel(), dtype=torch.float32)
+
+
+@METRICS.register("mae")
+def mean_absolute_error(outputs: torch.Tensor, targets: torch.Tensor):
+    """Mean absolute error over every output element."""
+    difference = outputs.float() - targets.float().view_as(outputs)
+    return difference.abs().sum(), outputs.new_tensor(difference.numel(), dtype=torch.float32)
+
+
+class MetricAccumulator:
+    """Sums metrics on the device over batches; one host sync when `compute` is called."""
+
+    def __init__(self, task: str, from_logits: bool):
+        self.task = task
+        self.from_logits = from_logits
+        self.names = names_for_task(task)
+        self.sums: dict[str, torch.Tensor] = {}
+
+    def update(self, outputs: torch.Tensor, targets: torch.Tensor) -> None:
+        outputs = outputs.detach()
+        if self.task in ("classification", "binary"):
+            outputs = prediction_classes(outputs, self.task, self.from_logits)
+        for name in self.names:
+            total, count = METRICS.get(name).builder(outputs, targets)
+            previous = self.sums.get(name)
+            pair = torch.stack([total.float(), count.float()])
+            self.sums[name] = pair if previous is None else previous + pair
+
+    def compute(self) -> dict[str, float]:
+        if not self.sums:
+            return {}
+        stacked = torch.stack([self.sums[name] for name in self.names]).cpu()
+        return {name: float(total / count) for name, (total, count) in zip(self.names, stacked.tolist())}

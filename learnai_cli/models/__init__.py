@@ -1,0 +1,1 @@
+"""Model builders, one module per family; importing a module registers its models."""

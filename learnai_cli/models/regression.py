@@ -1,0 +1,24 @@
+"""Linear models: linear (and, with polynomial features, polynomial) regression."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from learnai_cli.registry import MODELS
+
+
+class LinearRegression(nn.Module):
+    """y = x·W + b: one nn.Linear, as in the curriculum's LinearRegression(n_in, n_out)."""
+
+    def __init__(self, n_in: int, n_out: int):
+        super().__init__()
+        self.linear = nn.Linear(n_in, n_out)
+
+    def forward(self, x):
+        return self.linear(x)
+
+
+@MODELS.register("linear_regression")
+def linear_regression(n_in: int = 1, n_out: int = 1) -> nn.Module:
+    """Linear regression y = x·W + b (use polynomial features in the data for polynomial fits)."""
+    return LinearRegression(n_in, n_out)

@@ -1,0 +1,116 @@
+"""Optimizers and learning-rate schedulers by name, plus the curriculum's hand-written SGD."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import optim
+
+from learnai_cli.registry import OPTIMIZERS, SCHEDULERS
+
+
+class ManualSGD(optim.Optimizer):
+    """Plain gradient descent written out by hand: p -= lr * p.grad (no momentum, no decay)."""
+
+    def __init__(self, params, lr: float):
+        super().__init__(params, {"lr": lr})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = closure() if closure is not None else None
+        for group in self.param_groups:
+            for parameter in group["params"]:
+                if parameter.grad is not None:
+                    parameter -= group["lr"] * parameter.grad
+        return loss
+
+
+@OPTIMIZERS.register("manual_sgd")
+def manual_sgd(params, lr: float = 0.01) -> optim.Optimizer:
+    """The curriculum's by-hand update, p -= lr * grad under no_grad; matches sgd without momentum."""
+    return ManualSGD(params, lr=lr)
+
+
+@OPTIMIZERS.register("sgd")
+def sgd(params, lr: float = 0.01, momentum: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False) -> optim.Optimizer:
+    """Stochastic gradient descent (torch.optim.SGD), optionally with (Nesterov) momentum."""
+    return optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov)
+
+
+@OPTIMIZERS.register("adam")
+def adam(
+    params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0
+) -> optim.Optimizer:
+    """Adam (torch.optim.Adam): adaptive per-parameter steps; a robust default."""
+    return optim.Adam(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+
+@OPTIMIZERS.register("adamw")
+def adamw(
+    params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.01
+) -> optim.Optimizer:
+    """AdamW (torch.optim.AdamW): Adam with decoupled weight decay."""
+    return optim.AdamW(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+
+@OPTIMIZERS.register("rmsprop")
+def rmsprop(params, lr: float = 1e-2, alpha: float = 0.99, momentum: float = 0.0, weight_decay: float = 0.0) -> optim.Optimizer:
+    """RMSprop (torch.optim.RMSprop): divides steps by a running RMS of gradients."""
+    return optim.RMSprop(params, lr=lr, alpha=alpha, momentum=momentum, weight_decay=weight_decay)
+
+
+@OPTIMIZERS.register("adagrad")
+def adagrad(params, lr: float = 1e-2, weight_decay: float = 0.0) -> optim.Optimizer:
+    """Adagrad (torch.optim.Adagrad): steps shrink with accumulated squared gradients."""
+    return optim.Adagrad(params, lr=lr, weight_decay=weight_decay)
+
+
+@OPTIMIZERS.register("adadelta")
+def adadelta(params, lr: float = 1.0, rho: float = 0.9, weight_decay: float = 0.0) -> optim.Optimizer:
+    """Adadelta (torch.optim.Adadelta): Adagrad with a decaying window instead of a full sum."""
+    return optim.Adadelta(params, lr=lr, rho=rho, weight_decay=weight_decay)
+
+
+@SCHEDULERS.register("step", interval="epoch")
+def step(optimizer, step_size: int = 10, gamma: float = 0.1):
+    """Multiply the learning rate by gamma every step_size epochs (StepLR)."""
+    return optim.lr_scheduler.StepLR(optimizer, step_size=step_size, gamma=gamma)
+
+
+@SCHEDULERS.register("cosine", interval="step")
+def cosine(optimizer, epochs: int, steps_per_epoch: int, min_lr: float = 0.0):
+    """Cosine decay from the optimizer's lr to min_lr over the whole run, stepped every batch."""
+    return optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, epochs * steps_per_epoch), eta_min=min_lr)
+
+
+@SCHEDULERS.register("onecycle", interval="step")
+def onecycle(
+    optimizer,
+    epochs: int,
+    steps_per_epoch: int,
+    max_lr: float = 0.01,
+    pct_start: float = 0.25,
+    div_factor: float = 25.0,
+    final_div_factor: float = 1e4,
+    anneal_strategy: Literal["cos", "linear"] = "cos",
+):
+    """One-cycle policy (OneCycleLR): warm up to max_lr, then anneal far below; fast convergence."""
+    return optim.lr_scheduler.OneCycleLR(
+        optimizer,
+        max_lr=max_lr,
+        epochs=epochs,
+        steps_per_epoch=max(1, steps_per_epoch),
+        pct_start=pct_start,
+        div_factor=div_factor,
+        final_div_factor=final_div_factor,
+        anneal_strategy=anneal_strategy,
+    )
+
+
+@SCHEDULERS.register("reduce_on_plateau", interval="plateau")
+def reduce_on_plateau(optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10, threshold: float = 1e-4, min_lr: float = 0.0):
+    """Cut the lr by factor when the monitored metric stops improving for patience epochs."""
+    return optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode=mode, factor=factor, patience=patience, threshold=threshold, min_lr=min_lr
+    )

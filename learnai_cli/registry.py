@@ -1,0 +1,192 @@
+"""Registries of named builders (models, datasets, losses, ...) with signature-checked kwargs."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from pydantic import ConfigDict, ValidationError, create_model
+
+from learnai_cli.errors import ConfigError, did_you_mean
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered builder: its name, the callable, and metadata such as a dataset's task."""
+
+    name: str
+    builder: Callable[..., Any]
+    provided: tuple[str, ...]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @functools.cached_property
+    def parameters(self) -> list[inspect.Parameter]:
+        """The arguments a config may set: the signature minus what the framework passes."""
+        signature = inspect.signature(self.builder, eval_str=True)
+        return [
+            p
+            for p in signature.parameters.values()
+            if p.name not in self.provided and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+
+    @functools.cached_property
+    def accepts_any_kwargs(self) -> bool:
+        signature = inspect.signature(self.builder)
+        return any(p.kind == p.VAR_KEYWORD for p in signature.parameters.values())
+
+    @functools.cached_property
+    def schema(self):
+        """A pydantic model of the arguments, so YAML values are type-checked before building."""
+        fields = {
+            p.name: (
+                Any if p.annotation is inspect.Parameter.empty else p.annotation,
+                ... if p.default is inspect.Parameter.empty else p.default,
+            )
+            for p in self.parameters
+        }
+        extra = "allow" if self.accepts_any_kwargs else "forbid"
+        config = ConfigDict(extra=extra, arbitrary_types_allowed=True)
+        return create_model(f"{self.name}_arguments", __config__=config, **fields)
+
+    @property
+    def summary(self) -> str:
+        """The first line of the builder's docstring (shown by `learnai list`)."""
+        doc = inspect.getdoc(self.builder) or ""
+        return doc.strip().splitlines()[0] if doc.strip() else ""
+
+    def describe_arguments(self) -> list[str]:
+        """'name: type = default' for each configurable argument."""
+        described = []
+        for p in self.parameters:
+            text = p.name
+            if p.annotation is not inspect.Parameter.empty:
+                text += f": {inspect.formatannotation(p.annotation)}"
+            if p.default is not inspect.Parameter.empty:
+                text += f" = {p.default!r}"
+            described.append(text)
+        return described
+
+
+class Registry:
+    """Named builders of one kind; a config section `{name: x, **kwargs}` picks and configures one."""
+
+    def __init__(self, kind: str, provided: tuple[str, ...] = (), required_meta: tuple[str, ...] = ()):
+        self.kind = kind
+        self.provided = provided
+        self.required_meta = required_meta
+        self._entries: dict[str, Entry] = {}
+
+    def register(self, name: str | None = None, **meta: Any) -> Callable:
+        """Decorator: `@MODELS.register("basic_cnn")`. Registering a name twice is an error."""
+        missing = [key for key in self.required_meta if key not in meta]
+        if missing:
+            raise TypeError(f"{self.kind} registration needs {', '.join(missing)}")
+
+        def decorate(builder: Callable) -> Callable:
+            key = name or builder.__name__
+            if key in self._entries:
+                existing = self._entries[key].builder
+                raise ConfigError(
+                    f"{self.kind} '{key}' is registered twice: by {_where(existing)} and by {_where(builder)}; "
+                    "rename one of them"
+                )
+            self._entries[key] = Entry(key, builder, self.provided, dict(meta))
+            return builder
+
+        return decorate
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._entries
+
+    def get(self, name: str) -> Entry:
+        """The entry for `name`; an unknown name lists what exists and the closest match."""
+        if name not in self._entries:
+            raise ConfigError(self.unknown_name_message(name))
+        return self._entries[name]
+
+    def unknown_name_message(self, name: str) -> str:
+        return (
+            f"unknown {self.kind} '{name}'.{did_you_mean(name, self._entries)} "
+            f"Valid: {', '.join(self.names())}"
+        )
+
+    def check(self, name: str, kwargs: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        """Validate kwargs against the builder's signature.
+
+        Returns the resolved kwargs (defaults filled, YAML-friendly values) and a list of
+        (argument, problem) pairs; an empty list means the section is valid.
+        """
+        entry = self.get(name)
+        try:
+            validated = entry.schema.model_validate(kwargs)
+        except ValidationError as error:
+            return {}, [_describe_argument_error(entry, e) for e in error.errors()]
+        return validated.model_dump(mode="json"), []
+
+    def build(self, name: str, kwargs: dict[str, Any], **provided: Any) -> Any:
+        """Call the builder with validated kwargs plus whatever framework values it declares."""
+        entry = self.get(name)
+        values = dict(entry.schema.model_validate(kwargs))
+        declared = inspect.signature(entry.builder).parameters
+        values.update({key: value for key, value in provided.items() if key in declared})
+        return entry.builder(**values)
+
+
+def _describe_argument_error(entry: Entry, error: dict) -> tuple[str, str]:
+    argument = ".".join(str(part) for part in error["loc"]) or "?"
+    valid = [p.name for p in entry.parameters]
+    if error["type"] == "extra_forbidden":
+        listing = ", ".join(valid) if valid else "(it takes no arguments)"
+        return argument, (
+            f"unknown argument for {entry.name}.{did_you_mean(str(error['loc'][0]), valid)} Valid: {listing}"
+        )
+    if error["type"] == "missing":
+        return argument, f"required argument of {entry.name} is missing"
+    return argument, f"{error['msg']} (got {error['input']!r})"
+
+
+def _where(builder: Callable) -> str:
+    return f"{getattr(builder, '__module__', '?')}.{getattr(builder, '__qualname__', builder)}"
+
+
+# The registries; builder modules fill them when imported (see load_builtins).
+MODELS = Registry("model")
+DATASETS = Registry("dataset", provided=("seed",), required_meta=("task",))
+LOSSES = Registry("loss")
+OPTIMIZERS = Registry("optimizer", provided=("params",))
+SCHEDULERS = Registry("scheduler", provided=("optimizer", "epochs", "steps_per_epoch", "mode"), required_meta=("interval",))
+METRICS = Registry("metric")
+
+REGISTRIES = {
+    "models": MODELS,
+    "datasets": DATASETS,
+    "losses": LOSSES,
+    "optimizers": OPTIMIZERS,
+    "schedulers": SCHEDULERS,
+    "metrics": METRICS,
+}
+
+# Modules whose import registers the built-in builders (they import torch, hence lazily).
+_BUILTIN_MODULES = (
+    "learnai_cli.models.regression",
+    "learnai_cli.models.mlp",
+    "learnai_cli.models.cnn",
+    "learnai_cli.data.synthetic",
+    "learnai_cli.data.tabular",
+    "learnai_cli.data.vision",
+    "learnai_cli.losses",
+    "learnai_cli.optim",
+    "learnai_cli.metrics",
+)
+
+
+def load_builtins() -> None:
+    """Import every built-in builder module so the registries are complete."""
+    for module in _BUILTIN_MODULES:
+        importlib.import_module(module)
