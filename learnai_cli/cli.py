@@ -90,7 +90,7 @@ def train(
     with reporting_errors(json_output):
         experiment = config_module.load(config, overrides or [])
         interactive = sys.stderr.isatty() and not json_output
-        command = ["learnai", *sys.argv[1:]]
+        command = ["learnai", "train", str(config), *(overrides or [])] + (["--dry-run"] if dry_run else [])
         summary = training.train(experiment, runs_root(runs_dir), command, interactive, dry_run=dry_run)
         emit(summary, json_output, _render_train)
 

@@ -8,10 +8,10 @@ one pass, each naming its key path, what was expected and the closest valid name
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError
 
 from learnai_cli.errors import ConfigError, did_you_mean
 
@@ -29,7 +29,16 @@ class Section(BaseModel):
         return dict(self.model_extra or {})
 
 
-SplitSize = Union[PositiveInt, float]
+def _split_size(value: Any) -> Union[int, float]:
+    """A hold-out size: a count of samples (int >= 1) or a fraction of the data (0 < f < 1)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("expected a count (whole number >= 1) or a fraction between 0 and 1")
+    if isinstance(value, int) and value >= 1 or isinstance(value, float) and 0 < value < 1:
+        return value
+    raise ValueError("expected a count (whole number >= 1) or a fraction between 0 and 1")
+
+
+SplitSize = Annotated[Any, AfterValidator(_split_size)]
 
 
 class DataSection(Section):
@@ -232,8 +241,6 @@ def _check_monitor(config: ExperimentConfig) -> list[str]:
 
 def _describe_schema_error(error: dict, origins: dict[str, str]) -> str:
     loc = [str(part) for part in error["loc"]]
-    # Union members add their type name to the path (e.g. data.val_split.int); drop it.
-    loc = [part for part in loc if part not in ("int", "float", "constrained-int", "function-after[...]")]
     path = ".".join(loc)
     parent, key = ".".join(loc[:-1]), loc[-1] if loc else ""
     if error["type"] == "extra_forbidden":
@@ -247,11 +254,13 @@ def _describe_schema_error(error: dict, origins: dict[str, str]) -> str:
         return _located(path, f"expected auto, cpu, cuda or cuda:N (got {error['input']!r})", origins)
     if error["type"] == "string_pattern_mismatch" and path == "name":
         return _located(path, f"use letters, digits, '.', '_' or '-' only; it names the run directory (got {error['input']!r})", origins)
-    return _located(path, f"{error['msg']} (got {_short(error.get('input'))})", origins)
+    message = error["msg"].removeprefix("Value error, ")
+    return _located(path, f"{message} (got {_short(error.get('input'))})", origins)
 
 
 def _located(path: str, message: str, origins: dict[str, str]) -> str:
-    source = next((o for key, o in origins.items() if path == key or path.startswith(key + ".")), None)
+    related = lambda key: path == key or path.startswith(key + ".") or key.startswith(path + ".")  # noqa: E731
+    source = next((o for key, o in origins.items() if related(key)), None)
     suffix = f" [from override '{source}']" if source else ""
     return f"{path}: {message}{suffix}"
 

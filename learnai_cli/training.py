@@ -74,8 +74,6 @@ def _train(config: ExperimentConfig, root: Path, command: list[str], interactive
         status, message = "failed", f"{type(failure).__name__}: {failure}"
         run.log(traceback.format_exc())
         error = RunFailed(f"run {run.id} failed: {message} (traceback in {run.log_path})")
-    finally:
-        reporter.on_fit_end(trainer, status)
 
     ended = time.time()
     meta = run.update_meta(

@@ -10,7 +10,7 @@ from learnai_cli.runs import RunDir
 
 
 class RunRecorder(Callback):
-    """metrics.jsonl per log interval and epoch, metrics.csv, last.pt every epoch, best.pt on improvement."""
+    """metrics.jsonl per log interval and epoch, last.pt every epoch, best.pt on improvement, metrics.csv at the end."""
 
     def __init__(self, run: RunDir, config: dict[str, Any]):
         self.run = run
@@ -23,12 +23,16 @@ class RunRecorder(Callback):
     def on_epoch_end(self, trainer, record: dict[str, Any]) -> None:
         self.run.append_metrics(record)
         self.epoch_records.append(record)
-        self.run.write_metrics_csv(self.epoch_records)
         payload = self.checkpoint_payload(trainer)
         save_checkpoint(self.run.checkpoints / "last.pt", payload)
         if trainer.improved:
             save_checkpoint(self.run.checkpoints / "best.pt", payload)
         self.run.update_meta(epochs_completed=record["epoch"], steps=trainer.state.step, best=self.best(trainer))
+
+    def on_fit_end(self, trainer, status: str) -> None:
+        # Once at the end: rewriting the CSV every epoch costs O(epochs^2); metrics.jsonl is the live record.
+        if self.epoch_records:
+            self.run.write_metrics_csv(self.epoch_records)
 
     def checkpoint_payload(self, trainer) -> dict[str, Any]:
         state = trainer.state

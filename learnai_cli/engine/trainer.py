@@ -61,15 +61,27 @@ class Trainer:
         self.improved = False  # whether the last epoch set a new best monitored value
 
     def fit(self) -> TrainState:
+        """Train until the last epoch, max_steps or early stopping; callbacks hear how it ended."""
+        status = "failed"
         self._emit("on_fit_start")
-        for epoch in range(self.state.epoch + 1, self.settings.epochs + 1):
-            self.state.epoch = epoch
-            record = {"type": "epoch", "epoch": epoch, **self.train_one_epoch()}
-            if epoch % self.settings.val_every_epochs == 0 or epoch == self.settings.epochs or self.should_stop:
-                record.update({f"val_{k}": v for k, v in self.validate().items()})
-            self._end_epoch(record)
-            if self.should_stop:
-                break
+        try:
+            for epoch in range(self.state.epoch + 1, self.settings.epochs + 1):
+                self.state.epoch = epoch
+                record = {"type": "epoch", "epoch": epoch, **self.train_one_epoch()}
+                if epoch % self.settings.val_every_epochs == 0 or epoch == self.settings.epochs or self.should_stop:
+                    record.update({f"val_{k}": v for k, v in self.validate().items()})
+                self._end_epoch(record)
+                if self.should_stop:
+                    break
+            status = "completed"
+        except Diverged:
+            status = "diverged"
+            raise
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        finally:
+            self._emit("on_fit_end", status)
         return self.state
 
     def train_one_epoch(self) -> dict[str, Any]:

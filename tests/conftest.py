@@ -1,0 +1,71 @@
+"""Shared fixtures: the real CLI in-process, a runs root per test, small generated MNIST files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from learnai_cli.cli import app
+from learnai_cli.data.idx import write_mnist_folder
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = REPO / "configs"
+
+
+class Cli:
+    """Runs `learnai ...` through Typer's CliRunner with the runs root set to a temp folder."""
+
+    def __init__(self, runs_dir: Path):
+        self.runs_dir = runs_dir
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str):
+        return self.runner.invoke(app, [str(a) for a in args], env={"LEARNAI_RUNS_DIR": str(self.runs_dir)}, catch_exceptions=False)
+
+    def json(self, *args: str) -> dict:
+        result = self(*args, "--json")
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def runs_dir(tmp_path: Path) -> Path:
+    return tmp_path / "runs"
+
+
+@pytest.fixture
+def cli(runs_dir: Path) -> Cli:
+    return Cli(runs_dir)
+
+
+@pytest.fixture(scope="session")
+def mnist_root(tmp_path_factory) -> Path:
+    """A tiny MNIST-format folder (random digits) that torchvision's own MNIST class reads."""
+    root = tmp_path_factory.mktemp("mnist")
+    rng = np.random.default_rng(0)
+    for dataset in ("MNIST", "FashionMNIST"):
+        write_mnist_folder(
+            root,
+            rng.integers(0, 256, (120, 28, 28), dtype=np.uint8),
+            np.arange(120, dtype=np.uint8) % 10,
+            rng.integers(0, 256, (40, 28, 28), dtype=np.uint8),
+            np.arange(40, dtype=np.uint8) % 10,
+            dataset=dataset,
+        )
+    return root
+
+
+@pytest.fixture
+def config_copy(tmp_path: Path):
+    """Copy a shipped config into tmp_path, so a test can edit it."""
+
+    def copy(name: str) -> Path:
+        target = tmp_path / f"{name}.yaml"
+        shutil.copy(CONFIGS / f"{name}.yaml", target)
+        return target
+
+    return copy
