@@ -231,17 +231,26 @@ def config_command(
     overrides: Optional[List[str]] = typer.Argument(None, help=OVERRIDES_HELP, show_default=False),
     json_output: bool = JsonOption,
 ) -> None:
-    """Validate a config (and build its model once) without training; print it resolved, defaults filled in."""
-    import yaml
-
+    """Validate a config without training: build the model (and, when the data is at hand, check one batch through it); print it resolved."""
     from learnai_cli import config as config_module
-    from learnai_cli.experiment import build_model
+    from learnai_cli.errors import DataError
+    from learnai_cli.experiment import build_experiment, build_model
 
     with reporting_errors(json_output):
         experiment = config_module.load(config, overrides or [])
-        model = build_model(experiment)
-        result = {"config": experiment.to_dict(), "parameters": sum(p.numel() for p in model.parameters())}
-        emit(result, json_output, lambda r: stdout.print(yaml.safe_dump(r["config"], sort_keys=False) + f"# model parameters: {r['parameters']:,}", highlight=False))
+        try:
+            model, data_checked = build_experiment(experiment).model, "model and data fit"
+        except DataError as missing:  # e.g. MNIST not downloaded yet: the config itself can still be checked
+            model, data_checked = build_model(experiment), f"data not checked: {missing.message.splitlines()[0]}"
+        result = {"config": experiment.to_dict(), "parameters": sum(p.numel() for p in model.parameters()), "data_check": data_checked}
+        emit(result, json_output, _render_config)
+
+
+def _render_config(result: dict[str, Any]) -> None:
+    import yaml
+
+    stdout.print(yaml.safe_dump(result["config"], sort_keys=False), highlight=False, end="")
+    stdout.print(f"# model parameters: {result['parameters']:,}; {result['data_check']}", highlight=False)
 
 
 def main() -> None:

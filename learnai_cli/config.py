@@ -231,6 +231,8 @@ def _check_monitor(config: ExperimentConfig) -> list[str]:
     """train.monitor must name a metric this task actually records."""
     from learnai_cli import metrics, registry
 
+    if config.data.name not in registry.DATASETS:
+        return []  # the unknown dataset is reported already
     task = registry.DATASETS.get(config.data.name).meta["task"]
     valid = ["train_loss", "val_loss"] + [f"val_{name}" for name in metrics.names_for_task(task)]
     if config.train.monitor in valid:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+from typing import Annotated, Literal
+
+from pydantic import Field
 
 import torch
 from torch import optim
@@ -90,17 +93,18 @@ def onecycle(
     epochs: int,
     steps_per_epoch: int,
     max_lr: float = 0.01,
-    pct_start: float = 0.25,
+    pct_start: Annotated[float, Field(gt=0, lt=1)] = 0.25,
     div_factor: float = 25.0,
     final_div_factor: float = 1e4,
     anneal_strategy: Literal["cos", "linear"] = "cos",
 ):
     """One-cycle policy (OneCycleLR): warm up to max_lr, then anneal far below; fast convergence."""
+    # OneCycleLR divides by zero when the warm-up spans under one step (tiny smoke runs); pad the cycle.
+    total_steps = max(epochs * steps_per_epoch, math.ceil(2 / pct_start) + 2)
     return optim.lr_scheduler.OneCycleLR(
         optimizer,
         max_lr=max_lr,
-        epochs=epochs,
-        steps_per_epoch=max(1, steps_per_epoch),
+        total_steps=total_steps,
         pct_start=pct_start,
         div_factor=div_factor,
         final_div_factor=final_div_factor,

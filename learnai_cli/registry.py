@@ -48,7 +48,7 @@ class Entry:
             for p in self.parameters
         }
         extra = "allow" if self.accepts_any_kwargs else "forbid"
-        config = ConfigDict(extra=extra, arbitrary_types_allowed=True)
+        config = ConfigDict(extra=extra, arbitrary_types_allowed=True, validate_default=True)
         return create_model(f"{self.name}_arguments", __config__=config, **fields)
 
     @property

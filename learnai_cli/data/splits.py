@@ -43,18 +43,20 @@ def carve(splits: DatasetSplits, val_split: float | int, test_split: float | int
     """Fill missing val/test from train with a seeded (stratified for classes) split, then apply `limit`."""
     generator = torch.Generator().manual_seed(seed)
     train, val, test = splits.train, splits.val, splits.test
+    total = len(train)  # fractions are of the whole dataset, not of what is left
     if test is None:
-        train, test = _hold_out(train, test_split, "data.test_split", generator, stratify)
+        train, test = _hold_out(train, _count(test_split, total, "data.test_split"), generator, stratify)
     if val is None:
-        train, val = _hold_out(train, val_split, "data.val_split", generator, stratify)
+        train, val = _hold_out(train, _count(val_split, total, "data.val_split"), generator, stratify)
+        if len(train) == 0:
+            raise ConfigError(f"data.val_split and data.test_split together hold out all {total} samples; make them smaller")
     if limit is not None:
         train, val, test = (_first(part, limit) for part in (train, val, test))
     return replace(splits, train=train, val=val, test=test)
 
 
-def _hold_out(split: Split, size: float | int, key: str, generator: torch.Generator, stratify: bool):
+def _hold_out(split: Split, count: int, generator: torch.Generator, stratify: bool):
     total = len(split)
-    count = _count(size, total, key)
     targets = split.targets if isinstance(split, TensorSplit) else None
     if stratify and targets is not None and targets.dtype == torch.long:
         held, kept = _stratified_indices(targets, count, generator)

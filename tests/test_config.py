@@ -1,0 +1,196 @@
+"""Config loading, overrides, and every validation error path: exit code 2, the key named, no traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from learnai_cli import config as config_module
+from learnai_cli.errors import ConfigError
+from tests.conftest import CONFIGS
+
+
+def problems_of(path: Path, *overrides: str) -> str:
+    with pytest.raises(ConfigError) as caught:
+        config_module.load(path, list(overrides))
+    return caught.value.render()
+
+
+def test_load_fills_builder_defaults_and_keeps_yaml_values():
+    config = config_module.load(CONFIGS / "linear_regression.yaml")
+    assert config.optimizer.name == "adam"
+    assert config.optimizer.kwargs["lr"] == 0.05  # from the file
+    assert config.optimizer.kwargs["betas"] == [0.9, 0.999]  # builder default, filled in
+    assert config.train.epochs == 30 and config.train.log_every_steps == 50
+    assert config.data.kwargs == {"n": 10000, "weight": 2.0, "bias": 1.0, "noise": 0.1, "x_min": 0.0, "x_max": 2.0}
+
+
+def test_overrides_are_parsed_as_yaml_and_win_over_the_file():
+    config = config_module.load(
+        CONFIGS / "toy_classes.yaml", ["optimizer.lr=0.1", "train.epochs=3", "model.hidden=[8, 4]", "train.early_stopping.patience=2"]
+    )
+    assert config.optimizer.kwargs["lr"] == 0.1
+    assert config.train.epochs == 3
+    assert config.model.kwargs["hidden"] == [8, 4]
+    assert config.train.early_stopping.patience == 2
+
+
+def test_resolved_config_round_trips(tmp_path):
+    import yaml
+
+    config = config_module.load(CONFIGS / "mnist_cnn.yaml", ["train.epochs=2"])
+    saved = tmp_path / "config.yaml"
+    saved.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    assert config_module.load(saved) == config
+
+
+def test_unknown_override_key_is_an_error_not_an_addition():
+    text = problems_of(CONFIGS / "toy_classes.yaml", "model.hiden=64")
+    assert "model.hiden: unknown argument for mlp. Did you mean 'hidden'?" in text
+    assert "[from override 'model.hiden=64']" in text
+
+
+def test_every_problem_is_reported_in_one_pass():
+    text = problems_of(
+        CONFIGS / "linear_regression.yaml",
+        "optimizer.lr=abc",
+        "train.epoch=3",
+        "foo.bar=1",
+        "loss.name=mes",
+        "device=gpu",
+        "data.val_split=-1",
+        "model.n_inn=3",
+    )
+    assert "7 problems" in text
+    assert "optimizer.lr: Input should be a valid number" in text and "(got 'abc')" in text
+    assert "train.epoch: unknown key. Did you mean 'epochs'?" in text
+    assert "foo: unknown section" in text
+    assert "loss.name: unknown loss 'mes'. Did you mean 'mse'?" in text and "Valid: bce, bce_with_logits" in text
+    assert "device: expected auto, cpu, cuda or cuda:N (got 'gpu')" in text
+    assert "data.val_split: expected a count" in text
+    assert "model.n_inn: unknown argument for linear_regression. Did you mean 'n_in'?" in text
+    assert str(CONFIGS / "linear_regression.yaml") in text
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("train.epochs=0", "train.epochs: Input should be greater than 0"),
+        ("train.mode=up", "train.mode: Input should be 'min' or 'max'"),
+        ("train.monitor=val_acc", "train.monitor: 'val_acc' is not recorded for a regression task"),
+        ("name=my run", "name: use letters, digits"),
+        ("seed=[1]", "seed: Input should be a valid integer"),
+        ("model=linear_regression", "model: Input should be a valid dictionary"),
+        ("optimizer.name=adamm", "Did you mean 'adam'?"),
+        ("data.name=mnst", "data.name: unknown dataset 'mnst'. Did you mean 'mnist'?"),
+        ("scheduler.name=cosin", "scheduler.name: unknown scheduler 'cosin'. Did you mean 'cosine'?"),
+        ("scheduler.gamma=0.5", "scheduler.name: required key is missing"),
+        ("optimizer.params=1", "optimizer.params: unknown argument for adam"),
+        ("optimizer.lr.value=1", "'optimizer.lr' is a float, not a section"),
+        ("train.epochs", "must look like key.path=value"),
+        ("=3", "must look like key.path=value"),
+        ("model.in_features=[", "the value is not valid YAML"),
+    ],
+)
+def test_single_problems_name_the_key(override, expected):
+    assert expected in problems_of(CONFIGS / "linear_regression.yaml", override)
+
+
+def test_missing_sections_are_listed(tmp_path):
+    path = tmp_path / "partial.yaml"
+    path.write_text("name: partial\nmodel: {name: mlp, in_features: 2, out_features: 1}\n")
+    text = problems_of(path)
+    for section in ("data", "loss", "optimizer"):
+        assert f"{section}: required key is missing" in text
+    assert "model" not in text.split("required")[0]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("", "the config file is empty"),
+        ("# only a comment\n", "holds no settings"),
+        ("name: x\n  bad: [\n", "YAML syntax error at line 2, column 6"),
+        ("- a\n- b\n", "the top level must be a mapping of sections, not a list"),
+        ("name: !!python/object/apply:os.system ['echo hi']\n", "YAML syntax error"),
+    ],
+)
+def test_file_problems(tmp_path, content, expected):
+    path = tmp_path / "bad.yaml"
+    path.write_text(content)
+    assert expected in problems_of(path)
+
+
+def test_missing_file_and_directory(tmp_path):
+    assert "config file not found" in problems_of(tmp_path / "nope.yaml")
+    assert "is a directory" in problems_of(tmp_path)
+
+
+def test_cli_exit_code_2_and_no_traceback(cli, runs_dir):
+    result = cli("train", CONFIGS / "linear_regression.yaml", "optimizer.lr=abc", "train.epoch=3")
+    assert result.exit_code == 2
+    assert "2 problems in the config" in result.stderr
+    assert "Traceback" not in result.output
+    assert not runs_dir.exists()  # nothing is created for a bad config
+
+
+def test_cli_json_error_object(cli):
+    result = cli("train", CONFIGS / "linear_regression.yaml", "loss.name=mes", "--json")
+    assert result.exit_code == 2
+    payload = json.loads(result.stdout)
+    assert payload == {"ok": False, "exit_code": 2, "error": payload["error"]}
+    assert "Did you mean 'mse'?" in payload["error"]
+
+
+def test_config_command_prints_resolved_yaml_and_counts_parameters(cli):
+    result = cli("config", CONFIGS / "mnist_cnn.yaml", "model.channels=[8, 16, 32]")
+    assert result.exit_code == 0, result.output
+    assert "channels:\n  - 8\n  - 16\n  - 32" in result.stdout or "channels:\n- 8" in result.stdout
+    assert "eval_batch_size: 1024" in result.stdout
+    payload = cli.json("config", CONFIGS / "mnist_cnn.yaml")
+    assert payload["config"]["scheduler"]["name"] == "onecycle"
+    assert payload["parameters"] > 10_000
+
+
+def test_config_command_catches_a_model_that_does_not_fit_the_data(cli, mnist_root):
+    result = cli("config", CONFIGS / "mnist_cnn.yaml", f"data.root={mnist_root}", "data.val_split=20", "model.image_size=32")
+    assert result.exit_code == 2
+    assert "model 'mnist_cnn' does not fit data 'mnist'" in result.stderr
+    assert "inputs (2, 1, 28, 28)" in result.stderr and "Check the model's sizes" in result.stderr
+
+
+def test_config_command_checks_what_it_can_without_the_data(cli, tmp_path):
+    payload = cli.json("config", CONFIGS / "mnist_cnn.yaml", f"data.root={tmp_path}", "data.download=false")
+    assert payload["ok"] and payload["data_check"].startswith("data not checked: MNIST files are missing")
+
+
+def test_plugin_registers_a_model(tmp_path, cli):
+    plugin = tmp_path / "my_models.py"
+    plugin.write_text(
+        "from torch import nn\n"
+        "from learnai_cli.registry import MODELS\n\n"
+        "@MODELS.register('plugin_tiny_regressor')\n"
+        "def tiny(width: int = 4):\n"
+        "    '''A two-layer regressor from a plugin.'''\n"
+        "    return nn.Sequential(nn.Linear(1, width), nn.ReLU(), nn.Linear(width, 1))\n"
+    )
+    source = (CONFIGS / "linear_regression.yaml").read_text()
+    source = source.replace("model:\n  name: linear_regression\n  n_in: 1\n  n_out: 1\n", "model:\n  name: plugin_tiny_regressor\n  width: 8\n")
+    path = tmp_path / "with_plugin.yaml"
+    path.write_text("plugins: [my_models.py]\n" + source)
+    payload = cli.json("train", path, "train.epochs=2")
+    assert payload["status"] == "completed"
+    report = cli.json("eval", payload["run_id"])  # eval rebuilds the plugin model from the run's config
+    assert report["metrics"]["mse"] >= 0
+
+
+def test_broken_plugin_is_a_config_error(tmp_path):
+    plugin = tmp_path / "broken.py"
+    plugin.write_text("raise RuntimeError('boom')\n")
+    path = tmp_path / "cfg.yaml"
+    path.write_text("plugins: [broken.py, missing.py, no_such_module_xyz]\n" + (CONFIGS / "toy_classes.yaml").read_text())
+    text = problems_of(path)
+    assert "cannot load 'broken.py': RuntimeError: boom" in text
+    assert "cannot load 'missing.py'" in text and "cannot load 'no_such_module_xyz'" in text

@@ -1,0 +1,89 @@
+"""Datasets: MNIST through torchvision's real code on generated IDX files, splits, the shipped diabetes CSV."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from learnai_cli import registry
+from learnai_cli.data.splits import DatasetSplits, TensorSplit, carve
+from learnai_cli.errors import ConfigError, DataError
+
+registry.load_builtins()
+
+
+def test_mnist_loads_through_torchvision_and_normalises(mnist_root):
+    splits = registry.DATASETS.build("mnist", {"root": str(mnist_root), "download": False})
+    assert splits.train.inputs.shape == (120, 1, 28, 28) and splits.test.inputs.shape == (40, 1, 28, 28)
+    assert splits.train.inputs.dtype == torch.float32 and splits.train.targets.dtype == torch.long
+    assert splits.class_names[0] == "0 - zero"
+    # ToTensor + Normalize((0.1307,), (0.3081,)): a 0 pixel maps to -0.1307/0.3081.
+    assert splits.train.inputs.min().item() == pytest.approx(-0.1307 / 0.3081, abs=1e-5)
+    assert splits.train.inputs.max().item() == pytest.approx((1 - 0.1307) / 0.3081, abs=1e-5)
+
+
+def test_fashion_mnist_loads(mnist_root):
+    splits = registry.DATASETS.build("fashion_mnist", {"root": str(mnist_root), "download": False})
+    assert len(splits.train) == 120 and splits.class_names[0] == "T-shirt/top"
+
+
+def test_missing_mnist_says_where_to_put_the_files(tmp_path):
+    with pytest.raises(DataError) as caught:
+        registry.DATASETS.build("mnist", {"root": str(tmp_path), "download": False})
+    message = caught.value.message
+    assert str(tmp_path / "MNIST" / "raw") in message and "train-images-idx3-ubyte" in message and "data.root" in message
+
+
+def test_mnist_config_trains_on_generated_digits(cli, mnist_root):
+    from tests.conftest import CONFIGS
+
+    payload = cli.json("train", CONFIGS / "mnist_cnn.yaml", f"data.root={mnist_root}", "data.val_split=20", "train.batch_size=32")
+    assert payload["status"] == "completed" and payload["final"]["val_accuracy"] is not None
+    report = cli.json("eval", payload["run_id"])
+    assert report["samples"] == 40 and report["class_names"][3] == "3 - three"
+
+
+def test_carve_is_seeded_stratified_and_disjoint():
+    inputs = torch.arange(100).float().view(-1, 1)
+    targets = torch.arange(100) % 4
+    splits = DatasetSplits(train=TensorSplit(inputs, targets))
+    first = carve(splits, 0.2, 0.2, None, seed=1, stratify=True)
+    second = carve(splits, 0.2, 0.2, None, seed=1, stratify=True)
+    assert torch.equal(first.val.inputs, second.val.inputs)
+    assert (len(first.train), len(first.val), len(first.test)) == (60, 20, 20)
+    assert torch.bincount(first.val.targets).tolist() == [5, 5, 5, 5]
+    seen = torch.cat([first.train.inputs, first.val.inputs, first.test.inputs]).view(-1).sort().values
+    assert torch.equal(seen, inputs.view(-1))
+    other = carve(splits, 0.2, 0.2, None, seed=2, stratify=True)
+    assert not torch.equal(first.val.inputs, other.val.inputs)
+
+
+def test_carve_keeps_official_splits_and_limits():
+    official = DatasetSplits(train=TensorSplit(torch.zeros(50, 1), torch.zeros(50)), test=TensorSplit(torch.ones(10, 1), torch.ones(10)))
+    carved = carve(official, 5, 0.5, limit=8, seed=0, stratify=False)
+    assert torch.equal(carved.test.inputs, torch.ones(8, 1))  # the official test split, only limited
+    assert (len(carved.train), len(carved.val)) == (8, 5)
+
+
+def test_carve_refuses_to_leave_nothing_to_train_on():
+    splits = DatasetSplits(train=TensorSplit(torch.zeros(10, 1), torch.zeros(10)))
+    with pytest.raises(ConfigError, match="data.test_split: holding out 10 of 10"):
+        carve(splits, 0.1, 10, None, seed=0, stratify=False)
+
+
+def test_diabetes_is_shipped_in_the_package():
+    splits = registry.DATASETS.build("diabetes", {})
+    assert splits.train.inputs.shape == (758, 8)  # the curriculum's file; its README rounds to 759
+    assert set(splits.train.targets.view(-1).tolist()) == {0.0, 1.0}
+
+
+def test_linear_and_polynomial_are_seeded():
+    a = registry.DATASETS.build("linear", {"n": 50}, seed=3).train
+    b = registry.DATASETS.build("linear", {"n": 50}, seed=3).train
+    assert torch.equal(a.inputs, b.inputs) and torch.equal(a.targets, b.targets)
+    poly = registry.DATASETS.build("polynomial", {"n": 20, "coefficients": [1, 2, 3], "noise": 0.0})
+    x = poly.train.inputs
+    assert x.shape == (20, 2) and torch.allclose(x[:, 1], x[:, 0] ** 2)
+    assert torch.allclose(poly.train.targets.view(-1), 1 + 2 * x[:, 0] + 3 * x[:, 0] ** 2, atol=1e-5)
+    random_target = registry.DATASETS.build("polynomial", {"n": 20, "coefficients": None, "degree": 4}, seed=5)
+    assert random_target.train.inputs.shape == (20, 4) and len(random_target.info["true_coefficients"]) == 5

@@ -1,0 +1,49 @@
+"""Every registered model does a forward and backward pass on a tiny batch (a new model must be added here)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from learnai_cli import registry
+
+registry.load_builtins()
+
+# name -> (kwargs, input shape of a batch of 3)
+EXAMPLES = {
+    "linear_regression": ({"n_in": 2, "n_out": 1}, (3, 2)),
+    "mlp": ({"in_features": 784, "hidden": [16, 8], "out_features": 10, "dropout": 0.1}, (3, 1, 28, 28)),
+    "basic_cnn": ({}, (3, 1, 28, 28)),
+    "mnist_cnn": ({"channels": [4, 8, 8]}, (3, 1, 28, 28)),
+}
+
+
+def test_every_registered_model_has_an_example():
+    built_in = {n for n in registry.MODELS.names() if registry.MODELS.get(n).builder.__module__.startswith("learnai_cli.")}
+    assert built_in <= set(EXAMPLES), "add the new model to EXAMPLES"
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_forward_and_backward(name):
+    kwargs, shape = EXAMPLES[name]
+    torch.manual_seed(0)
+    model = registry.MODELS.build(name, kwargs)
+    output = model(torch.randn(*shape))
+    assert output.shape[0] == 3 and torch.isfinite(output).all()
+    output.sum().backward()
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+
+
+def test_basic_cnn_is_the_curriculum_network():
+    model = registry.MODELS.build("basic_cnn", {})
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels, c.kernel_size) for c in convs] == [(1, 10, (5, 5)), (10, 20, (5, 5))]
+    assert model.classifier.in_features == 320
+
+
+def test_mlp_accepts_a_single_hidden_width_and_output_activations():
+    model = registry.MODELS.build("mlp", {"in_features": 8, "hidden": 6, "out_features": 1, "activation": "sigmoid", "output_activation": "sigmoid"})
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(8, 6), (6, 1)]
+    output = model(torch.randn(5, 8))
+    assert ((output > 0) & (output < 1)).all()

@@ -1,0 +1,88 @@
+"""Registry: build by name, signature-checked kwargs, did-you-mean, duplicates, `learnai list`."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from learnai_cli import registry
+from learnai_cli.errors import ConfigError
+from learnai_cli.registry import Registry
+
+registry.load_builtins()
+
+
+def make_registry() -> Registry:
+    widgets = Registry("widget")
+
+    @widgets.register("square_widget")
+    def square(size: int = 2, color: str = "red") -> dict:
+        """A square widget; its first docstring line is shown by `learnai list`."""
+        return {"size": size, "color": color}
+
+    return widgets
+
+
+def test_build_by_name_with_defaults_and_coercion():
+    widgets = make_registry()
+    assert widgets.build("square_widget", {"size": "3"}) == {"size": 3, "color": "red"}
+
+
+def test_check_reports_unknown_argument_with_closest_match():
+    resolved, problems = make_registry().check("square_widget", {"sise": 3})
+    assert resolved == {}
+    assert problems == [("sise", "unknown argument for square_widget. Did you mean 'size'? Valid: size, color")]
+
+
+def test_check_reports_wrong_types_and_fills_defaults():
+    widgets = make_registry()
+    _, problems = widgets.check("square_widget", {"size": "big"})
+    assert problems[0][0] == "size" and "valid integer" in problems[0][1] and "'big'" in problems[0][1]
+    assert widgets.check("square_widget", {}) == ({"size": 2, "color": "red"}, [])
+
+
+def test_unknown_name_lists_valid_names_and_closest():
+    with pytest.raises(ConfigError) as caught:
+        make_registry().get("squar_widget")
+    assert caught.value.message == "unknown widget 'squar_widget'. Did you mean 'square_widget'? Valid: square_widget"
+
+
+def test_registering_a_name_twice_is_an_error():
+    widgets = make_registry()
+    with pytest.raises(ConfigError, match="registered twice"):
+        widgets.register("square_widget")(lambda: None)
+
+
+def test_provided_arguments_are_hidden_from_configs():
+    entry = registry.OPTIMIZERS.get("sgd")
+    assert [p.name for p in entry.parameters][:2] == ["lr", "momentum"]
+    _, problems = registry.OPTIMIZERS.check("sgd", {"params": []})
+    assert problems and problems[0][0] == "params"
+    optimizer = registry.OPTIMIZERS.build("sgd", {"lr": 0.5}, params=[torch.nn.Parameter(torch.zeros(1))])
+    assert optimizer.param_groups[0]["lr"] == 0.5
+
+
+def test_required_names_of_the_curriculum_are_registered():
+    assert {"linear", "polynomial", "toy_classes", "diabetes", "mnist", "fashion_mnist"} <= set(registry.DATASETS.names())
+    assert {"linear_regression", "mlp", "basic_cnn", "mnist_cnn"} <= set(registry.MODELS.names())
+    assert {"mse", "cross_entropy", "nll", "bce", "smooth_l1", "kl_div"} <= set(registry.LOSSES.names())
+    assert {"sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "manual_sgd"} <= set(registry.OPTIMIZERS.names())
+    assert {"step", "cosine", "onecycle", "reduce_on_plateau"} <= set(registry.SCHEDULERS.names())
+
+
+@pytest.mark.parametrize("kind", ["models", "datasets", "losses", "optimizers", "schedulers", "metrics"])
+def test_every_builder_has_a_docstring(kind):
+    for name in registry.REGISTRIES[kind].names():
+        assert registry.REGISTRIES[kind].get(name).summary, f"{kind} '{name}' needs a docstring for `learnai list`"
+
+
+def test_list_command(cli):
+    result = cli("list", "optimizers")
+    assert result.exit_code == 0
+    assert "manual_sgd" in result.stdout and "lr: float = 0.01" in result.stdout
+    payload = cli.json("list")
+    assert set(payload) == {"ok", "models", "datasets", "losses", "optimizers", "schedulers", "metrics"}
+    mlp = next(e for e in payload["models"] if e["name"] == "mlp")
+    assert "in_features: int" in mlp["arguments"] and mlp["summary"].startswith("Fully connected")
+    wrong = cli("list", "modls")
+    assert wrong.exit_code == 2 and "Did you mean 'models'?" in wrong.stderr

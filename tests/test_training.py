@@ -1,0 +1,124 @@
+"""The training engine through real runs: schedulers, accumulation, limits, early stopping, divergence."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.conftest import CONFIGS
+
+TOY = CONFIGS / "toy_classes.yaml"
+LINEAR = CONFIGS / "linear_regression.yaml"
+
+
+def epoch_records(run_dir):
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    return [r for r in map(json.loads, lines) if r["type"] == "epoch"]
+
+
+@pytest.mark.parametrize(
+    "scheduler",
+    [
+        ["scheduler.name=step", "scheduler.step_size=1", "scheduler.gamma=0.5"],
+        ["scheduler.name=cosine"],
+        ["scheduler.name=onecycle", "scheduler.max_lr=0.1"],
+        ["scheduler.name=reduce_on_plateau", "scheduler.patience=0", "scheduler.threshold=1.0"],
+    ],
+)
+def test_each_scheduler_changes_the_learning_rate(cli, scheduler):
+    payload = cli.json("train", LINEAR, "train.epochs=3", "data.n=400", *scheduler)
+    assert payload["status"] == "completed"
+    records = epoch_records(Path(payload["run_dir"]))
+    assert len({r["lr"] for r in records}) > 1
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "manual_sgd"])
+def test_each_optimizer_trains(cli, optimizer):
+    payload = cli.json("train", TOY, "train.epochs=5", f"optimizer.name={optimizer}", "optimizer.lr=0.1")
+    assert payload["status"] == "completed"
+
+
+def test_manual_sgd_matches_torch_sgd_exactly(cli):
+    manual = cli.json("train", TOY, "train.epochs=50", "optimizer.name=manual_sgd", "optimizer.lr=0.1")
+    automatic = cli.json("train", TOY, "train.epochs=50", "optimizer.name=sgd", "optimizer.lr=0.1")
+    losses = [[r["train_loss"] for r in epoch_records(Path(p["run_dir"]))] for p in (manual, automatic)]
+    assert losses[0] == pytest.approx(losses[1], abs=1e-6)
+
+
+def test_max_steps_and_limit_batches(cli):
+    payload = cli.json("train", LINEAR, "train.epochs=50", "train.max_steps=7", "train.limit_batches=3", "train.batch_size=16")
+    assert payload["status"] == "completed" and "max_steps=7" in payload["message"]
+    assert payload["final"]["step"] == 7 and payload["epochs"] == 3  # 3 + 3 + 1 steps
+
+
+def test_gradient_accumulation_steps_once_per_group(cli):
+    payload = cli.json("train", LINEAR, "train.epochs=1", "data.n=1000", "train.batch_size=100", "train.accumulate_steps=4")
+    assert payload["final"]["step"] == 2  # 8 training batches / 4
+
+
+def test_early_stopping(cli):
+    payload = cli.json("train", LINEAR, "train.epochs=200", "train.early_stopping.patience=2", "train.early_stopping.min_delta=100", "data.n=400")
+    assert payload["status"] == "completed" and payload["message"].startswith("early stopping")
+    assert payload["epochs"] == 3
+
+
+def test_grad_clip_and_deterministic_run_are_reproducible(cli):
+    first = cli.json("train", LINEAR, "train.epochs=2", "train.grad_clip=0.5", "train.deterministic=true", "data.n=500")
+    second = cli.json("train", LINEAR, "train.epochs=2", "train.grad_clip=0.5", "train.deterministic=true", "data.n=500")
+    weights = [torch.load(f"{p['run_dir']}/checkpoints/last.pt", weights_only=True)["model"] for p in (first, second)]
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+
+def test_divergence_stops_with_exit_1_and_no_nan_best(cli, runs_dir):
+    result = cli("train", LINEAR, "optimizer.name=sgd", "optimizer.lr=1e6", "train.epochs=5", "train.log_every_steps=1")
+    assert result.exit_code == 1
+    assert "diverged" in result.stderr and "lower optimizer.lr" in result.stderr
+    run = next(runs_dir.iterdir())
+    meta = json.loads((run / "meta.json").read_text())
+    assert meta["status"] == "diverged"
+    assert not (run / "checkpoints" / "best.pt").exists()
+
+
+def test_failure_inside_training_is_exit_1_with_traceback_in_the_log(cli, runs_dir, monkeypatch):
+    from learnai_cli.engine import trainer
+
+    def broken(self):
+        raise RuntimeError("simulated failure inside the loop")
+
+    monkeypatch.setattr(trainer.Trainer, "validate", broken)
+    result = cli("train", TOY, "train.epochs=2")
+    assert result.exit_code == 1 and "simulated failure" in result.stderr
+    run = next(runs_dir.iterdir())
+    assert json.loads((run / "meta.json").read_text())["status"] == "failed"
+    assert "Traceback" in (run / "train.log").read_text()
+
+
+def test_interrupt_marks_the_run_and_exits_130(cli, runs_dir, monkeypatch):
+    from learnai_cli.engine import trainer
+
+    calls = {"epochs": 0}
+    original = trainer.Trainer.validate
+
+    def interrupt_on_second_epoch(self):
+        calls["epochs"] += 1
+        if calls["epochs"] == 2:
+            raise KeyboardInterrupt
+        return original(self)
+
+    monkeypatch.setattr(trainer.Trainer, "validate", interrupt_on_second_epoch)
+    result = cli("train", TOY, "train.epochs=5")
+    assert result.exit_code == 130
+    run = next(runs_dir.iterdir())
+    meta = json.loads((run / "meta.json").read_text())
+    assert meta["status"] == "interrupted" and meta["epochs_completed"] == 1
+    assert (run / "checkpoints" / "last.pt").is_file()
+
+
+def test_cuda_device_without_cuda_is_a_clear_error(cli):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    result = cli("train", TOY, "device=cuda")
+    assert result.exit_code == 2 and "CUDA is not available" in result.stderr
