@@ -42,15 +42,20 @@ def test_checkpoint_round_trip_and_format_check(tmp_path):
         load_checkpoint(tmp_path / "junk.pt")
 
 
-@pytest.mark.parametrize("args", [["--help"], ["runs"], ["plot", "latest"], ["train", "--help"]])
-def test_light_commands_do_not_import_torch(tmp_path, args):
+def run_cli_checking_torch_stays_unimported(argv: list[str]) -> subprocess.CompletedProcess:
+    """Run the CLI in a fresh interpreter and fail if anything imported torch."""
     code = (
         "import sys; from learnai_cli.cli import main\n"
-        f"sys.argv = ['learnai', *{args!r}, *(['--runs-dir', {str(tmp_path)!r}] if {args!r}[0] in ('runs', 'plot') else [])]\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"sys.argv = ['learnai', *{argv!r}]\n"
+        "try:\n    main()\nexcept SystemExit as done:\n    assert done.code in (0, 2, None), done.code\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["runs"], ["plot", "latest"]])
+def test_light_commands_do_not_import_torch(tmp_path, argv):
+    done = run_cli_checking_torch_stays_unimported([*argv, "--runs-dir", str(tmp_path)] if argv[0] in ("runs", "plot") else argv)
     assert done.returncode == 0, done.stderr
 
 
@@ -58,12 +63,6 @@ def test_plot_of_an_existing_run_does_not_import_torch(cli, runs_dir):
     from tests.conftest import CONFIGS
 
     cli("train", CONFIGS / "toy_classes.yaml", "train.epochs=2")
-    code = (
-        "import sys; from learnai_cli.cli import main\n"
-        f"sys.argv = ['learnai', 'plot', 'latest', '--runs-dir', {str(runs_dir)!r}]\n"
-        "try:\n    main()\nexcept SystemExit as done:\n    assert done.code in (0, None), done.code\n"
-        "assert 'torch' not in sys.modules\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    done = run_cli_checking_torch_stays_unimported(["plot", "latest", "--runs-dir", str(runs_dir)])
     assert done.returncode == 0, done.stderr
     assert "loss.png" in done.stdout
