@@ -100,7 +100,7 @@ def _render_train(summary: dict[str, Any]) -> None:
         stdout.print(f"dry run ok: {summary['final'].get('step', 0)} step(s); final {_metrics_text(summary['final'])}", highlight=False)
         return
     best = summary.get("best") or {}
-    stdout.print(f"[bold green]{summary['status']}[/] {summary['run_id']}  ({summary['duration_s']:.1f}s)")
+    stdout.print(f"[bold green]{summary['status']}[/] {summary['run_id']}  ({summary['duration_s']:.1f}s)", highlight=False)
     if summary.get("message"):
         stdout.print(f"  {summary['message']}", highlight=False)
     stdout.print(f"  final: {_metrics_text(summary['final'])}", highlight=False)

@@ -122,3 +122,30 @@ def test_cuda_device_without_cuda_is_a_clear_error(cli):
         pytest.skip("this machine has CUDA")
     result = cli("train", TOY, "device=cuda")
     assert result.exit_code == 2 and "CUDA is not available" in result.stderr
+
+
+def test_rich_progress_bar_on_a_terminal(tmp_path):
+    """The interactive path: a Rich bar with live loss, epoch lines printed above it."""
+    import io
+
+    from learnai_cli import config as config_module
+    from learnai_cli.engine.progress import ProgressReporter
+    from learnai_cli.engine.trainer import Trainer
+    from learnai_cli.experiment import build_experiment
+
+    config = config_module.load(TOY, ["train.epochs=3", "train.log_every_steps=1"])
+    experiment = build_experiment(config)
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream, lines = Terminal(), []
+    reporter = ProgressReporter(interactive=True, echo=lines.append, stream=stream)
+    trainer = Trainer(
+        experiment.model, experiment.loss_fn, experiment.optimizer,
+        experiment.batches("train", shuffle=True), experiment.batches("val"),
+        config.train, experiment.task, experiment.from_logits, callbacks=[reporter],
+    )
+    trainer.fit()
+    assert [line.split("  ")[0] for line in lines] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
+    assert "epoch 3/3" in stream.getvalue() and reporter.progress is None

@@ -62,7 +62,9 @@ class ProgressReporter(Callback):
         self.echo(line)
         if self.progress is not None:
             self.progress.console.print(line, highlight=False)
-            self.progress.reset(self.task, total=len(trainer.train_batches), epoch=record["epoch"] + 1)
+            if record["epoch"] < trainer.settings.epochs:
+                self.progress.reset(self.task, total=len(trainer.train_batches))
+                self.progress.update(self.task, epoch=record["epoch"] + 1, epochs=trainer.settings.epochs, loss="")  # reset drops fields
         else:
             print(line, file=self.stream, flush=True)
 
