@@ -207,11 +207,13 @@ def list_builders(
         if kind is not None and kind not in KINDS:
             raise UsageError(f"unknown kind '{kind}'.{did_you_mean(kind, KINDS)} Valid: {', '.join(KINDS)}")
         registry.load_builtins()
-        listing = {
-            name: [{"name": e, "arguments": registry.REGISTRIES[name].get(e).describe_arguments(), "summary": registry.REGISTRIES[name].get(e).summary} for e in registry.REGISTRIES[name].names()]
-            for name in ([kind] if kind else KINDS)
-        }
+        listing = {name: _describe_registry(registry.REGISTRIES[name]) for name in ([kind] if kind else KINDS)}
         emit(listing, json_output, _render_listing)
+
+
+def _describe_registry(found) -> list[dict[str, Any]]:
+    entries = [found.get(name) for name in found.names()]
+    return [{"name": e.name, "arguments": e.describe_arguments(), "summary": e.summary} for e in entries]
 
 
 def _render_listing(listing: dict[str, Any]) -> None:

@@ -6,7 +6,6 @@ import contextlib
 import sys
 from pathlib import Path
 
-import torch
 
 from learnai_cli.data.splits import DatasetSplits, TensorSplit
 from learnai_cli.errors import DataError
