@@ -76,22 +76,30 @@ def root(
 
 @app.command()
 def train(
-    config: Path = typer.Argument(..., help="Experiment YAML file, e.g. configs/linear_regression.yaml."),
+    config: Optional[Path] = typer.Argument(None, help="Experiment YAML file, e.g. configs/linear_regression.yaml.", show_default=False),
     overrides: Optional[List[str]] = typer.Argument(None, help=OVERRIDES_HELP, show_default=False),
+    resume: Optional[str] = typer.Option(None, "--resume", help="Continue RUN_ID from its checkpoints/last.pt instead of starting a new run.", metavar="RUN_ID"),
     dry_run: bool = typer.Option(False, "--dry-run", help="One train step and one val batch in a throwaway directory: a seconds-long smoke test."),
     runs_dir: Optional[Path] = RunsDirOption,
     json_output: bool = JsonOption,
 ) -> None:
-    """Train an experiment into a new timestamped run directory."""
+    """Train an experiment into a new timestamped run directory (or --resume one)."""
     from learnai_cli import config as config_module
     from learnai_cli import training
     from learnai_cli.runs import runs_root
 
     with reporting_errors(json_output):
-        experiment = config_module.load(config, overrides or [])
         interactive = sys.stderr.isatty() and not json_output
-        command = ["learnai", "train", str(config), *(overrides or [])] + (["--dry-run"] if dry_run else [])
-        summary = training.train(experiment, runs_root(runs_dir), command, interactive, dry_run=dry_run)
+        if resume is not None:
+            if config is not None or dry_run:
+                raise UsageError("--resume continues a run with its saved config: give no CONFIG, overrides or --dry-run with it")
+            summary = training.resume(runs_root(runs_dir), resume, ["learnai", "train", "--resume", resume], interactive)
+        else:
+            if config is None:
+                raise UsageError("give a CONFIG file to train (e.g. configs/linear_regression.yaml), or --resume RUN_ID")
+            experiment = config_module.load(config, overrides or [])
+            command = ["learnai", "train", str(config), *(overrides or [])] + (["--dry-run"] if dry_run else [])
+            summary = training.train(experiment, runs_root(runs_dir), command, interactive, dry_run=dry_run)
         emit(summary, json_output, _render_train)
 
 

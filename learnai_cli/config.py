@@ -72,6 +72,8 @@ class TrainSection(Strict):
     early_stopping: Optional[EarlyStopping] = None
     grad_clip: Optional[PositiveFloat] = Field(None, description="clip the gradient norm to this value")
     accumulate_steps: PositiveInt = Field(1, description="micro-batches whose gradients add up before one step")
+    checkpoint_every_steps: Optional[PositiveInt] = Field(None, description="also write last.pt every N optimizer steps (long epochs)")
+    skip_nonfinite_steps: int = Field(0, ge=0, description="skip up to N steps whose loss is NaN/inf before declaring divergence")
     deterministic: bool = False
 
 

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import re
+import socket
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -131,6 +132,11 @@ class RunDir:
             file.write(json.dumps(record) + "\n")
             file.flush()
 
+    def keep_metrics_up_to(self, step: int) -> None:
+        """Drop records newer than a checkpoint's step (a resume writes them again); torn lines go too."""
+        kept = [r for r in self.metrics() if r.get("step", 0) <= step]
+        write_atomic(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept))
+
     def write_metrics_csv(self, records: list[dict[str, Any]]) -> None:
         columns = list(dict.fromkeys(key for record in records for key in record if key != "type"))
         buffer = io.StringIO()
@@ -183,6 +189,33 @@ def _inside(root: Path, run: RunDir) -> RunDir:
     return run
 
 
+STALE_HEARTBEAT_SECONDS = 15 * 60
+
+
+def effective_status(meta: dict[str, Any]) -> str:
+    """The recorded status, except a 'running' run whose process is gone (or silent for long) is 'crashed'."""
+    status = meta.get("status", "unknown")
+    if status != "running":
+        return status
+    if meta.get("host") == socket.gethostname() and isinstance(meta.get("pid"), int):
+        return "running" if _process_alive(meta["pid"]) else "crashed"
+    try:
+        age = (datetime.now() - datetime.fromisoformat(meta.get("heartbeat", ""))).total_seconds()
+    except ValueError:
+        return "crashed"
+    return "running" if age < STALE_HEARTBEAT_SECONDS else "crashed"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
 def iter_summaries(root: Path) -> Iterator[dict[str, Any]]:
     """One summary row per run for `learnai runs`."""
     for run in all_runs(root):
@@ -191,7 +224,7 @@ def iter_summaries(root: Path) -> Iterator[dict[str, Any]]:
         yield {
             "id": run.id,
             "name": meta.get("name", ""),
-            "status": meta.get("status", "unknown"),
+            "status": effective_status(meta),
             "epochs": meta.get("epochs_completed"),
             "best_metric": best.get("metric"),
             "best_value": best.get("value"),

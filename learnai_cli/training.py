@@ -1,21 +1,27 @@
-"""`learnai train`: build the experiment, open a run directory, fit, and record how it ended."""
+"""`learnai train`: build the experiment, open (or resume) a run directory, fit, and record how it ended."""
 
 from __future__ import annotations
 
+import errno
+import os
 import platform
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from learnai_cli import __version__
 from learnai_cli.config import ExperimentConfig
-from learnai_cli.errors import Interrupted, RunFailed
+from learnai_cli.errors import Interrupted, RunFailed, UsageError
 from learnai_cli.runs import RunDir
 
 DRY_RUN_SETTINGS = {"epochs": 1, "max_steps": 1, "limit_batches": 1}
@@ -26,26 +32,56 @@ def train(config: ExperimentConfig, root: Path, command: list[str], interactive:
     if dry_run:
         config = config.model_copy(update={"train": config.train.model_copy(update=DRY_RUN_SETTINGS)})
         with tempfile.TemporaryDirectory(prefix="learnai-dry-run-") as scratch:
-            summary = _train(config, Path(scratch), command, interactive)
+            summary = _train_new(config, Path(scratch), command, interactive)
         return {**summary, "dry_run": True, "run_dir": None}
-    return _train(config, root, command, interactive)
+    return _train_new(config, root, command, interactive)
 
 
-def _train(config: ExperimentConfig, root: Path, command: list[str], interactive: bool) -> dict[str, Any]:
+def _train_new(config: ExperimentConfig, root: Path, command: list[str], interactive: bool) -> dict[str, Any]:
     from learnai_cli.engine.device import device_name
-    from learnai_cli.engine.progress import ProgressReporter
-    from learnai_cli.engine.run_recorder import RunRecorder
-    from learnai_cli.engine.trainer import Diverged, Trainer
     from learnai_cli.experiment import build_experiment
 
     experiment = build_experiment(config)  # bad data or shapes fail here, before a run directory exists
     run = RunDir.create(root, config.name)
     run.write_config(config.to_dict())
-    started = time.time()
     run.update_meta(**_start_meta(config, run, command, device_name(experiment.device)))
-    run.log(f"learnai {__version__}: {' '.join(command)}")
+    return _fit(run, config, experiment, command, interactive, checkpoint=None)
 
-    recorder = RunRecorder(run, config.to_dict())
+
+def resume(root: Path, run_id: str, command: list[str], interactive: bool) -> dict[str, Any]:
+    """Continue a run from its last.pt in the same directory: weights, optimizer, schedule, data order, RNGs."""
+    from learnai_cli import config as config_module
+    from learnai_cli import runs
+    from learnai_cli.engine.checkpoint import load_checkpoint
+    from learnai_cli.experiment import build_experiment
+
+    run = runs.resolve(root, run_id)
+    meta = run.meta()
+    status = runs.effective_status(meta)
+    if status == "completed":
+        raise UsageError(f"run {run.id} already completed ({meta.get('epochs_completed')} epochs); nothing to resume. Start a new run to train more.")
+    if status == "running":
+        raise UsageError(f"run {run.id} is still running (pid {meta.get('pid')} on {meta.get('host')}); stop it before resuming")
+    last = run.checkpoints / "last.pt"
+    if not last.is_file():
+        raise UsageError(f"run {run.id} has no checkpoints/last.pt to resume from (it stopped before its first checkpoint); train it again")
+    config = config_module.validate(run.config(), source=str(run.config_path), base_dir=run.path)
+    experiment = build_experiment(config)
+    checkpoint = load_checkpoint(last)
+    run.keep_metrics_up_to(checkpoint["step"])  # records written after the checkpoint will be produced again
+    run.update_meta(status="running", message="", pid=os.getpid(), host=socket.gethostname(), resumed=[*meta.get("resumed", []), _now()])
+    run.log(f"resumed from last.pt at epoch {checkpoint['epoch']}, step {checkpoint['step']}: {' '.join(command)}")
+    return _fit(run, config, experiment, command, interactive, checkpoint)
+
+
+def _fit(run: RunDir, config: ExperimentConfig, experiment, command: list[str], interactive: bool, checkpoint: Optional[dict]) -> dict[str, Any]:
+    from learnai_cli.engine.progress import ProgressReporter
+    from learnai_cli.engine.run_recorder import RunRecorder
+    from learnai_cli.engine.trainer import Trainer
+
+    if checkpoint is None:
+        run.log(f"learnai {__version__}: {' '.join(command)}")
+    recorder = RunRecorder(run, config.to_dict(), epoch_records=run.epoch_records())
     reporter = ProgressReporter(interactive, echo=run.log)
     trainer = Trainer(
         experiment.model,
@@ -60,27 +96,17 @@ def _train(config: ExperimentConfig, root: Path, command: list[str], interactive
         scheduler_interval=experiment.scheduler_interval,
         callbacks=[recorder, reporter],
     )
-    status, message, error = "completed", "", None
-    try:
-        trainer.fit()
-        message = trainer.stop_reason
-    except Diverged as diverged:
-        status, message = "diverged", f"{diverged}; lower optimizer.lr or set train.grad_clip"
-        error = RunFailed(f"run {run.id} diverged: {message}")
-    except KeyboardInterrupt:
-        status, message = "interrupted", f"interrupted during epoch {trainer.state.epoch}"
-        error = Interrupted(f"run {run.id} interrupted; checkpoints/last.pt holds the last finished epoch")
-    except Exception as failure:  # an error inside the loop fails the run, with the details kept in train.log
-        status, message = "failed", f"{type(failure).__name__}: {failure}"
-        run.log(traceback.format_exc())
-        error = RunFailed(f"run {run.id} failed: {message} (traceback in {run.log_path})")
+    if checkpoint is not None:
+        trainer.restore(checkpoint, experiment.device)
+    started = time.time()
+    with stop_on_signals(trainer):
+        status, message, error = _run_loop(trainer, run, config)
 
-    ended = time.time()
     meta = run.update_meta(
         status=status,
         message=message,
-        ended=datetime.fromtimestamp(ended).isoformat(timespec="seconds"),
-        duration_s=round(ended - started, 3),
+        ended=_now(),
+        duration_s=round(run.meta().get("duration_s", 0.0) + time.time() - started, 3),
         epochs_completed=trainer.state.epoch if status == "completed" else run.meta().get("epochs_completed", 0),
         steps=trainer.state.step,
         best=RunRecorder.best(trainer),
@@ -92,6 +118,69 @@ def _train(config: ExperimentConfig, root: Path, command: list[str], interactive
     return _summary(run, meta, recorder.epoch_records, plots)
 
 
+def _run_loop(trainer, run: RunDir, config: ExperimentConfig) -> tuple[str, str, Optional[Exception]]:
+    """Fit, and turn each way a run can end into (status, message, error to raise)."""
+    import torch
+
+    from learnai_cli.engine.trainer import Diverged, StopRequested
+
+    resume_hint = f"continue with: learnai train --resume {run.id}"
+    try:
+        trainer.fit()
+        return "completed", trainer.stop_reason, None
+    except Diverged as diverged:
+        message = f"{diverged}; the learning rate is likely too high: lower optimizer.lr or set train.grad_clip"
+        return "diverged", message, RunFailed(f"run {run.id} diverged: {message}. checkpoints/last.pt holds the last finite weights")
+    except StopRequested as stop:
+        message = f"stopped by {stop} at epoch {trainer.state.epoch}, step {trainer.state.step}"
+        return "interrupted", message, Interrupted(f"run {run.id} {message}; last.pt written. {resume_hint}")
+    except KeyboardInterrupt:
+        message = f"interrupted at epoch {trainer.state.epoch}, step {trainer.state.step}"
+        return "interrupted", message, Interrupted(f"run {run.id} {message}; last.pt holds the last checkpoint. {resume_hint}")
+    except torch.cuda.OutOfMemoryError:
+        smaller = max(1, config.train.batch_size // 2)
+        message = f"out of GPU memory at train.batch_size={config.train.batch_size}; try train.batch_size={smaller}"
+        return "failed", message, RunFailed(f"run {run.id} failed: {message}")
+    except OSError as failure:
+        if failure.errno != errno.ENOSPC:
+            return _failed(run, failure)
+        message = f"the disk is full ({failure.filename or run.path}); earlier checkpoints are intact. Free space, then: {resume_hint}"
+        return "failed", message, RunFailed(f"run {run.id} failed: {message}")
+    except Exception as failure:  # an error inside the loop fails the run, with the details kept in train.log
+        return _failed(run, failure)
+
+
+def _failed(run: RunDir, failure: Exception) -> tuple[str, str, Exception]:
+    message = f"{type(failure).__name__}: {failure}"
+    run.log(traceback.format_exc())
+    return "failed", message, RunFailed(f"run {run.id} failed: {message} (traceback in {run.log_path})")
+
+
+@contextmanager
+def stop_on_signals(trainer):
+    """First SIGINT/SIGTERM: finish the current step, write last.pt, stop (exit 130). A second SIGINT: stop at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be installed from the main thread
+        return
+
+    def request_stop(signum, frame):
+        if trainer.stop_signal:
+            raise KeyboardInterrupt
+        trainer.stop_signal = signal.Signals(signum).name
+        print(f"\n{trainer.stop_signal}: finishing the current step and writing last.pt (press Ctrl-C again to stop at once)", file=sys.stderr)
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _now() -> str:
+    return datetime.now().isoformat(timespec="seconds")
+
+
 def _start_meta(config: ExperimentConfig, run: RunDir, command: list[str], device: str) -> dict[str, Any]:
     import torch
 
@@ -99,7 +188,10 @@ def _start_meta(config: ExperimentConfig, run: RunDir, command: list[str], devic
         "run_id": run.id,
         "name": config.name,
         "status": "running",
-        "started": datetime.now().isoformat(timespec="seconds"),
+        "started": _now(),
+        "heartbeat": _now(),
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
         "command": command,
         "cwd": str(Path.cwd()),
         "versions": {"python": platform.python_version(), "torch": torch.__version__, "learnai": __version__},

@@ -1,7 +1,12 @@
-"""Batches for the loop: in-memory splits are indexed on the device; other datasets use a DataLoader."""
+"""Batches for the loop: in-memory splits are indexed on the device; other datasets use a DataLoader.
+
+Both remember the shuffle generator's state at the start of each pass, so a checkpoint
+taken mid-epoch can replay the same order and skip the batches already trained.
+"""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -10,15 +15,33 @@ from torch.utils.data import DataLoader
 from learnai_cli.data.splits import Split, TensorSplit
 
 
-class TensorBatches:
+class ResumableOrder:
+    """The shuffle generator and its state at the start of the current pass."""
+
+    def __init__(self, seed: int):
+        self.generator = torch.Generator().manual_seed(seed)
+        self.pass_start_state = self.generator.get_state()
+
+    def begin_pass(self) -> None:
+        self.pass_start_state = self.generator.get_state()
+
+    def resume_state(self, mid_epoch: bool) -> torch.Tensor:
+        """Mid-epoch: replay this pass's order; at a boundary: the next pass starts from the current state."""
+        return self.pass_start_state if mid_epoch else self.generator.get_state()
+
+    def restore_state(self, state: torch.Tensor) -> None:
+        self.generator.set_state(state)
+
+
+class TensorBatches(ResumableOrder):
     """Batches of a TensorSplit moved to the device once and sliced by a shuffled index (no workers, no collation)."""
 
     def __init__(self, split: TensorSplit, batch_size: int, shuffle: bool, device: torch.device, seed: int, limit: int | None = None):
+        super().__init__(seed)
         self.inputs = split.inputs.to(device)
         self.targets = split.targets.to(device)
         self.batch_size = batch_size
         self.shuffle = shuffle
-        self.generator = torch.Generator().manual_seed(seed)
         self.batches = math.ceil(len(split) / batch_size)
         if limit is not None:
             self.batches = min(self.batches, limit)
@@ -27,9 +50,14 @@ class TensorBatches:
         return self.batches
 
     def __iter__(self):
+        return self.iterate()
+
+    def iterate(self, skip: int = 0):
+        """One pass; `skip` batches at the start are not produced (resuming mid-epoch)."""
+        self.begin_pass()
         count = self.targets.shape[0]
         order = torch.randperm(count, generator=self.generator).to(self.inputs.device) if self.shuffle else None
-        for start in range(0, self.batches * self.batch_size, self.batch_size):
+        for start in range(skip * self.batch_size, self.batches * self.batch_size, self.batch_size):
             if order is None:
                 yield self.inputs[start : start + self.batch_size], self.targets[start : start + self.batch_size]
             else:
@@ -37,11 +65,11 @@ class TensorBatches:
                 yield self.inputs[index], self.targets[index]
 
 
-class LoaderBatches:
+class LoaderBatches(ResumableOrder):
     """Batches of a file-backed Dataset through a DataLoader, copied to the device without blocking."""
 
     def __init__(self, dataset, batch_size: int, shuffle: bool, device: torch.device, seed: int, limit: int | None = None, num_workers: int = 0):
-        self.generator = torch.Generator().manual_seed(seed)
+        super().__init__(seed)
         self.device = device
         self.loader = DataLoader(
             dataset,
@@ -58,9 +86,11 @@ class LoaderBatches:
         return self.batches
 
     def __iter__(self):
-        for index, (inputs, targets) in enumerate(self.loader):
-            if index >= self.batches:
-                break
+        return self.iterate()
+
+    def iterate(self, skip: int = 0):
+        self.begin_pass()
+        for inputs, targets in itertools.islice(self.loader, skip, self.batches):
             yield inputs.to(self.device, non_blocking=True), targets.to(self.device, non_blocking=True)
 
 

@@ -38,3 +38,25 @@ def seed_everything(seed: int, deterministic: bool) -> None:
     if deterministic:
         torch.use_deterministic_algorithms(True, warn_only=False)
         torch.backends.cudnn.benchmark = False
+
+
+def rng_states() -> dict:
+    """Every global RNG's state as tensors and plain values (safe for weights_only checkpoints)."""
+    numpy_kind, keys, position, has_gauss, cached_gauss = np.random.get_state()
+    version, python_state, gauss = random.getstate()
+    return {
+        "python": {"version": version, "state": list(python_state), "gauss": gauss},
+        "numpy": {"kind": numpy_kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": position, "has_gauss": has_gauss, "cached_gaussian": cached_gauss},
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+
+
+def restore_rng_states(states: dict) -> None:
+    python = states["python"]
+    random.setstate((python["version"], tuple(python["state"]), python["gauss"]))
+    numpy = states["numpy"]
+    np.random.set_state((numpy["kind"], numpy["keys"].numpy().astype(np.uint32), numpy["pos"], numpy["has_gauss"], numpy["cached_gaussian"]))
+    torch.set_rng_state(states["torch"])
+    if states["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])

@@ -1,4 +1,4 @@
-"""The training loop: epochs of train + validate, monitored metric, early stopping, divergence."""
+"""The training loop: epochs of train + validate, monitored metric, early stopping, divergence, resumable state."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import torch
 
 from learnai_cli.config import TrainSection
 from learnai_cli.engine.callbacks import Callback
+from learnai_cli.engine.device import restore_rng_states, rng_states
 from learnai_cli.engine.evaluate import evaluate
 
 
@@ -23,16 +24,48 @@ class Diverged(Exception):
         super().__init__(f"loss became NaN/inf at epoch {epoch}, step {step} (last finite loss: {last})")
 
 
+class StopRequested(Exception):
+    """A signal asked the run to stop; the current step finished and last.pt was written."""
+
+
 @dataclass
 class TrainState:
-    """Everything about progress that a checkpoint must carry."""
+    """Everything about progress that a checkpoint must carry to resume exactly."""
 
-    epoch: int = 0
-    step: int = 0
+    epoch: int = 0  # the epoch in progress (batches_done > 0) or the last finished one
+    step: int = 0  # optimizer steps so far
+    batches_done: int = 0  # batches of `epoch` already trained; 0 at an epoch boundary
     best_value: Optional[float] = None
     best_epoch: Optional[int] = None
     epochs_without_improvement: int = 0
     last_finite_loss: Optional[float] = None
+    nonfinite_steps_skipped: int = 0
+    # Running sums of the epoch in progress (sample-weighted losses), kept on the device.
+    epoch_loss: Optional[torch.Tensor] = None
+    epoch_samples: int = 0
+    interval_loss: Optional[torch.Tensor] = None
+    interval_samples: int = 0
+    epoch_seconds: float = 0.0
+
+    SUMS = ("epoch_loss", "interval_loss")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {k: v for k, v in self.__dict__.items() if k not in self.SUMS}
+        data.update({k: getattr(self, k).detach().cpu() for k in self.SUMS if getattr(self, k) is not None})
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], device: torch.device) -> "TrainState":
+        values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        for key in cls.SUMS:
+            if values.get(key) is not None:
+                values[key] = values[key].to(device)
+        return cls(**values)
+
+    def start_epoch(self, epoch: int) -> None:
+        self.epoch, self.batches_done, self.epoch_seconds = epoch, 0, 0.0
+        self.epoch_loss, self.epoch_samples = None, 0
+        self.interval_loss, self.interval_samples = None, 0
 
 
 class Trainer:
@@ -58,6 +91,7 @@ class Trainer:
         self.state = TrainState()
         self.should_stop = False
         self.stop_reason = ""
+        self.stop_signal: Optional[str] = None  # set by a signal handler: finish the step, checkpoint, stop
         self.improved = False  # whether the last epoch set a new best monitored value
 
     def fit(self) -> TrainState:
@@ -65,19 +99,26 @@ class Trainer:
         status = "failed"
         self._emit("on_fit_start")
         try:
-            for epoch in range(self.state.epoch + 1, self.settings.epochs + 1):
-                self.state.epoch = epoch
+            first = self.state.epoch if self.state.batches_done else self.state.epoch + 1
+            for epoch in range(first, self.settings.epochs + 1):
+                if self.should_stop:
+                    break  # resumed after early stopping or max_steps had already ended the run
+                if self.state.batches_done == 0:
+                    self.state.start_epoch(epoch)
                 record = {"type": "epoch", "epoch": epoch, **self.train_one_epoch()}
                 if epoch % self.settings.val_every_epochs == 0 or epoch == self.settings.epochs or self.should_stop:
                     record.update({f"val_{k}": v for k, v in self.validate().items()})
+                self.state.batches_done = 0
                 self._end_epoch(record)
+                if self.stop_signal:
+                    raise StopRequested(self.stop_signal)
                 if self.should_stop:
                     break
             status = "completed"
         except Diverged:
             status = "diverged"
             raise
-        except KeyboardInterrupt:
+        except (StopRequested, KeyboardInterrupt):
             status = "interrupted"
             raise
         finally:
@@ -86,34 +127,41 @@ class Trainer:
 
     def train_one_epoch(self) -> dict[str, Any]:
         self.model.train()
-        started = time.perf_counter()
-        epoch_sum, interval_sum, samples, interval_samples = None, None, 0, 0
-        accumulate = self.settings.accumulate_steps
+        state, accumulate = self.state, self.settings.accumulate_steps
         batch_count = len(self.train_batches)
-        for index, (inputs, targets) in enumerate(self.train_batches):
+        started = time.perf_counter()
+        for index, (inputs, targets) in enumerate(self.train_batches.iterate(skip=state.batches_done), start=state.batches_done):
             loss = self.loss_fn(self.model(inputs), targets)
             (loss / accumulate if accumulate > 1 else loss).backward()
             weighted = loss.detach() * targets.shape[0]  # stays on the device: no sync per step
-            epoch_sum = weighted if epoch_sum is None else epoch_sum + weighted
-            interval_sum = weighted if interval_sum is None else interval_sum + weighted
-            samples += targets.shape[0]
-            interval_samples += targets.shape[0]
-            if (index + 1) % accumulate == 0 or index + 1 == batch_count:
-                self._optimizer_step()
-                if self.state.step % self.settings.log_every_steps == 0:
-                    self._log_interval(float(interval_sum) / interval_samples)
-                    interval_sum, interval_samples = None, 0
+            state.epoch_loss = weighted if state.epoch_loss is None else state.epoch_loss + weighted
+            state.interval_loss = weighted if state.interval_loss is None else state.interval_loss + weighted
+            state.epoch_samples += targets.shape[0]
+            state.interval_samples += targets.shape[0]
+            state.batches_done = index + 1
+            if state.batches_done % accumulate == 0 or state.batches_done == batch_count:
+                self._optimizer_step(loss)
+                if state.step % self.settings.log_every_steps == 0:
+                    self._log_interval()
+                if self._mid_epoch_checkpoint_due(batch_count):
+                    if state.interval_samples:  # never checkpoint weights a NaN loss has already reached
+                        self._checked(float(state.interval_loss) / state.interval_samples)
+                    state.epoch_seconds += time.perf_counter() - started
+                    started = time.perf_counter()
+                    self._emit("on_checkpoint")
+                    if self.stop_signal:
+                        raise StopRequested(self.stop_signal)
             self._emit("on_batch_end")
             if self._reached_max_steps():
                 break
-        elapsed = time.perf_counter() - started
-        train_loss = self._checked(float(epoch_sum) / samples) if samples else None
+        state.epoch_seconds += time.perf_counter() - started
+        train_loss = self._checked(float(state.epoch_loss) / state.epoch_samples) if state.epoch_samples else None
         return {
-            "step": self.state.step,
+            "step": state.step,
             "train_loss": train_loss,
             "lr": self.optimizer.param_groups[0]["lr"],
-            "epoch_time": round(elapsed, 4),
-            "samples_per_s": round(samples / elapsed, 1) if elapsed > 0 else None,
+            "epoch_time": round(state.epoch_seconds, 4),
+            "samples_per_s": round(state.epoch_samples / state.epoch_seconds, 1) if state.epoch_seconds > 0 else None,
         }
 
     def validate(self) -> dict[str, float]:
@@ -121,7 +169,13 @@ class Trainer:
             return {}
         return evaluate(self.model, self.val_batches, self.loss_fn, self.task, self.from_logits)
 
-    def _optimizer_step(self) -> None:
+    def _optimizer_step(self, loss: torch.Tensor) -> None:
+        if self.settings.skip_nonfinite_steps and not torch.isfinite(loss):  # a sync per step, only when asked for
+            self.state.nonfinite_steps_skipped += 1
+            self.optimizer.zero_grad(set_to_none=True)
+            if self.state.nonfinite_steps_skipped > self.settings.skip_nonfinite_steps:
+                raise Diverged(self.state.epoch, self.state.step, self.state.last_finite_loss)
+            return
         if self.settings.grad_clip:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
         self.optimizer.step()
@@ -130,13 +184,24 @@ class Trainer:
         if self.scheduler is not None and self.scheduler_interval == "step":
             self.scheduler.step()
 
-    def _log_interval(self, loss: float) -> None:
-        record = {"type": "step", "epoch": self.state.epoch, "step": self.state.step, "train_loss": self._checked(loss), "lr": self.optimizer.param_groups[0]["lr"]}
+    def _log_interval(self) -> None:
+        state = self.state
+        loss = self._checked(float(state.interval_loss) / state.interval_samples)
+        state.interval_loss, state.interval_samples = None, 0
+        record = {"type": "step", "epoch": state.epoch, "step": state.step, "train_loss": loss, "lr": self.optimizer.param_groups[0]["lr"]}
         self._emit("on_log", record)
+
+    def _mid_epoch_checkpoint_due(self, batch_count: int) -> bool:
+        if self.state.batches_done == batch_count:
+            return False  # the epoch-end checkpoint follows validation
+        every = self.settings.checkpoint_every_steps
+        return bool(self.stop_signal) or bool(every and self.state.step % every == 0)
 
     def _checked(self, loss: float) -> float:
         """Raise Diverged on a NaN/inf loss; otherwise remember it as the last finite one."""
         if not math.isfinite(loss):
+            if self.settings.skip_nonfinite_steps:
+                return loss  # bad steps were skipped individually; an average may still hold one
             raise Diverged(self.state.epoch, self.state.step, self.state.last_finite_loss)
         self.state.last_finite_loss = loss
         return loss
@@ -153,6 +218,7 @@ class Trainer:
         elif self.scheduler is not None and self.scheduler_interval == "plateau" and record.get(self.settings.monitor) is not None:
             self.scheduler.step(record[self.settings.monitor])
         self._emit("on_epoch_end", record)
+        self._emit("on_checkpoint")
 
     def _track_monitor(self, value: Optional[float]) -> None:
         """Update the best monitored value; stop early when it has not improved for `patience` epochs."""
@@ -172,6 +238,36 @@ class Trainer:
         if early and self.state.epochs_without_improvement >= early.patience:
             self.should_stop = True
             self.stop_reason = f"early stopping: {self.settings.monitor} did not improve for {early.patience} epochs"
+
+    def checkpoint(self, config: dict[str, Any]) -> dict[str, Any]:
+        """Everything needed to continue exactly where the loop is now (tensors and plain values only)."""
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "epoch": self.state.epoch,
+            "step": self.state.step,
+            "best_metric": self.state.best_value,
+            "best_epoch": self.state.best_epoch,
+            "monitor": self.settings.monitor,
+            "train_state": self.state.to_dict(),
+            "data_rng": self.train_batches.resume_state(mid_epoch=self.state.batches_done > 0),
+            "rng": rng_states(),
+            "should_stop": self.should_stop,
+            "stop_reason": self.stop_reason,
+            "config": config,
+        }
+
+    def restore(self, checkpoint: dict[str, Any], device: torch.device) -> None:
+        """Continue from a checkpoint written by `checkpoint`: weights, optimizer, schedule, data order, RNGs."""
+        self.model.load_state_dict(checkpoint["model"])
+        self.optimizer.load_state_dict(checkpoint["optimizer"])
+        if self.scheduler is not None and checkpoint.get("scheduler") is not None:
+            self.scheduler.load_state_dict(checkpoint["scheduler"])
+        self.state = TrainState.from_dict(checkpoint["train_state"], device)
+        self.should_stop, self.stop_reason = checkpoint.get("should_stop", False), checkpoint.get("stop_reason", "")
+        self.train_batches.restore_state(checkpoint["data_rng"])
+        restore_rng_states(checkpoint["rng"])
 
     def _emit(self, hook: str, *args) -> None:
         for callback in self.callbacks:

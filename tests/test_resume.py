@@ -1,0 +1,129 @@
+"""Stopping and resuming: a resumed run ends bitwise equal to an uninterrupted one (CPU, deterministic)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.conftest import CONFIGS
+
+LINEAR = CONFIGS / "linear_regression.yaml"
+# Small but long enough to be stopped in the middle: 4 epochs of 125 steps, shuffled, mid-epoch checkpoints.
+RESUMABLE = ["data.n=5000", "train.epochs=4", "train.batch_size=32", "train.checkpoint_every_steps=20", "train.log_every_steps=10", "train.deterministic=true"]
+
+
+def final_state(run_dir: Path) -> tuple[dict, list[dict]]:
+    weights = torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)["model"]
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    records = [{k: v for k, v in json.loads(line).items() if k not in ("epoch_time", "samples_per_s")} for line in lines]
+    return weights, records
+
+
+def assert_same_training(reference: Path, resumed: Path) -> None:
+    ref_weights, ref_records = final_state(reference)
+    weights, records = final_state(resumed)
+    assert all(torch.equal(ref_weights[k], weights[k]) for k in ref_weights)
+    assert records == ref_records
+
+
+def stop_at_step(step: int):
+    """Patch the trainer so a stop is requested (as SIGTERM would) once `step` optimizer steps are done."""
+    from learnai_cli.engine import trainer
+
+    original = trainer.Trainer._optimizer_step
+
+    def stepping(self, loss):
+        original(self, loss)
+        if self.state.step == step:
+            self.stop_signal = "SIGTERM"
+
+    return stepping
+
+
+@pytest.mark.parametrize("stop_step", [7, 20, 125, 300])
+def test_stop_and_resume_equals_uninterrupted(cli, runs_dir, monkeypatch, stop_step):
+    reference = cli.json("train", LINEAR, *RESUMABLE)
+    from learnai_cli.engine import trainer
+
+    with monkeypatch.context() as patch:
+        patch.setattr(trainer.Trainer, "_optimizer_step", stop_at_step(stop_step))
+        stopped = cli("train", LINEAR, *RESUMABLE, "--json")
+    assert stopped.exit_code == 130
+    assert "learnai train --resume" in stopped.stderr
+    run_dir = max(p for p in runs_dir.iterdir() if p.name != reference["run_id"])
+    meta = json.loads((run_dir / "meta.json").read_text())
+    assert meta["status"] == "interrupted" and f"step {stop_step}" in meta["message"]
+
+    resumed = cli.json("train", "--resume", run_dir.name)
+    assert resumed["status"] == "completed" and resumed["run_id"] == run_dir.name
+    assert_same_training(Path(reference["run_dir"]), run_dir)
+    assert len(json.loads((run_dir / "meta.json").read_text())["resumed"]) == 1
+
+
+def test_resume_of_a_completed_run_is_refused(cli):
+    done = cli.json("train", CONFIGS / "toy_classes.yaml", "train.epochs=2")
+    again = cli("train", "--resume", done["run_id"])
+    assert again.exit_code == 2 and "already completed" in again.stderr and "nothing to resume" in again.stderr
+
+
+def test_resume_usage_errors(cli):
+    assert "give no CONFIG" in cli("train", LINEAR, "--resume", "latest").stderr
+    assert "give a CONFIG file" in cli("train").stderr
+
+
+def test_crashed_run_shows_as_crashed(cli, runs_dir):
+    done = cli.json("train", CONFIGS / "toy_classes.yaml", "train.epochs=2")
+    meta_path = Path(done["run_dir"]) / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    meta.update(status="running", pid=dead.pid)  # what a SIGKILLed run leaves behind
+    meta_path.write_text(json.dumps(meta))
+    assert cli.json("runs")["runs"][0]["status"] == "crashed"
+
+
+def learnai(*args: str) -> list[str]:
+    return [sys.executable, "-m", "learnai_cli", *args]
+
+
+def test_killed_at_random_points_then_resumed_ends_bitwise_equal(tmp_path):
+    """Real processes, real signals: SIGKILL and SIGTERM at 10 points spread over the training."""
+    harness = [*RESUMABLE, "data.n=8000", "train.epochs=3", "train.batch_size=16"]
+    reference_root = tmp_path / "reference"
+    start = time.monotonic()
+    subprocess.run(learnai("train", str(LINEAR), *harness, "--runs-dir", str(reference_root)), check=True, capture_output=True)
+    reference = next(reference_root.iterdir())
+    training_seconds = json.loads((reference / "meta.json").read_text())["duration_s"]
+    assert time.monotonic() - start > training_seconds
+
+    rng = random.Random(0)
+    killed = 0
+    for point in range(10):
+        root = tmp_path / f"killed_{point}"
+        process = subprocess.Popen(learnai("train", str(LINEAR), *harness, "--runs-dir", str(root)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        while not list(root.glob("*/checkpoints/last.pt")) and process.poll() is None:
+            time.sleep(0.02)  # wait for the first checkpoint: before it there is nothing to resume
+        time.sleep(rng.uniform(0.0, 0.8) * training_seconds)
+        sig = signal.SIGKILL if point % 2 == 0 else signal.SIGTERM
+        if process.poll() is None:
+            os.kill(process.pid, sig)
+            killed += 1
+        _, stderr = process.communicate(timeout=60)
+        run_dir = next(root.iterdir())
+        if sig == signal.SIGTERM and process.returncode == 130:
+            assert json.loads((run_dir / "meta.json").read_text())["status"] == "interrupted"
+        status = json.loads((run_dir / "meta.json").read_text())["status"]
+        if status != "completed":
+            resumed = subprocess.run(learnai("train", "--resume", run_dir.name, "--runs-dir", str(root), "--json"), capture_output=True, text=True)
+            assert resumed.returncode == 0, resumed.stderr
+        assert_same_training(reference, run_dir)
+    assert killed >= 8, f"only {killed} of 10 kills landed during training"
