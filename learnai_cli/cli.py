@@ -33,6 +33,7 @@ RUNS_DIR_HELP = "Root folder of run directories."
 OVERRIDES_HELP = "key.path=value settings applied over the file, values parsed as YAML (e.g. optimizer.lr=0.1 train.epochs=3)."
 
 JsonOption = typer.Option(False, "--json", help=JSON_HELP)
+PluginOption = typer.Option(None, "--plugin", help="Module or .py file to import for its registered builders (repeatable); plugins run code.", metavar="MODULE|FILE.py")
 RunsDirOption = typer.Option(None, "--runs-dir", envvar="LEARNAI_RUNS_DIR", help=RUNS_DIR_HELP, show_default="./runs")
 
 
@@ -80,6 +81,7 @@ def train(
     overrides: Optional[List[str]] = typer.Argument(None, help=OVERRIDES_HELP, show_default=False),
     resume: Optional[str] = typer.Option(None, "--resume", help="Continue RUN_ID from its checkpoints/last.pt instead of starting a new run.", metavar="RUN_ID"),
     dry_run: bool = typer.Option(False, "--dry-run", help="One train step and one val batch in a throwaway directory: a seconds-long smoke test."),
+    plugin: Optional[List[str]] = PluginOption,
     runs_dir: Optional[Path] = RunsDirOption,
     json_output: bool = JsonOption,
 ) -> None:
@@ -91,14 +93,15 @@ def train(
     with reporting_errors(json_output):
         interactive = sys.stderr.isatty() and not json_output
         if resume is not None:
-            if config is not None or dry_run:
-                raise UsageError("--resume continues a run with its saved config: give no CONFIG, overrides or --dry-run with it")
+            if config is not None or dry_run or plugin:
+                raise UsageError("--resume continues a run with its saved config: give no CONFIG, overrides, --plugin or --dry-run with it")
             summary = training.resume(runs_root(runs_dir), resume, ["learnai", "train", "--resume", resume], interactive)
         else:
             if config is None:
                 raise UsageError("give a CONFIG file to train (e.g. configs/linear_regression.yaml), or --resume RUN_ID")
-            experiment = config_module.load(config, overrides or [])
+            experiment = config_module.load(config, overrides or [], plugins=plugin or [])
             command = ["learnai", "train", str(config), *(overrides or [])] + (["--dry-run"] if dry_run else [])
+            command += [f"--plugin={p}" for p in plugin or []]
             summary = training.train(experiment, runs_root(runs_dir), command, interactive, dry_run=dry_run)
         emit(summary, json_output, _render_train)
 
@@ -239,6 +242,7 @@ def _render_listing(listing: dict[str, Any]) -> None:
 def config_command(
     config: Path = typer.Argument(..., help="Experiment YAML file."),
     overrides: Optional[List[str]] = typer.Argument(None, help=OVERRIDES_HELP, show_default=False),
+    plugin: Optional[List[str]] = PluginOption,
     json_output: bool = JsonOption,
 ) -> None:
     """Validate a config without training: build the model (and, when the data is at hand, check one batch through it); print it resolved."""
@@ -247,7 +251,7 @@ def config_command(
     from learnai_cli.experiment import build_experiment, build_model
 
     with reporting_errors(json_output):
-        experiment = config_module.load(config, overrides or [])
+        experiment = config_module.load(config, overrides or [], plugins=plugin or [])
         try:
             model, data_checked = build_experiment(experiment).model, "model and data fit"
         except DataError as missing:  # e.g. MNIST not downloaded yet: the config itself can still be checked

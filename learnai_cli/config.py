@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError
 
-from learnai_cli.errors import ConfigError, did_you_mean
+from learnai_cli.errors import ConfigError, did_you_mean, short_repr
 
 FRAMEWORK_DATA_KEYS = ("name", "val_split", "test_split", "limit")
 
@@ -79,7 +79,7 @@ class TrainSection(Strict):
 
 class ExperimentConfig(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=80)
-    seed: int = 0
+    seed: int = Field(0, ge=0, lt=2**63)
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda|cuda:\d+)$")
     plugins: list[str] = []
     data: DataSection
@@ -132,6 +132,10 @@ def parse_yaml(text: str, source: str) -> dict[str, Any]:
         raise ConfigError(f"{source}: the config file is empty; start from one in configs/")
     try:
         data = yaml.safe_load(text)
+    except yaml.constructor.ConstructorError as error:
+        mark = error.problem_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise ConfigError(f"{source}: YAML tags that build Python objects are not allowed in configs{where}: configs are data; code enters only through plugins") from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
@@ -142,9 +146,34 @@ def parse_yaml(text: str, source: str) -> dict[str, Any]:
         raise ConfigError(f"{source}: the YAML is nested too deeply") from None
     if data is None:
         raise ConfigError(f"{source}: the config file holds no settings (only comments?)")
+    _check_structure(data, source)
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: the top level must be a mapping of sections, not a {type(data).__name__}")
     return data
+
+
+MAX_DEPTH, MAX_NODES = 32, 100_000
+
+
+def _check_structure(data: Any, source: str) -> None:
+    """Refuse recursive anchors, absurd nesting and anchor bombs before anything walks the data."""
+    seen: set[int] = set()
+    stack = [(data, 0, frozenset())]
+    while stack:
+        node, depth, ancestors = stack.pop()
+        if not isinstance(node, (dict, list)):
+            continue
+        if id(node) in ancestors:
+            raise ConfigError(f"{source}: a YAML anchor refers to itself (recursive structure); configs must be plain trees")
+        if depth > MAX_DEPTH:
+            raise ConfigError(f"{source}: the YAML is nested more than {MAX_DEPTH} levels deep")
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if len(seen) > MAX_NODES:
+            raise ConfigError(f"{source}: the YAML holds more than {MAX_NODES:,} lists and mappings; configs are small files")
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1, ancestors | {id(node)}) for child in children)
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> tuple[dict[str, str], list[str]]:
@@ -180,10 +209,16 @@ def _set_path(raw: dict[str, Any], parts: list[str], value: Any) -> str | None:
     return None
 
 
-def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
-    """Read, override and validate a config file; raises one ConfigError listing every problem."""
+def load(path: str | Path, overrides: list[str] | tuple[str, ...] = (), plugins: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
+    """Read, override and validate a config file; raises one ConfigError listing every problem.
+
+    `plugins` come from the command line (--plugin): files are relative to the current directory.
+    """
     path = Path(path)
     raw = read_yaml(path)
+    if plugins:
+        named = raw.get("plugins") if isinstance(raw.get("plugins"), list) else []
+        raw["plugins"] = named + [str(Path(p).resolve()) if p.endswith(".py") else p for p in plugins]
     return validate(raw, source=str(path), overrides=list(overrides), base_dir=path.parent)
 
 
@@ -259,7 +294,7 @@ def _describe_schema_error(error: dict, origins: dict[str, str]) -> str:
     if error["type"] == "string_pattern_mismatch" and path == "name":
         return _located(path, f"use letters, digits, '.', '_' or '-' only; it names the run directory (got {error['input']!r})", origins)
     message = error["msg"].removeprefix("Value error, ")
-    return _located(path, f"{message} (got {_short(error.get('input'))})", origins)
+    return _located(path, f"{message} (got {short_repr(error.get('input'))})", origins)
 
 
 def _located(path: str, message: str, origins: dict[str, str]) -> str:
@@ -267,8 +302,3 @@ def _located(path: str, message: str, origins: dict[str, str]) -> str:
     source = next((o for key, o in origins.items() if related(key)), None)
     suffix = f" [from override '{source}']" if source else ""
     return f"{path}: {message}{suffix}"
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import reprlib
 from typing import Iterable
 
 # Exit codes shared by every command (README: "Exit codes").
@@ -61,3 +62,12 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """' Did you mean 'x'?' or '' — appended to messages about unknown names."""
     match = closest(word, choices)
     return f" Did you mean '{match}'?" if match else ""
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 60
+
+
+def short_repr(value) -> str:
+    """A bounded repr for messages: huge or deeply shared values must not blow up an error message."""
+    return _REPR.repr(value)

@@ -10,10 +10,10 @@ import torch
 
 from learnai_cli import registry
 from learnai_cli.config import ExperimentConfig
-from learnai_cli.data.splits import DatasetSplits, carve
+from learnai_cli.data.splits import DatasetSplits, TensorSplit, carve
 from learnai_cli.engine.batches import make_batches
 from learnai_cli.engine.device import resolve_device, seed_everything
-from learnai_cli.errors import ConfigError
+from learnai_cli.errors import ConfigError, DataError, short_repr
 
 
 @dataclass
@@ -49,7 +49,11 @@ def build_data(config: ExperimentConfig) -> tuple[DatasetSplits, str]:
     """The dataset with train/val/test carved and limited as the data section says."""
     section = config.data
     entry = registry.DATASETS.get(section.name)
-    splits = registry.DATASETS.build(section.name, section.kwargs, seed=config.seed)
+    try:
+        splits = registry.DATASETS.build(section.name, section.kwargs, seed=config.seed)
+    except (ValueError, RuntimeError, MemoryError, OverflowError, TypeError) as error:
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise DataError(f"dataset '{section.name}' cannot be built with {short_repr(section.kwargs)}: {first_line}") from None
     task = entry.meta["task"]
     carved = carve(splits, section.val_split, section.test_split, section.limit, config.seed, stratify=task != "regression")
     return carved, task
@@ -116,12 +120,36 @@ def check_model_fits_data(experiment: Experiment) -> None:
             outputs = model(inputs)
             experiment.loss_fn(outputs, targets)
     except (RuntimeError, ValueError, IndexError, TypeError) as error:
-        first_line = str(error).strip().splitlines()[0]
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
         output_shape = f", model output {tuple(outputs.shape)}" if "outputs" in locals() else ""
         raise ConfigError(
             f"model '{experiment.config.model.name}' does not fit data '{experiment.config.data.name}' "
             f"with loss '{experiment.config.loss.name}': inputs {tuple(inputs.shape)}, targets {tuple(targets.shape)}"
-            f"{output_shape}: {first_line}. Check the model's sizes (model.*) against the data (data.*) and the loss."
+            f"{output_shape}: {first_line}. Change the model's sizes ({_model_settings(experiment)}) to match the data."
         ) from None
     finally:
         model.train(was_training)
+    _check_labels(experiment, outputs.shape[-1])
+
+
+def _model_settings(experiment: Experiment) -> str:
+    kwargs = experiment.config.model.kwargs
+    return ", ".join(f"model.{k}={v}" for k, v in kwargs.items() if isinstance(v, (int, list)) and not isinstance(v, bool)) or "model.*"
+
+
+def _check_labels(experiment: Experiment, outputs: int) -> None:
+    """Class labels must fit the model's outputs (and be 0/1 for a binary task), in every split."""
+    if experiment.task == "regression":
+        return
+    splits = [getattr(experiment.data, name) for name in ("train", "val", "test")]
+    targets = [s.targets for s in splits if isinstance(s, TensorSplit) and len(s)]
+    if not targets:
+        return
+    low, high = min(int(t.min()) for t in targets), max(int(t.max()) for t in targets)
+    if experiment.task == "binary" and (low < 0 or high > 1):
+        raise ConfigError(f"data '{experiment.config.data.name}' is a binary task but its labels range from {low} to {high}; they must be 0 or 1")
+    if experiment.task == "classification" and outputs > 1 and (low < 0 or high >= outputs):
+        raise ConfigError(
+            f"data '{experiment.config.data.name}' has labels from {low} to {high} but model '{experiment.config.model.name}' "
+            f"outputs {outputs} classes: set the model's class count ({_model_settings(experiment)}) to at least {high + 1}"
+        )

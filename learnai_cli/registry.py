@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from pydantic import ConfigDict, ValidationError, create_model
 
-from learnai_cli.errors import ConfigError, did_you_mean
+from learnai_cli.errors import ConfigError, did_you_mean, short_repr
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ def _describe_argument_error(entry: Entry, error: dict) -> tuple[str, str]:
         )
     if error["type"] == "missing":
         return argument, f"required argument of {entry.name} is missing"
-    return argument, f"{error['msg']} (got {error['input']!r})"
+    return argument, f"{error['msg']} (got {short_repr(error['input'])})"
 
 
 def _where(builder: Callable) -> str:

@@ -41,8 +41,8 @@ def stop_at_step(step: int):
 
     original = trainer.Trainer._optimizer_step
 
-    def stepping(self, loss):
-        original(self, loss)
+    def stepping(self):
+        original(self)
         if self.state.step == step:
             self.stop_signal = "SIGTERM"
 

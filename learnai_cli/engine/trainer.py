@@ -16,12 +16,12 @@ from learnai_cli.engine.evaluate import evaluate
 
 
 class Diverged(Exception):
-    """The training loss became NaN or infinite."""
+    """The training loss (or, with grad_clip, the gradient norm) became NaN or infinite."""
 
-    def __init__(self, epoch: int, step: int, last_finite_loss: Optional[float]):
+    def __init__(self, epoch: int, step: int, last_finite_loss: Optional[float], what: str = "loss"):
         self.epoch, self.step, self.last_finite_loss = epoch, step, last_finite_loss
         last = f"{last_finite_loss:.4g}" if last_finite_loss is not None else "none"
-        super().__init__(f"loss became NaN/inf at epoch {epoch}, step {step} (last finite loss: {last})")
+        super().__init__(f"{what} became NaN/inf at epoch {epoch}, step {step} (last finite loss: {last})")
 
 
 class StopRequested(Exception):
@@ -93,6 +93,7 @@ class Trainer:
         self.stop_reason = ""
         self.stop_signal: Optional[str] = None  # set by a signal handler: finish the step, checkpoint, stop
         self.improved = False  # whether the last epoch set a new best monitored value
+        self.grads_finite: Optional[torch.Tensor] = None  # with grad_clip: all gradient norms so far were finite
 
     def fit(self) -> TrainState:
         """Train until the last epoch, max_steps or early stopping; callbacks hear how it ended."""
@@ -132,6 +133,9 @@ class Trainer:
         started = time.perf_counter()
         for index, (inputs, targets) in enumerate(self.train_batches.iterate(skip=state.batches_done), start=state.batches_done):
             loss = self.loss_fn(self.model(inputs), targets)
+            if self.settings.skip_nonfinite_steps and self._skipped_nonfinite(loss):
+                state.batches_done = index + 1
+                continue
             (loss / accumulate if accumulate > 1 else loss).backward()
             weighted = loss.detach() * targets.shape[0]  # stays on the device: no sync per step
             state.epoch_loss = weighted if state.epoch_loss is None else state.epoch_loss + weighted
@@ -140,7 +144,7 @@ class Trainer:
             state.interval_samples += targets.shape[0]
             state.batches_done = index + 1
             if state.batches_done % accumulate == 0 or state.batches_done == batch_count:
-                self._optimizer_step(loss)
+                self._optimizer_step()
                 if state.step % self.settings.log_every_steps == 0:
                     self._log_interval()
                 if self._mid_epoch_checkpoint_due(batch_count):
@@ -169,15 +173,20 @@ class Trainer:
             return {}
         return evaluate(self.model, self.val_batches, self.loss_fn, self.task, self.from_logits)
 
-    def _optimizer_step(self, loss: torch.Tensor) -> None:
-        if self.settings.skip_nonfinite_steps and not torch.isfinite(loss):  # a sync per step, only when asked for
-            self.state.nonfinite_steps_skipped += 1
-            self.optimizer.zero_grad(set_to_none=True)
-            if self.state.nonfinite_steps_skipped > self.settings.skip_nonfinite_steps:
-                raise Diverged(self.state.epoch, self.state.step, self.state.last_finite_loss)
-            return
+    def _skipped_nonfinite(self, loss: torch.Tensor) -> bool:
+        """With train.skip_nonfinite_steps: drop a batch whose loss is NaN/inf (a host sync per batch, only when asked for)."""
+        if bool(torch.isfinite(loss)):
+            return False
+        self.state.nonfinite_steps_skipped += 1
+        if self.state.nonfinite_steps_skipped > self.settings.skip_nonfinite_steps:
+            raise Diverged(self.state.epoch, self.state.step, self.state.last_finite_loss)
+        return True
+
+    def _optimizer_step(self) -> None:
         if self.settings.grad_clip:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
+            norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
+            finite = torch.isfinite(norm)  # checked on the device, read at the next log interval
+            self.grads_finite = finite if self.grads_finite is None else self.grads_finite & finite
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.state.step += 1
@@ -187,6 +196,8 @@ class Trainer:
     def _log_interval(self) -> None:
         state = self.state
         loss = self._checked(float(state.interval_loss) / state.interval_samples)
+        if self.grads_finite is not None and not bool(self.grads_finite):
+            raise Diverged(state.epoch, state.step, state.last_finite_loss, what="the gradient norm")
         state.interval_loss, state.interval_samples = None, 0
         record = {"type": "step", "epoch": state.epoch, "step": state.step, "train_loss": loss, "lr": self.optimizer.param_groups[0]["lr"]}
         self._emit("on_log", record)
@@ -200,8 +211,6 @@ class Trainer:
     def _checked(self, loss: float) -> float:
         """Raise Diverged on a NaN/inf loss; otherwise remember it as the last finite one."""
         if not math.isfinite(loss):
-            if self.settings.skip_nonfinite_steps:
-                return loss  # bad steps were skipped individually; an average may still hold one
             raise Diverged(self.state.epoch, self.state.step, self.state.last_finite_loss)
         self.state.last_finite_loss = loss
         return loss
