@@ -127,3 +127,19 @@ def test_killed_at_random_points_then_resumed_ends_bitwise_equal(tmp_path):
             assert resumed.returncode == 0, resumed.stderr
         assert_same_training(reference, run_dir)
     assert killed >= 8, f"only {killed} of 10 kills landed during training"
+
+
+def test_second_sigint_stops_at_once_and_leaves_readable_files(tmp_path):
+    harness = [*RESUMABLE, "data.n=8000", "train.epochs=50", "train.batch_size=16"]
+    process = subprocess.Popen(learnai("train", str(LINEAR), *harness, "--runs-dir", str(tmp_path)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    while not list(tmp_path.glob("*/checkpoints/last.pt")) and process.poll() is None:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    run_dir = next(tmp_path.iterdir())
+    assert json.loads((run_dir / "meta.json").read_text())["status"] == "interrupted"
+    torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)  # intact
+    assert not list(run_dir.rglob("*.tmp"))
