@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveFloat
 
 from learnai_cli.errors import ConfigError, did_you_mean, short_repr
 
-FRAMEWORK_DATA_KEYS = ("name", "val_split", "test_split", "limit")
+FRAMEWORK_DATA_KEYS = ("name", "val_split", "test_split", "limit", "num_workers")
 
 
 class Section(BaseModel):
@@ -47,6 +47,7 @@ class DataSection(Section):
     val_split: SplitSize = Field(0.1, description="fraction (0-1) or count held out for validation")
     test_split: SplitSize = Field(0.1, description="fraction or count held out for test, if no official test set")
     limit: Optional[PositiveInt] = Field(None, description="cap every split at this many samples (smoke runs)")
+    num_workers: int = Field(0, ge=0, le=64, description="DataLoader worker processes for file-backed datasets (image folders)")
 
 
 class Strict(BaseModel):

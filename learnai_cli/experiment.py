@@ -10,7 +10,7 @@ import torch
 
 from learnai_cli import registry
 from learnai_cli.config import ExperimentConfig
-from learnai_cli.data.splits import DatasetSplits, TensorSplit, carve
+from learnai_cli.data.splits import DatasetSplits, carve, split_targets
 from learnai_cli.engine.batches import make_batches
 from learnai_cli.engine.device import resolve_device, seed_everything
 from learnai_cli.errors import ConfigError, DataError, short_repr
@@ -36,7 +36,7 @@ class Experiment:
             return None
         train = self.config.train
         size = train.batch_size if split_name == "train" else train.eval_batch_size
-        return make_batches(split, size, shuffle, self.device, seed=self.config.seed, limit=limit)
+        return make_batches(split, size, shuffle, self.device, seed=self.config.seed, limit=limit, num_workers=self.config.data.num_workers)
 
     @property
     def num_classes(self) -> Optional[int]:
@@ -142,7 +142,8 @@ def _check_labels(experiment: Experiment, outputs: int) -> None:
     if experiment.task == "regression":
         return
     splits = [getattr(experiment.data, name) for name in ("train", "val", "test")]
-    targets = [s.targets for s in splits if isinstance(s, TensorSplit) and len(s)]
+    targets = [split_targets(s) for s in splits if s is not None and len(s)]
+    targets = [t for t in targets if t is not None]
     if not targets:
         return
     low, high = min(int(t.min()) for t in targets), max(int(t.max()) for t in targets)

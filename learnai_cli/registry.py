@@ -180,6 +180,7 @@ _BUILTIN_MODULES = (
     "learnai_cli.data.synthetic",
     "learnai_cli.data.tabular",
     "learnai_cli.data.vision",
+    "learnai_cli.data.folders",
     "learnai_cli.losses",
     "learnai_cli.optim",
     "learnai_cli.metrics",

@@ -21,7 +21,7 @@ from typing import Any, Optional
 
 from learnai_cli import __version__
 from learnai_cli.config import ExperimentConfig
-from learnai_cli.errors import Interrupted, RunFailed, UsageError
+from learnai_cli.errors import Interrupted, LearnaiError, RunFailed, UsageError
 from learnai_cli.runs import RunDir
 
 DRY_RUN_SETTINGS = {"epochs": 1, "max_steps": 1, "limit_batches": 1}
@@ -140,6 +140,9 @@ def _run_loop(trainer, run: RunDir, config: ExperimentConfig) -> tuple[str, str,
     except torch.cuda.OutOfMemoryError:
         smaller = max(1, config.train.batch_size // 2)
         message = f"out of GPU memory at train.batch_size={config.train.batch_size}; try train.batch_size={smaller}"
+        return "failed", message, RunFailed(f"run {run.id} failed: {message}")
+    except LearnaiError as failure:  # e.g. an image that passed the check at build time but cannot be decoded
+        message = str(failure).strip().splitlines()[-1]  # a DataLoader worker wraps it in its traceback
         return "failed", message, RunFailed(f"run {run.id} failed: {message}")
     except OSError as failure:
         if failure.errno != errno.ENOSPC:

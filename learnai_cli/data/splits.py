@@ -55,9 +55,20 @@ def carve(splits: DatasetSplits, val_split: float | int, test_split: float | int
     return replace(splits, train=train, val=val, test=test)
 
 
+def split_targets(split: Split) -> Optional[torch.Tensor]:
+    """The labels of a split without loading its inputs: tensors, Subsets, and Datasets with a .targets list."""
+    if isinstance(split, TensorSplit):
+        return split.targets
+    if isinstance(split, Subset):
+        parent = split_targets(split.dataset)
+        return None if parent is None else parent[torch.as_tensor(split.indices, dtype=torch.long)]
+    targets = getattr(split, "targets", None)
+    return None if targets is None else torch.as_tensor(targets)
+
+
 def _hold_out(split: Split, count: int, generator: torch.Generator, stratify: bool):
     total = len(split)
-    targets = split.targets if isinstance(split, TensorSplit) else None
+    targets = split_targets(split)
     if stratify and targets is not None and targets.dtype == torch.long:
         held, kept = _stratified_indices(targets, count, generator)
     else:

@@ -94,7 +94,8 @@ class LoaderBatches(ResumableOrder):
             yield inputs.to(self.device, non_blocking=True), targets.to(self.device, non_blocking=True)
 
 
-def make_batches(split: Split, batch_size: int, shuffle: bool, device: torch.device, seed: int, limit: int | None = None):
+def make_batches(split: Split, batch_size: int, shuffle: bool, device: torch.device, seed: int, limit: int | None = None, num_workers: int = 0):
+    """In-memory splits need no workers (num_workers applies to file-backed datasets only)."""
     if isinstance(split, TensorSplit):
         return TensorBatches(split, batch_size, shuffle, device, seed, limit)
-    return LoaderBatches(split, batch_size, shuffle, device, seed, limit)
+    return LoaderBatches(split, batch_size, shuffle, device, seed, limit, num_workers)

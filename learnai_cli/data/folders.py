@@ -1,0 +1,136 @@
+"""Image files on disk: a folder per class (torchvision's ImageFolder) or any glob pattern, opened lazily.
+
+These stay file-backed (DataLoader path, `data.num_workers`); unreadable images are
+found when the dataset is built and either skipped with a warning or reported.
+"""
+
+from __future__ import annotations
+
+import glob
+import sys
+from pathlib import Path
+from typing import Callable, Literal, Optional
+
+from torch.utils.data import Dataset
+
+from learnai_cli.data.splits import DatasetSplits
+from learnai_cli.errors import DataError
+from learnai_cli.registry import DATASETS
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+BadImagePolicy = Literal["skip", "fail"]
+
+
+def to_rgb(image):
+    """Palette, grayscale and RGBA files all become 3-channel RGB (a named function, so workers can pickle it)."""
+    return image.convert("RGB")
+
+
+def image_transform(image_size: int, grayscale: bool, mean: Optional[list[float]], std: Optional[list[float]]) -> Callable:
+    """Resize the short side, center-crop to a square, to tensor, normalise (ImageNet statistics by default)."""
+    from torchvision import transforms
+
+    channels = 1 if grayscale else 3
+    mean = list(mean) if mean else ([0.5] if grayscale else list(IMAGENET_MEAN))
+    std = list(std) if std else ([0.5] if grayscale else list(IMAGENET_STD))
+    if len(mean) != channels or len(std) != channels:
+        raise DataError(f"data.mean and data.std need {channels} value(s) for {'grayscale' if grayscale else 'RGB'} images (got {mean}, {std})")
+    steps = [transforms.Grayscale(1)] if grayscale else [transforms.Lambda(to_rgb)]
+    steps += [transforms.Resize(image_size), transforms.CenterCrop(image_size), transforms.ToTensor(), transforms.Normalize(mean, std)]
+    return transforms.Compose(steps)
+
+
+class ImageFiles(Dataset):
+    """(image, label) pairs from a list of files; each image is opened only when asked for."""
+
+    def __init__(self, files: list[Path], targets: list[int], transform: Callable):
+        self.files, self.targets, self.transform = files, targets, transform
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int):
+        from PIL import Image
+
+        path = self.files[index]
+        try:
+            with Image.open(path) as image:
+                return self.transform(image), self.targets[index]
+        except OSError as error:
+            raise DataError(f"cannot read image {path}: {error}") from None
+
+
+def readable(files: list[Path], policy: BadImagePolicy) -> list[Path]:
+    """Files PIL can open and verify; the rest are skipped with a warning, or reported, as `policy` says."""
+    from PIL import Image
+
+    good, bad = [], []
+    for path in files:
+        try:
+            with Image.open(path) as image:
+                image.verify()
+            good.append(path)
+        except Exception as error:  # PIL raises many types for broken files
+            bad.append(f"{path} ({type(error).__name__})")
+    if bad and policy == "fail":
+        listing = "; ".join(bad[:5]) + (f"; and {len(bad) - 5} more" if len(bad) > 5 else "")
+        raise DataError(f"{len(bad)} unreadable image(s): {listing}. Remove them, or set data.on_bad_image: skip")
+    if bad:
+        print(f"warning: skipped {len(bad)} unreadable image(s), e.g. {bad[0]}", file=sys.stderr)
+    return good
+
+
+def labelled_files(files: list[Path], policy: BadImagePolicy, source: str) -> tuple[list[Path], list[int], list[str]]:
+    """Label each file by its parent folder's name; classes in sorted order."""
+    files = readable(sorted(files), policy)
+    if not files:
+        raise DataError(f"no readable images found in {source} (extensions: {', '.join(IMAGE_EXTENSIONS)})")
+    class_names = sorted({path.parent.name for path in files})
+    index = {name: i for i, name in enumerate(class_names)}
+    return files, [index[path.parent.name] for path in files], class_names
+
+
+def _folder_split(folder: Path, transform: Callable, policy: BadImagePolicy, class_names: Optional[list[str]] = None):
+    files = [p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()]
+    files, targets, names = labelled_files(files, policy, str(folder))
+    if class_names is not None and names != class_names:
+        raise DataError(f"{folder} has classes {names}, but the train folder has {class_names}; use the same class folders")
+    return ImageFiles(files, targets, transform), names
+
+
+@DATASETS.register("image_folder", task="classification")
+def image_folder(
+    root: str,
+    image_size: int = 224,
+    grayscale: bool = False,
+    mean: Optional[list[float]] = None,
+    std: Optional[list[float]] = None,
+    on_bad_image: BadImagePolicy = "skip",
+) -> DatasetSplits:
+    """Images in root/<class>/..., or root/{train,val,test}/<class>/... for fixed splits (ImageFolder layout)."""
+    base = Path(root)
+    if not base.is_dir():
+        raise DataError(f"data.root: {base} is not a folder; put one sub-folder of images per class in it")
+    transform = image_transform(image_size, grayscale, mean, std)
+    if (base / "train").is_dir():
+        train, names = _folder_split(base / "train", transform, on_bad_image)
+        val, test = (_folder_split(base / part, transform, on_bad_image, names)[0] if (base / part).is_dir() else None for part in ("val", "test"))
+        return DatasetSplits(train=train, val=val, test=test, class_names=names)
+    train, names = _folder_split(base, transform, on_bad_image)
+    return DatasetSplits(train=train, class_names=names)
+
+
+@DATASETS.register("glob_images", task="classification")
+def glob_images(
+    pattern: str,
+    image_size: int = 224,
+    grayscale: bool = False,
+    mean: Optional[list[float]] = None,
+    std: Optional[list[float]] = None,
+    on_bad_image: BadImagePolicy = "skip",
+) -> DatasetSplits:
+    """Image files matching a glob pattern (e.g. 'photos/**/*.jpg'), labelled by their parent folder, opened lazily."""
+    files = [Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).suffix.lower() in IMAGE_EXTENSIONS]
+    files, targets, names = labelled_files(files, on_bad_image, f"'{pattern}'")
+    return DatasetSplits(train=ImageFiles(files, targets, image_transform(image_size, grayscale, mean, std)), class_names=names)

@@ -1,0 +1,103 @@
+"""Image datasets on disk: ImageFolder layouts and glob patterns, built on the fly; unreadable files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from learnai_cli import registry
+from learnai_cli.errors import DataError
+
+registry.load_builtins()
+
+
+def make_tree(root: Path, classes=("cat", "dog"), per_class: int = 6, size=(20, 16)) -> Path:
+    rng = np.random.default_rng(0)
+    for label, name in enumerate(classes):
+        folder = root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            pixels = rng.integers(0, 80, (*size[::-1], 3), dtype=np.uint8) + label * 150
+            Image.fromarray(pixels.astype(np.uint8)).save(folder / f"{i}.png" if i % 2 else folder / f"{i}.jpg")
+    return root
+
+
+def test_image_folder_builds_lazy_labelled_dataset(tmp_path):
+    make_tree(tmp_path)
+    splits = registry.DATASETS.build("image_folder", {"root": str(tmp_path), "image_size": 12})
+    assert splits.class_names == ["cat", "dog"] and len(splits.train) == 12
+    image, label = splits.train[0]
+    assert tuple(image.shape) == (3, 12, 12) and label == 0
+    gray = registry.DATASETS.build("image_folder", {"root": str(tmp_path), "image_size": 8, "grayscale": True})
+    assert tuple(gray.train[7][0].shape) == (1, 8, 8) and gray.train[7][1] == 1
+
+
+def test_image_folder_with_fixed_splits(tmp_path):
+    make_tree(tmp_path / "train")
+    make_tree(tmp_path / "val", per_class=2)
+    splits = registry.DATASETS.build("image_folder", {"root": str(tmp_path), "image_size": 8})
+    assert len(splits.train) == 12 and len(splits.val) == 4 and splits.test is None
+
+
+def test_glob_images(tmp_path):
+    make_tree(tmp_path)
+    splits = registry.DATASETS.build("glob_images", {"pattern": str(tmp_path / "**" / "*.png"), "image_size": 10})
+    assert len(splits.train) == 6 and splits.class_names == ["cat", "dog"]
+    assert tuple(splits.train[0][0].shape) == (3, 10, 10)
+
+
+def test_unreadable_images_are_skipped_or_reported(tmp_path, capsys):
+    make_tree(tmp_path)
+    (tmp_path / "cat" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really an image")
+    skipped = registry.DATASETS.build("image_folder", {"root": str(tmp_path), "image_size": 8})
+    assert len(skipped.train) == 12
+    assert "skipped 1 unreadable image(s)" in capsys.readouterr().err
+    with pytest.raises(DataError, match=r"1 unreadable image\(s\): .*broken.png"):
+        registry.DATASETS.build("image_folder", {"root": str(tmp_path), "image_size": 8, "on_bad_image": "fail"})
+
+
+def test_missing_or_empty_folder(tmp_path):
+    with pytest.raises(DataError, match="is not a folder"):
+        registry.DATASETS.build("image_folder", {"root": str(tmp_path / "nope")})
+    with pytest.raises(DataError, match="no readable images"):
+        registry.DATASETS.build("image_folder", {"root": str(tmp_path)})
+
+
+def test_train_and_eval_on_an_image_folder_with_workers(cli, tmp_path):
+    make_tree(tmp_path / "images", per_class=10)
+    config = tmp_path / "images.yaml"
+    config.write_text(
+        f"name: tiny_images\ndata: {{name: image_folder, root: {tmp_path / 'images'}, image_size: 28, val_split: 4, test_split: 4, num_workers: 1}}\n"
+        "model: {name: basic_cnn, in_channels: 3, num_classes: 2}\nloss: {name: cross_entropy}\noptimizer: {name: adam, lr: 0.01}\n"
+        "train: {epochs: 3, batch_size: 4, monitor: val_accuracy, mode: max}\n"
+    )
+    payload = cli.json("train", config)
+    assert payload["status"] == "completed"
+    report = cli.json("eval", payload["run_id"])
+    assert report["samples"] == 4 and report["class_names"] == ["cat", "dog"]
+
+
+def test_image_that_breaks_during_training_fails_the_run_naming_the_file(cli, tmp_path, monkeypatch):
+    make_tree(tmp_path / "images")
+    config = tmp_path / "images.yaml"
+    config.write_text(
+        f"name: breaks\ndata: {{name: image_folder, root: {tmp_path / 'images'}, image_size: 28, val_split: 2, test_split: 2}}\n"
+        "model: {name: basic_cnn, in_channels: 3, num_classes: 2}\nloss: {name: cross_entropy}\noptimizer: {name: sgd}\ntrain: {epochs: 2, batch_size: 4}\n"
+    )
+    from learnai_cli.data import folders
+
+    original = folders.ImageFiles.__getitem__
+    calls = {"n": 0}
+
+    def breaks_later(self, index):
+        calls["n"] += 1
+        if calls["n"] > 4:  # after the fit check: as if a file changed on disk mid-training
+            raise DataError(f"cannot read image {self.files[index]}: truncated")
+        return original(self, index)
+
+    monkeypatch.setattr(folders.ImageFiles, "__getitem__", breaks_later)
+    result = cli("train", config)
+    assert result.exit_code == 1 and "cannot read image" in result.stderr and "truncated" in result.stderr
