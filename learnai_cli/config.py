@@ -75,6 +75,7 @@ class TrainSection(Strict):
     accumulate_steps: PositiveInt = Field(1, description="micro-batches whose gradients add up before one step")
     checkpoint_every_steps: Optional[PositiveInt] = Field(None, description="also write last.pt every N optimizer steps (long epochs)")
     skip_nonfinite_steps: int = Field(0, ge=0, description="skip up to N steps whose loss is NaN/inf before declaring divergence")
+    divergence_factor: Optional[PositiveFloat] = Field(1e7, description="diverged when the loss exceeds this multiple of its first value (null: only NaN/inf)")
     deterministic: bool = False
 
 

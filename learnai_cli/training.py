@@ -130,7 +130,8 @@ def _run_loop(trainer, run: RunDir, config: ExperimentConfig) -> tuple[str, str,
         return "completed", trainer.stop_reason, None
     except Diverged as diverged:
         message = f"{diverged}; the learning rate is likely too high: lower optimizer.lr or set train.grad_clip"
-        return "diverged", message, RunFailed(f"run {run.id} diverged: {message}. checkpoints/last.pt holds the last finite weights")
+        kept = "checkpoints/last.pt holds the last finite weights" if (run.checkpoints / "last.pt").exists() else "no checkpoint was written before it"
+        return "diverged", message, RunFailed(f"run {run.id} diverged: {message}. {kept}")
     except StopRequested as stop:
         message = f"stopped by {stop} at epoch {trainer.state.epoch}, step {trainer.state.step}"
         return "interrupted", message, Interrupted(f"run {run.id} {message}; last.pt written. {resume_hint}")

@@ -149,3 +149,19 @@ def test_rich_progress_bar_on_a_terminal(tmp_path):
     trainer.fit()
     assert [line.split("  ")[0] for line in lines] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
     assert "epoch 3/3" in stream.getvalue() and reporter.progress is None
+
+
+def test_generalfit_learning_rate_lesson(cli, runs_dir):
+    """The curriculum: lr 0.01 converges, lr 1 does not, lr 10 diverges (exit 1, no NaN best.pt)."""
+    generalfit = CONFIGS / "generalfit.yaml"
+    converged = cli.json("train", generalfit)
+    assert converged["final"]["val_mse"] < 0.01
+    stuck = cli.json("train", generalfit, "optimizer.lr=1", "train.epochs=50")
+    assert stuck["status"] == "completed" and stuck["final"]["val_mse"] > 10 * converged["final"]["val_mse"]
+    diverged = cli("train", generalfit, "optimizer.lr=10")
+    assert diverged.exit_code == 1
+    assert "diverged: loss exploded" in diverged.stderr and "lower optimizer.lr" in diverged.stderr
+    run = max(runs_dir.iterdir())
+    meta = json.loads((run / "meta.json").read_text())
+    assert meta["status"] == "diverged" and "epoch 1" in meta["message"]
+    assert not (run / "checkpoints" / "best.pt").exists()

@@ -44,6 +44,15 @@ def polynomial(
     return DatasetSplits(train=TensorSplit(features, y), info={"true_coefficients": list(coefficients)})
 
 
+@DATASETS.register("curve", task="regression")
+def curve(n: int = 1_000, noise: float = 0.05, x_min: float = -4.0, x_max: float = 4.0, seed: int = 0) -> DatasetSplits:
+    """A wavy curve no polynomial is given for, y = sin(2x)·exp(-x²/8) + noise (the curriculum's GeneralFit)."""
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.empty(n, 1).uniform_(x_min, x_max, generator=generator)
+    y = torch.sin(2 * x) * torch.exp(-(x**2) / 8) + noise * torch.randn(n, 1, generator=generator)
+    return DatasetSplits(train=TensorSplit(x, y))
+
+
 TOY_INPUTS = [[0, 0], [1, 0], [1, 1], [0, 0], [0, 0], [0, 1]]
 TOY_LABELS = [0, 1, 2, 0, 0, 2]
 

@@ -18,10 +18,10 @@ from learnai_cli.engine.evaluate import evaluate
 class Diverged(Exception):
     """The training loss (or, with grad_clip, the gradient norm) became NaN or infinite."""
 
-    def __init__(self, epoch: int, step: int, last_finite_loss: Optional[float], what: str = "loss"):
+    def __init__(self, epoch: int, step: int, last_finite_loss: Optional[float], reason: str = "loss became NaN/inf"):
         self.epoch, self.step, self.last_finite_loss = epoch, step, last_finite_loss
         last = f"{last_finite_loss:.4g}" if last_finite_loss is not None else "none"
-        super().__init__(f"{what} became NaN/inf at epoch {epoch}, step {step} (last finite loss: {last})")
+        super().__init__(f"{reason} at epoch {epoch}, step {step} (last finite loss: {last})")
 
 
 class StopRequested(Exception):
@@ -40,6 +40,7 @@ class TrainState:
     epochs_without_improvement: int = 0
     last_finite_loss: Optional[float] = None
     nonfinite_steps_skipped: int = 0
+    first_loss: Optional[float] = None  # the loss of the very first step: the scale divergence is judged against
     # Running sums of the epoch in progress (sample-weighted losses), kept on the device.
     epoch_loss: Optional[torch.Tensor] = None
     epoch_samples: int = 0
@@ -136,6 +137,8 @@ class Trainer:
             if self.settings.skip_nonfinite_steps and self._skipped_nonfinite(loss):
                 state.batches_done = index + 1
                 continue
+            if state.first_loss is None:
+                state.first_loss = float(loss.detach())  # one sync in the whole run
             (loss / accumulate if accumulate > 1 else loss).backward()
             weighted = loss.detach() * targets.shape[0]  # stays on the device: no sync per step
             state.epoch_loss = weighted if state.epoch_loss is None else state.epoch_loss + weighted
@@ -197,7 +200,7 @@ class Trainer:
         state = self.state
         loss = self._checked(float(state.interval_loss) / state.interval_samples)
         if self.grads_finite is not None and not bool(self.grads_finite):
-            raise Diverged(state.epoch, state.step, state.last_finite_loss, what="the gradient norm")
+            raise Diverged(state.epoch, state.step, state.last_finite_loss, reason="the gradient norm became NaN/inf")
         state.interval_loss, state.interval_samples = None, 0
         record = {"type": "step", "epoch": state.epoch, "step": state.step, "train_loss": loss, "lr": self.optimizer.param_groups[0]["lr"]}
         self._emit("on_log", record)
@@ -209,9 +212,12 @@ class Trainer:
         return bool(self.stop_signal) or bool(every and self.state.step % every == 0)
 
     def _checked(self, loss: float) -> float:
-        """Raise Diverged on a NaN/inf loss; otherwise remember it as the last finite one."""
+        """Raise Diverged on a NaN/inf loss, or one that exploded past divergence_factor x the first loss."""
         if not math.isfinite(loss):
             raise Diverged(self.state.epoch, self.state.step, self.state.last_finite_loss)
+        factor, first = self.settings.divergence_factor, self.state.first_loss
+        if factor and first and math.isfinite(first) and abs(loss) > factor * abs(first):
+            raise Diverged(self.state.epoch, self.state.step, self.state.last_finite_loss, reason=f"loss exploded to {loss:.3g}, over {factor:g} x its first value {first:.3g},")
         self.state.last_finite_loss = loss
         return loss
 
