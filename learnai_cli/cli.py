@@ -198,7 +198,8 @@ def _render_runs(result: dict[str, Any]) -> None:
     for row in result["runs"]:
         best = f"{row['best_metric']} {row['best_value']:.4g}" if row["best_value"] is not None else ""
         duration = f"{row['duration_s']:.1f}s" if row["duration_s"] is not None else ""
-        table.add_row(row["id"], row["name"], row["status"], str(row["epochs"] or 0), best, duration, row["started"] or "")
+        cells = (row["id"], row["name"], row["status"], str(row["epochs"] or 0), best, duration, row["started"] or "")
+        table.add_row(*map(Text, cells))
     stdout.print(table)
 
 
@@ -208,6 +209,7 @@ KINDS = ("models", "datasets", "losses", "optimizers", "schedulers", "metrics")
 @app.command("list")
 def list_builders(
     kind: Optional[str] = typer.Argument(None, help=f"One of: {', '.join(KINDS)}. All when left out."),
+    plugin: Optional[List[str]] = PluginOption,
     json_output: bool = JsonOption,
 ) -> None:
     """Show what configs can name: registered builders, their arguments with defaults, one line of docs."""
@@ -217,8 +219,21 @@ def list_builders(
     with reporting_errors(json_output):
         if kind is not None and kind not in KINDS:
             raise UsageError(f"unknown kind '{kind}'.{did_you_mean(kind, KINDS)} Valid: {', '.join(KINDS)}")
-        registry.load_builtins()
-        listing = {name: _describe_registry(registry.REGISTRIES[name]) for name in ([kind] if kind else KINDS)}
+        kinds = [kind] if kind else list(KINDS)
+        if plugin:  # plugins must be imported to be seen, and they (like the built-ins then) import torch
+            from learnai_cli import plugins
+
+            _, problems = plugins.load_all(plugin, Path.cwd())
+            if problems:
+                raise UsageError("cannot load plugins", problems)
+            registry.load_builtins()
+            listing = {name: _describe_registry(registry.REGISTRIES[name]) for name in kinds}
+        else:
+            from learnai_cli.catalog import builtin_catalog
+
+            provided = {name: found.provided for name, found in registry.REGISTRIES.items()}
+            catalog = builtin_catalog(registry.BUILTIN_MODULES, provided)
+            listing = {name: catalog[name] for name in kinds}
         emit(listing, json_output, _render_listing)
 
 
@@ -234,7 +249,7 @@ def _render_listing(listing: dict[str, Any]) -> None:
         table.add_column("arguments")
         table.add_column("description")
         for entry in entries:
-            table.add_row(entry["name"], "\n".join(entry["arguments"]), entry["summary"])
+            table.add_row(Text(entry["name"]), Text("\n".join(entry["arguments"])), Text(entry["summary"]))  # Text: no markup in [brackets]
         stdout.print(table)
 
 

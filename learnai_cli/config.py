@@ -77,6 +77,10 @@ class TrainSection(Strict):
     skip_nonfinite_steps: int = Field(0, ge=0, description="skip up to N steps whose loss is NaN/inf before declaring divergence")
     divergence_factor: Optional[PositiveFloat] = Field(1e7, description="diverged when the loss exceeds this multiple of its first value (null: only NaN/inf)")
     deterministic: bool = False
+    precision: Literal["fp32", "bf16", "fp16"] = Field("fp32", description="autocast dtype for forward passes; fp16 adds a GradScaler")
+    channels_last: bool = Field(False, description="NHWC memory layout for image models (faster convolutions)")
+    compile: Union[bool, Literal["default", "reduce-overhead", "max-autotune"]] = Field(False, description="torch.compile the model (true or a mode)")
+    threads: Optional[PositiveInt] = Field(None, description="CPU threads for torch (default: torch's choice, the physical cores)")
 
 
 class ExperimentConfig(Strict):

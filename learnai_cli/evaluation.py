@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ def evaluate_run(run: RunDir, checkpoint: str = "best", split: str = "test") -> 
     """Evaluate and write eval.json (plus a confusion matrix plot for classification); returns the results."""
     from learnai_cli import config as config_module
     from learnai_cli.engine.checkpoint import load_checkpoint
+    from learnai_cli.engine.device import autocast
     from learnai_cli.engine.evaluate import confusion_matrix, evaluate
     from learnai_cli.experiment import build_experiment
 
@@ -42,7 +44,8 @@ def evaluate_run(run: RunDir, checkpoint: str = "best", split: str = "test") -> 
     batches = experiment.batches(split)
     if batches is None:
         raise UsageError(f"run {run.id}: its data has no {split} split")
-    results = evaluate(experiment.model, batches, experiment.loss_fn, experiment.task, experiment.from_logits)
+    precision = functools.partial(autocast, experiment.device, config.train.precision)  # as in training
+    results = evaluate(experiment.model, batches, experiment.loss_fn, experiment.task, experiment.from_logits, autocast=precision)
     report: dict[str, Any] = {
         "run_id": run.id,
         "split": split,
@@ -53,7 +56,7 @@ def evaluate_run(run: RunDir, checkpoint: str = "best", split: str = "test") -> 
         "evaluated": datetime.now().isoformat(timespec="seconds"),
     }
     if experiment.num_classes:
-        matrix = confusion_matrix(experiment.model, batches, experiment.task, experiment.from_logits, experiment.num_classes)
+        matrix = confusion_matrix(experiment.model, batches, experiment.task, experiment.from_logits, experiment.num_classes, autocast=precision)
         report["class_names"] = experiment.data.class_names or [str(i) for i in range(experiment.num_classes)]
         report["confusion_matrix"] = matrix
         report["per_class_accuracy"] = {

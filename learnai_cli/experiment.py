@@ -36,7 +36,9 @@ class Experiment:
             return None
         train = self.config.train
         size = train.batch_size if split_name == "train" else train.eval_batch_size
-        return make_batches(split, size, shuffle, self.device, seed=self.config.seed, limit=limit, num_workers=self.config.data.num_workers)
+        return make_batches(
+            split, size, shuffle, self.device, seed=self.config.seed, limit=limit, num_workers=self.config.data.num_workers, channels_last=train.channels_last
+        )
 
     @property
     def num_classes(self) -> Optional[int]:
@@ -73,8 +75,12 @@ def build_experiment(config: ExperimentConfig, with_optimizer: bool = True) -> E
     """Seed, pick the device, build everything, and check that model and data fit together."""
     registry.load_builtins()
     device = resolve_device(config.device)
+    if config.train.threads:
+        torch.set_num_threads(config.train.threads)
     data, task = build_data(config)
     model = build_model(config).to(device)
+    if config.train.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     loss_fn = registry.LOSSES.build(config.loss.name, config.loss.kwargs)
     from_logits = registry.LOSSES.get(config.loss.name).meta.get("from_logits", True)
     experiment = Experiment(config, device, data, task, model, loss_fn, from_logits)

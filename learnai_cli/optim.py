@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Optional
 
 from pydantic import Field
 
@@ -29,6 +29,19 @@ class ManualSGD(optim.Optimizer):
         return loss
 
 
+def build_fast(optimizer_class, params, fused: Optional[bool], **settings) -> optim.Optimizer:
+    """Use torch's fused kernel (one launch for all parameters) where it supports the device; else its default."""
+    params = list(params)
+    if fused is None:
+        fused = all(p.device.type in ("cuda", "cpu") for p in params if isinstance(p, torch.Tensor))
+        if fused:
+            try:
+                return optimizer_class(params, fused=True, **settings)
+            except (RuntimeError, ValueError, TypeError):
+                fused = False  # an older torch or an unsupported dtype/device: the default implementation
+    return optimizer_class(params, fused=fused or None, **settings)
+
+
 @OPTIMIZERS.register("manual_sgd")
 def manual_sgd(params, lr: float = 0.01) -> optim.Optimizer:
     """The curriculum's by-hand update, p -= lr * grad under no_grad; matches sgd without momentum."""
@@ -36,25 +49,27 @@ def manual_sgd(params, lr: float = 0.01) -> optim.Optimizer:
 
 
 @OPTIMIZERS.register("sgd")
-def sgd(params, lr: float = 0.01, momentum: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False) -> optim.Optimizer:
-    """Stochastic gradient descent (torch.optim.SGD), optionally with (Nesterov) momentum."""
-    return optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov)
+def sgd(
+    params, lr: float = 0.01, momentum: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, fused: Optional[bool] = None
+) -> optim.Optimizer:
+    """Stochastic gradient descent (torch.optim.SGD), optionally with (Nesterov) momentum; fused kernel by default."""
+    return build_fast(optim.SGD, params, fused, lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov)
 
 
 @OPTIMIZERS.register("adam")
 def adam(
-    params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0
+    params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0, fused: Optional[bool] = None
 ) -> optim.Optimizer:
-    """Adam (torch.optim.Adam): adaptive per-parameter steps; a robust default."""
-    return optim.Adam(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+    """Adam (torch.optim.Adam): adaptive per-parameter steps; a robust default; fused kernel by default."""
+    return build_fast(optim.Adam, params, fused, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
 
 
 @OPTIMIZERS.register("adamw")
 def adamw(
-    params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.01
+    params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.01, fused: Optional[bool] = None
 ) -> optim.Optimizer:
-    """AdamW (torch.optim.AdamW): Adam with decoupled weight decay."""
-    return optim.AdamW(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+    """AdamW (torch.optim.AdamW): Adam with decoupled weight decay; fused kernel by default."""
+    return build_fast(optim.AdamW, params, fused, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
 
 
 @OPTIMIZERS.register("rmsprop")

@@ -173,7 +173,7 @@ REGISTRIES = {
 }
 
 # Modules whose import registers the built-in builders (they import torch, hence lazily).
-_BUILTIN_MODULES = (
+BUILTIN_MODULES = (
     "learnai_cli.models.regression",
     "learnai_cli.models.mlp",
     "learnai_cli.models.cnn",
@@ -189,5 +189,5 @@ _BUILTIN_MODULES = (
 
 def load_builtins() -> None:
     """Import every built-in builder module so the registries are complete."""
-    for module in _BUILTIN_MODULES:
+    for module in BUILTIN_MODULES:
         importlib.import_module(module)

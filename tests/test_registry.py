@@ -80,9 +80,32 @@ def test_list_command(cli):
     result = cli("list", "optimizers")
     assert result.exit_code == 0
     assert "manual_sgd" in result.stdout and "lr: float = 0.01" in result.stdout
+    assert "hidden: Union[int, list[int]]" in cli("list", "models").stdout  # brackets are not eaten as markup
     payload = cli.json("list")
     assert set(payload) == {"ok", "models", "datasets", "losses", "optimizers", "schedulers", "metrics"}
     mlp = next(e for e in payload["models"] if e["name"] == "mlp")
     assert "in_features: int" in mlp["arguments"] and mlp["summary"].startswith("Fully connected")
     wrong = cli("list", "modls")
     assert wrong.exit_code == 2 and "Did you mean 'models'?" in wrong.stderr
+
+
+def test_builtin_catalog_matches_the_live_registries():
+    """`learnai list` reads the builder modules' source (no torch); it must agree with what is registered."""
+    from learnai_cli.catalog import builtin_catalog
+
+    catalog = builtin_catalog(registry.BUILTIN_MODULES, {k: r.provided for k, r in registry.REGISTRIES.items()})
+    for kind, found in registry.REGISTRIES.items():
+        built_in = [n for n in found.names() if found.get(n).builder.__module__.startswith("learnai_cli.")]
+        assert [e["name"] for e in catalog[kind]] == built_in, kind
+        for entry in catalog[kind]:
+            live = found.get(entry["name"])
+            assert [a.split(":")[0].split(" =")[0] for a in entry["arguments"]] == [p.name for p in live.parameters]
+            assert entry["summary"] == live.summary
+
+
+def test_list_with_a_plugin_shows_it(cli, tmp_path):
+    plugin = tmp_path / "extra.py"
+    plugin.write_text("from learnai_cli.registry import LOSSES\n\n@LOSSES.register('listed_plugin_loss')\ndef listed(scale: float = 2.0):\n    '''A plugin loss.'''\n    return None\n")
+    payload = cli.json("list", "losses", "--plugin", str(plugin))
+    entry = next(e for e in payload["losses"] if e["name"] == "listed_plugin_loss")
+    assert entry["arguments"] == ["scale: float = 2.0"] and entry["summary"] == "A plugin loss."

@@ -53,7 +53,7 @@ def run_cli_checking_torch_stays_unimported(argv: list[str]) -> subprocess.Compl
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["runs"], ["plot", "latest"]])
+@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["runs"], ["plot", "latest"], ["list"], ["list", "models", "--json"]])
 def test_light_commands_do_not_import_torch(tmp_path, argv):
     done = run_cli_checking_torch_stays_unimported([*argv, "--runs-dir", str(tmp_path)] if argv[0] in ("runs", "plot") else argv)
     assert done.returncode == 0, done.stderr

@@ -165,3 +165,62 @@ def test_generalfit_learning_rate_lesson(cli, runs_dir):
     meta = json.loads((run / "meta.json").read_text())
     assert meta["status"] == "diverged" and "epoch 1" in meta["message"]
     assert not (run / "checkpoints" / "best.pt").exists()
+
+
+def test_bf16_and_channels_last_train_and_evaluate(cli, mnist_root):
+    payload = cli.json(
+        "train", CONFIGS / "mnist_cnn.yaml", f"data.root={mnist_root}", "data.val_split=20", "train.precision=bf16", "train.channels_last=true", "train.epochs=2"
+    )
+    assert payload["status"] == "completed"
+    state = torch.load(payload["checkpoints"]["last"], weights_only=True)
+    assert state["scaler"] is None and all(t.dtype == torch.float32 for t in state["model"].values() if t.is_floating_point())
+    assert cli.json("eval", payload["run_id"])["metrics"]["accuracy"] >= 0
+
+
+def test_fp16_uses_a_grad_scaler_that_resumes(cli, runs_dir, monkeypatch):
+    from learnai_cli.engine import trainer
+
+    resumable = ["train.precision=fp16", "train.deterministic=true", "train.epochs=3", "data.n=2000", "train.grad_clip=1.0"]
+    reference = cli.json("train", LINEAR, *resumable)
+    state = torch.load(reference["checkpoints"]["last"], weights_only=True)
+    assert state["scaler"]["scale"] > 0  # GradScaler state is checkpointed
+
+    original = trainer.Trainer._optimizer_step
+
+    def stop_after_10(self):
+        original(self)
+        if self.state.step == 10:
+            self.stop_signal = "SIGTERM"
+
+    with monkeypatch.context() as patch:
+        patch.setattr(trainer.Trainer, "_optimizer_step", stop_after_10)
+        assert cli("train", LINEAR, *resumable).exit_code == 130
+    stopped = max(p for p in runs_dir.iterdir() if p.name != reference["run_id"])
+    assert cli.json("train", "--resume", stopped.name)["status"] == "completed"
+    resumed_weights = torch.load(stopped / "checkpoints" / "last.pt", weights_only=True)["model"]
+    assert all(torch.equal(resumed_weights[k], v) for k, v in state["model"].items())
+
+
+def test_compiled_model_saves_plain_state_dict_keys(cli):
+    payload = cli.json("train", LINEAR, "train.compile=true", "train.epochs=1", "data.n=300")
+    assert payload["status"] == "completed"
+    state = torch.load(payload["checkpoints"]["last"], weights_only=True)
+    assert set(state["model"]) == {"linear.weight", "linear.bias"}  # no _orig_mod. prefix
+    assert cli.json("eval", payload["run_id"])["metrics"]["mse"] >= 0
+
+
+def test_threads_setting(cli):
+    before = torch.get_num_threads()
+    try:
+        assert cli.json("train", LINEAR, "train.threads=1", "train.epochs=1", "data.n=300")["status"] == "completed"
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_fused_optimizers_are_the_default_where_torch_has_them():
+    from learnai_cli import registry
+
+    params = [torch.nn.Parameter(torch.zeros(3))]
+    assert registry.OPTIMIZERS.build("adam", {}, params=params).defaults["fused"] is True
+    assert not registry.OPTIMIZERS.build("adam", {"fused": False}, params=params).defaults["fused"]

@@ -36,9 +36,11 @@ class ResumableOrder:
 class TensorBatches(ResumableOrder):
     """Batches of a TensorSplit moved to the device once and sliced by a shuffled index (no workers, no collation)."""
 
-    def __init__(self, split: TensorSplit, batch_size: int, shuffle: bool, device: torch.device, seed: int, limit: int | None = None):
+    def __init__(self, split: TensorSplit, batch_size: int, shuffle: bool, device: torch.device, seed: int, limit: int | None = None, channels_last: bool = False):
         super().__init__(seed)
         self.inputs = split.inputs.to(device)
+        if channels_last and self.inputs.dim() == 4:
+            self.inputs = self.inputs.contiguous(memory_format=torch.channels_last)  # once, not per batch
         self.targets = split.targets.to(device)
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -68,9 +70,12 @@ class TensorBatches(ResumableOrder):
 class LoaderBatches(ResumableOrder):
     """Batches of a file-backed Dataset through a DataLoader, copied to the device without blocking."""
 
-    def __init__(self, dataset, batch_size: int, shuffle: bool, device: torch.device, seed: int, limit: int | None = None, num_workers: int = 0):
+    def __init__(
+        self, dataset, batch_size: int, shuffle: bool, device: torch.device, seed: int, limit: int | None = None, num_workers: int = 0, channels_last: bool = False
+    ):
         super().__init__(seed)
         self.device = device
+        self.memory_format = torch.channels_last if channels_last else torch.preserve_format
         self.loader = DataLoader(
             dataset,
             batch_size=batch_size,
@@ -91,11 +96,15 @@ class LoaderBatches(ResumableOrder):
     def iterate(self, skip: int = 0):
         self.begin_pass()
         for inputs, targets in itertools.islice(self.loader, skip, self.batches):
+            if inputs.dim() == 4:
+                inputs = inputs.to(self.device, non_blocking=True, memory_format=self.memory_format)
             yield inputs.to(self.device, non_blocking=True), targets.to(self.device, non_blocking=True)
 
 
-def make_batches(split: Split, batch_size: int, shuffle: bool, device: torch.device, seed: int, limit: int | None = None, num_workers: int = 0):
+def make_batches(
+    split: Split, batch_size: int, shuffle: bool, device: torch.device, seed: int, limit: int | None = None, num_workers: int = 0, channels_last: bool = False
+):
     """In-memory splits need no workers (num_workers applies to file-backed datasets only)."""
     if isinstance(split, TensorSplit):
-        return TensorBatches(split, batch_size, shuffle, device, seed, limit)
-    return LoaderBatches(split, batch_size, shuffle, device, seed, limit, num_workers)
+        return TensorBatches(split, batch_size, shuffle, device, seed, limit, channels_last)
+    return LoaderBatches(split, batch_size, shuffle, device, seed, limit, num_workers, channels_last)

@@ -30,6 +30,19 @@ def device_name(device: torch.device) -> str:
     return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
+PRECISION_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def autocast(device: torch.device, precision: str):
+    """Mixed precision for forward passes; fp32 is a no-op context."""
+    return torch.autocast(device.type, dtype=PRECISION_DTYPES.get(precision, torch.float32), enabled=precision in PRECISION_DTYPES)
+
+
+def grad_scaler(device: torch.device, precision: str):
+    """fp16 needs loss scaling so small gradients do not underflow; bf16 and fp32 do not."""
+    return torch.amp.GradScaler(device.type) if precision == "fp16" else None
+
+
 def seed_everything(seed: int, deterministic: bool) -> None:
     """Seed python, numpy and torch (CPU and CUDA); optionally force deterministic kernels."""
     random.seed(seed)

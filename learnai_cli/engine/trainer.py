@@ -11,8 +11,15 @@ import torch
 
 from learnai_cli.config import TrainSection
 from learnai_cli.engine.callbacks import Callback
-from learnai_cli.engine.device import restore_rng_states, rng_states
+from learnai_cli.engine.device import autocast, grad_scaler, restore_rng_states, rng_states
 from learnai_cli.engine.evaluate import evaluate
+
+
+def compiled(model: torch.nn.Module, mode) -> torch.nn.Module:
+    """torch.compile when asked for (true or a mode name); the model itself otherwise."""
+    if mode is False:
+        return model
+    return torch.compile(model, mode=None if mode in (True, "default") else mode)
 
 
 class Diverged(Exception):
@@ -95,6 +102,9 @@ class Trainer:
         self.stop_signal: Optional[str] = None  # set by a signal handler: finish the step, checkpoint, stop
         self.improved = False  # whether the last epoch set a new best monitored value
         self.grads_finite: Optional[torch.Tensor] = None  # with grad_clip: all gradient norms so far were finite
+        self.device = next(model.parameters()).device
+        self.scaler = grad_scaler(self.device, settings.precision)
+        self.forward_model = compiled(model, settings.compile)  # the raw model keeps the state_dict keys plain
 
     def fit(self) -> TrainState:
         """Train until the last epoch, max_steps or early stopping; callbacks hear how it ended."""
@@ -133,14 +143,16 @@ class Trainer:
         batch_count = len(self.train_batches)
         started = time.perf_counter()
         for index, (inputs, targets) in enumerate(self.train_batches.iterate(skip=state.batches_done), start=state.batches_done):
-            loss = self.loss_fn(self.model(inputs), targets)
+            with self.autocast():
+                loss = self.loss_fn(self.forward_model(inputs), targets)
             if self.settings.skip_nonfinite_steps and self._skipped_nonfinite(loss):
                 state.batches_done = index + 1
                 continue
             if state.first_loss is None:
                 state.first_loss = float(loss.detach())  # one sync in the whole run
-            (loss / accumulate if accumulate > 1 else loss).backward()
-            weighted = loss.detach() * targets.shape[0]  # stays on the device: no sync per step
+            scaled = loss / accumulate if accumulate > 1 else loss
+            (self.scaler.scale(scaled) if self.scaler else scaled).backward()
+            weighted = loss.detach().float() * targets.shape[0]  # stays on the device: no sync per step
             state.epoch_loss = weighted if state.epoch_loss is None else state.epoch_loss + weighted
             state.interval_loss = weighted if state.interval_loss is None else state.interval_loss + weighted
             state.epoch_samples += targets.shape[0]
@@ -174,7 +186,10 @@ class Trainer:
     def validate(self) -> dict[str, float]:
         if self.val_batches is None or len(self.val_batches) == 0:
             return {}
-        return evaluate(self.model, self.val_batches, self.loss_fn, self.task, self.from_logits)
+        return evaluate(self.forward_model, self.val_batches, self.loss_fn, self.task, self.from_logits, autocast=self.autocast)
+
+    def autocast(self):
+        return autocast(self.device, self.settings.precision)
 
     def _skipped_nonfinite(self, loss: torch.Tensor) -> bool:
         """With train.skip_nonfinite_steps: drop a batch whose loss is NaN/inf (a host sync per batch, only when asked for)."""
@@ -186,11 +201,18 @@ class Trainer:
         return True
 
     def _optimizer_step(self) -> None:
+        if self.scaler and self.settings.grad_clip:
+            self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones
         if self.settings.grad_clip:
             norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
             finite = torch.isfinite(norm)  # checked on the device, read at the next log interval
-            self.grads_finite = finite if self.grads_finite is None else self.grads_finite & finite
-        self.optimizer.step()
+            if self.scaler is None:  # with fp16 an inf norm is the scaler's business: it skips the step
+                self.grads_finite = finite if self.grads_finite is None else self.grads_finite & finite
+        if self.scaler:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.state.step += 1
         if self.scheduler is not None and self.scheduler_interval == "step":
@@ -260,6 +282,7 @@ class Trainer:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
             "epoch": self.state.epoch,
             "step": self.state.step,
             "best_metric": self.state.best_value,
@@ -279,6 +302,8 @@ class Trainer:
         self.optimizer.load_state_dict(checkpoint["optimizer"])
         if self.scheduler is not None and checkpoint.get("scheduler") is not None:
             self.scheduler.load_state_dict(checkpoint["scheduler"])
+        if self.scaler is not None and checkpoint.get("scaler"):
+            self.scaler.load_state_dict(checkpoint["scaler"])
         self.state = TrainState.from_dict(checkpoint["train_state"], device)
         self.should_stop, self.stop_reason = checkpoint.get("should_stop", False), checkpoint.get("stop_reason", "")
         self.train_batches.restore_state(checkpoint["data_rng"])

@@ -1,0 +1,80 @@
+"""What `learnai list` shows for the built-in builders, read from their source without importing them.
+
+Importing the builder modules imports torch (seconds); reading their decorators and
+signatures with `ast` takes milliseconds. A test checks this listing against the live registries.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+from pathlib import Path
+
+# The name each registry has in the builder modules, and the `learnai list` kind it belongs to.
+REGISTRY_KINDS = {"MODELS": "models", "DATASETS": "datasets", "LOSSES": "losses", "OPTIMIZERS": "optimizers", "SCHEDULERS": "schedulers", "METRICS": "metrics"}
+
+
+def builtin_catalog(modules: tuple[str, ...], provided: dict[str, tuple[str, ...]]) -> dict[str, list[dict]]:
+    """{kind: [{name, arguments, summary}]} for every builder registered in `modules`, sorted by name."""
+    catalog: dict[str, list[dict]] = {kind: [] for kind in REGISTRY_KINDS.values()}
+    for module in modules:
+        for kind, entry in _entries(_source_path(module), provided):
+            catalog[kind].append(entry)
+    return {kind: sorted(entries, key=lambda e: e["name"]) for kind, entries in catalog.items()}
+
+
+def _source_path(module: str) -> Path:
+    spec = importlib.util.find_spec(module)  # imports only the (light) parent packages
+    return Path(spec.origin)
+
+
+def _entries(path: Path, provided: dict[str, tuple[str, ...]]):
+    tree = ast.parse(path.read_text(), filename=str(path))
+    aliases = _type_aliases(tree)
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        for decorator in node.decorator_list:
+            registry_name, name = _registration(decorator, node.name)
+            if registry_name in REGISTRY_KINDS:
+                kind = REGISTRY_KINDS[registry_name]
+                arguments = _arguments(node, set(provided.get(kind, ())), aliases)
+                summary = (ast.get_docstring(node) or "").strip().splitlines()
+                yield kind, {"name": name, "arguments": arguments, "summary": summary[0] if summary else ""}
+
+
+def _registration(decorator: ast.expr, function_name: str) -> tuple[str | None, str]:
+    """('MODELS', 'basic_cnn') for `@MODELS.register("basic_cnn", ...)`."""
+    if not (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute) and decorator.func.attr == "register"):
+        return None, function_name
+    owner = decorator.func.value
+    first = decorator.args[0] if decorator.args else None
+    name = first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else function_name
+    return (owner.id if isinstance(owner, ast.Name) else None), name
+
+
+def _type_aliases(tree: ast.Module) -> dict[str, str]:
+    """Module-level `Activation = Literal[...]` assignments, so listings show what an alias allows."""
+    aliases = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            aliases[node.targets[0].id] = ast.unparse(node.value)
+    return aliases
+
+
+def _arguments(function: ast.FunctionDef, hidden: set[str], aliases: dict[str, str]) -> list[str]:
+    positional = function.args.posonlyargs + function.args.args
+    defaults = [None] * (len(positional) - len(function.args.defaults)) + list(function.args.defaults)
+    pairs = list(zip(positional, defaults)) + list(zip(function.args.kwonlyargs, function.args.kw_defaults))
+    described = []
+    for argument, default in pairs:
+        if argument.arg in hidden:
+            continue
+        text = argument.arg
+        if argument.annotation is not None:
+            annotation = ast.unparse(argument.annotation)
+            text += f": {aliases.get(annotation, annotation)}"
+        if default is not None:
+            text += f" = {ast.unparse(default)}"
+        described.append(text)
+    return described
