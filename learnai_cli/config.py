@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveFloat
 
 from learnai_cli.errors import ConfigError, did_you_mean, short_repr
 
-FRAMEWORK_DATA_KEYS = ("name", "val_split", "test_split", "limit", "num_workers")
+FRAMEWORK_DATA_KEYS = ("name", "val_split", "test_split", "limit", "num_workers", "memory_budget_mb")
 
 
 class Section(BaseModel):
@@ -48,6 +48,7 @@ class DataSection(Section):
     test_split: SplitSize = Field(0.1, description="fraction or count held out for test, if no official test set")
     limit: Optional[PositiveInt] = Field(None, description="cap every split at this many samples (smoke runs)")
     num_workers: int = Field(0, ge=0, le=64, description="DataLoader worker processes for file-backed datasets (image folders)")
+    memory_budget_mb: int = Field(1024, ge=0, description="decode file-backed datasets into memory once when they fit (0: never)")
 
 
 class Strict(BaseModel):

@@ -10,7 +10,7 @@ import torch
 
 from learnai_cli import registry
 from learnai_cli.config import ExperimentConfig
-from learnai_cli.data.splits import DatasetSplits, carve, split_targets
+from learnai_cli.data.splits import DatasetSplits, cache_in_memory, carve, split_targets
 from learnai_cli.engine.batches import make_batches
 from learnai_cli.engine.device import resolve_device, seed_everything
 from learnai_cli.errors import ConfigError, DataError, short_repr
@@ -58,7 +58,7 @@ def build_data(config: ExperimentConfig) -> tuple[DatasetSplits, str]:
         raise DataError(f"dataset '{section.name}' cannot be built with {short_repr(section.kwargs)}: {first_line}") from None
     task = entry.meta["task"]
     carved = carve(splits, section.val_split, section.test_split, section.limit, config.seed, stratify=task != "regression")
-    return carved, task
+    return cache_in_memory(carved, section.memory_budget_mb, section.num_workers), task
 
 
 def build_model(config: ExperimentConfig) -> torch.nn.Module:

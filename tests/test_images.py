@@ -70,7 +70,7 @@ def test_train_and_eval_on_an_image_folder_with_workers(cli, tmp_path):
     make_tree(tmp_path / "images", per_class=10)
     config = tmp_path / "images.yaml"
     config.write_text(
-        f"name: tiny_images\ndata: {{name: image_folder, root: {tmp_path / 'images'}, image_size: 28, val_split: 4, test_split: 4, num_workers: 1}}\n"
+        f"name: tiny_images\ndata: {{name: image_folder, root: {tmp_path / 'images'}, image_size: 28, val_split: 4, test_split: 4, num_workers: 1, memory_budget_mb: 0}}\n"
         "model: {name: basic_cnn, in_channels: 3, num_classes: 2}\nloss: {name: cross_entropy}\noptimizer: {name: adam, lr: 0.01}\n"
         "train: {epochs: 3, batch_size: 4, monitor: val_accuracy, mode: max}\n"
     )
@@ -84,7 +84,7 @@ def test_image_that_breaks_during_training_fails_the_run_naming_the_file(cli, tm
     make_tree(tmp_path / "images")
     config = tmp_path / "images.yaml"
     config.write_text(
-        f"name: breaks\ndata: {{name: image_folder, root: {tmp_path / 'images'}, image_size: 28, val_split: 2, test_split: 2}}\n"
+        f"name: breaks\ndata: {{name: image_folder, root: {tmp_path / 'images'}, image_size: 28, val_split: 2, test_split: 2, memory_budget_mb: 0}}\n"
         "model: {name: basic_cnn, in_channels: 3, num_classes: 2}\nloss: {name: cross_entropy}\noptimizer: {name: sgd}\ntrain: {epochs: 2, batch_size: 4}\n"
     )
     from learnai_cli.data import folders
@@ -101,3 +101,22 @@ def test_image_that_breaks_during_training_fails_the_run_naming_the_file(cli, tm
     monkeypatch.setattr(folders.ImageFiles, "__getitem__", breaks_later)
     result = cli("train", config)
     assert result.exit_code == 1 and "cannot read image" in result.stderr and "truncated" in result.stderr
+
+
+def test_small_image_folders_are_decoded_into_memory_once(tmp_path):
+    from learnai_cli import config as config_module
+    from learnai_cli.data.splits import TensorSplit
+    from learnai_cli.experiment import build_data
+
+    make_tree(tmp_path / "images", per_class=10)
+    raw = {
+        "name": "cached",
+        "data": {"name": "image_folder", "root": str(tmp_path / "images"), "image_size": 8, "val_split": 4, "test_split": 4},
+        "model": {"name": "basic_cnn"}, "loss": {"name": "cross_entropy"}, "optimizer": {"name": "sgd"},
+    }
+    cached, _ = build_data(config_module.validate(raw, source="test"))
+    assert isinstance(cached.train, TensorSplit) and tuple(cached.train.inputs.shape) == (12, 3, 8, 8)
+    assert sorted(cached.val.targets.tolist() + cached.test.targets.tolist() + cached.train.targets.tolist()) == [0] * 10 + [1] * 10
+    raw["data"]["memory_budget_mb"] = 0
+    lazy, _ = build_data(config_module.validate(raw, source="test"))
+    assert not isinstance(lazy.train, TensorSplit)

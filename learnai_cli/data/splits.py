@@ -109,3 +109,26 @@ def _first(split: Split, limit: int) -> Split:
     if len(split) <= limit:
         return split
     return _take(split, torch.arange(limit))
+
+
+def cache_in_memory(splits: DatasetSplits, budget_mb: int, num_workers: int = 0) -> DatasetSplits:
+    """Decode file-backed splits once into tensors when all of them fit the memory budget (then no DataLoader per epoch)."""
+    file_backed = {name: getattr(splits, name) for name in ("train", "val", "test") if getattr(splits, name) is not None}
+    file_backed = {name: split for name, split in file_backed.items() if not isinstance(split, TensorSplit)}
+    if not file_backed or budget_mb <= 0:
+        return splits
+    sample, _ = next(iter(file_backed.values()))[0]
+    needed = sum(len(split) for split in file_backed.values()) * sample.numel() * sample.element_size()
+    if needed > budget_mb * 2**20:
+        return splits
+    return replace(splits, **{name: _decode(split, num_workers) for name, split in file_backed.items()})
+
+
+def _decode(split: Dataset, num_workers: int) -> TensorSplit:
+    from torch.utils.data import DataLoader
+
+    inputs, targets = [], []
+    for batch_inputs, batch_targets in DataLoader(split, batch_size=256, num_workers=num_workers):
+        inputs.append(batch_inputs)
+        targets.append(torch.as_tensor(batch_targets))
+    return TensorSplit(torch.cat(inputs), torch.cat(targets))

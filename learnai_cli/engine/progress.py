@@ -12,7 +12,7 @@ def format_epoch(record: dict[str, Any], epochs: int) -> str:
     """'epoch 3/10  train_loss 0.1234  val_loss 0.1456  val_accuracy 0.9712  lr 1.0e-03  2.3s  25,000 samples/s'."""
     parts = [f"epoch {record['epoch']}/{epochs}"]
     for key, value in record.items():
-        if key in ("type", "epoch", "step", "lr", "epoch_time", "samples_per_s") or value is None:
+        if key in ("type", "epoch", "step", "samples", "lr", "epoch_time", "samples_per_s") or value is None:
             continue
         parts.append(f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}")
     parts.append(f"lr {record['lr']:.2e}")

@@ -177,6 +177,7 @@ class Trainer:
         train_loss = self._checked(float(state.epoch_loss) / state.epoch_samples) if state.epoch_samples else None
         return {
             "step": state.step,
+            "samples": state.epoch_samples,
             "train_loss": train_loss,
             "lr": self.optimizer.param_groups[0]["lr"],
             "epoch_time": round(state.epoch_seconds, 4),

@@ -1,0 +1,1 @@
+"""learnai's benchmark suite: `python -m bench` (see BENCHMARKS.md)."""

@@ -1,0 +1,85 @@
+"""Shared pieces of the benchmarks: machine facts, result files, MNIST-shaped data, running learnai."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from learnai_cli.data.idx import write_mnist_folder
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SIZES = {"tiny": {"train": 512, "test": 128}, "full": {"train": 60_000, "test": 10_000}}
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    import torch
+
+    from learnai_cli import __version__
+
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "learnai": __version__,
+    }
+
+
+def save(results_dir: Path, name: str, data: dict[str, Any]) -> Path:
+    results_dir.mkdir(parents=True, exist_ok=True)
+    path = results_dir / f"{name}.json"
+    path.write_text(json.dumps({"benchmark": name, "machine": machine(), **data}, indent=2) + "\n")
+    return path
+
+
+def mnist_shaped_folder(size: str, real_root: Path | None = None, extra_train: int = 0) -> tuple[Path, str]:
+    """The real MNIST files when `real_root` holds them, else random digits of MNIST's shape and size."""
+    if real_root is not None and (real_root / "MNIST" / "raw" / "train-images-idx3-ubyte").exists():
+        return real_root, f"real MNIST files in {real_root}"
+    counts = SIZES[size]
+    root = Path(tempfile.mkdtemp(prefix="learnai-bench-mnist-"))
+    rng = np.random.default_rng(0)
+    train = counts["train"] + extra_train
+    write_mnist_folder(
+        root,
+        rng.integers(0, 256, (train, 28, 28), dtype=np.uint8),
+        rng.integers(0, 10, train, dtype=np.uint8),
+        rng.integers(0, 256, (counts["test"], 28, 28), dtype=np.uint8),
+        rng.integers(0, 10, counts["test"], dtype=np.uint8),
+    )
+    return root, f"random MNIST-shaped data ({train:,} train / {counts['test']:,} test, 1x28x28 uint8): the real files were absent"
+
+
+def learnai_train(config: dict[str, Any], runs_dir: Path) -> dict[str, Any]:
+    """Train a config dict through learnai's own path (validation, builders, trainer), no progress bar."""
+    from learnai_cli import config as config_module
+    from learnai_cli import training
+
+    validated = config_module.validate(config, source="benchmark")
+    return training.train(validated, runs_dir, ["bench"], interactive=False)
+
+
+def epoch_throughput(summary: dict[str, Any], skip_first: bool = False) -> dict[str, float]:
+    """Training samples per second over the epochs (validation and start-up excluded; optionally the warm-up epoch)."""
+    from learnai_cli.runs import RunDir
+
+    records = RunDir(Path(summary["run_dir"])).epoch_records()[1 if skip_first else 0 :]
+    seconds = sum(r["epoch_time"] for r in records)
+    samples = sum(r["samples"] for r in records)
+    return {"samples_per_s": round(samples / seconds, 1), "train_seconds": round(seconds, 3), "train_samples": round(samples)}

@@ -1,0 +1,56 @@
+"""Benchmark 4: how long commands take to start: --help, list, and runs over 500 run directories."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+
+def make_runs(root: Path, count: int) -> None:
+    """Run directories as training leaves them (meta.json, metrics.jsonl), without training."""
+    for index in range(count):
+        run = root / f"2026-01-01_00-{index // 60 % 60:02d}-{index % 60:02d}_run{index}"
+        (run / "checkpoints").mkdir(parents=True)
+        meta = {"name": f"run{index}", "status": "completed", "epochs_completed": 3, "duration_s": 1.5, "started": "2026-01-01T00:00:00", "best": {"metric": "val_loss", "value": 0.1}}
+        (run / "meta.json").write_text(json.dumps(meta))
+        (run / "metrics.jsonl").write_text("".join(json.dumps({"type": "epoch", "epoch": e, "train_loss": 1.0 / e}) + "\n" for e in (1, 2, 3)))
+
+
+def timed(arguments: list[str], repeats: int) -> float:
+    """Median wall-clock seconds of `python -m learnai_cli ARGS` (a fresh interpreter each time, as a shell runs it)."""
+    seconds = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "learnai_cli", *arguments], check=True, capture_output=True)
+        seconds.append(time.perf_counter() - started)
+    return round(statistics.median(seconds), 3)
+
+
+def run(size: str, real_mnist: Path | None = None) -> dict[str, Any]:
+    repeats, count = (5, 500) if size == "full" else (1, 20)
+    with tempfile.TemporaryDirectory() as root:
+        make_runs(Path(root), count)
+        return {
+            "repeats": repeats,
+            "median_seconds": {
+                "learnai --help": timed(["--help"], repeats),
+                "learnai list": timed(["list"], repeats),
+                f"learnai runs ({count} runs)": timed(["runs", "--runs-dir", root], repeats),
+                "python -c 'import torch' (for scale)": _import_torch(repeats),
+            },
+        }
+
+
+def _import_torch(repeats: int) -> float:
+    seconds = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import torch"], check=True)
+        seconds.append(time.perf_counter() - started)
+    return round(statistics.median(seconds), 3)
