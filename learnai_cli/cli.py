@@ -152,6 +152,8 @@ def _render_eval(report: dict[str, Any]) -> None:
     for name, values in report.get("parameters", {}).items():
         table.add_row(name, ", ".join(f"{v:.4f}" for v in values))
     stdout.print(table)
+    if "learned_polynomial" in report:
+        stdout.print(Text(f"learned: {report['learned_polynomial']}\ntrue:    {report['true_polynomial']}"))
     for path in report.get("plots", []):
         stdout.print(f"wrote {path}", highlight=False)
 

@@ -60,6 +60,14 @@ class EarlyStopping(Strict):
     min_delta: float = Field(0.0, ge=0)
 
 
+class StopWhen(Strict):
+    """Stop as soon as a metric crosses a threshold (train_loss is checked every log interval)."""
+
+    metric: str = "train_loss"
+    below: Optional[float] = None
+    above: Optional[float] = None
+
+
 class TrainSection(Strict):
     epochs: PositiveInt = 10
     batch_size: PositiveInt = 64
@@ -72,6 +80,7 @@ class TrainSection(Strict):
     monitor: str = Field("val_loss", description="metric that picks best.pt: train_loss, val_loss or val_<metric>")
     mode: Literal["min", "max"] = "min"
     early_stopping: Optional[EarlyStopping] = None
+    stop_when: Optional[StopWhen] = Field(None, description="e.g. {metric: train_loss, below: 0.001}")
     grad_clip: Optional[PositiveFloat] = Field(None, description="clip the gradient norm to this value")
     accumulate_steps: PositiveInt = Field(1, description="micro-batches whose gradients add up before one step")
     checkpoint_every_steps: Optional[PositiveInt] = Field(None, description="also write last.pt every N optimizer steps (long epochs)")
@@ -118,6 +127,7 @@ SECTION_MODELS: dict[str, type[BaseModel]] = {
     "": ExperimentConfig,
     "train": TrainSection,
     "train.early_stopping": EarlyStopping,
+    "train.stop_when": StopWhen,
 }
 
 
@@ -279,10 +289,14 @@ def _check_monitor(config: ExperimentConfig) -> list[str]:
         return []  # the unknown dataset is reported already
     task = registry.DATASETS.get(config.data.name).meta["task"]
     valid = ["train_loss", "val_loss"] + [f"val_{name}" for name in metrics.names_for_task(task)]
-    if config.train.monitor in valid:
-        return []
-    hint = did_you_mean(config.train.monitor, valid)
-    return [f"train.monitor: '{config.train.monitor}' is not recorded for a {task} task.{hint} Valid: {', '.join(valid)}"]
+    problems = []
+    for key, metric in (("train.monitor", config.train.monitor), ("train.stop_when.metric", config.train.stop_when and config.train.stop_when.metric)):
+        if metric and metric not in valid:
+            problems.append(f"{key}: '{metric}' is not recorded for a {task} task.{did_you_mean(metric, valid)} Valid: {', '.join(valid)}")
+    stop = config.train.stop_when
+    if stop and (stop.below is None) == (stop.above is None):
+        problems.append("train.stop_when: give exactly one of below or above")
+    return problems
 
 
 def _describe_schema_error(error: dict, origins: dict[str, str]) -> str:

@@ -65,6 +65,8 @@ def evaluate_run(run: RunDir, checkpoint: str = "best", split: str = "test") -> 
     if experiment.data.info:
         report["data_info"] = experiment.data.info
     report["parameters"] = _small_parameters(experiment.model)
+    if "true_coefficients" in experiment.data.info:
+        report.update(_polynomials(report["parameters"], experiment.data.info["true_coefficients"]))
     write_json(run.eval_path, report)
     report["plots"] = [str(p) for p in _plots(run)]
     return report
@@ -76,6 +78,29 @@ def _small_parameters(model) -> dict[str, list]:
     if sum(p.numel() for p in parameters.values()) > 32:
         return {}
     return {name: p.detach().cpu().view(-1).tolist() for name, p in parameters.items()}
+
+
+SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def polynomial_text(coefficients: list[float]) -> str:
+    """'y = 1.000 + 2.000x + 3.000x²' from coefficients lowest power first."""
+    terms = []
+    for power, value in enumerate(coefficients):
+        variable = "" if power == 0 else "x" if power == 1 else "x" + str(power).translate(SUPERSCRIPTS)
+        sign = "-" if value < 0 else "+"
+        terms.append((sign, f"{abs(value):.3f}{variable}"))
+    first_sign, first = terms[0]
+    return "y = " + ("-" if first_sign == "-" else "") + first + "".join(f" {sign} {term}" for sign, term in terms[1:])
+
+
+def _polynomials(parameters: dict[str, list], true_coefficients: list[float]) -> dict[str, Any]:
+    """A linear model on polynomial features is a polynomial: show it beside the one that made the data."""
+    weight, bias = parameters.get("linear.weight"), parameters.get("linear.bias")
+    if not weight or not bias:
+        return {}
+    learned = [bias[0], *weight]
+    return {"learned_polynomial": polynomial_text(learned), "true_polynomial": polynomial_text(true_coefficients)}
 
 
 def _plots(run: RunDir) -> list[Path]:

@@ -53,6 +53,15 @@ def curve(n: int = 1_000, noise: float = 0.05, x_min: float = -4.0, x_max: float
     return DatasetSplits(train=TensorSplit(x, y))
 
 
+@DATASETS.register("pass_fail", task="binary")
+def pass_fail(n: int = 400, threshold: float = 5.0, spread: float = 1.0, seed: int = 0) -> DatasetSplits:
+    """Hours studied (0-10) and whether the exam was passed: 1 when hours + noise > threshold (for logistic regression)."""
+    generator = torch.Generator().manual_seed(seed)
+    hours = torch.empty(n, 1).uniform_(0, 10, generator=generator)
+    passed = (hours + spread * torch.randn(n, 1, generator=generator) > threshold).float()
+    return DatasetSplits(train=TensorSplit(hours, passed), class_names=["failed", "passed"])
+
+
 TOY_INPUTS = [[0, 0], [1, 0], [1, 1], [0, 0], [0, 0], [0, 1]]
 TOY_LABELS = [0, 1, 2, 0, 0, 2]
 

@@ -59,3 +59,13 @@ def fashion_mnist(root: str = "data", download: bool = True, mean: float = 0.286
     from torchvision.datasets import FashionMNIST
 
     return load_idx_dataset(FashionMNIST, root, download, mean, std)
+
+
+@DATASETS.register("fake_images", task="classification")
+def fake_images(size: int = 256, image_size: int = 64, channels: int = 3, num_classes: int = 10, seed: int = 0) -> DatasetSplits:
+    """Random images from torchvision's FakeData: runs an image pipeline offline end to end (there is nothing to learn)."""
+    from torchvision.datasets import FakeData
+    from torchvision.transforms import ToTensor
+
+    images = FakeData(size=size, image_size=(channels, image_size, image_size), num_classes=num_classes, transform=ToTensor(), random_offset=seed)
+    return DatasetSplits(train=images, class_names=[f"class {i}" for i in range(num_classes)])

@@ -171,7 +171,7 @@ class Trainer:
                     if self.stop_signal:
                         raise StopRequested(self.stop_signal)
             self._emit("on_batch_end")
-            if self._reached_max_steps():
+            if self._reached_max_steps() or self.should_stop:
                 break
         state.epoch_seconds += time.perf_counter() - started
         train_loss = self._checked(float(state.epoch_loss) / state.epoch_samples) if state.epoch_samples else None
@@ -227,6 +227,7 @@ class Trainer:
         state.interval_loss, state.interval_samples = None, 0
         record = {"type": "step", "epoch": state.epoch, "step": state.step, "train_loss": loss, "lr": self.optimizer.param_groups[0]["lr"]}
         self._emit("on_log", record)
+        self._check_stop_when(record)
 
     def _mid_epoch_checkpoint_due(self, batch_count: int) -> bool:
         if self.state.batches_done == batch_count:
@@ -244,6 +245,17 @@ class Trainer:
         self.state.last_finite_loss = loss
         return loss
 
+    def _check_stop_when(self, record: dict[str, Any]) -> None:
+        """train.stop_when: stop once the metric crosses its threshold (train_loss per log interval, others per epoch)."""
+        rule, value = self.settings.stop_when, None
+        if rule is not None:
+            value = record.get(rule.metric)
+        if value is None:
+            return
+        if (rule.below is not None and value < rule.below) or (rule.above is not None and value > rule.above):
+            bound = f"< {rule.below:g}" if rule.below is not None else f"> {rule.above:g}"
+            self.should_stop, self.stop_reason = True, f"stop_when: {rule.metric} {value:.4g} {bound} at step {self.state.step}"
+
     def _reached_max_steps(self) -> bool:
         if self.settings.max_steps is not None and self.state.step >= self.settings.max_steps:
             self.should_stop, self.stop_reason = True, f"reached train.max_steps={self.settings.max_steps}"
@@ -251,6 +263,8 @@ class Trainer:
 
     def _end_epoch(self, record: dict[str, Any]) -> None:
         self._track_monitor(record.get(self.settings.monitor))
+        if self.settings.stop_when and self.settings.stop_when.metric != "train_loss":
+            self._check_stop_when(record)
         if self.scheduler is not None and self.scheduler_interval == "epoch":
             self.scheduler.step()
         elif self.scheduler is not None and self.scheduler_interval == "plateau" and record.get(self.settings.monitor) is not None:

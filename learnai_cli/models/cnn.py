@@ -62,3 +62,19 @@ def mnist_cnn(
         nn.Dropout(dropout) if dropout > 0 else nn.Identity(),
         nn.Linear(n_in * side * side, num_classes),
     )
+
+
+@MODELS.register("deep_cnn")
+def deep_cnn(in_channels: int = 1, num_classes: int = 10, image_size: int = 28, channels: list[int] = (16, 32, 64), hidden: list[int] = (128, 64)) -> nn.Module:
+    """The curriculum's more complex CNN: 3 conv + 3 ReLU + 3 max-pool, then 3 linear layers."""
+    layers: list[nn.Module] = []
+    n_in, side = in_channels, image_size
+    for n_out in channels:
+        layers += [nn.Conv2d(n_in, n_out, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+        n_in, side = n_out, side // 2
+    sizes = [n_in * side * side, *hidden]
+    layers.append(nn.Flatten())
+    for a, b in zip(sizes, sizes[1:]):
+        layers += [nn.Linear(a, b), nn.ReLU()]
+    layers.append(nn.Linear(sizes[-1], num_classes))
+    return nn.Sequential(*layers)

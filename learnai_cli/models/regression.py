@@ -22,3 +22,9 @@ class LinearRegression(nn.Module):
 def linear_regression(n_in: int = 1, n_out: int = 1) -> nn.Module:
     """Linear regression y = x·W + b (use polynomial features in the data for polynomial fits)."""
     return LinearRegression(n_in, n_out)
+
+
+@MODELS.register("logistic_regression")
+def logistic_regression(n_in: int = 1, n_out: int = 1) -> nn.Module:
+    """Logistic regression: a linear layer and a sigmoid, giving probabilities for binary cross-entropy (bce)."""
+    return nn.Sequential(LinearRegression(n_in, n_out), nn.Sigmoid())
