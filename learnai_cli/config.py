@@ -267,6 +267,12 @@ def validate(
         if body["name"] not in found:
             problems.append(_located(f"{section}.name", found.unknown_name_message(body["name"]), origins))
             continue
+        if found.allow_references and ":" in body["name"]:
+            try:
+                body = {**body, "name": found.reference(body["name"], base_dir).name}  # file paths made absolute
+            except ConfigError as error:
+                problems.append(_located(f"{section}.name", error.message, origins))
+                continue
         kwargs, arg_problems = found.check(body["name"], kwargs)
         problems += [_located(f"{section}.{arg}", text, origins) for arg, text in arg_problems]
         resolved[section] = {**{k: v for k, v in body.items() if k in reserved}, **kwargs}

@@ -58,3 +58,15 @@ def _import_file(path: Path) -> None:
         del sys.modules[module_name]
         raise
     _loaded_files[path] = module_name
+
+
+def resolve_reference(reference: str, base_dir: Path) -> tuple[str, object]:
+    """'module:name' or 'file.py:name' -> (the reference with the file made absolute, the object it names)."""
+    location, _, attribute = reference.rpartition(":")
+    if not location or not attribute:
+        raise ValueError(f"'{reference}' must look like module:name or file.py:name")
+    resolved = load(location, base_dir)
+    module = sys.modules[_loaded_files[Path(resolved)]] if resolved.endswith(".py") else importlib.import_module(resolved)
+    if not hasattr(module, attribute):
+        raise AttributeError(f"{location} has no '{attribute}'")
+    return f"{resolved}:{attribute}", getattr(module, attribute)

@@ -6,6 +6,7 @@ import functools
 import importlib
 import inspect
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 from pydantic import ConfigDict, ValidationError, create_model
@@ -73,11 +74,13 @@ class Entry:
 class Registry:
     """Named builders of one kind; a config section `{name: x, **kwargs}` picks and configures one."""
 
-    def __init__(self, kind: str, provided: tuple[str, ...] = (), required_meta: tuple[str, ...] = ()):
+    def __init__(self, kind: str, provided: tuple[str, ...] = (), required_meta: tuple[str, ...] = (), allow_references: bool = False):
         self.kind = kind
         self.provided = provided
         self.required_meta = required_meta
+        self.allow_references = allow_references  # names like my_losses.py:focal_loss, imported on demand
         self._entries: dict[str, Entry] = {}
+        self._references: dict[str, Entry] = {}
 
     def register(self, name: str | None = None, **meta: Any) -> Callable:
         """Decorator: `@MODELS.register("basic_cnn")`. Registering a name twice is an error."""
@@ -102,13 +105,28 @@ class Registry:
         return sorted(self._entries)
 
     def __contains__(self, name: str) -> bool:
-        return name in self._entries
+        return name in self._entries or (self.allow_references and ":" in name)
 
     def get(self, name: str) -> Entry:
         """The entry for `name`; an unknown name lists what exists and the closest match."""
+        if self.allow_references and ":" in name:
+            return self.reference(name)
         if name not in self._entries:
             raise ConfigError(self.unknown_name_message(name))
         return self._entries[name]
+
+    def reference(self, name: str, base_dir: Path = Path(".")) -> Entry:
+        """A builder named by module:name or file.py:name: a class is built with the kwargs, a function used as is."""
+        from learnai_cli import plugins
+
+        if name not in self._references:
+            try:
+                resolved, target = plugins.resolve_reference(name, base_dir)
+            except Exception as error:  # the user's module may fail in any way; it is a config problem
+                raise ConfigError(f"cannot load {self.kind} '{name}': {type(error).__name__}: {error}") from None
+            builder = target if inspect.isclass(target) else _function_builder(target)
+            self._references[name] = self._references[resolved] = Entry(resolved, builder, self.provided, {})
+        return self._references[name]
 
     def unknown_name_message(self, name: str) -> str:
         return (
@@ -138,6 +156,18 @@ class Registry:
         return entry.builder(**values)
 
 
+def _function_builder(function: Callable) -> Callable:
+    """A builder for a plain loss function f(outputs, targets, **options): the options become its arguments."""
+    signature = inspect.signature(function)
+
+    def build(**options):
+        return functools.partial(function, **options) if options else function
+
+    build.__signature__ = signature.replace(parameters=list(signature.parameters.values())[2:])
+    build.__doc__ = function.__doc__
+    return build
+
+
 def _describe_argument_error(entry: Entry, error: dict) -> tuple[str, str]:
     argument = ".".join(str(part) for part in error["loc"]) or "?"
     valid = [p.name for p in entry.parameters]
@@ -158,7 +188,7 @@ def _where(builder: Callable) -> str:
 # The registries; builder modules fill them when imported (see load_builtins).
 MODELS = Registry("model")
 DATASETS = Registry("dataset", provided=("seed",), required_meta=("task",))
-LOSSES = Registry("loss")
+LOSSES = Registry("loss", allow_references=True)
 OPTIMIZERS = Registry("optimizer", provided=("params",))
 SCHEDULERS = Registry("scheduler", provided=("optimizer", "epochs", "steps_per_epoch", "mode"), required_meta=("interval",))
 METRICS = Registry("metric")
