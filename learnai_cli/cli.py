@@ -160,20 +160,57 @@ def _render_eval(report: dict[str, Any]) -> None:
 
 @app.command()
 def plot(
-    run_id: str = typer.Argument(..., help="Run directory name, a unique prefix of it, or 'latest'."),
+    run_ids: Optional[List[str]] = typer.Argument(None, help="Run ids (directory name, unique prefix or 'latest'); with --landscape, an optional config.", show_default=False),
+    compare: bool = typer.Option(False, "--compare", help="Overlay the loss curves of all the runs given in one chart."),
+    animate: bool = typer.Option(False, "--animate", help="plots/training.gif (and .mp4 with ffmpeg) of the fit converging, and plots/fit.png; needs train.record_predictions."),
+    landscape: bool = typer.Option(False, "--landscape", help="MSE as a function of w, and of (w, b), for y = w·x + b on the curriculum's x=1,2,3 / y=2,4,6 (or a given config's 1-D data)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Where --compare / --landscape write their PNG (default: in the runs root)."),
     runs_dir: Optional[Path] = RunsDirOption,
     json_output: bool = JsonOption,
 ) -> None:
-    """(Re)draw a run's plots from its files: loss curves, and the confusion matrix after eval."""
-    from learnai_cli import runs
-    from learnai_cli.plots import plot_run
+    """(Re)draw plots from run files, without importing torch: loss curves, confusion matrix, --compare, --animate, --landscape."""
+    from learnai_cli import plots, runs
 
     with reporting_errors(json_output):
-        run = runs.resolve(runs.runs_root(runs_dir), run_id)
-        written = [str(p) for p in plot_run(run)]
-        if not written:
-            raise UsageError(f"run {run.id} has no metrics to plot yet")
-        emit({"run_id": run.id, "plots": written}, json_output, lambda r: [stdout.print(f"wrote {p}", highlight=False) for p in r["plots"]])
+        root, ids = runs.runs_root(runs_dir), run_ids or []
+        if landscape:
+            written = [_draw_landscape(ids, output or root / "landscape.png")]
+        elif not ids:
+            raise UsageError("give one or more RUN_IDs (see `learnai runs`), or --landscape")
+        elif compare:
+            chosen = [runs.resolve(root, run_id) for run_id in ids]
+            written = [plots.save_figure(plots.compare_figure(chosen), output or root / "comparison.png")]
+        else:
+            written = []
+            for run_id in ids:
+                run = runs.resolve(root, run_id)
+                drawn = plots.plot_run(run) + (plots.animate_run(run) if animate else [])
+                if not drawn:
+                    raise UsageError(f"run {run.id} has no metrics to plot yet")
+                if animate and not (run.path / "predictions.jsonl").exists():
+                    raise UsageError(f"run {run.id} recorded no predictions: train it with train.record_predictions=true (1-D regression data)")
+                written += drawn
+        emit({"plots": [str(p) for p in written]}, json_output, lambda r: [stdout.print(f"wrote {p}", highlight=False) for p in r["plots"]])
+
+
+def _draw_landscape(arguments: list[str], path: Path) -> Path:
+    """The curriculum's landscape, or one over a config's 1-D regression data (that needs torch to build it)."""
+    from learnai_cli import plots
+
+    if len(arguments) > 1:
+        raise UsageError("--landscape takes at most one config file")
+    if not arguments:
+        return plots.save_figure(plots.landscape_figure(plots.LANDSCAPE_X, plots.LANDSCAPE_Y, "x = 1, 2, 3; y = 2, 4, 6"), path)
+    from learnai_cli import config as config_module
+    from learnai_cli.experiment import build_data
+
+    config = config_module.load(Path(arguments[0]))
+    data, _ = build_data(config)
+    inputs = getattr(data.train, "inputs", None)
+    if inputs is None or inputs.dim() != 2 or inputs.shape[1] != 1:
+        raise UsageError(f"--landscape needs 1-D regression data; {arguments[0]} has data '{config.data.name}'")
+    x, y = inputs.view(-1).tolist(), data.train.targets.view(-1).tolist()
+    return plots.save_figure(plots.landscape_figure(x, y, config.name), path)
 
 
 @app.command("runs")

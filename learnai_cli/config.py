@@ -81,6 +81,7 @@ class TrainSection(Strict):
     mode: Literal["min", "max"] = "min"
     early_stopping: Optional[EarlyStopping] = None
     stop_when: Optional[StopWhen] = Field(None, description="e.g. {metric: train_loss, below: 0.001}")
+    record_predictions: bool = Field(False, description="1-D regression: store predictions on a grid each epoch (learnai plot --animate)")
     grad_clip: Optional[PositiveFloat] = Field(None, description="clip the gradient norm to this value")
     accumulate_steps: PositiveInt = Field(1, description="micro-batches whose gradients add up before one step")
     checkpoint_every_steps: Optional[PositiveInt] = Field(None, description="also write last.pt every N optimizer steps (long epochs)")

@@ -10,7 +10,7 @@ import torch
 
 from learnai_cli import registry
 from learnai_cli.config import ExperimentConfig
-from learnai_cli.data.splits import DatasetSplits, cache_in_memory, carve, split_targets
+from learnai_cli.data.splits import DatasetSplits, TensorSplit, cache_in_memory, carve, split_targets
 from learnai_cli.engine.batches import make_batches
 from learnai_cli.engine.device import resolve_device, seed_everything
 from learnai_cli.errors import ConfigError, DataError, short_repr
@@ -85,6 +85,7 @@ def build_experiment(config: ExperimentConfig, with_optimizer: bool = True) -> E
     from_logits = registry.LOSSES.get(config.loss.name).meta.get("from_logits", True)
     experiment = Experiment(config, device, data, task, model, loss_fn, from_logits)
     check_model_fits_data(experiment)
+    _check_record_predictions(experiment)
     if with_optimizer:
         experiment.optimizer = registry.OPTIMIZERS.build(config.optimizer.name, config.optimizer.kwargs, params=model.parameters())
         _add_scheduler(experiment)
@@ -136,6 +137,14 @@ def check_model_fits_data(experiment: Experiment) -> None:
     finally:
         model.train(was_training)
     _check_labels(experiment, outputs.shape[-1])
+
+
+def _check_record_predictions(experiment: Experiment) -> None:
+    train = experiment.data.train
+    one_dimensional = isinstance(train, TensorSplit) and train.inputs.dim() == 2 and train.inputs.shape[1] == 1
+    if experiment.config.train.record_predictions and not (one_dimensional and experiment.task == "regression"):
+        shape = tuple(train.inputs.shape) if isinstance(train, TensorSplit) else "file-backed"
+        raise ConfigError(f"train.record_predictions needs 1-D regression data (inputs of shape (N, 1)); data '{experiment.config.data.name}' has {shape}")
 
 
 def _model_settings(experiment: Experiment) -> str:

@@ -86,3 +86,100 @@ def plot_run(run: RunDir) -> list[Path]:
         written.append(save_figure(figure, run.plots / "confusion_matrix.png"))
     return written
 
+
+
+def compare_figure(runs: list[RunDir]):
+    """Several runs' loss curves on one chart (train solid, val dashed), e.g. the learning-rate lesson."""
+    figure, axis = plt.subplots(figsize=(8, 5))
+    for run in runs:
+        records = run.epoch_records()
+        label = run.meta().get("label") or run.id
+        for key, style in (("train_loss", "-"), ("val_loss", "--")):
+            points = [(r["epoch"], r[key]) for r in records if isinstance(r.get(key), (int, float))]
+            if points:
+                axis.plot(*zip(*points), style, label=f"{label} ({key.split('_')[0]})")
+        if run.meta().get("status") == "diverged" and records:
+            axis.annotate("diverged", (records[-1]["epoch"], records[-1].get("train_loss") or 0), color="red")
+    axis.set(xlabel="epoch", ylabel="loss", yscale="log", title="loss by run")
+    axis.legend(fontsize=8)
+    axis.grid(alpha=0.3)
+    return figure
+
+
+# The curriculum's loss-landscape data: y = 2x on three points.
+LANDSCAPE_X, LANDSCAPE_Y = (1.0, 2.0, 3.0), (2.0, 4.0, 6.0)
+
+
+def landscape_figure(x, y, title: str):
+    """MSE of y = w·x as a function of w, and of y = w·x + b as a surface over (w, b)."""
+    import numpy as np
+
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    best_w, best_b = np.polyfit(x, y, 1)
+    ws = np.linspace(best_w - 4, best_w + 4, 161)
+    bs = np.linspace(best_b - 4, best_b + 4, 161)
+    mse_w = ((ws[:, None] * x[None, :] - y[None, :]) ** 2).mean(axis=1)
+    grid_w, grid_b = np.meshgrid(ws, bs)
+    surface = ((grid_w[..., None] * x + grid_b[..., None] - y) ** 2).mean(axis=-1)
+    figure = plt.figure(figsize=(13, 5))
+    line = figure.add_subplot(1, 2, 1)
+    line.plot(ws, mse_w)
+    line.set(xlabel="w", ylabel="MSE", title=f"{title}: MSE of y = w·x")
+    line.grid(alpha=0.3)
+    ax3d = figure.add_subplot(1, 2, 2, projection="3d")
+    ax3d.plot_surface(grid_w, grid_b, surface, cmap="viridis", linewidth=0, antialiased=True, alpha=0.9)
+    ax3d.set(xlabel="w", ylabel="b", zlabel="MSE", title="MSE of y = w·x + b")
+    return figure
+
+
+def read_predictions(run: RunDir) -> tuple[dict, list[dict]]:
+    """The grid and data header, and one record per epoch, from predictions.jsonl (train.record_predictions)."""
+    from learnai_cli.runs import read_jsonl
+
+    records = read_jsonl(run.path / "predictions.jsonl")
+    header = next((r for r in records if r.get("type") == "grid"), None)
+    return header, [r for r in records if r.get("type") == "epoch"]
+
+
+def _fit_axes(axis, header: dict, epoch: dict):
+    axis.scatter(header["data_x"], header["data_y"], s=4, alpha=0.3, color="gray", label="data")
+    (line,) = axis.plot(header["x"], epoch["y"], color="crimson", linewidth=2, label="model")
+    axis.set(xlabel="x", ylabel="y")
+    axis.legend(loc="upper left")
+    return line
+
+
+def animate_run(run: RunDir) -> list[Path]:
+    """plots/fit.png (the final fit) and plots/training.gif (+ .mp4 with ffmpeg): the curve converging over the data."""
+    import shutil
+
+    from matplotlib import animation
+
+    header, epochs = read_predictions(run)
+    if header is None or not epochs:
+        return []
+    figure, axis = plt.subplots(figsize=(7, 5))
+    _fit_axes(axis, header, epochs[-1])
+    axis.set_title(f"{run.meta().get('name', run.id)}: fit after epoch {epochs[-1]['epoch']}")
+    written = [save_figure(figure, run.plots / "fit.png")]
+
+    figure, axis = plt.subplots(figsize=(7, 5))
+    line = _fit_axes(axis, header, epochs[0])
+    shown = epochs[:: max(1, len(epochs) // 100)]  # at most ~100 frames
+
+    def draw(frame):
+        line.set_ydata(frame["y"])
+        axis.set_title(f"epoch {frame['epoch']}")
+        return (line,)
+
+    movie = animation.FuncAnimation(figure, draw, frames=shown, blit=False)
+    run.plots.mkdir(exist_ok=True)
+    gif = run.plots / "training.gif"
+    movie.save(gif, writer=animation.PillowWriter(fps=10))
+    written.append(gif)
+    if shutil.which("ffmpeg"):
+        mp4 = run.plots / "training.mp4"
+        movie.save(mp4, writer=animation.FFMpegWriter(fps=10))
+        written.append(mp4)
+    plt.close(figure)
+    return written

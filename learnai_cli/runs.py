@@ -137,6 +137,13 @@ class RunDir:
         kept = [r for r in self.metrics() if r.get("step", 0) <= step]
         write_atomic(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept))
 
+    def keep_predictions_up_to(self, epoch: int) -> None:
+        """Like keep_metrics_up_to, for predictions.jsonl (train.record_predictions)."""
+        path = self.path / "predictions.jsonl"
+        if path.exists():
+            kept = [r for r in read_jsonl(path) if r.get("type") == "grid" or r.get("epoch", 0) <= epoch]
+            write_atomic(path, "".join(json.dumps(r) + "\n" for r in kept))
+
     def write_metrics_csv(self, records: list[dict[str, Any]]) -> None:
         columns = list(dict.fromkeys(key for record in records for key in record if key != "type"))
         buffer = io.StringIO()

@@ -69,6 +69,7 @@ def resume(root: Path, run_id: str, command: list[str], interactive: bool) -> di
     experiment = build_experiment(config)
     checkpoint = load_checkpoint(last)
     run.keep_metrics_up_to(checkpoint["step"])  # records written after the checkpoint will be produced again
+    run.keep_predictions_up_to(checkpoint["epoch"] if checkpoint["train_state"]["batches_done"] == 0 else checkpoint["epoch"] - 1)
     run.update_meta(status="running", message="", pid=os.getpid(), host=socket.gethostname(), resumed=[*meta.get("resumed", []), _now()])
     run.log(f"resumed from last.pt at epoch {checkpoint['epoch']}, step {checkpoint['step']}: {' '.join(command)}")
     return _fit(run, config, experiment, command, interactive, checkpoint)
@@ -83,6 +84,12 @@ def _fit(run: RunDir, config: ExperimentConfig, experiment, command: list[str], 
         run.log(f"learnai {__version__}: {' '.join(command)}")
     recorder = RunRecorder(run, config.to_dict(), epoch_records=run.epoch_records())
     reporter = ProgressReporter(interactive, echo=run.log)
+    callbacks = [recorder, reporter]
+    if config.train.record_predictions:
+        from learnai_cli.engine.prediction_recorder import PredictionRecorder
+
+        train = experiment.data.train
+        callbacks.append(PredictionRecorder(run, train.inputs, train.targets))
     trainer = Trainer(
         experiment.model,
         experiment.loss_fn,
@@ -94,7 +101,7 @@ def _fit(run: RunDir, config: ExperimentConfig, experiment, command: list[str], 
         experiment.from_logits,
         scheduler=experiment.scheduler,
         scheduler_interval=experiment.scheduler_interval,
-        callbacks=[recorder, reporter],
+        callbacks=callbacks,
     )
     if checkpoint is not None:
         trainer.restore(checkpoint, experiment.device)

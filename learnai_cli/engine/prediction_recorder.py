@@ -1,0 +1,34 @@
+"""train.record_predictions: the model's predictions on a fixed grid after every epoch, for `learnai plot --animate`."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+
+from learnai_cli.engine.callbacks import Callback
+from learnai_cli.runs import RunDir
+
+GRID_POINTS, DATA_POINTS = 200, 1000
+
+
+class PredictionRecorder(Callback):
+    """Appends one line per epoch to predictions.jsonl (append-only, like metrics.jsonl); build_experiment checked the data is 1-D."""
+
+    def __init__(self, run: RunDir, inputs: torch.Tensor, targets: torch.Tensor):
+        self.path = run.path / "predictions.jsonl"
+        low, high = float(inputs.min()), float(inputs.max())
+        self.grid = torch.linspace(low, high, GRID_POINTS).view(-1, 1)
+        if not self.path.exists():
+            shown = slice(0, DATA_POINTS)
+            header = {"type": "grid", "x": self.grid.view(-1).tolist(), "data_x": inputs[shown].view(-1).tolist(), "data_y": targets[shown].view(-1).tolist()}
+            self.path.write_text(json.dumps(header) + "\n")
+
+    @torch.no_grad()
+    def on_epoch_end(self, trainer, record) -> None:
+        was_training = trainer.model.training
+        trainer.model.eval()
+        predicted = trainer.model(self.grid.to(trainer.device)).float().view(-1).cpu()
+        trainer.model.train(was_training)
+        with self.path.open("a") as file:
+            file.write(json.dumps({"type": "epoch", "epoch": record["epoch"], "y": [round(v, 6) for v in predicted.tolist()]}) + "\n")
