@@ -213,6 +213,36 @@ def _draw_landscape(arguments: list[str], path: Path) -> Path:
     return plots.save_figure(plots.landscape_figure(x, y, config.name), path)
 
 
+@app.command()
+def sweep(
+    config: Path = typer.Argument(..., help="Experiment YAML file."),
+    axes: List[str] = typer.Argument(..., help="key.path=v1,v2,v3 per axis; every combination is trained (single values act as overrides)."),
+    runs_dir: Optional[Path] = RunsDirOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Train a grid of settings, one normal run each; write summary.csv and a comparison plot, print a ranked table."""
+    from learnai_cli import sweep as sweeping
+    from learnai_cli.runs import runs_root
+
+    with reporting_errors(json_output):
+        interactive = sys.stderr.isatty() and not json_output
+        result = sweeping.run_sweep(config, axes, runs_root(runs_dir), interactive)
+        emit(result, json_output, _render_sweep)
+
+
+def _render_sweep(result: dict[str, Any]) -> None:
+    table = Table(title=f"{result['sweep_id']} (by {result['monitor']})")
+    for column in ("point", "status", "best", "final train loss", "run id"):
+        table.add_column(column)
+    for row in result["rows"]:
+        best = f"{row['best']:.4g}" if isinstance(row["best"], float) else ""
+        loss = f"{row['final_train_loss']:.4g}" if isinstance(row["final_train_loss"], float) else ""
+        style = "red" if row["status"] != "completed" else None
+        table.add_row(*map(Text, (row["point"], row["status"], best, loss, row["run_id"])), style=style)
+    stdout.print(table)
+    stdout.print(f"wrote {result['summary_csv']}\nwrote {result['plot']}", highlight=False)
+
+
 @app.command("runs")
 def list_runs(
     runs_dir: Optional[Path] = RunsDirOption,

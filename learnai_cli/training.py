@@ -27,24 +27,26 @@ from learnai_cli.runs import RunDir
 DRY_RUN_SETTINGS = {"epochs": 1, "max_steps": 1, "limit_batches": 1}
 
 
-def train(config: ExperimentConfig, root: Path, command: list[str], interactive: bool, dry_run: bool = False) -> dict[str, Any]:
-    """Train one config into a new run directory (a throwaway one for --dry-run); returns a summary."""
+def train(
+    config: ExperimentConfig, root: Path, command: list[str], interactive: bool, dry_run: bool = False, tags: Optional[dict[str, str]] = None
+) -> dict[str, Any]:
+    """Train one config into a new run directory (a throwaway one for --dry-run); returns a summary. `tags` go into meta.json."""
     if dry_run:
         config = config.model_copy(update={"train": config.train.model_copy(update=DRY_RUN_SETTINGS)})
         with tempfile.TemporaryDirectory(prefix="learnai-dry-run-") as scratch:
-            summary = _train_new(config, Path(scratch), command, interactive)
+            summary = _train_new(config, Path(scratch), command, interactive, tags or {})
         return {**summary, "dry_run": True, "run_dir": None}
-    return _train_new(config, root, command, interactive)
+    return _train_new(config, root, command, interactive, tags or {})
 
 
-def _train_new(config: ExperimentConfig, root: Path, command: list[str], interactive: bool) -> dict[str, Any]:
+def _train_new(config: ExperimentConfig, root: Path, command: list[str], interactive: bool, tags: dict[str, str]) -> dict[str, Any]:
     from learnai_cli.engine.device import device_name
     from learnai_cli.experiment import build_experiment
 
     experiment = build_experiment(config)  # bad data or shapes fail here, before a run directory exists
     run = RunDir.create(root, config.name)
     run.write_config(config.to_dict())
-    run.update_meta(**_start_meta(config, run, command, device_name(experiment.device)))
+    run.update_meta(**_start_meta(config, run, command, device_name(experiment.device)), **tags)
     return _fit(run, config, experiment, command, interactive, checkpoint=None)
 
 
@@ -121,6 +123,7 @@ def _fit(run: RunDir, config: ExperimentConfig, experiment, command: list[str], 
     run.log(f"status: {status}{' - ' + message if message else ''}")
     plots = _draw_plots(run)
     if error is not None:
+        error.run_id = run.id  # callers such as sweep find the run that failed
         raise error
     return _summary(run, meta, recorder.epoch_records, plots)
 
