@@ -152,10 +152,46 @@ def _render_eval(report: dict[str, Any]) -> None:
     for name, values in report.get("parameters", {}).items():
         table.add_row(name, ", ".join(f"{v:.4f}" for v in values))
     stdout.print(table)
+    if "predicted_text" in report:
+        info = report["data_info"]
+        stdout.print(Text(f"input: {info['source']}  predicted: {report['predicted_text']}  target: {info['target']}"))
+    if len(report.get("per_class_accuracy", {})) > 2 and "predicted_text" not in report:
+        per_class = Table(title="accuracy per class")
+        per_class.add_column("class")
+        per_class.add_column("accuracy", justify="right")
+        for name, value in report["per_class_accuracy"].items():
+            per_class.add_row(Text(name), "" if value is None else f"{value:.3f}")
+        stdout.print(per_class)
     if "learned_polynomial" in report:
         stdout.print(Text(f"learned: {report['learned_polynomial']}\ntrue:    {report['true_polynomial']}"))
     for path in report.get("plots", []):
         stdout.print(f"wrote {path}", highlight=False)
+
+
+@app.command()
+def predict(
+    run_id: str = typer.Argument(..., help="Run directory name, a unique prefix of it, or 'latest'."),
+    text: str = typer.Argument(..., help="A surname (names models) or a comma-separated row of numbers (tabular and regression models)."),
+    checkpoint: str = typer.Option("best", "--checkpoint", help="best, last, or a path to a .pt file."),
+    top: int = typer.Option(3, "--top", min=1, help="How many classes to show."),
+    runs_dir: Optional[Path] = RunsDirOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Run one input through a trained model: the top classes with probabilities, or the predicted value."""
+    from learnai_cli import runs
+    from learnai_cli.prediction import predict as run_prediction
+
+    with reporting_errors(json_output):
+        run = runs.resolve(runs.runs_root(runs_dir), run_id)
+        emit(run_prediction(run, text, checkpoint, top), json_output, _render_prediction)
+
+
+def _render_prediction(result: dict[str, Any]) -> None:
+    if "prediction" in result:
+        stdout.print(Text(f"{result['input']} -> {', '.join(f'{v:.4g}' for v in result['prediction'])}"))
+        return
+    for rank, entry in enumerate(result["top"], start=1):
+        stdout.print(Text(f"{rank}. {entry['class']:<14} {entry['probability']:.1%}"))
 
 
 @app.command()

@@ -64,6 +64,8 @@ def evaluate_run(run: RunDir, checkpoint: str = "best", split: str = "test") -> 
         }
     if experiment.data.info:
         report["data_info"] = experiment.data.info
+    if "vocabulary" in experiment.data.info:
+        report["predicted_text"] = _decode_prediction(experiment, split)
     report["parameters"] = _small_parameters(experiment.model)
     if "true_coefficients" in experiment.data.info:
         report.update(_polynomials(report["parameters"], experiment.data.info["true_coefficients"]))
@@ -78,6 +80,18 @@ def _small_parameters(model) -> dict[str, list]:
     if sum(p.numel() for p in parameters.values()) > 32:
         return {}
     return {name: p.detach().cpu().view(-1).tolist() for name, p in parameters.items()}
+
+
+def _decode_prediction(experiment, split: str) -> str:
+    """For character-sequence tasks (rnn_hello): the model's output for the split's first sequence, as text."""
+    import torch
+
+    vocabulary = experiment.data.info["vocabulary"]
+    inputs = getattr(experiment.data, split).inputs[:1].to(experiment.device)
+    experiment.model.eval()
+    with torch.no_grad():
+        indices = experiment.model(inputs).argmax(dim=1)[0].tolist()
+    return "".join(vocabulary[i] for i in indices)
 
 
 SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")

@@ -37,7 +37,15 @@ class Experiment:
         train = self.config.train
         size = train.batch_size if split_name == "train" else train.eval_batch_size
         return make_batches(
-            split, size, shuffle, self.device, seed=self.config.seed, limit=limit, num_workers=self.config.data.num_workers, channels_last=train.channels_last
+            split,
+            size,
+            shuffle,
+            self.device,
+            seed=self.config.seed,
+            limit=limit,
+            num_workers=self.config.data.num_workers,
+            channels_last=train.channels_last,
+            collate_fn=self.data.collate_fn,
         )
 
     @property
@@ -117,7 +125,7 @@ def _add_scheduler(experiment: Experiment) -> None:
 
 def check_model_fits_data(experiment: Experiment) -> None:
     """One forward + loss on two training samples, so a shape mismatch is a config error before any run starts."""
-    batches = make_batches(experiment.data.train, 2, False, experiment.device, seed=0, limit=1)
+    batches = make_batches(experiment.data.train, 2, False, experiment.device, seed=0, limit=1, collate_fn=experiment.data.collate_fn)
     inputs, targets = next(iter(batches))
     model = experiment.model
     was_training = model.training
@@ -136,7 +144,7 @@ def check_model_fits_data(experiment: Experiment) -> None:
         ) from None
     finally:
         model.train(was_training)
-    _check_labels(experiment, outputs.shape[-1])
+    _check_labels(experiment, outputs.shape[1] if outputs.dim() > 1 else 1)
 
 
 def _check_record_predictions(experiment: Experiment) -> None:

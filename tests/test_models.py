@@ -20,6 +20,9 @@ EXAMPLES = {
     "residual_net": ({"channels": [4, 8]}, (3, 1, 28, 28)),
     "logistic_regression": ({"n_in": 2}, (3, 2)),
     "zoo": ({"architecture": "squeezenet1_0", "num_classes": 5}, (3, 3, 64, 64)),
+    "char_rnn": ({"cell": "rnn_cell"}, "chars"),
+    "name_gru": ({"bidirectional": True, "hidden": 8}, "chars"),
+    "name_bilstm": ({"hidden": 8}, "chars"),
 }
 
 
@@ -33,7 +36,8 @@ def test_forward_and_backward(name):
     kwargs, shape = EXAMPLES[name]
     torch.manual_seed(0)
     model = registry.MODELS.build(name, kwargs)
-    output = model(torch.randn(*shape))
+    inputs = torch.tensor([[1, 2, 3, 0], [3, 2, 0, 0], [1, 1, 1, 1]]) if shape == "chars" else torch.randn(*shape)
+    output = model(inputs)
     assert output.shape[0] == 3 and torch.isfinite(output).all()
     output.sum().backward()
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad)

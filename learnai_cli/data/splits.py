@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import torch
 from torch.utils.data import Dataset, Subset
@@ -37,6 +37,7 @@ class DatasetSplits:
     test: Optional[Split] = None
     class_names: Optional[list[str]] = None
     info: dict[str, Any] = field(default_factory=dict)  # facts a report may show, e.g. true coefficients
+    collate_fn: Optional[Callable] = None  # how a DataLoader joins samples into a batch (e.g. per-batch padding)
 
 
 def carve(splits: DatasetSplits, val_split: float | int, test_split: float | int, limit: int | None, seed: int, stratify: bool) -> DatasetSplits:
@@ -115,7 +116,7 @@ def cache_in_memory(splits: DatasetSplits, budget_mb: int, num_workers: int = 0)
     """Decode file-backed splits once into tensors when all of them fit the memory budget (then no DataLoader per epoch)."""
     file_backed = {name: getattr(splits, name) for name in ("train", "val", "test") if getattr(splits, name) is not None}
     file_backed = {name: split for name, split in file_backed.items() if not isinstance(split, TensorSplit)}
-    if not file_backed or budget_mb <= 0:
+    if not file_backed or budget_mb <= 0 or splits.collate_fn is not None:  # variable-length samples stay as they are
         return splits
     sample, _ = next(iter(file_backed.values()))[0]
     needed = sum(len(split) for split in file_backed.values()) * sample.numel() * sample.element_size()

@@ -71,7 +71,16 @@ class LoaderBatches(ResumableOrder):
     """Batches of a file-backed Dataset through a DataLoader, copied to the device without blocking."""
 
     def __init__(
-        self, dataset, batch_size: int, shuffle: bool, device: torch.device, seed: int, limit: int | None = None, num_workers: int = 0, channels_last: bool = False
+        self,
+        dataset,
+        batch_size: int,
+        shuffle: bool,
+        device: torch.device,
+        seed: int,
+        limit: int | None = None,
+        num_workers: int = 0,
+        channels_last: bool = False,
+        collate_fn=None,
     ):
         super().__init__(seed)
         self.device = device
@@ -84,6 +93,7 @@ class LoaderBatches(ResumableOrder):
             num_workers=num_workers,
             pin_memory=device.type == "cuda",
             persistent_workers=num_workers > 0,
+            collate_fn=collate_fn,
         )
         self.batches = len(self.loader) if limit is None else min(len(self.loader), limit)
 
@@ -102,9 +112,17 @@ class LoaderBatches(ResumableOrder):
 
 
 def make_batches(
-    split: Split, batch_size: int, shuffle: bool, device: torch.device, seed: int, limit: int | None = None, num_workers: int = 0, channels_last: bool = False
+    split: Split,
+    batch_size: int,
+    shuffle: bool,
+    device: torch.device,
+    seed: int,
+    limit: int | None = None,
+    num_workers: int = 0,
+    channels_last: bool = False,
+    collate_fn=None,
 ):
     """In-memory splits need no workers (num_workers applies to file-backed datasets only)."""
     if isinstance(split, TensorSplit):
         return TensorBatches(split, batch_size, shuffle, device, seed, limit, channels_last)
-    return LoaderBatches(split, batch_size, shuffle, device, seed, limit, num_workers, channels_last)
+    return LoaderBatches(split, batch_size, shuffle, device, seed, limit, num_workers, channels_last, collate_fn)

@@ -36,7 +36,7 @@ def confusion_matrix(model, batches, task: str, from_logits: bool, num_classes: 
         with autocast():
             outputs = model(inputs)
         predicted = prediction_classes(outputs, task, from_logits)
-        pairs = targets.view(-1).long() * num_classes + predicted
+        pairs = targets.reshape(-1).long() * num_classes + predicted
         batch_counts = torch.bincount(pairs, minlength=num_classes * num_classes)
         counts = batch_counts if counts is None else counts + batch_counts
     if counts is None:

@@ -1,0 +1,89 @@
+"""Character sequences: "hello" -> "ohlol" for RNN basics, and surnames by language (shipped with learnai)."""
+
+from __future__ import annotations
+
+import string
+import unicodedata
+from importlib import resources
+from pathlib import Path
+from typing import Optional
+
+import torch
+from torch.nn.utils.rnn import pad_sequence
+from torch.utils.data import Dataset
+
+from learnai_cli.data.splits import DatasetSplits, TensorSplit
+from learnai_cli.errors import DataError
+from learnai_cli.registry import DATASETS
+
+# Surnames are folded to ASCII; index 0 is padding, so the vocabulary has len(NAME_CHARACTERS) + 1 entries.
+NAME_CHARACTERS = string.ascii_letters + " .,;'-"
+NAME_VOCABULARY_SIZE = len(NAME_CHARACTERS) + 1
+
+
+@DATASETS.register("hello", task="classification")
+def hello(source: str = "hello", target: str = "ohlol") -> DatasetSplits:
+    """One character sequence mapped to another of the same length ("hello" -> "ohlol"); val and test are the same pair."""
+    if len(source) != len(target) or not source:
+        raise DataError(f"data.source and data.target must be non-empty and equally long (got '{source}', '{target}')")
+    vocabulary = sorted(set(source + target))
+    index = {char: i for i, char in enumerate(vocabulary)}
+    pair = TensorSplit(torch.tensor([[index[c] for c in source]]), torch.tensor([[index[c] for c in target]]))
+    return DatasetSplits(train=pair, val=pair, test=pair, class_names=vocabulary, info={"vocabulary": vocabulary, "source": source, "target": target})
+
+
+def encode_name(name: str) -> list[int]:
+    """A surname as character indices (1-based; accents folded to ASCII, other characters dropped)."""
+    ascii_name = "".join(c for c in unicodedata.normalize("NFD", name) if unicodedata.category(c) != "Mn")
+    return [NAME_CHARACTERS.index(c) + 1 for c in ascii_name if c in NAME_CHARACTERS]
+
+
+def read_names(folder: Optional[str]) -> tuple[list[list[int]], list[int], list[str]]:
+    """Encoded names, their language index, and the language names, from <Language>.txt files (one name a line)."""
+    root = Path(folder) if folder else resources.files("learnai_cli.data.builtin") / "names"
+    files = sorted(Path(str(root)).glob("*.txt"))
+    if not files:
+        raise DataError(f"no <Language>.txt files in {root}: one file per language, one name per line")
+    sequences, labels = [], []
+    for label, path in enumerate(files):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            encoded = encode_name(line.strip())
+            if encoded:
+                sequences.append(encoded)
+                labels.append(label)
+    return sequences, labels, [path.stem for path in files]
+
+
+@DATASETS.register("names", task="classification")
+def names(folder: Optional[str] = None) -> DatasetSplits:
+    """20,074 surnames in 18 languages (shipped with learnai), padded with 0 into one tensor; split stratified."""
+    sequences, labels, languages = read_names(folder)
+    padded = pad_sequence([torch.tensor(s) for s in sequences], batch_first=True)
+    return DatasetSplits(train=TensorSplit(padded, torch.tensor(labels)), class_names=languages, info={"input": "name"})
+
+
+class VariableLengthNames(Dataset):
+    """Each item is a name of its own length; the collate function pads a batch to its own longest name."""
+
+    def __init__(self, sequences: list[list[int]], labels: list[int]):
+        self.sequences = [torch.tensor(s) for s in sequences]
+        self.targets = labels
+
+    def __len__(self) -> int:
+        return len(self.sequences)
+
+    def __getitem__(self, index: int):
+        return self.sequences[index], self.targets[index]
+
+
+def pad_batch(samples: list[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """collate_fn: pad to the longest sequence in this batch (not the longest overall), 0 = padding."""
+    sequences, labels = zip(*samples)
+    return pad_sequence(list(sequences), batch_first=True), torch.tensor(labels)
+
+
+@DATASETS.register("names_variable_length", task="classification")
+def names_variable_length(folder: Optional[str] = None) -> DatasetSplits:
+    """The surnames as variable-length sequences, batched by a collate_fn that pads each batch to its own longest name."""
+    sequences, labels, languages = read_names(folder)
+    return DatasetSplits(train=VariableLengthNames(sequences, labels), class_names=languages, collate_fn=pad_batch, info={"input": "name"})

@@ -1,0 +1,66 @@
+"""`learnai predict`: one input through a trained run's model: a surname, or a row of comma-separated numbers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from learnai_cli.errors import UsageError
+from learnai_cli.runs import RunDir
+
+
+def predict(run: RunDir, text: str, checkpoint: str = "best", top: int = 3) -> dict[str, Any]:
+    import torch
+
+    from learnai_cli import config as config_module
+    from learnai_cli.engine.checkpoint import load_checkpoint
+    from learnai_cli.evaluation import checkpoint_path
+    from learnai_cli.experiment import build_experiment
+
+    path = checkpoint_path(run, checkpoint)
+    config = config_module.validate(run.config(), source=str(run.config_path), base_dir=run.path)
+    experiment = build_experiment(config, with_optimizer=False)
+    experiment.model.load_state_dict(load_checkpoint(path)["model"])
+    experiment.model.eval()
+    inputs = _encode(experiment, text).to(experiment.device)
+    with torch.no_grad():
+        outputs = experiment.model(inputs).float()[0]
+    result: dict[str, Any] = {"run_id": run.id, "input": text, "checkpoint": str(path)}
+    if experiment.task == "regression":
+        return {**result, "prediction": outputs.view(-1).tolist()}
+    probabilities = _probabilities(outputs, experiment)
+    names = experiment.data.class_names or [str(i) for i in range(len(probabilities))]
+    best = torch.topk(probabilities, k=min(top, len(probabilities)))
+    return {**result, "top": [{"class": names[i], "probability": round(float(p), 4)} for p, i in zip(best.values, best.indices.tolist())]}
+
+
+def _encode(experiment, text: str):
+    import torch
+
+    if experiment.data.info.get("input") == "name":
+        from learnai_cli.data.sequences import encode_name
+
+        encoded = encode_name(text)
+        if not encoded:
+            raise UsageError(f"'{text}' has no letters this model knows (ASCII letters, space and .,;'-)")
+        return torch.tensor([encoded])
+    sample = experiment.data.train.inputs if hasattr(experiment.data.train, "inputs") else None
+    if sample is None or sample.dim() != 2:
+        raise UsageError(f"learnai predict takes a surname or a CSV row of numbers; data '{experiment.config.data.name}' wants neither")
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise UsageError(f"'{text}' is not a comma-separated row of numbers") from None
+    if len(values) != sample.shape[1]:
+        raise UsageError(f"this model takes {sample.shape[1]} comma-separated numbers; got {len(values)}")
+    return torch.tensor([values])
+
+
+def _probabilities(outputs, experiment):
+    import torch
+
+    if experiment.task == "binary":
+        positive = torch.sigmoid(outputs).view(-1)[0] if experiment.from_logits else outputs.view(-1)[0]
+        return torch.stack([1 - positive, positive])
+    if not experiment.from_logits:  # the model ends in log_softmax (nll)
+        return outputs.exp()
+    return torch.softmax(outputs, dim=0)

@@ -1,0 +1,63 @@
+"""Sequences: hello -> ohlol, surname -> language with packed GRUs, per-batch padding, learnai predict."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from learnai_cli import registry
+from tests.conftest import CONFIGS
+
+registry.load_builtins()
+
+
+@pytest.mark.parametrize(("cell", "input_mode"), [("rnn_cell", "one_hot"), ("rnn", "one_hot"), ("lstm", "embedding"), ("gru", "embedding")])
+def test_rnn_hello_learns_ohlol(cli, cell, input_mode):
+    payload = cli.json("train", CONFIGS / "rnn_hello.yaml", f"model.cell={cell}", f"model.input_mode={input_mode}", "train.epochs=60")
+    assert payload["final"]["val_accuracy"] == 1.0
+    shown = cli("eval", payload["run_id"]).stdout
+    assert "input: hello  predicted: ohlol  target: ohlol" in shown
+
+
+def test_names_are_shipped_and_encoded():
+    splits = registry.DATASETS.build("names", {})
+    assert len(splits.class_names) == 18 and splits.class_names[0] == "Arabic"
+    assert splits.train.inputs.shape[0] == 20074 and splits.train.inputs.dtype == torch.long
+    from learnai_cli.data.sequences import encode_name
+
+    assert encode_name("Núñez") == encode_name("Nunez") and encode_name("日本") == []
+
+
+def test_names_gru_classifies_and_predicts(cli):
+    payload = cli.json("train", CONFIGS / "names_gru.yaml", "train.epochs=2", "model.hidden=32")
+    assert payload["final"]["val_accuracy"] > 0.6
+    report = cli.json("eval", payload["run_id"])
+    assert len(report["per_class_accuracy"]) == 18 and "Japanese" in report["per_class_accuracy"]
+    assert any(p.endswith("confusion_matrix.png") for p in report["plots"])
+    predicted = cli.json("predict", payload["run_id"], "Nakamura")
+    assert len(predicted["top"]) == 3 and predicted["top"][0]["class"] == "Japanese"
+    assert sum(p["probability"] for p in predicted["top"]) <= 1.0001
+    shown = cli("predict", payload["run_id"], "Nakamura").stdout
+    assert shown.startswith("1. Japanese")
+
+
+def test_collate_pads_each_batch_to_its_own_longest(cli):
+    from learnai_cli.engine.batches import make_batches
+
+    splits = registry.DATASETS.build("names_variable_length", {})
+    batches = make_batches(splits.train, 4, False, torch.device("cpu"), seed=0, collate_fn=splits.collate_fn)
+    widths = [inputs.shape[1] for inputs, _ in list(batches.iterate())[:50]]
+    assert len(set(widths)) > 1  # two batches, two different padded lengths
+    first_inputs, _ = next(iter(batches))
+    assert first_inputs.shape[1] == max(len(splits.train[i][0]) for i in range(4))
+    payload = cli.json("train", CONFIGS / "bilstm_padding.yaml", "train.epochs=1")
+    assert payload["final"]["val_accuracy"] > 0.4
+
+
+def test_predict_errors(cli):
+    payload = cli.json("train", CONFIGS / "diabetes.yaml", "train.epochs=2")
+    assert cli("predict", payload["run_id"], "1,2").stderr.startswith("error: this model takes 8")
+    import json
+
+    row = json.loads(cli("predict", payload["run_id"], "--json", "--", "-0.3,0.5,0.2,-0.3,0,0.0,-0.5,0.0").stdout)
+    assert [t["class"] for t in row["top"]] in (["no diabetes", "diabetes"], ["diabetes", "no diabetes"])
