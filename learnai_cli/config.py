@@ -47,7 +47,7 @@ class DataSection(Section):
     val_split: SplitSize = Field(0.1, description="fraction (0-1) or count held out for validation")
     test_split: SplitSize = Field(0.1, description="fraction or count held out for test, if no official test set")
     limit: Optional[PositiveInt] = Field(None, description="cap every split at this many samples (smoke runs)")
-    num_workers: int = Field(0, ge=0, le=64, description="DataLoader worker processes for file-backed datasets (image folders)")
+    num_workers: int = Field(0, ge=0, le=64, description="DataLoader worker processes; in-memory datasets then go through a DataLoader too")
     memory_budget_mb: int = Field(1024, ge=0, description="decode file-backed datasets into memory once when they fit (0: never)")
 
 

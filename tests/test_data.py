@@ -87,3 +87,16 @@ def test_linear_and_polynomial_are_seeded():
     assert torch.allclose(poly.train.targets.view(-1), 1 + 2 * x[:, 0] + 3 * x[:, 0] ** 2, atol=1e-5)
     random_target = registry.DATASETS.build("polynomial", {"n": 20, "coefficients": None, "degree": 4}, seed=5)
     assert random_target.train.inputs.shape == (20, 4) and len(random_target.info["true_coefficients"]) == 5
+
+
+def test_num_workers_sends_in_memory_data_through_a_dataloader(cli):
+    from learnai_cli import config as config_module
+    from learnai_cli.engine.batches import LoaderBatches, TensorBatches
+    from learnai_cli.experiment import build_experiment
+    from tests.conftest import CONFIGS
+
+    fast = build_experiment(config_module.load(CONFIGS / "diabetes.yaml"))
+    assert isinstance(fast.batches("train", shuffle=True), TensorBatches)
+    loader = build_experiment(config_module.load(CONFIGS / "diabetes.yaml", ["data.num_workers=2"]))
+    assert isinstance(loader.batches("train", shuffle=True), LoaderBatches)
+    assert cli.json("train", CONFIGS / "diabetes.yaml", "data.num_workers=2", "train.epochs=2")["status"] == "completed"

@@ -10,7 +10,7 @@ import itertools
 import math
 
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, TensorDataset
 
 from learnai_cli.data.splits import Split, TensorSplit
 
@@ -122,7 +122,9 @@ def make_batches(
     channels_last: bool = False,
     collate_fn=None,
 ):
-    """In-memory splits need no workers (num_workers applies to file-backed datasets only)."""
+    """In-memory splits are sliced on the device; asking for DataLoader workers sends them through a DataLoader instead."""
     if isinstance(split, TensorSplit):
-        return TensorBatches(split, batch_size, shuffle, device, seed, limit, channels_last)
+        if num_workers == 0:
+            return TensorBatches(split, batch_size, shuffle, device, seed, limit, channels_last)
+        split = TensorDataset(split.inputs, split.targets)  # the curriculum's Dataset + DataLoader path, as asked
     return LoaderBatches(split, batch_size, shuffle, device, seed, limit, num_workers, channels_last, collate_fn)
