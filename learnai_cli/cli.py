@@ -37,6 +37,14 @@ PluginOption = typer.Option(None, "--plugin", help="Module or .py file to import
 RunsDirOption = typer.Option(None, "--runs-dir", envvar="LEARNAI_RUNS_DIR", help=RUNS_DIR_HELP, show_default="./runs")
 
 
+def complete_run_id(incomplete: str) -> list[str]:
+    """Shell completion of RUN_ID arguments from the runs root."""
+    from learnai_cli import runs
+
+    candidates = ["latest", *[r.id for r in runs.all_runs(runs.runs_root(None))]]
+    return [c for c in candidates if c.startswith(incomplete)]
+
+
 @contextmanager
 def reporting_errors(json_output: bool) -> Iterator[None]:
     """Turn learnai errors into a message on stderr (and a JSON object with --json) and the documented exit code."""
@@ -81,6 +89,7 @@ def train(
     overrides: Optional[List[str]] = typer.Argument(None, help=OVERRIDES_HELP, show_default=False),
     resume: Optional[str] = typer.Option(None, "--resume", help="Continue RUN_ID from its checkpoints/last.pt instead of starting a new run.", metavar="RUN_ID"),
     dry_run: bool = typer.Option(False, "--dry-run", help="One train step and one val batch in a throwaway directory: a seconds-long smoke test."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="Plain epoch lines even on a terminal (no progress bar)."),
     plugin: Optional[List[str]] = PluginOption,
     runs_dir: Optional[Path] = RunsDirOption,
     json_output: bool = JsonOption,
@@ -91,7 +100,7 @@ def train(
     from learnai_cli.runs import runs_root
 
     with reporting_errors(json_output):
-        interactive = sys.stderr.isatty() and not json_output
+        interactive = sys.stderr.isatty() and not json_output and not no_progress
         if resume is not None:
             if config is not None or dry_run or plugin:
                 raise UsageError("--resume continues a run with its saved config: give no CONFIG, overrides, --plugin or --dry-run with it")
@@ -127,7 +136,7 @@ def _metrics_text(record: dict[str, Any]) -> str:
 
 @app.command("eval")
 def eval_command(
-    run_id: str = typer.Argument(..., help="Run directory name, a unique prefix of it, or 'latest'."),
+    run_id: str = typer.Argument(..., help="Run directory name, a unique prefix of it, or 'latest'.", autocompletion=complete_run_id),
     checkpoint: str = typer.Option("best", "--checkpoint", help="best, last, or a path to a .pt file."),
     split: str = typer.Option("test", "--split", help="test, val or train."),
     runs_dir: Optional[Path] = RunsDirOption,
@@ -170,7 +179,7 @@ def _render_eval(report: dict[str, Any]) -> None:
 
 @app.command()
 def predict(
-    run_id: str = typer.Argument(..., help="Run directory name, a unique prefix of it, or 'latest'."),
+    run_id: str = typer.Argument(..., help="Run directory name, a unique prefix of it, or 'latest'.", autocompletion=complete_run_id),
     text: str = typer.Argument(..., help="A surname (names models) or a comma-separated row of numbers (tabular and regression models)."),
     checkpoint: str = typer.Option("best", "--checkpoint", help="best, last, or a path to a .pt file."),
     top: int = typer.Option(3, "--top", min=1, help="How many classes to show."),
@@ -192,6 +201,23 @@ def _render_prediction(result: dict[str, Any]) -> None:
         return
     for rank, entry in enumerate(result["top"], start=1):
         stdout.print(Text(f"{rank}. {entry['class']:<14} {entry['probability']:.1%}"))
+
+
+@app.command("export")
+def export_command(
+    run_id: str = typer.Argument(..., help="Run directory name, a unique prefix of it, or 'latest'.", autocompletion=complete_run_id),
+    fmt: str = typer.Option("torchscript", "--format", help="torchscript, onnx (needs the onnx and onnxscript packages) or state_dict."),
+    checkpoint: str = typer.Option("best", "--checkpoint", help="best, last, or a path to a .pt file."),
+    runs_dir: Optional[Path] = RunsDirOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Export a run's model to the run's export/ folder: TorchScript, ONNX or a state_dict."""
+    from learnai_cli import runs
+    from learnai_cli.export import export
+
+    with reporting_errors(json_output):
+        result = export(runs.resolve(runs.runs_root(runs_dir), run_id), fmt, checkpoint)
+        emit(result, json_output, lambda r: stdout.print(Text(f"wrote {r['path']} ({r['format']})")))
 
 
 @app.command()
@@ -281,16 +307,114 @@ def _render_sweep(result: dict[str, Any]) -> None:
 
 @app.command("runs")
 def list_runs(
+    status: Optional[str] = typer.Option(None, "--status", help="Only runs with this status: running, completed, failed, diverged, interrupted, crashed."),
+    name: Optional[str] = typer.Option(None, "--name", help="Only runs whose name or id contains this."),
     runs_dir: Optional[Path] = RunsDirOption,
     json_output: bool = JsonOption,
 ) -> None:
     """List runs: id, name, status, epochs, best metric, duration, start time."""
-    from learnai_cli import runs
+    from learnai_cli import manage, runs
 
     with reporting_errors(json_output):
         root = runs.runs_root(runs_dir)
-        rows = list(runs.iter_summaries(root))
-        emit({"runs_dir": str(root), "runs": rows}, json_output, _render_runs)
+        emit({"runs_dir": str(root), "runs": manage.filtered_summaries(root, status, name)}, json_output, _render_runs)
+
+
+@app.command()
+def show(
+    run_id: str = typer.Argument(..., help="Run directory name, a unique prefix of it, or 'latest'.", autocompletion=complete_run_id),
+    runs_dir: Optional[Path] = RunsDirOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """One run in full: status, best metric, the last epoch, its config and its files."""
+    from learnai_cli import manage, runs
+
+    with reporting_errors(json_output):
+        emit(manage.show(runs.resolve(runs.runs_root(runs_dir), run_id)), json_output, _render_show)
+
+
+def _render_show(result: dict[str, Any]) -> None:
+    import yaml
+
+    meta, best = result["meta"], result["meta"].get("best") or {}
+    stdout.print(Text(f"{result['run_id']}  {result['status']}  {meta.get('epochs_completed', 0)} epochs  {meta.get('duration_s', 0)} s  ({result['run_dir']})"))
+    if meta.get("message"):
+        stdout.print(Text(f"  {meta['message']}"))
+    if best.get("value") is not None:
+        stdout.print(Text(f"  best {best['metric']} {best['value']:.4g} at epoch {best['epoch']}"))
+    if result["last_epoch"]:
+        stdout.print(Text(f"  last epoch: {_metrics_text(result['last_epoch'])}"))
+    stdout.print(Text(yaml.safe_dump(result["config"], sort_keys=False)))
+    for entry in result["files"]:
+        stdout.print(Text(f"  {entry['path']}  ({entry['bytes']:,} bytes)"))
+
+
+def _confirm(question: str, yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(f"{question} Refusing without a terminal to ask on; pass --yes to confirm in scripts")
+    if not typer.confirm(question):
+        raise UsageError("nothing was removed")
+
+
+@app.command("rm")
+def remove_run(
+    run_id: str = typer.Argument(..., help="Run directory name or unique prefix ('latest' works too).", autocompletion=complete_run_id),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (scripts)."),
+    runs_dir: Optional[Path] = RunsDirOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Delete a run directory (asks first; --yes in scripts)."""
+    from learnai_cli import manage, runs
+
+    with reporting_errors(json_output):
+        run = runs.resolve(runs.runs_root(runs_dir), run_id)
+        _confirm(f"Delete {run.path}?", yes)
+        manage.remove(run)
+        emit({"removed": [run.id]}, json_output, lambda r: stdout.print(Text(f"removed {run.id}")))
+
+
+@app.command()
+def gc(
+    keep_last: int = typer.Option(..., "--keep-last", help="Keep this many of the newest runs; delete the older ones (never running ones)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (scripts)."),
+    runs_dir: Optional[Path] = RunsDirOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Delete old runs, keeping the newest N."""
+    from learnai_cli import manage, runs
+
+    with reporting_errors(json_output):
+        doomed = manage.gc_candidates(runs.runs_root(runs_dir), keep_last)
+        if doomed:
+            _confirm(f"Delete {len(doomed)} run(s), the oldest being {doomed[0].id}?", yes)
+        for run in doomed:
+            manage.remove(run)
+        emit({"removed": [r.id for r in doomed]}, json_output, lambda r: stdout.print(Text(f"removed {len(r['removed'])} run(s)")))
+
+
+@app.command()
+def init(
+    name: str = typer.Argument(..., help="Name of the new experiment (and of its file, configs/NAME.yaml)."),
+    template: str = typer.Option("linear_regression", "--from", help="The shipped config to start from."),
+    directory: Path = typer.Option(Path("configs"), "--dir", help="Where to write the new config."),
+    json_output: bool = JsonOption,
+) -> None:
+    """Write a new config from a shipped one, comments included."""
+    from learnai_cli import manage
+
+    with reporting_errors(json_output):
+        path = manage.init_config(name, template, directory)
+        emit({"config": str(path)}, json_output, lambda r: stdout.print(Text(f"wrote {r['config']}; try: learnai config {r['config']}")))
+
+
+@app.command()
+def schema() -> None:
+    """Print the config file's JSON Schema (for editors: YAML language server's `# yaml-language-server: $schema=...`)."""
+    from learnai_cli import manage
+
+    print(json.dumps(manage.config_schema(), indent=2))
 
 
 def _render_runs(result: dict[str, Any]) -> None:

@@ -81,6 +81,7 @@ class TrainSection(Strict):
     mode: Literal["min", "max"] = "min"
     early_stopping: Optional[EarlyStopping] = None
     stop_when: Optional[StopWhen] = Field(None, description="e.g. {metric: train_loss, below: 0.001}")
+    loggers: list[Literal["csv", "tensorboard"]] = Field(["csv"], description="csv (metrics.jsonl/csv, always written) and optionally tensorboard")
     record_predictions: bool = Field(False, description="1-D regression: store predictions on a grid each epoch (learnai plot --animate)")
     grad_clip: Optional[PositiveFloat] = Field(None, description="clip the gradient norm to this value")
     accumulate_steps: PositiveInt = Field(1, description="micro-batches whose gradients add up before one step")

@@ -26,21 +26,29 @@ def checkpoint_path(run: RunDir, checkpoint: str) -> Path:
     return path
 
 
-def evaluate_run(run: RunDir, checkpoint: str = "best", split: str = "test") -> dict[str, Any]:
-    """Evaluate and write eval.json (plus a confusion matrix plot for classification); returns the results."""
+def load_trained(run: RunDir, checkpoint: str = "best"):
+    """The run's experiment rebuilt from its config.yaml, with the checkpoint's weights; (experiment, path, checkpoint)."""
     from learnai_cli import config as config_module
     from learnai_cli.engine.checkpoint import load_checkpoint
-    from learnai_cli.engine.device import autocast
-    from learnai_cli.engine.evaluate import confusion_matrix, evaluate
     from learnai_cli.experiment import build_experiment
 
-    if split not in SPLITS:
-        raise UsageError(f"--split must be one of {', '.join(SPLITS)} (got '{split}')")
     path = checkpoint_path(run, checkpoint)
     config = config_module.validate(run.config(), source=str(run.config_path), base_dir=run.path)
     experiment = build_experiment(config, with_optimizer=False)
     state = load_checkpoint(path)
     experiment.model.load_state_dict(state["model"])
+    return experiment, path, state
+
+
+def evaluate_run(run: RunDir, checkpoint: str = "best", split: str = "test") -> dict[str, Any]:
+    """Evaluate and write eval.json (plus a confusion matrix plot for classification); returns the results."""
+    from learnai_cli.engine.device import autocast
+    from learnai_cli.engine.evaluate import confusion_matrix, evaluate
+
+    if split not in SPLITS:
+        raise UsageError(f"--split must be one of {', '.join(SPLITS)} (got '{split}')")
+    experiment, path, state = load_trained(run, checkpoint)
+    config = experiment.config
     batches = experiment.batches(split)
     if batches is None:
         raise UsageError(f"run {run.id}: its data has no {split} split")

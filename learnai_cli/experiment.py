@@ -94,6 +94,10 @@ def build_experiment(config: ExperimentConfig, with_optimizer: bool = True) -> E
     experiment = Experiment(config, device, data, task, model, loss_fn, from_logits)
     check_model_fits_data(experiment)
     _check_record_predictions(experiment)
+    if "tensorboard" in config.train.loggers:
+        from learnai_cli.engine.tensorboard_logger import require_tensorboard
+
+        require_tensorboard()
     if with_optimizer:
         experiment.optimizer = registry.OPTIMIZERS.build(config.optimizer.name, config.optimizer.kwargs, params=model.parameters())
         _add_scheduler(experiment)

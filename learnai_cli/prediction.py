@@ -11,15 +11,9 @@ from learnai_cli.runs import RunDir
 def predict(run: RunDir, text: str, checkpoint: str = "best", top: int = 3) -> dict[str, Any]:
     import torch
 
-    from learnai_cli import config as config_module
-    from learnai_cli.engine.checkpoint import load_checkpoint
-    from learnai_cli.evaluation import checkpoint_path
-    from learnai_cli.experiment import build_experiment
+    from learnai_cli.evaluation import load_trained
 
-    path = checkpoint_path(run, checkpoint)
-    config = config_module.validate(run.config(), source=str(run.config_path), base_dir=run.path)
-    experiment = build_experiment(config, with_optimizer=False)
-    experiment.model.load_state_dict(load_checkpoint(path)["model"])
+    experiment, path, _ = load_trained(run, checkpoint)
     experiment.model.eval()
     inputs = _encode(experiment, text).to(experiment.device)
     with torch.no_grad():

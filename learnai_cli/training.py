@@ -87,6 +87,10 @@ def _fit(run: RunDir, config: ExperimentConfig, experiment, command: list[str], 
     recorder = RunRecorder(run, config.to_dict(), epoch_records=run.epoch_records())
     reporter = ProgressReporter(interactive, echo=run.log)
     callbacks = [recorder, reporter]
+    if "tensorboard" in config.train.loggers:
+        from learnai_cli.engine.tensorboard_logger import TensorBoardLogger
+
+        callbacks.append(TensorBoardLogger(run.path / "tensorboard"))
     if config.train.record_predictions:
         from learnai_cli.engine.prediction_recorder import PredictionRecorder
 

@@ -1,0 +1,120 @@
+"""Fitting the tools users have: show, runs filters, rm, gc, init, schema, export, TensorBoard, completion."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from tests.conftest import CONFIGS
+
+
+@pytest.fixture
+def two_runs(cli):
+    good = cli.json("train", CONFIGS / "toy_classes.yaml", "train.epochs=2")
+    bad = cli("train", CONFIGS / "linear_regression.yaml", "optimizer.name=sgd", "optimizer.lr=1e6", "train.epochs=2", "train.log_every_steps=1")
+    assert bad.exit_code == 1
+    return good["run_id"], next(r["id"] for r in cli.json("runs")["runs"] if r["id"] != good["run_id"])
+
+
+def test_show_and_filters(cli, two_runs):
+    good, bad = two_runs
+    shown = cli.json("show", good)
+    assert shown["status"] == "completed" and shown["config"]["name"] == "toy_classes"
+    assert {"config.yaml", "meta.json", "checkpoints/last.pt"} <= {f["path"] for f in shown["files"]}
+    assert "best val_accuracy" in cli("show", good).stdout
+    assert [r["id"] for r in cli.json("runs", "--status", "diverged")["runs"]] == [bad]
+    assert [r["id"] for r in cli.json("runs", "--name", "toy")["runs"]] == [good]
+
+
+def test_rm_and_gc_ask_first_and_take_yes(cli, runs_dir, two_runs):
+    good, bad = two_runs
+    refused = cli("rm", good)
+    assert refused.exit_code == 2 and "--yes" in refused.stderr and (runs_dir / good).exists()
+    assert cli.json("rm", good, "--yes")["removed"] == [good] and not (runs_dir / good).exists()
+    cli("train", CONFIGS / "toy_classes.yaml", "train.epochs=1")
+    removed = cli.json("gc", "--keep-last", "1", "--yes")["removed"]
+    assert removed == [bad] and len(cli.json("runs")["runs"]) == 1
+
+
+def test_init_writes_a_valid_config_with_comments(cli, tmp_path):
+    made = cli.json("init", "my_fit", "--from", "generalfit", "--dir", str(tmp_path))
+    text = Path(made["config"]).read_text()
+    assert yaml.safe_load(text)["name"] == "my_fit" and "# GeneralFit" in text
+    assert cli("config", made["config"]).exit_code == 0
+    again = cli("init", "my_fit", "--from", "generalfit", "--dir", str(tmp_path))
+    assert again.exit_code == 2 and "exists already" in again.stderr
+    assert "Available: bilstm_padding" in cli("init", "x", "--from", "nope", "--dir", str(tmp_path)).stderr
+
+
+def test_schema_is_json_schema_of_the_config(cli):
+    schema = json.loads(cli("schema").stdout)
+    assert schema["title"] == "learnai experiment config"
+    assert {"data", "model", "loss", "optimizer", "train"} <= set(schema["properties"])
+    assert set(schema["required"]) >= {"name", "data", "model", "loss", "optimizer"}
+
+
+@pytest.mark.parametrize("fmt", ["torchscript", "state_dict", "onnx"])
+def test_export(cli, fmt):
+    trained = cli.json("train", CONFIGS / "linear_regression.yaml", "train.epochs=2", "data.n=300")
+    exported = cli.json("export", trained["run_id"], "--format", fmt)
+    path = Path(exported["path"])
+    assert path.stat().st_size > 0 and exported["example_input_shape"] == [1, 1]
+    if fmt == "torchscript":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # newer torch marks jit as deprecated; the file still loads
+            model = torch.jit.load(path)
+        assert model(torch.tensor([[1.0]])).shape == (1, 1)
+    elif fmt == "state_dict":
+        assert set(torch.load(path, weights_only=True)) == {"linear.weight", "linear.bias"}
+    else:
+        import onnx
+
+        onnx.checker.check_model(onnx.load(str(path)))
+
+
+def test_tensorboard_logger_writes_event_files(cli):
+    payload = cli.json("train", CONFIGS / "toy_classes.yaml", "train.epochs=2", "train.loggers=[csv, tensorboard]")
+    events = list((Path(payload["run_dir"]) / "tensorboard").glob("events.out.tfevents.*"))
+    assert events and events[0].stat().st_size > 0
+    assert (Path(payload["run_dir"]) / "metrics.csv").exists()  # CSV stays the record
+
+
+def test_run_id_completion(cli, monkeypatch, two_runs):
+    from learnai_cli.cli import complete_run_id
+
+    monkeypatch.setenv("LEARNAI_RUNS_DIR", str(cli.runs_dir))
+    assert complete_run_id("")[0] == "latest" and set(two_runs) <= set(complete_run_id(""))
+    assert complete_run_id(two_runs[0][:19] + "_toy") == [two_runs[0]]
+
+
+def test_no_progress_and_no_color(cli):
+    result = cli.runner.invoke(
+        __import__("learnai_cli.cli", fromlist=["app"]).app,
+        ["train", str(CONFIGS / "toy_classes.yaml"), "train.epochs=2", "--no-progress"],
+        env={"LEARNAI_RUNS_DIR": str(cli.runs_dir), "NO_COLOR": "1"},
+    )
+    assert result.exit_code == 0 and "\x1b[" not in result.output and "epoch 2/2" in result.stderr
+
+
+def test_shell_example_uses_exit_codes(tmp_path):
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    env = {**os.environ, "LEARNAI_RUNS_DIR": str(tmp_path / "runs"), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    if shutil.which("learnai", path=env["PATH"]) is None:
+        pytest.skip("the learnai script is not installed next to this python")
+    ok = subprocess.run(["bash", str(REPO / "examples/ci/train.sh"), str(CONFIGS / "toy_classes.yaml")], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert ok.returncode == 0 and "trained: " in ok.stdout and "accuracy" in ok.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [\n")
+    refused = subprocess.run(["bash", str(REPO / "examples/ci/train.sh"), str(bad)], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert refused.returncode == 2 and "fix the config first" in refused.stderr
