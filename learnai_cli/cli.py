@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -90,6 +91,11 @@ def train(
     resume: Optional[str] = typer.Option(None, "--resume", help="Continue RUN_ID from its checkpoints/last.pt instead of starting a new run.", metavar="RUN_ID"),
     dry_run: bool = typer.Option(False, "--dry-run", help="One train step and one val batch in a throwaway directory: a seconds-long smoke test."),
     no_progress: bool = typer.Option(False, "--no-progress", help="Plain epoch lines even on a terminal (no progress bar)."),
+    nproc_per_node: Optional[int] = typer.Option(None, "--nproc-per-node", min=1, help="Train data-parallel with this many processes on this node (torchrun; DDP).", rich_help_panel="Distributed"),
+    nnodes: int = typer.Option(1, "--nnodes", min=1, help="Number of nodes (machines) in the job.", rich_help_panel="Distributed"),
+    node_rank: int = typer.Option(0, "--node-rank", min=0, help="This node's rank, 0..nnodes-1.", rich_help_panel="Distributed"),
+    master_addr: str = typer.Option("127.0.0.1", "--master-addr", help="Address of node 0.", rich_help_panel="Distributed"),
+    master_port: int = typer.Option(29500, "--master-port", help="A free port on node 0.", rich_help_panel="Distributed"),
     plugin: Optional[List[str]] = PluginOption,
     runs_dir: Optional[Path] = RunsDirOption,
     json_output: bool = JsonOption,
@@ -99,6 +105,11 @@ def train(
     from learnai_cli import training
     from learnai_cli.runs import runs_root
 
+    if nproc_per_node is not None and "WORLD_SIZE" not in os.environ:
+        arguments = _without_flag_values(sys.argv[1:])
+        from learnai_cli.engine.distributed import launch
+
+        raise typer.Exit(launch(arguments, nproc_per_node, nnodes, node_rank, master_addr, master_port))
     with reporting_errors(json_output):
         interactive = sys.stderr.isatty() and not json_output and not no_progress
         if resume is not None:
@@ -112,7 +123,24 @@ def train(
             command = ["learnai", "train", str(config), *(overrides or [])] + (["--dry-run"] if dry_run else [])
             command += [f"--plugin={p}" for p in plugin or []]
             summary = training.train(experiment, runs_root(runs_dir), command, interactive, dry_run=dry_run)
-        emit(summary, json_output, _render_train)
+        if summary is not None:  # ranks other than 0 of a distributed job report nothing
+            emit(summary, json_output, _render_train)
+
+
+DISTRIBUTED_FLAGS = ("--nproc-per-node", "--nnodes", "--node-rank", "--master-addr", "--master-port")
+
+
+def _without_flag_values(arguments: list[str]) -> list[str]:
+    """The command line minus the launcher's own options (which torchrun takes instead)."""
+    kept, skip_next = [], False
+    for argument in arguments:
+        if skip_next:
+            skip_next = False
+        elif argument in DISTRIBUTED_FLAGS:
+            skip_next = True
+        elif not argument.startswith(tuple(f + "=" for f in DISTRIBUTED_FLAGS)):
+            kept.append(argument)
+    return kept
 
 
 def _render_train(summary: dict[str, Any]) -> None:

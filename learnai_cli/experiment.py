@@ -13,6 +13,7 @@ from learnai_cli.config import ExperimentConfig
 from learnai_cli.data.splits import DatasetSplits, TensorSplit, cache_in_memory, carve, split_targets
 from learnai_cli.engine.batches import make_batches
 from learnai_cli.engine.device import resolve_device, seed_everything
+from learnai_cli.engine.distributed import NOT_DISTRIBUTED, Distributed, check_batch_size, setup
 from learnai_cli.errors import ConfigError, DataError, short_repr
 
 
@@ -28,6 +29,7 @@ class Experiment:
     optimizer: Optional[torch.optim.Optimizer] = None
     scheduler: Any = None
     scheduler_interval: str = "epoch"
+    job: Distributed = NOT_DISTRIBUTED
 
     def batches(self, split_name: str, shuffle: bool = False, limit: Optional[int] = None):
         """Batches of one split on the experiment's device; train uses batch_size, others eval_batch_size."""
@@ -46,6 +48,7 @@ class Experiment:
             num_workers=self.config.data.num_workers,
             channels_last=train.channels_last,
             collate_fn=self.data.collate_fn,
+            shard=(self.job.rank, self.job.world_size) if split_name == "train" else (0, 1),  # every rank validates on all of val
         )
 
     @property
@@ -79,10 +82,11 @@ def build_model(config: ExperimentConfig) -> torch.nn.Module:
         raise ConfigError(f"model '{config.model.name}' cannot be built with {config.model.kwargs}: {error}") from None
 
 
-def build_experiment(config: ExperimentConfig, with_optimizer: bool = True) -> Experiment:
-    """Seed, pick the device, build everything, and check that model and data fit together."""
+def build_experiment(config: ExperimentConfig, with_optimizer: bool = True, job: Distributed = NOT_DISTRIBUTED) -> Experiment:
+    """Seed, pick the device (this rank's, under torchrun), build everything, and check that model and data fit together."""
     registry.load_builtins()
-    device = resolve_device(config.device)
+    check_batch_size(job, config.train.batch_size)
+    device = setup(job, resolve_device(config.device))
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
     data, task = build_data(config)
@@ -91,7 +95,9 @@ def build_experiment(config: ExperimentConfig, with_optimizer: bool = True) -> E
         model = model.to(memory_format=torch.channels_last)
     loss_fn = registry.LOSSES.build(config.loss.name, config.loss.kwargs)
     from_logits = registry.LOSSES.get(config.loss.name).meta.get("from_logits", True)
-    experiment = Experiment(config, device, data, task, model, loss_fn, from_logits)
+    if job.enabled and not isinstance(data.train, TensorSplit):
+        raise ConfigError("distributed training shards in-memory datasets; this dataset is file-backed (raise data.memory_budget_mb so it is decoded into memory)")
+    experiment = Experiment(config, device, data, task, model, loss_fn, from_logits, job=job)
     check_model_fits_data(experiment)
     _check_record_predictions(experiment)
     if "tensorboard" in config.train.loggers:

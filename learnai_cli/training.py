@@ -39,12 +39,18 @@ def train(
     return _train_new(config, root, command, interactive, tags or {})
 
 
-def _train_new(config: ExperimentConfig, root: Path, command: list[str], interactive: bool, tags: dict[str, str]) -> dict[str, Any]:
+def _train_new(config: ExperimentConfig, root: Path, command: list[str], interactive: bool, tags: dict[str, str]) -> Optional[dict[str, Any]]:
+    from learnai_cli.engine import distributed
     from learnai_cli.engine.device import device_name
     from learnai_cli.experiment import build_experiment
 
-    experiment = build_experiment(config)  # bad data or shapes fail here, before a run directory exists
+    job = distributed.from_environment()
+    experiment = build_experiment(config, job=job)  # bad data or shapes fail here, before a run directory exists
+    if not job.is_main:
+        return _fit_worker(config, experiment, checkpoint=None)
     run = RunDir.create(root, config.name)
+    if job.enabled:
+        tags = {**tags, "distributed": {"world_size": job.world_size, "backend": "nccl" if experiment.device.type == "cuda" else "gloo"}}
     run.write_config(config.to_dict())
     run.update_meta(**_start_meta(config, run, command, device_name(experiment.device)), **tags)
     return _fit(run, config, experiment, command, interactive, checkpoint=None)
@@ -55,6 +61,7 @@ def resume(root: Path, run_id: str, command: list[str], interactive: bool) -> di
     from learnai_cli import config as config_module
     from learnai_cli import runs
     from learnai_cli.engine.checkpoint import load_checkpoint
+    from learnai_cli.engine.distributed import from_environment as distributed_job
     from learnai_cli.experiment import build_experiment
 
     run = runs.resolve(root, run_id)
@@ -68,8 +75,11 @@ def resume(root: Path, run_id: str, command: list[str], interactive: bool) -> di
     if not last.is_file():
         raise UsageError(f"run {run.id} has no checkpoints/last.pt to resume from (it stopped before its first checkpoint); train it again")
     config = config_module.validate(run.config(), source=str(run.config_path), base_dir=run.path)
-    experiment = build_experiment(config)
+    job = distributed_job()
+    experiment = build_experiment(config, job=job)
     checkpoint = load_checkpoint(last)
+    if not job.is_main:
+        return _fit_worker(config, experiment, checkpoint)
     run.keep_metrics_up_to(checkpoint["step"])  # records written after the checkpoint will be produced again
     run.keep_predictions_up_to(checkpoint["epoch"] if checkpoint["train_state"]["batches_done"] == 0 else checkpoint["epoch"] - 1)
     run.update_meta(status="running", message="", pid=os.getpid(), host=socket.gethostname(), resumed=[*meta.get("resumed", []), _now()])
@@ -80,7 +90,6 @@ def resume(root: Path, run_id: str, command: list[str], interactive: bool) -> di
 def _fit(run: RunDir, config: ExperimentConfig, experiment, command: list[str], interactive: bool, checkpoint: Optional[dict]) -> dict[str, Any]:
     from learnai_cli.engine.progress import ProgressReporter
     from learnai_cli.engine.run_recorder import RunRecorder
-    from learnai_cli.engine.trainer import Trainer
 
     if checkpoint is None:
         run.log(f"learnai {__version__}: {' '.join(command)}")
@@ -96,24 +105,11 @@ def _fit(run: RunDir, config: ExperimentConfig, experiment, command: list[str], 
 
         train = experiment.data.train
         callbacks.append(PredictionRecorder(run, train.inputs, train.targets))
-    trainer = Trainer(
-        experiment.model,
-        experiment.loss_fn,
-        experiment.optimizer,
-        experiment.batches("train", shuffle=config.train.shuffle, limit=config.train.limit_batches),
-        experiment.batches("val", limit=config.train.limit_batches),
-        config.train,
-        experiment.task,
-        experiment.from_logits,
-        scheduler=experiment.scheduler,
-        scheduler_interval=experiment.scheduler_interval,
-        callbacks=callbacks,
-    )
-    if checkpoint is not None:
-        trainer.restore(checkpoint, experiment.device)
+    trainer = _make_trainer(config, experiment, callbacks, checkpoint)
     started = time.time()
     with stop_on_signals(trainer):
         status, message, error = _run_loop(trainer, run, config)
+    _record_replicas(run, trainer)
 
     meta = run.update_meta(
         status=status,
@@ -130,6 +126,53 @@ def _fit(run: RunDir, config: ExperimentConfig, experiment, command: list[str], 
         error.run_id = run.id  # callers such as sweep find the run that failed
         raise error
     return _summary(run, meta, recorder.epoch_records, plots)
+
+
+def _make_trainer(config: ExperimentConfig, experiment, callbacks: list, checkpoint: Optional[dict]):
+    from learnai_cli.engine.trainer import Trainer
+
+    trainer = Trainer(
+        experiment.model,
+        experiment.loss_fn,
+        experiment.optimizer,
+        experiment.batches("train", shuffle=config.train.shuffle, limit=config.train.limit_batches),
+        experiment.batches("val", limit=config.train.limit_batches),
+        config.train,
+        experiment.task,
+        experiment.from_logits,
+        scheduler=experiment.scheduler,
+        scheduler_interval=experiment.scheduler_interval,
+        callbacks=callbacks,
+        job=experiment.job,
+    )
+    if checkpoint is not None:
+        trainer.restore(checkpoint, experiment.device)
+    return trainer
+
+
+def _fit_worker(config: ExperimentConfig, experiment, checkpoint: Optional[dict]) -> None:
+    """Ranks other than 0 train in step with it but write nothing; rank 0 reports for the job."""
+    from learnai_cli.engine import distributed
+
+    trainer = _make_trainer(config, experiment, [], checkpoint)
+    with stop_on_signals(trainer):
+        try:
+            trainer.fit()
+        except Exception:  # rank 0 meets the same condition (losses are reduced) and reports it
+            pass
+    distributed.gather(experiment.job, distributed.weights_checksum(trainer.model))
+    distributed.teardown(experiment.job)
+    return None
+
+
+def _record_replicas(run: RunDir, trainer) -> None:
+    """Distributed: every rank's weight checksum in meta.json, to show the replicas stayed identical."""
+    from learnai_cli.engine import distributed
+
+    if trainer.job.enabled:
+        checksums = distributed.gather(trainer.job, distributed.weights_checksum(trainer.model))
+        run.update_meta(distributed={**run.meta().get("distributed", {}), "weights_checksums": checksums, "replicas_identical": len(set(checksums)) == 1})
+        distributed.teardown(trainer.job)
 
 
 def _run_loop(trainer, run: RunDir, config: ExperimentConfig) -> tuple[str, str, Optional[Exception]]:

@@ -36,15 +36,27 @@ class ResumableOrder:
 class TensorBatches(ResumableOrder):
     """Batches of a TensorSplit moved to the device once and sliced by a shuffled index (no workers, no collation)."""
 
-    def __init__(self, split: TensorSplit, batch_size: int, shuffle: bool, device: torch.device, seed: int, limit: int | None = None, channels_last: bool = False):
+    def __init__(
+        self,
+        split: TensorSplit,
+        batch_size: int,
+        shuffle: bool,
+        device: torch.device,
+        seed: int,
+        limit: int | None = None,
+        channels_last: bool = False,
+        shard: tuple[int, int] = (0, 1),
+    ):
         super().__init__(seed)
+        self.rank, self.world_size = shard  # distributed: this rank trains on its slice of every global batch
         self.inputs = split.inputs.to(device)
         if channels_last and self.inputs.dim() == 4:
             self.inputs = self.inputs.contiguous(memory_format=torch.channels_last)  # once, not per batch
         self.targets = split.targets.to(device)
         self.batch_size = batch_size
         self.shuffle = shuffle
-        self.batches = math.ceil(len(split) / batch_size)
+        # Distributed runs drop a last partial batch: every rank needs a slice of the same size.
+        self.batches = len(split) // batch_size if self.world_size > 1 else math.ceil(len(split) / batch_size)
         if limit is not None:
             self.batches = min(self.batches, limit)
 
@@ -59,11 +71,13 @@ class TensorBatches(ResumableOrder):
         self.begin_pass()
         count = self.targets.shape[0]
         order = torch.randperm(count, generator=self.generator).to(self.inputs.device) if self.shuffle else None
+        local = self.batch_size // self.world_size
         for start in range(skip * self.batch_size, self.batches * self.batch_size, self.batch_size):
+            start, stop = (start + self.rank * local, start + (self.rank + 1) * local) if self.world_size > 1 else (start, start + self.batch_size)
             if order is None:
-                yield self.inputs[start : start + self.batch_size], self.targets[start : start + self.batch_size]
+                yield self.inputs[start:stop], self.targets[start:stop]
             else:
-                index = order[start : start + self.batch_size]
+                index = order[start:stop]
                 yield self.inputs[index], self.targets[index]
 
 
@@ -121,10 +135,11 @@ def make_batches(
     num_workers: int = 0,
     channels_last: bool = False,
     collate_fn=None,
+    shard: tuple[int, int] = (0, 1),
 ):
     """In-memory splits are sliced on the device; asking for DataLoader workers sends them through a DataLoader instead."""
     if isinstance(split, TensorSplit):
         if num_workers == 0:
-            return TensorBatches(split, batch_size, shuffle, device, seed, limit, channels_last)
+            return TensorBatches(split, batch_size, shuffle, device, seed, limit, channels_last, shard)
         split = TensorDataset(split.inputs, split.targets)  # the curriculum's Dataset + DataLoader path, as asked
     return LoaderBatches(split, batch_size, shuffle, device, seed, limit, num_workers, channels_last, collate_fn)

@@ -12,6 +12,7 @@ import torch
 from learnai_cli.config import TrainSection
 from learnai_cli.engine.callbacks import Callback
 from learnai_cli.engine.device import autocast, grad_scaler, restore_rng_states, rng_states
+from learnai_cli.engine.distributed import NOT_DISTRIBUTED, Distributed, sum_across
 from learnai_cli.engine.evaluate import evaluate
 
 
@@ -20,6 +21,15 @@ def compiled(model: torch.nn.Module, mode) -> torch.nn.Module:
     if mode is False:
         return model
     return torch.compile(model, mode=None if mode in (True, "default") else mode)
+
+
+def data_parallel(model: torch.nn.Module, job: Distributed, device: torch.device) -> torch.nn.Module:
+    """DistributedDataParallel under torchrun (gradients averaged across ranks); the model itself otherwise."""
+    if not job.enabled:
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    return DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
 
 
 class Diverged(Exception):
@@ -90,6 +100,7 @@ class Trainer:
         scheduler=None,
         scheduler_interval: str = "epoch",
         callbacks: Sequence[Callback] = (),
+        job: Distributed = NOT_DISTRIBUTED,
     ):
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         self.train_batches, self.val_batches = train_batches, val_batches
@@ -104,7 +115,8 @@ class Trainer:
         self.grads_finite: Optional[torch.Tensor] = None  # with grad_clip: all gradient norms so far were finite
         self.device = next(model.parameters()).device
         self.scaler = grad_scaler(self.device, settings.precision)
-        self.forward_model = compiled(model, settings.compile)  # the raw model keeps the state_dict keys plain
+        self.job = job
+        self.forward_model = compiled(data_parallel(model, job, self.device), settings.compile)  # the raw model keeps state_dict keys plain
 
     def fit(self) -> TrainState:
         """Train until the last epoch, max_steps or early stopping; callbacks hear how it ended."""
@@ -148,8 +160,8 @@ class Trainer:
             if self.settings.skip_nonfinite_steps and self._skipped_nonfinite(loss):
                 state.batches_done = index + 1
                 continue
-            if state.first_loss is None:
-                state.first_loss = float(loss.detach())  # one sync in the whole run
+            if state.first_loss is None:  # one sync in the whole run; averaged so every rank judges divergence alike
+                state.first_loss = sum_across(self.job, loss.detach())[0] / self.job.world_size
             scaled = loss / accumulate if accumulate > 1 else loss
             (self.scaler.scale(scaled) if self.scaler else scaled).backward()
             weighted = loss.detach().float() * targets.shape[0]  # stays on the device: no sync per step
@@ -164,7 +176,8 @@ class Trainer:
                     self._log_interval()
                 if self._mid_epoch_checkpoint_due(batch_count):
                     if state.interval_samples:  # never checkpoint weights a NaN loss has already reached
-                        self._checked(float(state.interval_loss) / state.interval_samples)
+                        loss_sum, samples = sum_across(self.job, state.interval_loss, state.interval_samples)
+                        self._checked(loss_sum / samples)
                     state.epoch_seconds += time.perf_counter() - started
                     started = time.perf_counter()
                     self._emit("on_checkpoint")
@@ -174,20 +187,22 @@ class Trainer:
             if self._reached_max_steps() or self.should_stop:
                 break
         state.epoch_seconds += time.perf_counter() - started
-        train_loss = self._checked(float(state.epoch_loss) / state.epoch_samples) if state.epoch_samples else None
+        loss_sum, samples = sum_across(self.job, state.epoch_loss if state.epoch_loss is not None else 0.0, state.epoch_samples)
+        train_loss = self._checked(loss_sum / samples) if samples else None
         return {
             "step": state.step,
-            "samples": state.epoch_samples,
+            "samples": int(samples),
             "train_loss": train_loss,
             "lr": self.optimizer.param_groups[0]["lr"],
             "epoch_time": round(state.epoch_seconds, 4),
-            "samples_per_s": round(state.epoch_samples / state.epoch_seconds, 1) if state.epoch_seconds > 0 else None,
+            "samples_per_s": round(samples / state.epoch_seconds, 1) if state.epoch_seconds > 0 else None,
         }
 
     def validate(self) -> dict[str, float]:
         if self.val_batches is None or len(self.val_batches) == 0:
             return {}
-        return evaluate(self.forward_model, self.val_batches, self.loss_fn, self.task, self.from_logits, autocast=self.autocast)
+        model = self.model if self.job.enabled else self.forward_model  # every rank scores all of val: no DDP sync needed
+        return evaluate(model, self.val_batches, self.loss_fn, self.task, self.from_logits, autocast=self.autocast)
 
     def autocast(self):
         return autocast(self.device, self.settings.precision)
@@ -221,7 +236,8 @@ class Trainer:
 
     def _log_interval(self) -> None:
         state = self.state
-        loss = self._checked(float(state.interval_loss) / state.interval_samples)
+        loss_sum, samples = sum_across(self.job, state.interval_loss, state.interval_samples)
+        loss = self._checked(loss_sum / samples)
         if self.grads_finite is not None and not bool(self.grads_finite):
             raise Diverged(state.epoch, state.step, state.last_finite_loss, reason="the gradient norm became NaN/inf")
         state.interval_loss, state.interval_samples = None, 0

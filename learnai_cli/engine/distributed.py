@@ -1,0 +1,101 @@
+"""Data-parallel training under torchrun: one process per device, DistributedDataParallel, rank 0 writes.
+
+`learnai train CONFIG --nproc-per-node N` relaunches itself under torch.distributed.run;
+`torchrun --nproc-per-node N -m learnai_cli train CONFIG` works the same. train.batch_size
+stays the global batch: each rank trains on its own slice of every batch.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+from learnai_cli.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Distributed:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+NOT_DISTRIBUTED = Distributed()
+
+
+def from_environment() -> Distributed:
+    """The process's place in a torchrun job (WORLD_SIZE, RANK, LOCAL_RANK), or a single process."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    return Distributed(int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0"))) if world > 1 else NOT_DISTRIBUTED
+
+
+def setup(job: Distributed, device: torch.device) -> torch.device:
+    """Join the process group (nccl on CUDA, gloo on CPU); returns this rank's device."""
+    if not job.enabled:
+        return device
+    if device.type == "cuda":
+        device = torch.device("cuda", job.local_rank)
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return device
+
+
+def check_batch_size(job: Distributed, batch_size: int) -> None:
+    if job.enabled and batch_size % job.world_size:
+        raise ConfigError(f"train.batch_size={batch_size} is the global batch and must divide by the {job.world_size} processes")
+
+
+def sum_across(job: Distributed, *values: torch.Tensor | float) -> list[float]:
+    """Sums of the values over all ranks (one collective); the values themselves when not distributed."""
+    stacked = torch.stack([torch.as_tensor(v, dtype=torch.float64).cpu() for v in values])
+    if job.enabled:
+        stacked = stacked.to(_collective_device())
+        dist.all_reduce(stacked)
+    return stacked.cpu().tolist()
+
+
+def gather(job: Distributed, value) -> list:
+    if not job.enabled:
+        return [value]
+    gathered = [None] * job.world_size
+    dist.all_gather_object(gathered, value)
+    return gathered
+
+
+def weights_checksum(model: torch.nn.Module) -> float:
+    """A number that differs when any weight differs (to check that replicas stayed in sync)."""
+    return float(sum(p.detach().double().sum() * (i + 1) for i, p in enumerate(model.state_dict().values()) if p.is_floating_point()))
+
+
+def teardown(job: Distributed) -> None:
+    if job.enabled and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def _collective_device() -> torch.device:
+    return torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
+
+
+def launch(arguments: list[str], nproc_per_node: int, nnodes: int, node_rank: int, master_addr: str, master_port: int) -> int:
+    """Run `learnai ARGUMENTS` under torch.distributed.run and return its exit code."""
+    command = [
+        sys.executable, "-m", "torch.distributed.run",
+        f"--nproc-per-node={nproc_per_node}", f"--nnodes={nnodes}", f"--node-rank={node_rank}",
+        f"--master-addr={master_addr}", f"--master-port={master_port}",
+        "-m", "learnai_cli", *arguments,
+    ]  # fmt: skip
+    return subprocess.call(command)
