@@ -66,7 +66,8 @@ def resume(root: Path, run_id: str, command: list[str], interactive: bool) -> di
 
     run = runs.resolve(root, run_id)
     meta = run.meta()
-    status = runs.effective_status(meta)
+    job = distributed_job()
+    status = runs.effective_status(meta) if job.is_main else "resumable"  # other ranks follow rank 0, which checks
     if status == "completed":
         raise UsageError(f"run {run.id} already completed ({meta.get('epochs_completed')} epochs); nothing to resume. Start a new run to train more.")
     if status == "running":
@@ -75,7 +76,6 @@ def resume(root: Path, run_id: str, command: list[str], interactive: bool) -> di
     if not last.is_file():
         raise UsageError(f"run {run.id} has no checkpoints/last.pt to resume from (it stopped before its first checkpoint); train it again")
     config = config_module.validate(run.config(), source=str(run.config_path), base_dir=run.path)
-    job = distributed_job()
     experiment = build_experiment(config, job=job)
     checkpoint = load_checkpoint(last)
     if not job.is_main:

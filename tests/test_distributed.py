@@ -22,20 +22,23 @@ def final(run_dir: Path):
     return weights, [r for r in records if r["type"] == "epoch"]
 
 
-@pytest.mark.parametrize("launcher", ["learnai", "torchrun"])
-def test_two_processes_match_one(tmp_path, launcher):
-    single_root, ddp_root = tmp_path / "single", tmp_path / "ddp"
-    train = [str(CONFIGS / "linear_regression.yaml"), *SETTINGS]
-    subprocess.run([sys.executable, "-m", "learnai_cli", "train", *train, "--runs-dir", str(single_root)], check=True, capture_output=True)
-    if launcher == "learnai":
-        command = [sys.executable, "-m", "learnai_cli", "train", *train, "--nproc-per-node", "2", "--master-port", "29611", "--runs-dir", str(ddp_root), "--json"]
-    else:
-        command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node=2", "--master-port=29612", "-m", "learnai_cli", "train", *train, "--runs-dir", str(ddp_root), "--json"]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+def run_learnai(*arguments: str) -> subprocess.CompletedProcess:
+    done = subprocess.run([sys.executable, "-m", "learnai_cli", *arguments], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["status"] == "completed"  # one JSON object: only rank 0 reports
+    return done
 
-    (single_dir,), (ddp_dir,) = list(single_root.iterdir()), list(ddp_root.iterdir())
+
+def test_two_processes_match_one_and_resume_exactly(tmp_path):
+    """One process vs 2 gloo processes (learnai's launcher), and a 2-process run stopped after epoch 1
+    (started with torchrun itself) then resumed: same weights and losses."""
+    import yaml
+
+    train = [str(CONFIGS / "linear_regression.yaml"), *SETTINGS]
+    run_learnai("train", *train, "--runs-dir", str(tmp_path / "single"))
+    ddp = run_learnai("train", *train, "--nproc-per-node", "2", "--master-port", "29611", "--runs-dir", str(tmp_path / "ddp"), "--json")
+    assert json.loads(ddp.stdout)["status"] == "completed"  # one JSON object: only rank 0 reports
+
+    (single_dir,), (ddp_dir,) = list((tmp_path / "single").iterdir()), list((tmp_path / "ddp").iterdir())
     meta = json.loads((ddp_dir / "meta.json").read_text())
     assert meta["distributed"]["world_size"] == 2 and meta["distributed"]["backend"] == "gloo"
     assert meta["distributed"]["replicas_identical"] is True  # both ranks ended with the same weights
@@ -48,10 +51,24 @@ def test_two_processes_match_one(tmp_path, launcher):
         assert two["train_loss"] == pytest.approx(one["train_loss"], rel=1e-4)
         assert two["val_loss"] == pytest.approx(one["val_loss"], rel=1e-4)
 
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node=2", "--master-port=29612", "-m", "learnai_cli"]
+    stopped_root = tmp_path / "stopped"
+    subprocess.run([*torchrun, "train", *train, "train.epochs=1", "--runs-dir", str(stopped_root)], check=True, capture_output=True, timeout=300)
+    (stopped,) = list(stopped_root.iterdir())
+    config = yaml.safe_load((stopped / "config.yaml").read_text())
+    config["train"]["epochs"] = 3  # as if the 3-epoch run had been interrupted after its first epoch
+    (stopped / "config.yaml").write_text(yaml.safe_dump(config))
+    (stopped / "meta.json").write_text(json.dumps({**json.loads((stopped / "meta.json").read_text()), "status": "interrupted"}))
+    run_learnai("train", "--resume", stopped.name, "--nproc-per-node", "2", "--master-port", "29613", "--runs-dir", str(stopped_root))
+    resumed_weights, resumed_epochs = final(stopped)
+    assert all(torch.equal(ddp_weights[k], resumed_weights[k]) for k in ddp_weights)
+    assert [e["train_loss"] for e in resumed_epochs] == [e["train_loss"] for e in ddp_epochs]
+
 
 def test_global_batch_must_divide_by_processes(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "learnai_cli", "train", str(CONFIGS / "linear_regression.yaml"), "train.batch_size=63", "--nproc-per-node", "2", "--master-port", "29613", "--runs-dir", str(tmp_path)],
+        [sys.executable, "-m", "learnai_cli", "train", str(CONFIGS / "linear_regression.yaml"), "train.batch_size=63", "--nproc-per-node", "2", "--master-port", "29615", "--runs-dir", str(tmp_path)],
         capture_output=True, text=True, timeout=300,
     )
     assert done.returncode != 0 and "must divide by the 2 processes" in done.stderr
+
