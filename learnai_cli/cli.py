@@ -208,7 +208,7 @@ def _render_eval(report: dict[str, Any]) -> None:
 @app.command()
 def predict(
     run_id: str = typer.Argument(..., help="Run directory name, a unique prefix of it, or 'latest'.", autocompletion=complete_run_id),
-    text: str = typer.Argument(..., help="A surname (names models) or a comma-separated row of numbers (tabular and regression models)."),
+    text: str = typer.Argument(..., help="A surname (names models), an image file (image models) or a comma-separated row of numbers (tabular and regression models)."),
     checkpoint: str = typer.Option("best", "--checkpoint", help="best, last, or a path to a .pt file."),
     top: int = typer.Option(3, "--top", min=1, help="How many classes to show."),
     runs_dir: Optional[Path] = RunsDirOption,
@@ -541,6 +541,9 @@ def _render_config(result: dict[str, Any]) -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    from learnai_cli.log import configure
+
+    configure()
     try:
         app()
     except KeyboardInterrupt:

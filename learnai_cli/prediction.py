@@ -1,4 +1,4 @@
-"""`learnai predict`: one input through a trained run's model: a surname, or a row of comma-separated numbers."""
+"""`learnai predict`: one input through a trained run's model: a surname, an image file, or a row of comma-separated numbers."""
 
 from __future__ import annotations
 
@@ -37,9 +37,12 @@ def _encode(experiment, text: str):
         if not encoded:
             raise UsageError(f"'{text}' has no letters this model knows (ASCII letters, space and .,;'-)")
         return torch.tensor([encoded])
+    image = _encode_image(experiment, text)
+    if image is not None:
+        return image
     sample = experiment.data.train.inputs if hasattr(experiment.data.train, "inputs") else None
     if sample is None or sample.dim() != 2:
-        raise UsageError(f"learnai predict takes a surname or a CSV row of numbers; data '{experiment.config.data.name}' wants neither")
+        raise UsageError(f"learnai predict takes a surname, an image file or a CSV row of numbers; data '{experiment.config.data.name}' wants none of these")
     try:
         values = [float(v) for v in text.split(",")]
     except ValueError:
@@ -47,6 +50,37 @@ def _encode(experiment, text: str):
     if len(values) != sample.shape[1]:
         raise UsageError(f"this model takes {sample.shape[1]} comma-separated numbers; got {len(values)}")
     return torch.tensor([values])
+
+
+IMAGE_DATASETS = ("mnist", "fashion_mnist", "image_folder", "glob_images", "fake_images")
+
+
+def _encode_image(experiment, text: str):
+    """An image file, prepared as the run's data was: MNIST-style (grayscale, 28x28, mean/std) or the folder transforms."""
+    from pathlib import Path
+
+    section = experiment.config.data
+    if section.name not in IMAGE_DATASETS:
+        return None
+    path = Path(text)
+    if not path.is_file():
+        raise UsageError(f"this model takes an image file; '{text}' is not a file")
+    from PIL import Image, UnidentifiedImageError
+
+    from learnai_cli.data.folders import image_transform
+
+    options = section.kwargs
+    if section.name in ("mnist", "fashion_mnist"):
+        transform = image_transform(28, True, [options["mean"]], [options["std"]])
+    elif section.name == "fake_images":
+        transform = image_transform(options["image_size"], options["channels"] == 1, [0.0] * options["channels"], [1.0] * options["channels"])
+    else:
+        transform = image_transform(options["image_size"], options["grayscale"], options["mean"], options["std"])
+    try:
+        with Image.open(path) as image:
+            return transform(image).unsqueeze(0)
+    except (UnidentifiedImageError, OSError) as error:
+        raise UsageError(f"cannot read image {path}: {error}") from None
 
 
 def _probabilities(outputs, experiment):

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import socket
-import sys
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +19,7 @@ from typing import Any, Iterator
 
 import yaml
 
+from learnai_cli.log import logger
 from learnai_cli.errors import UsageError
 
 DEFAULT_RUNS_DIR = "runs"
@@ -64,7 +64,7 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         try:
             records.append(json.loads(line))
         except ValueError:
-            print(f"warning: {path}: line {number} is incomplete and was skipped", file=sys.stderr)
+            logger.warning(f"{path}: line {number} is incomplete and was skipped")
     return records
 
 

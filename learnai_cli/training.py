@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional
 
+from learnai_cli.log import logger
 from learnai_cli import __version__
 from learnai_cli.config import ExperimentConfig
 from learnai_cli.errors import Interrupted, LearnaiError, RunFailed, UsageError
@@ -279,7 +280,7 @@ def _draw_plots(run: RunDir) -> list[str]:
     try:
         return [str(p) for p in plot_run(run)]
     except Exception as failure:  # a plotting problem must not turn a finished training into a failure
-        print(f"warning: could not draw plots for {run.id}: {failure}", file=sys.stderr)
+        logger.warning(f"could not draw plots for {run.id}: {failure}")
         return []
 
 

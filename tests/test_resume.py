@@ -95,8 +95,8 @@ def learnai(*args: str) -> list[str]:
     return [sys.executable, "-m", "learnai_cli", *args]
 
 
-def test_killed_at_random_points_then_resumed_ends_bitwise_equal(tmp_path):
-    """Real processes, real signals: SIGKILL and SIGTERM at 10 points spread over the training."""
+def test_killed_at_random_points_then_resumed_ends_bitwise_equal(tmp_path, cli):
+    """Real processes, real signals: SIGKILL and SIGTERM at 10 points spread over the training (resumed in-process, to save start-ups)."""
     harness = [*RESUMABLE, "data.n=8000", "train.epochs=3", "train.batch_size=16"]
     reference_root = tmp_path / "reference"
     start = time.monotonic()
@@ -123,8 +123,8 @@ def test_killed_at_random_points_then_resumed_ends_bitwise_equal(tmp_path):
             assert json.loads((run_dir / "meta.json").read_text())["status"] == "interrupted"
         status = json.loads((run_dir / "meta.json").read_text())["status"]
         if status != "completed":
-            resumed = subprocess.run(learnai("train", "--resume", run_dir.name, "--runs-dir", str(root), "--json"), capture_output=True, text=True)
-            assert resumed.returncode == 0, resumed.stderr
+            resumed = cli("train", "--resume", run_dir.name, "--runs-dir", str(root), "--json")
+            assert resumed.exit_code == 0, resumed.stderr
         assert_same_training(reference, run_dir)
     assert killed >= 8, f"only {killed} of 10 kills landed during training"
 

@@ -58,13 +58,13 @@ def test_write_atomic_replaces_whole_files(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["meta.json"]  # no temp files left behind
 
 
-def test_torn_last_metrics_line_is_skipped_with_a_warning(tmp_path, capsys):
+def test_torn_last_metrics_line_is_skipped_with_a_warning(tmp_path, caplog):
     run = runs.RunDir.create(tmp_path, "torn", now=NOW)
     run.append_metrics({"type": "epoch", "epoch": 1, "train_loss": 1.0})
     with run.metrics_path.open("a") as file:
         file.write('{"type": "epoch", "epo')
     assert run.epoch_records() == [{"type": "epoch", "epoch": 1, "train_loss": 1.0}]
-    assert "line 2 is incomplete" in capsys.readouterr().err
+    assert "line 2 is incomplete" in caplog.text
 
 
 def test_runs_root_option_env_and_default(monkeypatch, tmp_path):

@@ -66,3 +66,11 @@ def test_plot_of_an_existing_run_does_not_import_torch(cli, runs_dir):
     done = run_cli_checking_torch_stays_unimported(["plot", "latest", "--runs-dir", str(runs_dir)])
     assert done.returncode == 0, done.stderr
     assert "loss.png" in done.stdout
+
+
+def test_warnings_go_through_logging_with_plain_lines_off_a_terminal(tmp_path):
+    run = tmp_path / "2026-01-01_00-00-00_torn"
+    run.mkdir()
+    (run / "metrics.jsonl").write_text('{"type": "epoch", "epoch": 1, "train_loss": 1.0}\n{"type": "ep')
+    done = run_cli_checking_torch_stays_unimported(["plot", "latest", "--runs-dir", str(tmp_path)])
+    assert done.returncode == 0 and "WARNING: " in done.stderr and "line 2 is incomplete" in done.stderr

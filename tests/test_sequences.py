@@ -61,3 +61,17 @@ def test_predict_errors(cli):
 
     row = json.loads(cli("predict", payload["run_id"], "--json", "--", "-0.3,0.5,0.2,-0.3,0,0.0,-0.5,0.0").stdout)
     assert [t["class"] for t in row["top"]] in (["no diabetes", "diabetes"], ["diabetes", "no diabetes"])
+
+
+def test_predict_an_image_file(cli, mnist_root, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from tests.conftest import CONFIGS as configs
+
+    payload = cli.json("train", configs / "mnist_cnn.yaml", f"data.root={mnist_root}", "data.val_split=20")
+    digit = tmp_path / "digit.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 40), dtype=np.uint8)).save(digit)
+    top = cli.json("predict", payload["run_id"], str(digit))["top"]
+    assert len(top) == 3 and top[0]["class"].split(" - ")[0].isdigit()
+    assert "is not a file" in cli("predict", payload["run_id"], str(tmp_path / "missing.png")).stderr

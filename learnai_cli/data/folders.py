@@ -7,12 +7,12 @@ found when the dataset is built and either skipped with a warning or reported.
 from __future__ import annotations
 
 import glob
-import sys
 from pathlib import Path
 from typing import Callable, Literal, Optional
 
 from torch.utils.data import Dataset
 
+from learnai_cli.log import logger
 from learnai_cli.data.splits import DatasetSplits
 from learnai_cli.errors import DataError
 from learnai_cli.registry import DATASETS
@@ -77,7 +77,7 @@ def readable(files: list[Path], policy: BadImagePolicy) -> list[Path]:
         listing = "; ".join(bad[:5]) + (f"; and {len(bad) - 5} more" if len(bad) > 5 else "")
         raise DataError(f"{len(bad)} unreadable image(s): {listing}. Remove them, or set data.on_bad_image: skip")
     if bad:
-        print(f"warning: skipped {len(bad)} unreadable image(s), e.g. {bad[0]}", file=sys.stderr)
+        logger.warning(f"skipped {len(bad)} unreadable image(s), e.g. {bad[0]}")
     return good
 
 
