@@ -95,8 +95,6 @@ def build_experiment(config: ExperimentConfig, with_optimizer: bool = True, job:
         model = model.to(memory_format=torch.channels_last)
     loss_fn = registry.LOSSES.build(config.loss.name, config.loss.kwargs)
     from_logits = registry.LOSSES.get(config.loss.name).meta.get("from_logits", True)
-    if job.enabled and not isinstance(data.train, TensorSplit):
-        raise ConfigError("distributed training shards in-memory datasets; this dataset is file-backed (raise data.memory_budget_mb so it is decoded into memory)")
     experiment = Experiment(config, device, data, task, model, loss_fn, from_logits, job=job)
     check_model_fits_data(experiment)
     _check_record_predictions(experiment)

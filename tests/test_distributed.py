@@ -72,3 +72,20 @@ def test_global_batch_must_divide_by_processes(tmp_path):
     )
     assert done.returncode != 0 and "must divide by the 2 processes" in done.stderr
 
+
+
+def test_file_backed_dataset_with_a_distributed_sampler(tmp_path):
+    from tests.test_images import make_tree
+
+    make_tree(tmp_path / "images", per_class=12)
+    config = tmp_path / "images.yaml"
+    config.write_text(
+        f"name: ddp_images\ndata: {{name: image_folder, root: {tmp_path / 'images'}, image_size: 28, val_split: 4, test_split: 4, memory_budget_mb: 0}}\n"
+        "model: {name: basic_cnn, in_channels: 3, num_classes: 2}\nloss: {name: cross_entropy}\noptimizer: {name: sgd}\n"
+        "train: {epochs: 2, batch_size: 4}\n"
+    )
+    done = run_learnai("train", str(config), "--nproc-per-node", "2", "--master-port", "29616", "--runs-dir", str(tmp_path / "runs"), "--json")
+    result = json.loads(done.stdout)
+    assert result["status"] == "completed" and result["final"]["samples"] == 16  # 16 images, 8 per rank, a full epoch
+    meta = json.loads((Path(result["run_dir"]) / "meta.json").read_text())
+    assert meta["distributed"]["replicas_identical"] is True

@@ -120,3 +120,27 @@ def test_small_image_folders_are_decoded_into_memory_once(tmp_path):
     raw["data"]["memory_budget_mb"] = 0
     lazy, _ = build_data(config_module.validate(raw, source="test"))
     assert not isinstance(lazy.train, TensorSplit)
+
+
+def test_file_backed_run_resumes_exactly(cli, runs_dir, tmp_path, monkeypatch):
+    import torch
+
+    from learnai_cli.engine import trainer
+    from tests.test_resume import stop_at_step
+
+    make_tree(tmp_path / "images", per_class=10)
+    config = tmp_path / "images.yaml"
+    config.write_text(
+        f"name: resumable_images\ndata: {{name: image_folder, root: {tmp_path / 'images'}, image_size: 16, val_split: 4, test_split: 4, memory_budget_mb: 0}}\n"
+        "model: {name: basic_cnn, in_channels: 3, num_classes: 2, image_size: 16}\nloss: {name: cross_entropy}\noptimizer: {name: sgd, lr: 0.05}\n"
+        "train: {epochs: 3, batch_size: 3, deterministic: true, checkpoint_every_steps: 2}\n"
+    )
+    reference = cli.json("train", config)
+    with monkeypatch.context() as patch:
+        patch.setattr(trainer.Trainer, "_optimizer_step", stop_at_step(6))
+        assert cli("train", config).exit_code == 130
+    stopped = max(p for p in runs_dir.iterdir() if p.name != reference["run_id"])
+    assert cli.json("train", "--resume", stopped.name)["status"] == "completed"
+    expected = torch.load(reference["checkpoints"]["last"], weights_only=True)["model"]
+    resumed = torch.load(stopped / "checkpoints" / "last.pt", weights_only=True)["model"]
+    assert all(torch.equal(expected[k], resumed[k]) for k in expected)

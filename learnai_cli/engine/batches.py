@@ -10,7 +10,7 @@ import itertools
 import math
 
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 from learnai_cli.data.splits import Split, TensorSplit
 
@@ -95,14 +95,20 @@ class LoaderBatches(ResumableOrder):
         num_workers: int = 0,
         channels_last: bool = False,
         collate_fn=None,
+        shard: tuple[int, int] = (0, 1),
     ):
         super().__init__(seed)
         self.device = device
         self.memory_format = torch.channels_last if channels_last else torch.preserve_format
+        rank, world_size = shard
+        # Distributed: each rank reads its own part of the data; set_epoch reshuffles every pass.
+        self.sampler = DistributedSampler(dataset, world_size, rank, shuffle=shuffle, seed=seed, drop_last=True) if world_size > 1 else None
+        self.passes = 0
         self.loader = DataLoader(
             dataset,
-            batch_size=batch_size,
-            shuffle=shuffle,
+            batch_size=batch_size // world_size,
+            shuffle=shuffle and self.sampler is None,
+            sampler=self.sampler,
             generator=self.generator,
             num_workers=num_workers,
             pin_memory=device.type == "cuda",
@@ -119,10 +125,22 @@ class LoaderBatches(ResumableOrder):
 
     def iterate(self, skip: int = 0):
         self.begin_pass()
+        if self.sampler is not None:
+            self.sampler.set_epoch(self.passes)
+        self.passes += 1
         for inputs, targets in itertools.islice(self.loader, skip, self.batches):
             if inputs.dim() == 4:
                 inputs = inputs.to(self.device, non_blocking=True, memory_format=self.memory_format)
             yield inputs.to(self.device, non_blocking=True), targets.to(self.device, non_blocking=True)
+
+
+    def resume_state(self, mid_epoch: bool) -> dict:
+        """The generator (single process) and the pass count (the sampler's epoch) to replay or continue the order."""
+        return {"generator": super().resume_state(mid_epoch), "passes": self.passes - 1 if mid_epoch else self.passes}
+
+    def restore_state(self, state) -> None:
+        super().restore_state(state["generator"])
+        self.passes = state["passes"]
 
 
 def make_batches(
@@ -142,4 +160,4 @@ def make_batches(
         if num_workers == 0:
             return TensorBatches(split, batch_size, shuffle, device, seed, limit, channels_last, shard)
         split = TensorDataset(split.inputs, split.targets)  # the curriculum's Dataset + DataLoader path, as asked
-    return LoaderBatches(split, batch_size, shuffle, device, seed, limit, num_workers, channels_last, collate_fn)
+    return LoaderBatches(split, batch_size, shuffle, device, seed, limit, num_workers, channels_last, collate_fn, shard)
