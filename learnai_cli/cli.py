@@ -46,6 +46,10 @@ def complete_run_id(incomplete: str) -> list[str]:
     return [c for c in candidates if c.startswith(incomplete)]
 
 
+RunIdArgument = typer.Argument(..., help="Run directory name, a unique prefix of it, or 'latest'.", autocompletion=complete_run_id)
+CheckpointOption = typer.Option("best", "--checkpoint", help="best, last, or a path to a .pt file.")
+
+
 @contextmanager
 def reporting_errors(json_output: bool) -> Iterator[None]:
     """Turn learnai errors into a message on stderr (and a JSON object with --json) and the documented exit code."""
@@ -164,8 +168,8 @@ def _metrics_text(record: dict[str, Any]) -> str:
 
 @app.command("eval")
 def eval_command(
-    run_id: str = typer.Argument(..., help="Run directory name, a unique prefix of it, or 'latest'.", autocompletion=complete_run_id),
-    checkpoint: str = typer.Option("best", "--checkpoint", help="best, last, or a path to a .pt file."),
+    run_id: str = RunIdArgument,
+    checkpoint: str = CheckpointOption,
     split: str = typer.Option("test", "--split", help="test, val or train."),
     runs_dir: Optional[Path] = RunsDirOption,
     json_output: bool = JsonOption,
@@ -207,9 +211,9 @@ def _render_eval(report: dict[str, Any]) -> None:
 
 @app.command()
 def predict(
-    run_id: str = typer.Argument(..., help="Run directory name, a unique prefix of it, or 'latest'.", autocompletion=complete_run_id),
+    run_id: str = RunIdArgument,
     text: str = typer.Argument(..., help="A surname (names models), an image file (image models) or a comma-separated row of numbers (tabular and regression models)."),
-    checkpoint: str = typer.Option("best", "--checkpoint", help="best, last, or a path to a .pt file."),
+    checkpoint: str = CheckpointOption,
     top: int = typer.Option(3, "--top", min=1, help="How many classes to show."),
     runs_dir: Optional[Path] = RunsDirOption,
     json_output: bool = JsonOption,
@@ -233,9 +237,9 @@ def _render_prediction(result: dict[str, Any]) -> None:
 
 @app.command("export")
 def export_command(
-    run_id: str = typer.Argument(..., help="Run directory name, a unique prefix of it, or 'latest'.", autocompletion=complete_run_id),
+    run_id: str = RunIdArgument,
     fmt: str = typer.Option("torchscript", "--format", help="torchscript, onnx (needs the onnx and onnxscript packages) or state_dict."),
-    checkpoint: str = typer.Option("best", "--checkpoint", help="best, last, or a path to a .pt file."),
+    checkpoint: str = CheckpointOption,
     runs_dir: Optional[Path] = RunsDirOption,
     json_output: bool = JsonOption,
 ) -> None:
@@ -350,7 +354,7 @@ def list_runs(
 
 @app.command()
 def show(
-    run_id: str = typer.Argument(..., help="Run directory name, a unique prefix of it, or 'latest'.", autocompletion=complete_run_id),
+    run_id: str = RunIdArgument,
     runs_dir: Optional[Path] = RunsDirOption,
     json_output: bool = JsonOption,
 ) -> None:
