@@ -82,7 +82,9 @@ def weights_checksum(model: torch.nn.Module) -> float:
 
 
 def teardown(job: Distributed) -> None:
+    """Leave the process group together: a rank destroying it while another still talks can abort that one."""
     if job.enabled and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 
