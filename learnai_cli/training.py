@@ -154,13 +154,15 @@ def _make_trainer(config: ExperimentConfig, experiment, callbacks: list, checkpo
 def _fit_worker(config: ExperimentConfig, experiment, checkpoint: Optional[dict]) -> None:
     """Ranks other than 0 train in step with it but write nothing; rank 0 reports for the job."""
     from learnai_cli.engine import distributed
+    from learnai_cli.engine.trainer import Diverged, StopRequested
 
     trainer = _make_trainer(config, experiment, [], checkpoint)
     with stop_on_signals(trainer):
         try:
             trainer.fit()
-        except Exception:  # rank 0 meets the same condition (losses are reduced) and reports it
-            pass
+        except (Diverged, StopRequested):
+            pass  # rank 0 meets the same condition at the same step (losses are reduced) and reports it
+        # Anything else ends this process with an error, and torchrun then stops the whole job rather than let rank 0 wait.
     distributed.gather(experiment.job, distributed.weights_checksum(trainer.model))
     distributed.teardown(experiment.job)
     return None
