@@ -69,15 +69,15 @@ def mnist_shaped_folder(size: str, real_root: Path | None = None, extra_train: i
 def learnai_train(config: dict[str, Any], runs_dir: Path) -> dict[str, Any]:
     """Train a config dict through learnai's own path (validation, builders, trainer), no progress bar."""
     from learnai_cli import config as config_module
-    from learnai_cli import training
+    from learnai_cli.commands.train import train
 
     validated = config_module.validate(config, source="benchmark")
-    return training.train(validated, runs_dir, ["bench"], interactive=False)
+    return train(validated, runs_dir, ["bench"], interactive=False)
 
 
 def epoch_throughput(summary: dict[str, Any], skip_first: bool = False) -> dict[str, float]:
     """Training samples per second over the epochs (validation and start-up excluded; optionally the warm-up epoch)."""
-    from learnai_cli.runs import RunDir
+    from learnai_cli.rundir import RunDir
 
     records = RunDir(Path(summary["run_dir"])).epoch_records()[1 if skip_first else 0 :]
     seconds = sum(r["epoch_time"] for r in records)

@@ -25,8 +25,8 @@ CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
 def run_config(name: str, runs: Path, digits: Path | None) -> dict[str, Any]:
-    from learnai_cli.evaluation import evaluate_run
-    from learnai_cli.runs import RunDir
+    from learnai_cli.commands.evaluate import evaluate_run
+    from learnai_cli.rundir import RunDir
 
     config = yaml.safe_load((CONFIGS / f"{name}.yaml").read_text())
     dataset = config["data"]["name"]

@@ -27,7 +27,6 @@ def hand_written_loop(root: Path, epochs: int = 1) -> dict[str, float]:
 
     from learnai_cli import registry
 
-    registry.load_builtins()
     torch.manual_seed(0)
     transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
     dataset = datasets.MNIST(str(root), train=True, download=False, transform=transform)

@@ -29,8 +29,8 @@ def shipped_config(root: Path, **data: Any) -> dict[str, Any]:
 
 
 def run(size: str, real_mnist: Path | None = None) -> dict[str, Any]:
-    from learnai_cli.evaluation import evaluate_run
-    from learnai_cli.runs import RunDir
+    from learnai_cli.commands.evaluate import evaluate_run
+    from learnai_cli.rundir import RunDir
 
     held_out = 5000 if size == "full" else 64
     root, data = mnist_shaped_folder(size, real_mnist, extra_train=held_out)
@@ -49,8 +49,8 @@ def run(size: str, real_mnist: Path | None = None) -> dict[str, Any]:
 
 
 def real_digits_accuracy(size: str, runs: Path) -> dict[str, Any]:
-    from learnai_cli.evaluation import evaluate_run
-    from learnai_cli.runs import RunDir
+    from learnai_cli.commands.evaluate import evaluate_run
+    from learnai_cli.rundir import RunDir
 
     if not (DEFAULT_SOURCE / "t10k-images-idx3-ubyte.gz").exists():
         return {"skipped": f"the real test digits are not at {DEFAULT_SOURCE}"}

@@ -250,7 +250,6 @@ def validate(
     origins, problems = apply_overrides(raw, list(overrides))
     plugin_paths, plugin_problems = plugins.load_all(raw.get("plugins"), base_dir)
     problems += plugin_problems
-    registry.load_builtins()
 
     try:
         config = ExperimentConfig.model_validate(raw)
@@ -331,3 +330,11 @@ def _located(path: str, message: str, origins: dict[str, str]) -> str:
     source = next((o for key, o in origins.items() if related(key)), None)
     suffix = f" [from override '{source}']" if source else ""
     return f"{path}: {message}{suffix}"
+
+
+def config_schema() -> dict[str, Any]:
+    """A JSON Schema of the config file for editors (e.g. the YAML language server)."""
+    schema = ExperimentConfig.model_json_schema()
+    schema["title"] = "learnai experiment config"
+    schema["description"] = "Builder sections take {name: <registered>, ...its arguments}; `learnai list` shows them."
+    return schema

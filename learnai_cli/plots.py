@@ -11,7 +11,8 @@ import matplotlib
 matplotlib.use("Agg")  # headless: CI and servers have no display
 import matplotlib.pyplot as plt  # noqa: E402
 
-from learnai_cli.runs import RunDir, read_json, write_atomic  # noqa: E402
+from learnai_cli.atomic import read_json, read_jsonl, write_atomic  # noqa: E402
+from learnai_cli.rundir import RunDir  # noqa: E402
 
 
 def save_figure(figure, path: Path) -> Path:
@@ -79,11 +80,11 @@ def plot_run(run: RunDir) -> list[Path]:
     written = []
     records = run.epoch_records()
     if records:
-        written.append(save_figure(loss_figure(records, run.meta().get("name", run.id)), run.plots / "loss.png"))
+        written.append(save_figure(loss_figure(records, run.meta().get("name", run.id)), run.loss_plot))
     evaluation = read_json(run.eval_path)
     if evaluation.get("confusion_matrix"):
         figure = confusion_figure(evaluation["confusion_matrix"], evaluation["class_names"], f"{run.id} ({evaluation['split']})")
-        written.append(save_figure(figure, run.plots / "confusion_matrix.png"))
+        written.append(save_figure(figure, run.confusion_plot))
     return written
 
 
@@ -134,9 +135,7 @@ def landscape_figure(x, y, title: str):
 
 def read_predictions(run: RunDir) -> tuple[dict, list[dict]]:
     """The grid and data header, and one record per epoch, from predictions.jsonl (train.record_predictions)."""
-    from learnai_cli.runs import read_jsonl
-
-    records = read_jsonl(run.path / "predictions.jsonl")
+    records = read_jsonl(run.predictions_path)
     header = next((r for r in records if r.get("type") == "grid"), None)
     return header, [r for r in records if r.get("type") == "epoch"]
 
@@ -161,7 +160,7 @@ def animate_run(run: RunDir) -> list[Path]:
     figure, axis = plt.subplots(figsize=(7, 5))
     _fit_axes(axis, header, epochs[-1])
     axis.set_title(f"{run.meta().get('name', run.id)}: fit after epoch {epochs[-1]['epoch']}")
-    written = [save_figure(figure, run.plots / "fit.png")]
+    written = [save_figure(figure, run.fit_plot)]
 
     figure, axis = plt.subplots(figsize=(7, 5))
     line = _fit_axes(axis, header, epochs[0])
@@ -174,11 +173,10 @@ def animate_run(run: RunDir) -> list[Path]:
 
     movie = animation.FuncAnimation(figure, draw, frames=shown, blit=False)
     run.plots.mkdir(exist_ok=True)
-    gif = run.plots / "training.gif"
+    gif, mp4 = run.animation_paths
     movie.save(gif, writer=animation.PillowWriter(fps=10))
     written.append(gif)
     if shutil.which("ffmpeg"):
-        mp4 = run.plots / "training.mp4"
         movie.save(mp4, writer=animation.FFMpegWriter(fps=10))
         written.append(mp4)
     plt.close(figure)

@@ -13,6 +13,8 @@ from pydantic import ConfigDict, ValidationError, create_model
 
 from learnai_cli.errors import ConfigError, did_you_mean, short_repr
 
+__all__ = ["Registry", "Entry", "MODELS", "DATASETS", "LOSSES", "OPTIMIZERS", "SCHEDULERS", "METRICS", "REGISTRIES"]
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -72,21 +74,43 @@ class Entry:
 
 
 class Registry:
-    """Named builders of one kind; a config section `{name: x, **kwargs}` picks and configures one."""
+    """Named builders of one kind; a config section `{name: x, **kwargs}` picks and configures one.
 
-    def __init__(self, kind: str, provided: tuple[str, ...] = (), required_meta: tuple[str, ...] = (), allow_references: bool = False):
+    `locations` are the modules whose import registers the built-in builders; they are imported
+    the first time the registry is used (they import torch, so never earlier).
+    """
+
+    def __init__(
+        self,
+        kind: str,
+        provided: tuple[str, ...] = (),
+        required_meta: tuple[str, ...] = (),
+        allow_references: bool = False,
+        locations: tuple[str, ...] = (),
+    ):
         self.kind = kind
         self.provided = provided
         self.required_meta = required_meta
         self.allow_references = allow_references  # names like my_losses.py:focal_loss, imported on demand
+        self.locations = locations
         self._entries: dict[str, Entry] = {}
         self._references: dict[str, Entry] = {}
+        self._imported = not locations
+
+    def import_locations(self) -> None:
+        """Import the built-in builder modules once (a plugin registering a taken name then fails clearly)."""
+        if self._imported:
+            return
+        self._imported = True  # first: those modules call register(), which calls this again
+        for module in self.locations:
+            importlib.import_module(module)
 
     def register(self, name: str | None = None, **meta: Any) -> Callable:
         """Decorator: `@MODELS.register("basic_cnn")`. Registering a name twice is an error."""
         missing = [key for key in self.required_meta if key not in meta]
         if missing:
             raise TypeError(f"{self.kind} registration needs {', '.join(missing)}")
+        self.import_locations()
 
         def decorate(builder: Callable) -> Callable:
             key = name or builder.__name__
@@ -102,13 +126,16 @@ class Registry:
         return decorate
 
     def names(self) -> list[str]:
+        self.import_locations()
         return sorted(self._entries)
 
     def __contains__(self, name: str) -> bool:
+        self.import_locations()
         return name in self._entries or (self.allow_references and ":" in name)
 
     def get(self, name: str) -> Entry:
         """The entry for `name`; an unknown name lists what exists and the closest match."""
+        self.import_locations()
         if self.allow_references and ":" in name:
             return self.reference(name)
         if name not in self._entries:
@@ -129,10 +156,7 @@ class Registry:
         return self._references[name]
 
     def unknown_name_message(self, name: str) -> str:
-        return (
-            f"unknown {self.kind} '{name}'.{did_you_mean(name, self._entries)} "
-            f"Valid: {', '.join(self.names())}"
-        )
+        return f"unknown {self.kind} '{name}'.{did_you_mean(name, self.names())} Valid: {', '.join(self.names())}"
 
     def check(self, name: str, kwargs: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         """Validate kwargs against the builder's signature.
@@ -185,14 +209,30 @@ def _where(builder: Callable) -> str:
     return f"{getattr(builder, '__module__', '?')}.{getattr(builder, '__qualname__', builder)}"
 
 
-# The registries; builder modules fill them when imported (see load_builtins).
-MODELS = Registry("model")
-DATASETS = Registry("dataset", provided=("seed",), required_meta=("task",))
-LOSSES = Registry("loss", allow_references=True)
-OPTIMIZERS = Registry("optimizer", provided=("params",))
-SCHEDULERS = Registry("scheduler", provided=("optimizer", "epochs", "steps_per_epoch", "mode"), required_meta=("interval",))
-METRICS = Registry("metric")
+# The registries, each with the modules that fill it with built-in builders.
+MODELS = Registry(
+    "model",
+    locations=tuple(
+        f"learnai_cli.models.{family}" for family in ("regression", "mlp", "cnn", "inception", "resnet", "zoo", "rnn")
+    ),
+)
+DATASETS = Registry(
+    "dataset",
+    provided=("seed",),
+    required_meta=("task",),
+    locations=tuple(f"learnai_cli.data.{source}" for source in ("synthetic", "tabular", "vision", "folders", "sequences")),
+)
+LOSSES = Registry("loss", allow_references=True, locations=("learnai_cli.losses",))
+OPTIMIZERS = Registry("optimizer", provided=("params",), locations=("learnai_cli.optim",))
+SCHEDULERS = Registry(
+    "scheduler",
+    provided=("optimizer", "epochs", "steps_per_epoch", "mode"),
+    required_meta=("interval",),
+    locations=("learnai_cli.optim",),
+)
+METRICS = Registry("metric", locations=("learnai_cli.metrics",))
 
+# `learnai list KIND` names; config sections name theirs in config.BUILDER_SECTIONS.
 REGISTRIES = {
     "models": MODELS,
     "datasets": DATASETS,
@@ -202,27 +242,7 @@ REGISTRIES = {
     "metrics": METRICS,
 }
 
-# Modules whose import registers the built-in builders (they import torch, hence lazily).
-BUILTIN_MODULES = (
-    "learnai_cli.models.regression",
-    "learnai_cli.models.mlp",
-    "learnai_cli.models.cnn",
-    "learnai_cli.models.inception",
-    "learnai_cli.models.resnet",
-    "learnai_cli.models.zoo",
-    "learnai_cli.models.rnn",
-    "learnai_cli.data.synthetic",
-    "learnai_cli.data.tabular",
-    "learnai_cli.data.vision",
-    "learnai_cli.data.folders",
-    "learnai_cli.data.sequences",
-    "learnai_cli.losses",
-    "learnai_cli.optim",
-    "learnai_cli.metrics",
-)
 
-
-def load_builtins() -> None:
-    """Import every built-in builder module so the registries are complete."""
-    for module in BUILTIN_MODULES:
-        importlib.import_module(module)
+def builtin_locations() -> tuple[str, ...]:
+    """Every module that registers built-in builders, each once."""
+    return tuple(dict.fromkeys(module for found in REGISTRIES.values() for module in found.locations))

@@ -16,7 +16,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from learnai_cli.runs import RunDir
+from learnai_cli.rundir import RunDir
 from tests.conftest import CONFIGS
 
 BASE = yaml.safe_load((CONFIGS / "linear_regression.yaml").read_text())
@@ -139,9 +139,9 @@ def test_dataset_that_cannot_be_built_is_a_data_error(cli):
 
 
 def test_full_disk_keeps_the_previous_checkpoint(cli, runs_dir, monkeypatch):
-    from learnai_cli import runs
+    from learnai_cli import atomic
 
-    original = runs.write_atomic
+    original = atomic.write_atomic
     calls = {"last": 0}
 
     def fill_disk_on_second_last_pt(path, data):
@@ -151,7 +151,7 @@ def test_full_disk_keeps_the_previous_checkpoint(cli, runs_dir, monkeypatch):
                 raise OSError(errno.ENOSPC, "No space left on device", str(path))
         return original(path, data)
 
-    monkeypatch.setattr(runs, "write_atomic", fill_disk_on_second_last_pt)
+    monkeypatch.setattr(atomic, "write_atomic", fill_disk_on_second_last_pt)
     monkeypatch.setattr("learnai_cli.engine.checkpoint.write_atomic", fill_disk_on_second_last_pt)
     result = cli("train", CONFIGS / "toy_classes.yaml", "train.epochs=3")
     assert result.exit_code == 1 and "the disk is full" in result.stderr and "learnai train --resume" in result.stderr

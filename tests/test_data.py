@@ -9,7 +9,6 @@ from learnai_cli import registry
 from learnai_cli.data.splits import DatasetSplits, TensorSplit, carve
 from learnai_cli.errors import ConfigError, DataError
 
-registry.load_builtins()
 
 
 def test_mnist_loads_through_torchvision_and_normalises(mnist_root):
@@ -92,7 +91,7 @@ def test_linear_and_polynomial_are_seeded():
 def test_num_workers_sends_in_memory_data_through_a_dataloader(cli):
     from learnai_cli import config as config_module
     from learnai_cli.engine.batches import LoaderBatches, TensorBatches
-    from learnai_cli.experiment import build_experiment
+    from learnai_cli.commands.experiment import build_experiment
     from tests.conftest import CONFIGS
 
     fast = build_experiment(config_module.load(CONFIGS / "diabetes.yaml"))

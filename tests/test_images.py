@@ -11,7 +11,6 @@ from PIL import Image
 from learnai_cli import registry
 from learnai_cli.errors import DataError
 
-registry.load_builtins()
 
 
 def make_tree(root: Path, classes=("cat", "dog"), per_class: int = 6, size=(20, 16)) -> Path:
@@ -106,7 +105,7 @@ def test_image_that_breaks_during_training_fails_the_run_naming_the_file(cli, tm
 def test_small_image_folders_are_decoded_into_memory_once(tmp_path):
     from learnai_cli import config as config_module
     from learnai_cli.data.splits import TensorSplit
-    from learnai_cli.experiment import build_data
+    from learnai_cli.commands.experiment import build_data
 
     make_tree(tmp_path / "images", per_class=10)
     raw = {

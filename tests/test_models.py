@@ -7,7 +7,6 @@ import torch
 
 from learnai_cli import registry
 
-registry.load_builtins()
 
 # name -> (kwargs, input shape of a batch of 3)
 EXAMPLES = {

@@ -9,7 +9,6 @@ from learnai_cli import registry
 from learnai_cli.errors import ConfigError
 from learnai_cli.registry import Registry
 
-registry.load_builtins()
 
 
 def make_registry() -> Registry:
@@ -91,9 +90,9 @@ def test_list_command(cli):
 
 def test_builtin_catalog_matches_the_live_registries():
     """`learnai list` reads the builder modules' source (no torch); it must agree with what is registered."""
-    from learnai_cli.catalog import builtin_catalog
+    from learnai_cli.commands.listing import builtin_catalog
 
-    catalog = builtin_catalog(registry.BUILTIN_MODULES, {k: r.provided for k, r in registry.REGISTRIES.items()})
+    catalog = builtin_catalog(registry.builtin_locations(), {k: r.provided for k, r in registry.REGISTRIES.items()})
     for kind, found in registry.REGISTRIES.items():
         built_in = [n for n in found.names() if found.get(n).builder.__module__.startswith("learnai_cli.")]
         assert [e["name"] for e in catalog[kind]] == built_in, kind

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from learnai_cli import runs
+from learnai_cli import atomic, rundir as runs
 from learnai_cli.errors import UsageError
 
 NOW = datetime(2026, 1, 2, 3, 4, 5)
@@ -52,9 +52,9 @@ def test_no_runs_is_a_clear_error(tmp_path, cli):
 
 def test_write_atomic_replaces_whole_files(tmp_path):
     target = tmp_path / "meta.json"
-    runs.write_json(target, {"a": 1})
-    runs.write_json(target, {"a": 2})
-    assert runs.read_json(target) == {"a": 2}
+    atomic.write_json(target, {"a": 1})
+    atomic.write_json(target, {"a": 2})
+    assert atomic.read_json(target) == {"a": 2}
     assert [p.name for p in tmp_path.iterdir()] == ["meta.json"]  # no temp files left behind
 
 

@@ -8,7 +8,6 @@ import torch
 from learnai_cli import registry
 from tests.conftest import CONFIGS
 
-registry.load_builtins()
 
 
 @pytest.mark.parametrize(("cell", "input_mode"), [("rnn_cell", "one_hot"), ("rnn", "one_hot"), ("lstm", "embedding"), ("gru", "embedding")])

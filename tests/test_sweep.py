@@ -6,7 +6,7 @@ import csv
 import json
 from pathlib import Path
 
-from learnai_cli.sweep import parse_axis, points
+from learnai_cli.commands.sweep import parse_axis, points
 from tests.conftest import CONFIGS
 
 

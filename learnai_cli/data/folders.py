@@ -14,7 +14,7 @@ from torch.utils.data import Dataset
 
 from learnai_cli.log import logger
 from learnai_cli.data.splits import DatasetSplits
-from learnai_cli.errors import DataError
+from learnai_cli.errors import DataError, UsageError
 from learnai_cli.registry import DATASETS
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
@@ -39,6 +39,24 @@ def image_transform(image_size: int, grayscale: bool, mean: Optional[list[float]
     steps = [transforms.Grayscale(1)] if grayscale else [transforms.Lambda(to_rgb)]
     steps += [transforms.Resize(image_size), transforms.CenterCrop(image_size), transforms.ToTensor(), transforms.Normalize(mean, std)]
     return transforms.Compose(steps)
+
+
+def image_file_encoder(transform: Callable) -> Callable:
+    """For `learnai predict`: an image file's path -> a batch of one, prepared as the training images were."""
+
+    def encode(text: str):
+        from PIL import Image, UnidentifiedImageError
+
+        path = Path(text)
+        if not path.is_file():
+            raise UsageError(f"this model takes an image file; '{text}' is not a file")
+        try:
+            with Image.open(path) as image:
+                return transform(image).unsqueeze(0)
+        except (UnidentifiedImageError, OSError) as error:
+            raise UsageError(f"cannot read image {path}: {error}") from None
+
+    return encode
 
 
 class ImageFiles(Dataset):
@@ -113,12 +131,17 @@ def image_folder(
     if not base.is_dir():
         raise DataError(f"data.root: {base} is not a folder; put one sub-folder of images per class in it")
     transform = image_transform(image_size, grayscale, mean, std)
+    encode = image_file_encoder(transform)
     if (base / "train").is_dir():
         train, names = _folder_split(base / "train", transform, on_bad_image)
-        val, test = (_folder_split(base / part, transform, on_bad_image, names)[0] if (base / part).is_dir() else None for part in ("val", "test"))
-        return DatasetSplits(train=train, val=val, test=test, class_names=names)
+        val, test = (_fixed_split(base / part, transform, on_bad_image, names) for part in ("val", "test"))
+        return DatasetSplits(train=train, val=val, test=test, class_names=names, encode_input=encode)
     train, names = _folder_split(base, transform, on_bad_image)
-    return DatasetSplits(train=train, class_names=names)
+    return DatasetSplits(train=train, class_names=names, encode_input=encode)
+
+
+def _fixed_split(folder: Path, transform: Callable, policy: BadImagePolicy, class_names: list[str]):
+    return _folder_split(folder, transform, policy, class_names)[0] if folder.is_dir() else None
 
 
 @DATASETS.register("glob_images", task="classification")
@@ -133,4 +156,7 @@ def glob_images(
     """Image files matching a glob pattern (e.g. 'photos/**/*.jpg'), labelled by their parent folder, opened lazily."""
     files = [Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).suffix.lower() in IMAGE_EXTENSIONS]
     files, targets, names = labelled_files(files, on_bad_image, f"'{pattern}'")
-    return DatasetSplits(train=ImageFiles(files, targets, image_transform(image_size, grayscale, mean, std)), class_names=names)
+    transform = image_transform(image_size, grayscale, mean, std)
+    return DatasetSplits(
+        train=ImageFiles(files, targets, transform), class_names=names, encode_input=image_file_encoder(transform)
+    )

@@ -13,7 +13,7 @@ from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset
 
 from learnai_cli.data.splits import DatasetSplits, TensorSplit
-from learnai_cli.errors import DataError
+from learnai_cli.errors import DataError, UsageError
 from learnai_cli.registry import DATASETS
 
 # Surnames are folded to ASCII; index 0 is padding, so the vocabulary has len(NAME_CHARACTERS) + 1 entries.
@@ -38,6 +38,14 @@ def encode_name(name: str) -> list[int]:
     return [NAME_CHARACTERS.index(c) + 1 for c in ascii_name if c in NAME_CHARACTERS]
 
 
+def encode_name_input(text: str) -> torch.Tensor:
+    """For `learnai predict`: a surname as a batch of one sequence of character indices."""
+    encoded = encode_name(text)
+    if not encoded:
+        raise UsageError(f"'{text}' has no letters this model knows (ASCII letters, space and .,;'-)")
+    return torch.tensor([encoded])
+
+
 def read_names(folder: Optional[str]) -> tuple[list[list[int]], list[int], list[str]]:
     """Encoded names, their language index, and the language names, from <Language>.txt files (one name a line)."""
     root = Path(folder) if folder else resources.files("learnai_cli.data.builtin") / "names"
@@ -59,7 +67,8 @@ def names(folder: Optional[str] = None) -> DatasetSplits:
     """20,074 surnames in 18 languages (shipped with learnai), padded with 0 into one tensor; split stratified."""
     sequences, labels, languages = read_names(folder)
     padded = pad_sequence([torch.tensor(s) for s in sequences], batch_first=True)
-    return DatasetSplits(train=TensorSplit(padded, torch.tensor(labels)), class_names=languages, info={"input": "name"})
+    split = TensorSplit(padded, torch.tensor(labels))
+    return DatasetSplits(train=split, class_names=languages, encode_input=encode_name_input)
 
 
 class VariableLengthNames(Dataset):
@@ -86,4 +95,9 @@ def pad_batch(samples: list[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor, to
 def names_variable_length(folder: Optional[str] = None) -> DatasetSplits:
     """The surnames as variable-length sequences, batched by a collate_fn that pads each batch to its own longest name."""
     sequences, labels, languages = read_names(folder)
-    return DatasetSplits(train=VariableLengthNames(sequences, labels), class_names=languages, collate_fn=pad_batch, info={"input": "name"})
+    return DatasetSplits(
+        train=VariableLengthNames(sequences, labels),
+        class_names=languages,
+        collate_fn=pad_batch,
+        encode_input=encode_name_input,
+    )

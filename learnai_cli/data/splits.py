@@ -10,6 +10,8 @@ from torch.utils.data import Dataset, Subset
 
 from learnai_cli.errors import ConfigError
 
+__all__ = ["TensorSplit", "DatasetSplits", "Split", "carve", "split_targets", "cache_in_memory"]
+
 
 @dataclass(frozen=True)
 class TensorSplit:
@@ -38,6 +40,9 @@ class DatasetSplits:
     class_names: Optional[list[str]] = None
     info: dict[str, Any] = field(default_factory=dict)  # facts a report may show, e.g. true coefficients
     collate_fn: Optional[Callable] = None  # how a DataLoader joins samples into a batch (e.g. per-batch padding)
+    # How `learnai predict` turns one raw input (a surname, an image file's path) into a batch of one;
+    # None means a comma-separated row of numbers, for tabular inputs.
+    encode_input: Optional[Callable[[str], torch.Tensor]] = None
 
 
 def carve(splits: DatasetSplits, val_split: float | int, test_split: float | int, limit: int | None, seed: int, stratify: bool) -> DatasetSplits:

@@ -17,11 +17,14 @@ IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-
 
 def load_idx_dataset(dataset_class, root: str, download: bool, mean: float, std: float) -> DatasetSplits:
     """Official train/test splits as float tensors (N, 1, 28, 28), normalised like ToTensor + Normalize."""
+    from learnai_cli.data.folders import image_file_encoder, image_transform
+
     train, test = (_open(dataset_class, root, download, is_train) for is_train in (True, False))
     return DatasetSplits(
         train=_to_tensors(train, mean, std),
         test=_to_tensors(test, mean, std),
         class_names=list(train.classes),
+        encode_input=image_file_encoder(image_transform(28, True, [mean], [std])),  # any image, as an MNIST digit
     )
 
 
@@ -67,5 +70,9 @@ def fake_images(size: int = 256, image_size: int = 64, channels: int = 3, num_cl
     from torchvision.datasets import FakeData
     from torchvision.transforms import ToTensor
 
-    images = FakeData(size=size, image_size=(channels, image_size, image_size), num_classes=num_classes, transform=ToTensor(), random_offset=seed)
-    return DatasetSplits(train=images, class_names=[f"class {i}" for i in range(num_classes)])
+    from learnai_cli.data.folders import image_file_encoder, image_transform
+
+    shape = (channels, image_size, image_size)
+    images = FakeData(size=size, image_size=shape, num_classes=num_classes, transform=ToTensor(), random_offset=seed)
+    encode = image_file_encoder(image_transform(image_size, channels == 1, [0.0] * channels, [1.0] * channels))
+    return DatasetSplits(train=images, class_names=[f"class {i}" for i in range(num_classes)], encode_input=encode)

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from learnai_cli.errors import UsageError
-from learnai_cli.runs import write_atomic
+from learnai_cli.atomic import write_atomic
 
 FORMAT_VERSION = 1
 

@@ -1,15 +1,13 @@
-"""Data-parallel training under torchrun: one process per device, DistributedDataParallel, rank 0 writes.
+"""Data-parallel training under torchrun: the process group, collectives, and which rank writes.
 
-`learnai train CONFIG --nproc-per-node N` relaunches itself under torch.distributed.run;
-`torchrun --nproc-per-node N -m learnai_cli train CONFIG` works the same. train.batch_size
-stays the global batch: each rank trains on its own slice of every batch.
+The launcher (`learnai train --nproc-per-node N`) lives in commands/train.py; the engine only
+joins the group torchrun set up. train.batch_size stays the global batch: each rank trains on
+its own slice of every batch.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from dataclasses import dataclass
 
 import torch
@@ -90,14 +88,3 @@ def teardown(job: Distributed) -> None:
 
 def _collective_device() -> torch.device:
     return torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
-
-
-def launch(arguments: list[str], nproc_per_node: int, nnodes: int, node_rank: int, master_addr: str, master_port: int) -> int:
-    """Run `learnai ARGUMENTS` under torch.distributed.run and return its exit code."""
-    command = [
-        sys.executable, "-m", "torch.distributed.run",
-        f"--nproc-per-node={nproc_per_node}", f"--nnodes={nnodes}", f"--node-rank={node_rank}",
-        f"--master-addr={master_addr}", f"--master-port={master_port}",
-        "-m", "learnai_cli", *arguments,
-    ]  # fmt: skip
-    return subprocess.call(command)

@@ -101,6 +101,7 @@ class Trainer:
         scheduler_interval: str = "epoch",
         callbacks: Sequence[Callback] = (),
         job: Distributed = NOT_DISTRIBUTED,
+        device: Optional[torch.device] = None,
     ):
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
         self.train_batches, self.val_batches = train_batches, val_batches
@@ -113,7 +114,7 @@ class Trainer:
         self.stop_signal: Optional[str] = None  # set by a signal handler: finish the step, checkpoint, stop
         self.improved = False  # whether the last epoch set a new best monitored value
         self.grads_finite: Optional[torch.Tensor] = None  # with grad_clip: all gradient norms so far were finite
-        self.device = next(model.parameters()).device
+        self.device = device or next(model.parameters()).device  # the experiment's device, where the model already is
         self.scaler = grad_scaler(self.device, settings.precision)
         self.job = job
         self.forward_model = compiled(data_parallel(model, job, self.device), settings.compile)  # the raw model keeps state_dict keys plain
@@ -307,7 +308,7 @@ class Trainer:
             self.should_stop = True
             self.stop_reason = f"early stopping: {self.settings.monitor} did not improve for {early.patience} epochs"
 
-    def checkpoint(self, config: dict[str, Any]) -> dict[str, Any]:
+    def checkpoint(self, resolved_config: dict[str, Any]) -> dict[str, Any]:
         """Everything needed to continue exactly where the loop is now (tensors and plain values only)."""
         return {
             "model": self.model.state_dict(),
@@ -324,10 +325,10 @@ class Trainer:
             "rng": rng_states(),
             "should_stop": self.should_stop,
             "stop_reason": self.stop_reason,
-            "config": config,
+            "config": resolved_config,
         }
 
-    def restore(self, checkpoint: dict[str, Any], device: torch.device) -> None:
+    def restore(self, checkpoint: dict[str, Any]) -> None:
         """Continue from a checkpoint written by `checkpoint`: weights, optimizer, schedule, data order, RNGs."""
         self.model.load_state_dict(checkpoint["model"])
         self.optimizer.load_state_dict(checkpoint["optimizer"])
@@ -335,7 +336,7 @@ class Trainer:
             self.scheduler.load_state_dict(checkpoint["scheduler"])
         if self.scaler is not None and checkpoint.get("scaler"):
             self.scaler.load_state_dict(checkpoint["scaler"])
-        self.state = TrainState.from_dict(checkpoint["train_state"], device)
+        self.state = TrainState.from_dict(checkpoint["train_state"], self.device)
         self.should_stop, self.stop_reason = checkpoint.get("should_stop", False), checkpoint.get("stop_reason", "")
         self.train_batches.restore_state(checkpoint["data_rng"])
         restore_rng_states(checkpoint["rng"])

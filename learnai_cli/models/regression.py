@@ -18,7 +18,14 @@ class LinearRegression(nn.Module):
         return self.linear(x)
 
 
-@MODELS.register("linear_regression")
+def polynomial_coefficients(model: LinearRegression) -> list[float] | None:
+    """Bias then weights: on features [x, x², ...] a one-output linear model is a polynomial, lowest power first."""
+    if model.linear.out_features != 1:
+        return None
+    return [float(model.linear.bias.detach()[0]), *model.linear.weight.detach().view(-1).tolist()]
+
+
+@MODELS.register("linear_regression", polynomial=polynomial_coefficients)
 def linear_regression(n_in: int = 1, n_out: int = 1) -> nn.Module:
     """Linear regression y = x·W + b (use polynomial features in the data for polynomial fits)."""
     return LinearRegression(n_in, n_out)

@@ -6,12 +6,18 @@ import csv
 import io
 import itertools
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from learnai_cli.errors import ConfigError, Interrupted, RunFailed, UsageError
-from learnai_cli.runs import RunDir, write_atomic
+from learnai_cli.atomic import write_atomic
+from learnai_cli.errors import Interrupted, RunFailed, UsageError
+from learnai_cli.rundir import (
+    COMPARISON_PLOT,
+    SWEEP_SUMMARY_CSV,
+    SWEEP_SUMMARY_JSON,
+    RunDir,
+    create_sweep_dir,
+)
 
 
 def parse_axis(spec: str) -> tuple[str, list[str]]:
@@ -41,46 +47,39 @@ def points(axes: list[tuple[str, list[str]]]) -> list[list[str]]:
 
 def run_sweep(config_path: Path, specs: list[str], root: Path, interactive: bool) -> dict[str, Any]:
     from learnai_cli import config as config_module
-    from learnai_cli import training
+    from learnai_cli.commands.train import train
 
     grid = points([parse_axis(spec) for spec in specs])
-    configs = [config_module.load(config_path, overrides) for overrides in grid]  # every point is valid before any trains
-    name = configs[0].name
-    sweep_dir = _create_sweep_dir(root, name)
+    experiment_configs = [config_module.load(config_path, overrides) for overrides in grid]  # all valid before any trains
+    first = experiment_configs[0]
+    sweep_dir = create_sweep_dir(root, first.name)
+    command = ["learnai", "sweep", str(config_path), *specs]
     rows = []
-    for overrides, config in zip(grid, configs):
+    for overrides, experiment_config in zip(grid, experiment_configs):
         label = " ".join(overrides)
-        command = ["learnai", "sweep", str(config_path), *specs]
         try:
-            summary = training.train(config, root, command, interactive, tags={"sweep": sweep_dir.name, "label": label})
+            summary = train(experiment_config, root, command, interactive, tags={"sweep": sweep_dir.name, "label": label})
             run = RunDir(Path(summary["run_dir"]))
         except (RunFailed, Interrupted) as failure:
             run = RunDir(root / failure.run_id) if getattr(failure, "run_id", None) else None
             if isinstance(failure, Interrupted):
-                rows.append(_row(label, overrides, run, config))
-                _write(sweep_dir, rows, config.train.mode)
+                rows.append(_row(label, overrides, run, experiment_config))
+                _write(sweep_dir, rows, experiment_config.train.mode)
                 raise
-        rows.append(_row(label, overrides, run, config))
-        _write(sweep_dir, rows, config.train.mode)
-    ordered = _write(sweep_dir, rows, configs[0].train.mode)
-    return {"sweep_id": sweep_dir.name, "sweep_dir": str(sweep_dir), "monitor": configs[0].train.monitor, "rows": ordered,
-            "summary_csv": str(sweep_dir / "summary.csv"), "plot": str(sweep_dir / "comparison.png")}
+        rows.append(_row(label, overrides, run, experiment_config))
+        _write(sweep_dir, rows, experiment_config.train.mode)
+    ordered = _write(sweep_dir, rows, first.train.mode)
+    return {
+        "sweep_id": sweep_dir.name,
+        "sweep_dir": str(sweep_dir),
+        "monitor": first.train.monitor,
+        "rows": ordered,
+        "summary_csv": str(sweep_dir / SWEEP_SUMMARY_CSV),
+        "plot": str(sweep_dir / COMPARISON_PLOT),
+    }
 
 
-def _create_sweep_dir(root: Path, name: str) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-    for attempt in range(1, 1000):
-        path = root / f"sweep_{stamp}_{name}{'' if attempt == 1 else f'_{attempt}'}"
-        try:
-            path.mkdir()
-            return path
-        except FileExistsError:
-            continue
-    raise ConfigError(f"cannot create a sweep directory in {root}")
-
-
-def _row(label: str, overrides: list[str], run: RunDir | None, config) -> dict[str, Any]:
+def _row(label: str, overrides: list[str], run: RunDir | None, experiment_config) -> dict[str, Any]:
     meta = run.meta() if run else {}
     records = run.epoch_records() if run else []
     best = meta.get("best") or {}
@@ -90,7 +89,7 @@ def _row(label: str, overrides: list[str], run: RunDir | None, config) -> dict[s
         **{o.split("=", 1)[0]: o.split("=", 1)[1] for o in overrides},
         "run_id": run.id if run else "",
         "status": meta.get("status", "failed"),
-        "monitor": config.train.monitor,
+        "monitor": experiment_config.train.monitor,
         "best": best.get("value"),
         "final_train_loss": last.get("train_loss"),
         "final_val_loss": last.get("val_loss"),
@@ -113,9 +112,9 @@ def _write(sweep_dir: Path, rows: list[dict[str, Any]], mode: str) -> list[dict[
     writer = csv.DictWriter(buffer, fieldnames=list(dict.fromkeys(k for row in ordered for k in row)))
     writer.writeheader()
     writer.writerows(ordered)
-    write_atomic(sweep_dir / "summary.csv", buffer.getvalue())
-    write_atomic(sweep_dir / "summary.json", json.dumps(ordered, indent=2))
+    write_atomic(sweep_dir / SWEEP_SUMMARY_CSV, buffer.getvalue())
+    write_atomic(sweep_dir / SWEEP_SUMMARY_JSON, json.dumps(ordered, indent=2))
     runs = [RunDir(sweep_dir.parent / row["run_id"]) for row in rows if row["run_id"]]
     if runs:
-        save_figure(compare_figure(runs), sweep_dir / "comparison.png")
+        save_figure(compare_figure(runs), sweep_dir / COMPARISON_PLOT)
     return ordered

@@ -9,23 +9,26 @@ import warnings
 from typing import Any
 
 from learnai_cli.errors import UsageError
-from learnai_cli.runs import RunDir, write_atomic
+from learnai_cli.atomic import write_atomic
+from learnai_cli.rundir import RunDir
 
-FORMATS = ("torchscript", "onnx", "state_dict")
+EXPORT_FILES = {"torchscript": "model.torchscript.pt", "onnx": "model.onnx", "state_dict": "model_state_dict.pt"}
+FORMATS = tuple(EXPORT_FILES)
 
 
 def export(run: RunDir, fmt: str, checkpoint: str = "best") -> dict[str, Any]:
     import torch
 
     from learnai_cli.engine.batches import make_batches
-    from learnai_cli.evaluation import load_trained
+    from learnai_cli.commands.evaluate import load_trained
 
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)} (got '{fmt}')")
     experiment, path, _ = load_trained(run, checkpoint)
     model = experiment.model.cpu().eval()
-    example, _ = next(iter(make_batches(experiment.data.train, 1, False, torch.device("cpu"), seed=0, limit=1, collate_fn=experiment.data.collate_fn)))
-    target = run.path / "export" / {"torchscript": "model.torchscript.pt", "onnx": "model.onnx", "state_dict": "model_state_dict.pt"}[fmt]
+    cpu = torch.device("cpu")
+    example, _ = next(iter(make_batches(experiment.data.train, 1, False, cpu, seed=0, limit=1, collate_fn=experiment.data.collate_fn)))
+    target = run.export_dir / EXPORT_FILES[fmt]
     target.parent.mkdir(exist_ok=True)
     buffer = io.BytesIO()
     if fmt == "state_dict":
@@ -38,7 +41,8 @@ def export(run: RunDir, fmt: str, checkpoint: str = "best") -> dict[str, Any]:
     else:
         _onnx(model, example, buffer)
     write_atomic(target, buffer.getvalue())
-    return {"run_id": run.id, "format": fmt, "checkpoint": str(path), "path": str(target), "example_input_shape": list(example.shape)}
+    shape = list(example.shape)
+    return {"run_id": run.id, "format": fmt, "checkpoint": str(path), "path": str(target), "example_input_shape": shape}
 
 
 def _onnx(model, example, buffer: io.BytesIO) -> None:

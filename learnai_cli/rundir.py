@@ -1,4 +1,4 @@
-"""Run directories: create one per training, resolve a run id, list runs, write files atomically.
+"""Run directories: create one per training, resolve a run id, list runs; every file name of a run is spelled here.
 
 No torch here: `learnai runs` and `learnai plot` read runs through this module alone.
 """
@@ -11,7 +11,6 @@ import json
 import os
 import re
 import socket
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,53 +18,11 @@ from typing import Any, Iterator
 
 import yaml
 
-from learnai_cli.log import logger
+from learnai_cli.atomic import dumps_jsonl, read_json, read_jsonl, write_atomic, write_json
 from learnai_cli.errors import UsageError
 
 DEFAULT_RUNS_DIR = "runs"
 RUN_ID_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}_")
-
-
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write via a temp file in the same folder + fsync + rename: readers see the old or the new file, never half."""
-    payload = data.encode() if isinstance(data, str) else data
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(payload)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
-def write_json(path: Path, data: Any) -> None:
-    write_atomic(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Records of an append-only JSONL file; a torn last line (from a kill) is skipped with a warning."""
-    if not path.exists():
-        return []
-    records = []
-    lines = path.read_text().splitlines()
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except ValueError:
-            logger.warning(f"{path}: line {number} is incomplete and was skipped")
-    return records
 
 
 @dataclass(frozen=True)
@@ -82,10 +39,23 @@ class RunDir:
     meta_path = property(lambda self: self.path / "meta.json")
     metrics_path = property(lambda self: self.path / "metrics.jsonl")
     metrics_csv_path = property(lambda self: self.path / "metrics.csv")
+    predictions_path = property(lambda self: self.path / "predictions.jsonl")  # train.record_predictions
     eval_path = property(lambda self: self.path / "eval.json")
     log_path = property(lambda self: self.path / "train.log")
     checkpoints = property(lambda self: self.path / "checkpoints")
+    last_checkpoint = property(lambda self: self.checkpoints / "last.pt")
+    best_checkpoint = property(lambda self: self.checkpoints / "best.pt")
     plots = property(lambda self: self.path / "plots")
+    loss_plot = property(lambda self: self.plots / "loss.png")
+    confusion_plot = property(lambda self: self.plots / "confusion_matrix.png")
+    fit_plot = property(lambda self: self.plots / "fit.png")
+    animation_paths = property(lambda self: (self.plots / "training.gif", self.plots / "training.mp4"))
+    export_dir = property(lambda self: self.path / "export")
+    tensorboard_dir = property(lambda self: self.path / "tensorboard")
+
+    def checkpoint(self, which: str) -> Path:
+        """checkpoints/best.pt or checkpoints/last.pt."""
+        return self.checkpoints / f"{which}.pt"
 
     @classmethod
     def create(cls, root: Path, name: str, now: datetime | None = None) -> "RunDir":
@@ -99,9 +69,10 @@ class RunDir:
                 path.mkdir()
             except FileExistsError:
                 continue
-            (path / "checkpoints").mkdir()
-            (path / "plots").mkdir()
-            return cls(path)
+            run = cls(path)
+            run.checkpoints.mkdir()
+            run.plots.mkdir()
+            return run
         raise UsageError(f"cannot create a run directory for '{name}' in {root}")
 
     def meta(self) -> dict[str, Any]:
@@ -112,14 +83,14 @@ class RunDir:
         write_json(self.meta_path, meta)
         return meta
 
-    def config(self) -> dict[str, Any]:
+    def read_config(self) -> dict[str, Any]:
         try:
             return yaml.safe_load(self.config_path.read_text()) or {}
         except (OSError, yaml.YAMLError) as error:
             raise UsageError(f"run {self.id}: cannot read config.yaml: {error}") from None
 
-    def write_config(self, config: dict[str, Any]) -> None:
-        write_atomic(self.config_path, yaml.safe_dump(config, sort_keys=False))
+    def write_config(self, resolved_config: dict[str, Any]) -> None:
+        write_atomic(self.config_path, yaml.safe_dump(resolved_config, sort_keys=False))
 
     def metrics(self) -> list[dict[str, Any]]:
         return read_jsonl(self.metrics_path)
@@ -135,14 +106,14 @@ class RunDir:
     def keep_metrics_up_to(self, step: int) -> None:
         """Drop records newer than a checkpoint's step (a resume writes them again); torn lines go too."""
         kept = [r for r in self.metrics() if r.get("step", 0) <= step]
-        write_atomic(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept))
+        write_atomic(self.metrics_path, dumps_jsonl(kept))
 
     def keep_predictions_up_to(self, epoch: int) -> None:
         """Like keep_metrics_up_to, for predictions.jsonl (train.record_predictions)."""
-        path = self.path / "predictions.jsonl"
+        path = self.predictions_path
         if path.exists():
             kept = [r for r in read_jsonl(path) if r.get("type") == "grid" or r.get("epoch", 0) <= epoch]
-            write_atomic(path, "".join(json.dumps(r) + "\n" for r in kept))
+            write_atomic(path, dumps_jsonl(kept))
 
     def write_metrics_csv(self, records: list[dict[str, Any]]) -> None:
         columns = list(dict.fromkeys(key for record in records for key in record if key != "type"))
@@ -155,6 +126,24 @@ class RunDir:
     def log(self, line: str) -> None:
         with self.log_path.open("a") as file:
             file.write(line.rstrip("\n") + "\n")
+
+
+def create_sweep_dir(root: Path, name: str) -> Path:
+    """A new `sweep_<YYYY-mm-dd_HH-MM-SS>_<name>[_<n>]` folder beside the runs (it holds summaries, not a run)."""
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    for attempt in range(1, 1000):
+        path = root / f"sweep_{stamp}_{name}{'' if attempt == 1 else f'_{attempt}'}"
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+    raise UsageError(f"cannot create a sweep directory in {root}")
+
+
+# What a sweep folder holds, and the default outputs of `learnai plot` in the runs root.
+SWEEP_SUMMARY_CSV, SWEEP_SUMMARY_JSON, COMPARISON_PLOT, LANDSCAPE_PLOT = "summary.csv", "summary.json", "comparison.png", "landscape.png"
 
 
 def runs_root(option: str | Path | None) -> Path:

@@ -7,7 +7,7 @@ import json
 import torch
 
 from learnai_cli.engine.callbacks import Callback
-from learnai_cli.runs import RunDir
+from learnai_cli.rundir import RunDir
 
 GRID_POINTS, DATA_POINTS = 200, 1000
 
@@ -16,7 +16,7 @@ class PredictionRecorder(Callback):
     """Appends one line per epoch to predictions.jsonl (append-only, like metrics.jsonl); build_experiment checked the data is 1-D."""
 
     def __init__(self, run: RunDir, inputs: torch.Tensor, targets: torch.Tensor):
-        self.path = run.path / "predictions.jsonl"
+        self.path = run.predictions_path
         low, high = float(inputs.min()), float(inputs.max())
         self.grid = torch.linspace(low, high, GRID_POINTS).view(-1, 1)
         if not self.path.exists():

@@ -8,7 +8,7 @@ from typing import Any
 
 from learnai_cli.engine.callbacks import Callback
 from learnai_cli.engine.checkpoint import save_checkpoint
-from learnai_cli.runs import RunDir
+from learnai_cli.rundir import RunDir
 
 HEARTBEAT_SECONDS = 30.0
 
@@ -16,9 +16,9 @@ HEARTBEAT_SECONDS = 30.0
 class RunRecorder(Callback):
     """metrics.jsonl per log interval and epoch, last.pt at every resumable point, best.pt on improvement."""
 
-    def __init__(self, run: RunDir, config: dict[str, Any], epoch_records: list[dict[str, Any]] | None = None):
+    def __init__(self, run: RunDir, resolved_config: dict[str, Any], epoch_records: list[dict[str, Any]] | None = None):
         self.run = run
-        self.config = config
+        self.resolved_config = resolved_config  # saved in every checkpoint
         self.epoch_records = list(epoch_records or [])
         self.last_heartbeat = 0.0
 
@@ -32,11 +32,11 @@ class RunRecorder(Callback):
         self.epoch_records.append(record)
 
     def on_checkpoint(self, trainer) -> None:
-        payload = trainer.checkpoint(self.config)
-        save_checkpoint(self.run.checkpoints / "last.pt", payload)
+        payload = trainer.checkpoint(self.resolved_config)
+        save_checkpoint(self.run.last_checkpoint, payload)
         at_epoch_end = trainer.state.batches_done == 0
         if at_epoch_end and trainer.improved:
-            save_checkpoint(self.run.checkpoints / "best.pt", payload)
+            save_checkpoint(self.run.best_checkpoint, payload)
         self.beat(trainer, epochs_completed=trainer.state.epoch if at_epoch_end else trainer.state.epoch - 1)
 
     def on_fit_end(self, trainer, status: str) -> None:

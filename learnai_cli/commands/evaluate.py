@@ -7,8 +7,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from learnai_cli.atomic import write_json
 from learnai_cli.errors import UsageError
-from learnai_cli.runs import RunDir, write_json
+from learnai_cli.rundir import RunDir
 
 SPLITS = ("test", "val", "train")
 
@@ -16,9 +17,10 @@ SPLITS = ("test", "val", "train")
 def checkpoint_path(run: RunDir, checkpoint: str) -> Path:
     """best | last | a path to a .pt file."""
     if checkpoint in ("best", "last"):
-        path = run.checkpoints / f"{checkpoint}.pt"
+        path = run.checkpoint(checkpoint)
         if not path.is_file():
-            raise UsageError(f"run {run.id} has no {checkpoint}.pt (status: {run.meta().get('status', 'unknown')}); try --checkpoint last")
+            status = run.meta().get("status", "unknown")
+            raise UsageError(f"run {run.id} has no {path.name} (status: {status}); try --checkpoint last")
         return path
     path = Path(checkpoint)
     if not path.is_file():
@@ -29,12 +31,12 @@ def checkpoint_path(run: RunDir, checkpoint: str) -> Path:
 def load_trained(run: RunDir, checkpoint: str = "best"):
     """The run's experiment rebuilt from its config.yaml, with the checkpoint's weights; (experiment, path, checkpoint)."""
     from learnai_cli import config as config_module
+    from learnai_cli.commands.experiment import build_experiment
     from learnai_cli.engine.checkpoint import load_checkpoint
-    from learnai_cli.experiment import build_experiment
 
     path = checkpoint_path(run, checkpoint)
-    config = config_module.validate(run.config(), source=str(run.config_path), base_dir=run.path)
-    experiment = build_experiment(config, with_optimizer=False)
+    experiment_config = config_module.validate(run.read_config(), source=str(run.config_path), base_dir=run.path)
+    experiment = build_experiment(experiment_config, with_optimizer=False)
     state = load_checkpoint(path)
     experiment.model.load_state_dict(state["model"])
     return experiment, path, state
@@ -43,17 +45,18 @@ def load_trained(run: RunDir, checkpoint: str = "best"):
 def evaluate_run(run: RunDir, checkpoint: str = "best", split: str = "test") -> dict[str, Any]:
     """Evaluate and write eval.json (plus a confusion matrix plot for classification); returns the results."""
     from learnai_cli.engine.device import autocast
-    from learnai_cli.engine.evaluate import confusion_matrix, evaluate
+    from learnai_cli.engine.evaluate import evaluate
 
     if split not in SPLITS:
         raise UsageError(f"--split must be one of {', '.join(SPLITS)} (got '{split}')")
     experiment, path, state = load_trained(run, checkpoint)
-    config = experiment.config
     batches = experiment.batches(split)
     if batches is None:
         raise UsageError(f"run {run.id}: its data has no {split} split")
-    precision = functools.partial(autocast, experiment.device, config.train.precision)  # as in training
-    results = evaluate(experiment.model, batches, experiment.loss_fn, experiment.task, experiment.from_logits, autocast=precision)
+    precision = functools.partial(autocast, experiment.device, experiment.experiment_config.train.precision)  # as trained
+    results = evaluate(
+        experiment.model, batches, experiment.loss_fn, experiment.task, experiment.from_logits, autocast=precision
+    )
     report: dict[str, Any] = {
         "run_id": run.id,
         "split": split,
@@ -63,22 +66,40 @@ def evaluate_run(run: RunDir, checkpoint: str = "best", split: str = "test") -> 
         "metrics": results,
         "evaluated": datetime.now().isoformat(timespec="seconds"),
     }
-    if experiment.num_classes:
-        matrix = confusion_matrix(experiment.model, batches, experiment.task, experiment.from_logits, experiment.num_classes, autocast=precision)
-        report["class_names"] = experiment.data.class_names or [str(i) for i in range(experiment.num_classes)]
-        report["confusion_matrix"] = matrix
-        report["per_class_accuracy"] = {
-            name: (row[i] / sum(row) if sum(row) else None) for i, (name, row) in enumerate(zip(report["class_names"], matrix))
-        }
-    if experiment.data.info:
-        report["data_info"] = experiment.data.info
-    if "vocabulary" in experiment.data.info:
-        report["predicted_text"] = _decode_prediction(experiment, split)
-    report["parameters"] = _small_parameters(experiment.model)
-    if "true_coefficients" in experiment.data.info:
-        report.update(_polynomials(report["parameters"], experiment.data.info["true_coefficients"]))
+    report.update(_class_report(experiment, batches, precision))
+    report.update(_what_was_learned(experiment, split))
     write_json(run.eval_path, report)
     report["plots"] = [str(p) for p in _plots(run)]
+    return report
+
+
+def _class_report(experiment, batches, precision) -> dict[str, Any]:
+    """Confusion matrix and per-class accuracy, for classifiers."""
+    from learnai_cli.engine.evaluate import confusion_matrix
+
+    if not experiment.num_classes:
+        return {}
+    model, task, count = experiment.model, experiment.task, experiment.num_classes
+    matrix = confusion_matrix(model, batches, task, experiment.from_logits, count, autocast=precision)
+    names = experiment.data.class_names or [str(i) for i in range(count)]
+    per_class = {name: (row[i] / sum(row) if sum(row) else None) for i, (name, row) in enumerate(zip(names, matrix))}
+    return {"class_names": names, "confusion_matrix": matrix, "per_class_accuracy": per_class}
+
+
+def _what_was_learned(experiment, split: str) -> dict[str, Any]:
+    """What the data and the model declare they can show: decoded text, small weights, the learned polynomial."""
+    from learnai_cli import registry
+
+    info = experiment.data.info
+    report: dict[str, Any] = {"data_info": info} if info else {}
+    if "vocabulary" in info:
+        report["predicted_text"] = _decode_prediction(experiment, split)
+    report["parameters"] = _small_parameters(experiment.model)
+    describe = registry.MODELS.get(experiment.experiment_config.model.name).meta.get("polynomial")
+    learned = describe(experiment.model) if describe is not None and "true_coefficients" in info else None
+    if learned:
+        report["learned_polynomial"] = polynomial_text(learned)
+        report["true_polynomial"] = polynomial_text(info["true_coefficients"])
     return report
 
 
@@ -114,15 +135,6 @@ def polynomial_text(coefficients: list[float]) -> str:
         terms.append((sign, f"{abs(value):.3f}{variable}"))
     first_sign, first = terms[0]
     return "y = " + ("-" if first_sign == "-" else "") + first + "".join(f" {sign} {term}" for sign, term in terms[1:])
-
-
-def _polynomials(parameters: dict[str, list], true_coefficients: list[float]) -> dict[str, Any]:
-    """A linear model on polynomial features is a polynomial: show it beside the one that made the data."""
-    weight, bias = parameters.get("linear.weight"), parameters.get("linear.bias")
-    if not weight or not bias:
-        return {}
-    learned = [bias[0], *weight]
-    return {"learned_polynomial": polynomial_text(learned), "true_polynomial": polynomial_text(true_coefficients)}
 
 
 def _plots(run: RunDir) -> list[Path]:

@@ -1,7 +1,6 @@
-"""What `learnai list` shows for the built-in builders, read from their source without importing them.
-
-Importing the builder modules imports torch (seconds); reading their decorators and
-signatures with `ast` takes milliseconds. A test checks this listing against the live registries.
+"""`learnai list`: what configs can name. The built-in builders are read from their source without importing
+them (importing imports torch, seconds; `ast` takes milliseconds); with plugins, from the live registries.
+A test checks the source listing against the live registries.
 """
 
 from __future__ import annotations
@@ -9,9 +8,41 @@ from __future__ import annotations
 import ast
 import importlib.util
 from pathlib import Path
+from typing import Any, Optional
 
-# The name each registry has in the builder modules, and the `learnai list` kind it belongs to.
-REGISTRY_KINDS = {"MODELS": "models", "DATASETS": "datasets", "LOSSES": "losses", "OPTIMIZERS": "optimizers", "SCHEDULERS": "schedulers", "METRICS": "metrics"}
+from learnai_cli import registry
+from learnai_cli.errors import UsageError, did_you_mean
+
+# The variable each registry has in the builder modules (MODELS...) and its `learnai list` kind (models...).
+REGISTRY_KINDS = {
+    variable: kind
+    for kind, found in registry.REGISTRIES.items()
+    for variable, value in vars(registry).items()
+    if value is found
+}
+
+
+def list_builders(kind: Optional[str], plugin_specs: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """{kind: [{name, arguments, summary}]} for one kind or all of them."""
+    kinds = list(registry.REGISTRIES)
+    if kind is not None and kind not in kinds:
+        raise UsageError(f"unknown kind '{kind}'.{did_you_mean(kind, kinds)} Valid: {', '.join(kinds)}")
+    chosen = [kind] if kind else kinds
+    if not plugin_specs:
+        provided = {name: found.provided for name, found in registry.REGISTRIES.items()}
+        catalog = builtin_catalog(registry.builtin_locations(), provided)
+        return {name: catalog[name] for name in chosen}
+    from learnai_cli import plugins  # plugins must be imported to be seen; they (and so the built-ins) import torch
+
+    _, problems = plugins.load_all(plugin_specs, Path.cwd())
+    if problems:
+        raise UsageError("cannot load plugins", problems)
+    return {name: _describe_registry(registry.REGISTRIES[name]) for name in chosen}
+
+
+def _describe_registry(found: registry.Registry) -> list[dict[str, Any]]:
+    entries = [found.get(name) for name in found.names()]
+    return [{"name": e.name, "arguments": e.describe_arguments(), "summary": e.summary} for e in entries]
 
 
 def builtin_catalog(modules: tuple[str, ...], provided: dict[str, tuple[str, ...]]) -> dict[str, list[dict]]:

@@ -1,0 +1,70 @@
+"""The `learnai` command line: parse arguments, call one function in commands/, render its result.
+
+torch is imported only by the commands that train or evaluate; each module here is one command group.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from learnai_cli import __version__
+from learnai_cli.cli import results, runs, setup, train
+from learnai_cli.cli._shared import complete_run_id
+from learnai_cli.errors import EXIT_INTERRUPTED
+
+__all__ = ["app", "main", "complete_run_id"]
+
+app = typer.Typer(
+    name="learnai",
+    help="Config-driven PyTorch experiments: train from YAML, then eval, plot and compare runs.\n\n"
+    "Exit codes: 0 success, 1 the run failed (diverged, error in training), 2 bad usage or config, 130 interrupted.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"learnai {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """learnai: write a YAML file, train it, get a run directory with metrics, checkpoints and plots."""
+
+
+# The commands in the order `learnai --help` lists them.
+app.command()(train.train)
+app.command("eval")(results.evaluate)
+app.command()(results.predict)
+app.command()(results.export)
+app.command()(results.plot)
+app.command()(train.sweep)
+app.command("runs")(runs.list_runs)
+app.command()(runs.show)
+app.command("rm")(runs.remove)
+app.command()(runs.gc)
+app.command()(setup.init)
+app.command()(setup.schema)
+app.command("list")(setup.list_builders)
+app.command("config")(train.config)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    from learnai_cli.log import configure
+
+    configure()
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(EXIT_INTERRUPTED)

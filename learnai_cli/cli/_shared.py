@@ -1,0 +1,87 @@
+"""What every command of the CLI shares: consoles, common options, error reporting, --json output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from learnai_cli.errors import EXIT_INTERRUPTED, LearnaiError, UsageError
+
+stdout = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)  # logs and pipes get full tables
+stderr = Console(stderr=True, soft_wrap=True)
+
+JSON_HELP = "Print one JSON object on stdout and nothing else there (for scripts)."
+RUNS_DIR_HELP = "Root folder of run directories."
+OVERRIDES_HELP = (
+    "key.path=value settings applied over the file, values parsed as YAML (e.g. optimizer.lr=0.1 train.epochs=3)."
+)
+
+
+def complete_run_id(incomplete: str) -> list[str]:
+    """Shell completion of RUN_ID arguments from the runs root."""
+    from learnai_cli import rundir
+
+    candidates = ["latest", *[r.id for r in rundir.all_runs(rundir.runs_root(None))]]
+    return [c for c in candidates if c.startswith(incomplete)]
+
+
+JsonOption = typer.Option(False, "--json", help=JSON_HELP)
+PluginOption = typer.Option(
+    None,
+    "--plugin",
+    help="Module or .py file to import for its registered builders (repeatable); plugins run code.",
+    metavar="MODULE|FILE.py",
+)
+RunsDirOption = typer.Option(None, "--runs-dir", envvar="LEARNAI_RUNS_DIR", help=RUNS_DIR_HELP, show_default="./runs")
+RunIdArgument = typer.Argument(
+    ..., help="Run directory name, a unique prefix of it, or 'latest'.", autocompletion=complete_run_id
+)
+CheckpointOption = typer.Option("best", "--checkpoint", help="best, last, or a path to a .pt file.")
+
+
+@contextmanager
+def reporting_errors(json_output: bool) -> Iterator[None]:
+    """Turn learnai errors into a message on stderr (and a JSON object with --json) and the documented exit code."""
+    try:
+        yield
+    except LearnaiError as error:
+        _fail(error.render(), error.exit_code, json_output)
+    except KeyboardInterrupt:
+        _fail("interrupted", EXIT_INTERRUPTED, json_output)
+
+
+def _fail(message: str, code: int, json_output: bool) -> None:
+    stderr.print(Text("error: ", style="bold red") + Text(message))
+    if json_output:
+        print(json.dumps({"ok": False, "exit_code": code, "error": message}))
+    raise typer.Exit(code)
+
+
+def emit(result: dict[str, Any], json_output: bool, render: Callable[[dict[str, Any]], None]) -> None:
+    """One JSON object on stdout with --json, else the command's own rendering."""
+    if json_output:
+        print(json.dumps({"ok": True, **result}, default=str))
+    else:
+        render(result)
+
+
+def confirm(question: str, yes: bool) -> None:
+    """Ask on a terminal; without one, only --yes confirms."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(f"{question} Refusing without a terminal to ask on; pass --yes to confirm in scripts")
+    if not typer.confirm(question):
+        raise UsageError("nothing was removed")
+
+
+def metrics_text(record: dict[str, Any]) -> str:
+    """'train_loss 0.1  val_loss 0.2  val_accuracy 0.9' from an epoch record."""
+    keys = [k for k in record if k.endswith("loss") or k.startswith("val_")]
+    return "  ".join(f"{k} {record[k]:.4g}" for k in keys if isinstance(record.get(k), (int, float)))

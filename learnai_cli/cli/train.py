@@ -1,0 +1,165 @@
+"""`learnai train`, `config` and `sweep`: the commands that read an experiment YAML."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, List, Optional
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from learnai_cli.cli._shared import (
+    OVERRIDES_HELP,
+    JsonOption,
+    PluginOption,
+    RunsDirOption,
+    emit,
+    metrics_text,
+    reporting_errors,
+    stdout,
+)
+from learnai_cli.errors import UsageError
+
+DISTRIBUTED = "Distributed"
+DISTRIBUTED_FLAGS = ("--nproc-per-node", "--nnodes", "--node-rank", "--master-addr", "--master-port")
+
+
+def train(
+    config_path: Optional[Path] = typer.Argument(
+        None, help="Experiment YAML file, e.g. configs/linear_regression.yaml.", show_default=False, metavar="CONFIG"
+    ),
+    overrides: Optional[List[str]] = typer.Argument(None, help=OVERRIDES_HELP, show_default=False),
+    resume: Optional[str] = typer.Option(
+        None,
+        "--resume",
+        help="Continue RUN_ID from its checkpoints/last.pt instead of starting a new run.",
+        metavar="RUN_ID",
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="One train step and one val batch in a throwaway directory: a seconds-long smoke test."
+    ),
+    no_progress: bool = typer.Option(
+        False, "--no-progress", help="Plain epoch lines even on a terminal (no progress bar)."
+    ),
+    nproc_per_node: Optional[int] = typer.Option(
+        None,
+        "--nproc-per-node",
+        min=1,
+        help="Train data-parallel with this many processes on this node (torchrun; DDP).",
+        rich_help_panel=DISTRIBUTED,
+    ),
+    nnodes: int = typer.Option(1, "--nnodes", min=1, help="Number of nodes (machines) in the job.", rich_help_panel=DISTRIBUTED),
+    node_rank: int = typer.Option(0, "--node-rank", min=0, help="This node's rank, 0..nnodes-1.", rich_help_panel=DISTRIBUTED),
+    master_addr: str = typer.Option("127.0.0.1", "--master-addr", help="Address of node 0.", rich_help_panel=DISTRIBUTED),
+    master_port: int = typer.Option(29500, "--master-port", help="A free port on node 0.", rich_help_panel=DISTRIBUTED),
+    plugin: Optional[List[str]] = PluginOption,
+    runs_dir: Optional[Path] = RunsDirOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Train an experiment into a new timestamped run directory (or --resume one)."""
+    from learnai_cli import config as config_module
+    from learnai_cli.commands import train as training
+    from learnai_cli.rundir import runs_root
+
+    if nproc_per_node is not None and "WORLD_SIZE" not in os.environ:
+        arguments = _without_flag_values(sys.argv[1:])
+        raise typer.Exit(training.launch(arguments, nproc_per_node, nnodes, node_rank, master_addr, master_port))
+    with reporting_errors(json_output):
+        interactive = sys.stderr.isatty() and not json_output and not no_progress
+        if resume is not None:
+            if config_path is not None or dry_run or plugin:
+                raise UsageError(
+                    "--resume continues a run with its saved config: give no CONFIG, overrides, --plugin or --dry-run with it"
+                )
+            command = ["learnai", "train", "--resume", resume]
+            summary = training.resume(runs_root(runs_dir), resume, command, interactive)
+        else:
+            if config_path is None:
+                raise UsageError("give a CONFIG file to train (e.g. configs/linear_regression.yaml), or --resume RUN_ID")
+            experiment_config = config_module.load(config_path, overrides or [], plugins=plugin or [])
+            command = ["learnai", "train", str(config_path), *(overrides or [])] + (["--dry-run"] if dry_run else [])
+            command += [f"--plugin={p}" for p in plugin or []]
+            summary = training.train(experiment_config, runs_root(runs_dir), command, interactive, dry_run=dry_run)
+        if summary is not None:  # ranks other than 0 of a distributed job report nothing
+            emit(summary, json_output, _render_train)
+
+
+def _without_flag_values(arguments: list[str]) -> list[str]:
+    """The command line minus the launcher's own options (which torchrun takes instead)."""
+    kept, skip_next = [], False
+    for argument in arguments:
+        if skip_next:
+            skip_next = False
+        elif argument in DISTRIBUTED_FLAGS:
+            skip_next = True
+        elif not argument.startswith(tuple(f + "=" for f in DISTRIBUTED_FLAGS)):
+            kept.append(argument)
+    return kept
+
+
+def _render_train(summary: dict[str, Any]) -> None:
+    if summary.get("dry_run"):
+        steps = summary["final"].get("step", 0)
+        stdout.print(f"dry run ok: {steps} step(s); final {metrics_text(summary['final'])}", highlight=False)
+        return
+    best = summary.get("best") or {}
+    stdout.print(f"[bold green]{summary['status']}[/] {summary['run_id']}  ({summary['duration_s']:.1f}s)", highlight=False)
+    if summary.get("message"):
+        stdout.print(f"  {summary['message']}", highlight=False)
+    stdout.print(f"  final: {metrics_text(summary['final'])}", highlight=False)
+    if best.get("value") is not None:
+        stdout.print(f"  best {best['metric']} {best['value']:.4g} at epoch {best['epoch']}", highlight=False)
+    stdout.print(f"  run dir: {summary['run_dir']}", highlight=False)
+
+
+def config(
+    config_path: Path = typer.Argument(..., help="Experiment YAML file.", metavar="CONFIG"),
+    overrides: Optional[List[str]] = typer.Argument(None, help=OVERRIDES_HELP, show_default=False),
+    plugin: Optional[List[str]] = PluginOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Validate a config without training: build the model (and, when the data is at hand, check one batch through it); print it resolved."""
+    from learnai_cli.commands.validate import check_config
+
+    with reporting_errors(json_output):
+        emit(check_config(config_path, overrides or [], plugin or []), json_output, _render_config)
+
+
+def _render_config(result: dict[str, Any]) -> None:
+    import yaml
+
+    stdout.print(yaml.safe_dump(result["config"], sort_keys=False), highlight=False, end="")
+    stdout.print(f"# model parameters: {result['parameters']:,}; {result['data_check']}", highlight=False)
+
+
+def sweep(
+    config_path: Path = typer.Argument(..., help="Experiment YAML file.", metavar="CONFIG"),
+    axes: List[str] = typer.Argument(
+        ..., help="key.path=v1,v2,v3 per axis; every combination is trained (single values act as overrides)."
+    ),
+    runs_dir: Optional[Path] = RunsDirOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Train a grid of settings, one normal run each; write summary.csv and a comparison plot, print a ranked table."""
+    from learnai_cli.commands.sweep import run_sweep
+    from learnai_cli.rundir import runs_root
+
+    with reporting_errors(json_output):
+        interactive = sys.stderr.isatty() and not json_output
+        emit(run_sweep(config_path, axes, runs_root(runs_dir), interactive), json_output, _render_sweep)
+
+
+def _render_sweep(result: dict[str, Any]) -> None:
+    table = Table(title=f"{result['sweep_id']} (by {result['monitor']})")
+    for column in ("point", "status", "best", "final train loss", "run id"):
+        table.add_column(column)
+    for row in result["rows"]:
+        best = f"{row['best']:.4g}" if isinstance(row["best"], float) else ""
+        loss = f"{row['final_train_loss']:.4g}" if isinstance(row["final_train_loss"], float) else ""
+        style = "red" if row["status"] != "completed" else None
+        table.add_row(*map(Text, (row["point"], row["status"], best, loss, row["run_id"])), style=style)
+    stdout.print(table)
+    stdout.print(f"wrote {result['summary_csv']}\nwrote {result['plot']}", highlight=False)

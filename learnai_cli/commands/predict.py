@@ -1,0 +1,61 @@
+"""`learnai predict`: one input through a trained run's model: whatever its dataset declares it reads (a surname,
+an image file), or a row of comma-separated numbers for tabular data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from learnai_cli.errors import UsageError
+from learnai_cli.rundir import RunDir
+
+
+def predict(run: RunDir, text: str, checkpoint: str = "best", top: int = 3) -> dict[str, Any]:
+    import torch
+
+    from learnai_cli.commands.evaluate import load_trained
+
+    experiment, path, _ = load_trained(run, checkpoint)
+    experiment.model.eval()
+    inputs = _encode(experiment, text).to(experiment.device)
+    with torch.no_grad():
+        outputs = experiment.model(inputs).float()[0]
+    result: dict[str, Any] = {"run_id": run.id, "input": text, "checkpoint": str(path)}
+    if experiment.task == "regression":
+        return {**result, "prediction": outputs.view(-1).tolist()}
+    probabilities = _probabilities(outputs, experiment)
+    names = experiment.data.class_names or [str(i) for i in range(len(probabilities))]
+    best = torch.topk(probabilities, k=min(top, len(probabilities)))
+    ranked = [{"class": names[i], "probability": round(float(p), 4)} for p, i in zip(best.values, best.indices.tolist())]
+    return {**result, "top": ranked}
+
+
+def _encode(experiment, text: str):
+    """The dataset's own encoder when it declares one, else a CSV row of numbers for tabular inputs."""
+    import torch
+
+    if experiment.data.encode_input is not None:
+        return experiment.data.encode_input(text)
+    sample = getattr(experiment.data.train, "inputs", None)
+    if sample is None or sample.dim() != 2:
+        raise UsageError(
+            "learnai predict takes a surname, an image file or a CSV row of numbers; "
+            f"data '{experiment.experiment_config.data.name}' wants none of these"
+        )
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise UsageError(f"'{text}' is not a comma-separated row of numbers") from None
+    if len(values) != sample.shape[1]:
+        raise UsageError(f"this model takes {sample.shape[1]} comma-separated numbers; got {len(values)}")
+    return torch.tensor([values])
+
+
+def _probabilities(outputs, experiment):
+    import torch
+
+    if experiment.task == "binary":
+        positive = torch.sigmoid(outputs).view(-1)[0] if experiment.from_logits else outputs.view(-1)[0]
+        return torch.stack([1 - positive, positive])
+    if not experiment.from_logits:  # the model ends in log_softmax (nll)
+        return outputs.exp()
+    return torch.softmax(outputs, dim=0)

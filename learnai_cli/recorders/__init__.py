@@ -1,0 +1,1 @@
+"""Callbacks that write what the trainer reports: run files, the terminal, TensorBoard."""
