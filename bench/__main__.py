@@ -1,9 +1,9 @@
 """Run learnai's benchmarks: `python -m bench` (full sizes, writes bench/results/*.json and BENCHMARKS.md).
 
-    python -m bench                        # everything, full size (about 10 minutes on 2 CPU cores)
-    python -m bench --only overhead        # one benchmark
-    python -m bench --size tiny            # seconds: checks the benchmarks run (the test suite does this)
-    python -m bench --real-mnist data      # use real MNIST files in data/MNIST/raw where present
+python -m bench                        # everything, full size (about 10 minutes on 2 CPU cores)
+python -m bench --only overhead        # one benchmark
+python -m bench --size tiny            # seconds: checks the benchmarks run (the test suite does this)
+python -m bench --real-mnist data      # use real MNIST files in data/MNIST/raw where present
 """
 
 from __future__ import annotations
@@ -20,11 +20,17 @@ BENCHMARKS = {"overhead": overhead, "time_to_accuracy": time_to_accuracy, "scali
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size", choices=["full", "tiny"], default="full")
     parser.add_argument("--only", choices=sorted(BENCHMARKS), action="append", help="run only these (repeatable)")
-    parser.add_argument("--results", type=Path, default=RESULTS, help="folder for the JSON results (default bench/results)")
-    parser.add_argument("--real-mnist", type=Path, default=None, help="root holding MNIST/raw with the real files, if you have them")
+    parser.add_argument(
+        "--results", type=Path, default=RESULTS, help="folder for the JSON results (default bench/results)"
+    )
+    parser.add_argument(
+        "--real-mnist", type=Path, default=None, help="root holding MNIST/raw with the real files, if you have them"
+    )
     args = parser.parse_args(argv)
     for name in args.only or list(BENCHMARKS):
         print(f"== {name} ({args.size})", file=sys.stderr, flush=True)

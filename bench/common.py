@@ -27,7 +27,9 @@ def machine() -> dict[str, Any]:
     cpu = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
-        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
+        names = [
+            line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")
+        ]
         cpu = names[0] if names else cpu
     return {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -63,7 +65,11 @@ def mnist_shaped_folder(size: str, real_root: Path | None = None, extra_train: i
         rng.integers(0, 256, (counts["test"], 28, 28), dtype=np.uint8),
         rng.integers(0, 10, counts["test"], dtype=np.uint8),
     )
-    return root, f"random MNIST-shaped data ({train:,} train / {counts['test']:,} test, 1x28x28 uint8): the real files were absent"
+    return (
+        root,
+        f"random MNIST-shaped data ({train:,} train / {counts['test']:,} test, 1x28x28 uint8): the real files "
+        "were absent",
+    )
 
 
 def learnai_train(config: dict[str, Any], runs_dir: Path) -> dict[str, Any]:
@@ -82,4 +88,8 @@ def epoch_throughput(summary: dict[str, Any], skip_first: bool = False) -> dict[
     records = RunDir(Path(summary["run_dir"])).epoch_records()[1 if skip_first else 0 :]
     seconds = sum(r["epoch_time"] for r in records)
     samples = sum(r["samples"] for r in records)
-    return {"samples_per_s": round(samples / seconds, 1), "train_seconds": round(seconds, 3), "train_samples": round(samples)}
+    return {
+        "samples_per_s": round(samples / seconds, 1),
+        "train_seconds": round(seconds, 3),
+        "train_samples": round(samples),
+    }

@@ -42,7 +42,9 @@ def run_config(name: str, runs: Path, digits: Path | None) -> dict[str, Any]:
     except Exception as failure:  # generalfit at a too-high lr diverges on purpose; record whatever happened
         return {"config": name, "status": "failed", "message": str(failure).splitlines()[0]}
     seconds = time.perf_counter() - started
-    report = evaluate_run(RunDir(Path(summary["run_dir"])), "best" if summary["checkpoints"].get("best") else "last", "test")
+    report = evaluate_run(
+        RunDir(Path(summary["run_dir"])), "best" if summary["checkpoints"].get("best") else "last", "test"
+    )
     return {
         "config": name,
         "data": "real MNIST t10k digits, 7,000 train / 2,000 test" if dataset == "mnist" else dataset,
@@ -56,7 +58,11 @@ def run_config(name: str, runs: Path, digits: Path | None) -> dict[str, Any]:
 
 
 def main() -> int:
-    digits = make_real_digits(Path(tempfile.mkdtemp(prefix="learnai-digits-"))) if (DEFAULT_SOURCE / "t10k-images-idx3-ubyte.gz").exists() else None
+    digits = (
+        make_real_digits(Path(tempfile.mkdtemp(prefix="learnai-digits-")))
+        if (DEFAULT_SOURCE / "t10k-images-idx3-ubyte.gz").exists()
+        else None
+    )
     names = sys.argv[1:] or sorted(p.stem for p in CONFIGS.glob("*.yaml"))
     results = []
     with tempfile.TemporaryDirectory() as runs:

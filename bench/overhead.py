@@ -45,7 +45,7 @@ def hand_written_loop(root: Path, epochs: int = 1) -> dict[str, float]:
             if batch_index % 10 == 0:
                 loss.item()  # what the tutorial prints
     seconds = time.perf_counter() - started
-    return {"samples_per_s": round(samples / seconds, 1), "train_seconds": round(seconds, 3)}
+    return {"samples_per_s": round(samples / seconds, 1), "train_seconds": round(seconds, 3), "train_samples": samples}
 
 
 def learnai_config(root: Path, fast: bool) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Benchmark 3: training throughput of mnist_cnn against batch size, model width and CPU threads (second epoch of two: the first warms up)."""
+"""Benchmark 3: training throughput of mnist_cnn against batch size, model width and CPU threads (second epoch of two:
+the first warms up)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,11 @@ from typing import Any
 from bench.common import RESULTS, epoch_throughput, learnai_train, mnist_shaped_folder
 
 GRID = {
-    "full": {"batch_sizes": [32, 64, 128, 256, 512, 1024, 2048, 4096], "widths": [[8, 16, 32], [16, 32, 64], [32, 64, 128]], "threads": [1, 2]},
+    "full": {
+        "batch_sizes": [32, 64, 128, 256, 512, 1024, 2048, 4096],
+        "widths": [[8, 16, 32], [16, 32, 64], [32, 64, 128]],
+        "threads": [1, 2],
+    },
     "tiny": {"batch_sizes": [32, 64], "widths": [[4, 8, 8], [8, 16, 16]], "threads": [1, 2]},
 }
 
@@ -22,7 +27,14 @@ def throughput(root: Path, runs: Path, batch: int, channels: list[int], threads:
         "model": {"name": "mnist_cnn", "channels": channels},
         "loss": {"name": "cross_entropy"},
         "optimizer": {"name": "adam"},
-        "train": {"epochs": 2, "batch_size": batch, "limit_batches": steps, "precision": "bf16", "channels_last": True, "threads": threads},
+        "train": {
+            "epochs": 2,
+            "batch_size": batch,
+            "limit_batches": steps,
+            "precision": "bf16",
+            "channels_last": True,
+            "threads": threads,
+        },
     }
     return epoch_throughput(learnai_train(config, runs), skip_first=True)["samples_per_s"]  # epoch 1 warms up kernels
 
@@ -36,13 +48,22 @@ def run(size: str, real_mnist: Path | None = None, results_dir: Path = RESULTS) 
     try:
         with tempfile.TemporaryDirectory() as runs:
             default = grid["widths"][len(grid["widths"]) // 2]
-            by_batch = {b: throughput(root, Path(runs), b, default, threads_before, samples) for b in grid["batch_sizes"]}
+            by_batch = {
+                b: throughput(root, Path(runs), b, default, threads_before, samples) for b in grid["batch_sizes"]
+            }
             by_width = {str(w): throughput(root, Path(runs), 256, w, threads_before, samples) for w in grid["widths"]}
             by_threads = {t: throughput(root, Path(runs), 256, default, t, samples) for t in grid["threads"]}
     finally:
         torch.set_num_threads(threads_before)
     plot = draw(by_batch, by_width, by_threads, results_dir / "scaling.png")
-    return {"data": data, "precision": "bf16 + channels_last, Adam", "samples_per_s_by_batch_size": by_batch, "samples_per_s_by_channels": by_width, "samples_per_s_by_threads": by_threads, "plot": str(plot)}
+    return {
+        "data": data,
+        "precision": "bf16 + channels_last, Adam",
+        "samples_per_s_by_batch_size": by_batch,
+        "samples_per_s_by_channels": by_width,
+        "samples_per_s_by_threads": by_threads,
+        "plot": str(plot),
+    }
 
 
 def draw(by_batch: dict, by_width: dict, by_threads: dict, path: Path) -> Path:

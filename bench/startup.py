@@ -17,9 +17,18 @@ def make_runs(root: Path, count: int) -> None:
     for index in range(count):
         run = root / f"2026-01-01_00-{index // 60 % 60:02d}-{index % 60:02d}_run{index}"
         (run / "checkpoints").mkdir(parents=True)
-        meta = {"name": f"run{index}", "status": "completed", "epochs_completed": 3, "duration_s": 1.5, "started": "2026-01-01T00:00:00", "best": {"metric": "val_loss", "value": 0.1}}
+        meta = {
+            "name": f"run{index}",
+            "status": "completed",
+            "epochs_completed": 3,
+            "duration_s": 1.5,
+            "started": "2026-01-01T00:00:00",
+            "best": {"metric": "val_loss", "value": 0.1},
+        }
         (run / "meta.json").write_text(json.dumps(meta))
-        (run / "metrics.jsonl").write_text("".join(json.dumps({"type": "epoch", "epoch": e, "train_loss": 1.0 / e}) + "\n" for e in (1, 2, 3)))
+        (run / "metrics.jsonl").write_text(
+            "".join(json.dumps({"type": "epoch", "epoch": e, "train_loss": 1.0 / e}) + "\n" for e in (1, 2, 3))
+        )
 
 
 def timed(arguments: list[str], repeats: int) -> float:

@@ -13,18 +13,32 @@ def write_summary(results: Path, output: Path = OUTPUT) -> Path:
     lines = ["# Benchmarks", "", "Written by `python -m bench` from `bench/results/*.json`; rerun it to refresh.", ""]
     for name, result in found.items():
         machine = result["machine"]
-        lines += [f"## {name}", "", f"Measured {machine['date']} on {machine['cpu']} ({machine['cores']} cores, torch {machine['torch']}, "
-                  f"{machine['torch_threads']} threads, GPU: {machine['gpu'] or 'none'}), learnai {machine['learnai']}.", ""]
+        lines += [
+            f"## {name}",
+            "",
+            f"Measured {machine['date']} on {machine['cpu']} ({machine['cores']} cores, torch {machine['torch']}, "
+            f"{machine['torch_threads']} threads, GPU: {machine['gpu'] or 'none'}), learnai {machine['learnai']}.",
+            "",
+        ]
         lines += SECTIONS[name](result) + [""]
-    lines += [
+    lines += _gpu_section(found)
+    output.write_text("\n".join(lines))
+    return output
+
+
+def _gpu_section(found: dict[str, dict]) -> list[str]:
+    """Says which figures were measured on a GPU, or that none was, from what the results recorded."""
+    on_gpu = {name: result["machine"]["gpu"] for name, result in found.items() if result["machine"].get("gpu")}
+    if on_gpu:
+        measured = ", ".join(f"{name} on {gpu}" for name, gpu in on_gpu.items())
+        return ["## GPU", "", f"Measured on a GPU: {measured}.", ""]
+    return [
         "## GPU",
         "",
         "No GPU was available to the session that measured these figures, so there are no GPU numbers here.",
         "Run `python -m bench` on a CUDA machine (learnai picks CUDA with `device: auto`) to add them.",
         "",
     ]
-    output.write_text("\n".join(lines))
-    return output
 
 
 def _overhead(r: dict) -> list[str]:
@@ -34,9 +48,12 @@ def _overhead(r: dict) -> list[str]:
         "",
         "| loop | samples/s | train seconds | vs hand-written |",
         "| --- | ---: | ---: | ---: |",
-        f"| hand-written (DataLoader over torchvision MNIST, ToTensor + Normalize) | {hand['samples_per_s']:,.0f} | {hand['train_seconds']} | 1.00x |",
-        f"| learnai train, fp32 (same settings) | {same['samples_per_s']:,.0f} | {same['train_seconds']} | {r['ratio_fp32']:.2f}x |",
-        f"| learnai train, bf16 + channels_last | {fast['samples_per_s']:,.0f} | {fast['train_seconds']} | {r['ratio_fast']:.2f}x |",
+        f"| hand-written (DataLoader over torchvision MNIST, ToTensor + Normalize) | {hand['samples_per_s']:,.0f} "
+        f"| {hand['train_seconds']} | 1.00x |",
+        f"| learnai train, fp32 (same settings) | {same['samples_per_s']:,.0f} | {same['train_seconds']} | "
+        f"{r['ratio_fp32']:.2f}x |",
+        f"| learnai train, bf16 + channels_last | {fast['samples_per_s']:,.0f} | {fast['train_seconds']} | "
+        f"{r['ratio_fast']:.2f}x |",
     ]
 
 
@@ -45,25 +62,45 @@ def _time_to_accuracy(r: dict) -> list[str]:
     lines = [
         f"`{r['config']}` on {r['data']}.",
         "",
-        f"- one epoch over {epoch['train_samples']:,} training images: {epoch['train_seconds']} s of training ({epoch['samples_per_s']:,.0f} samples/s), "
+        f"- one epoch over {epoch['train_samples']:,} training images: {epoch['train_seconds']} s of training "
+        f"({epoch['samples_per_s']:,.0f} samples/s), "
         f"{epoch['wall_seconds']} s wall-clock with data loading and validation, on {epoch['device']}.",
     ]
     if "official_test_accuracy" in r:
-        lines.append(f"- official MNIST test accuracy after that epoch: {r['official_test_accuracy']:.4f} (reached 99%: {r['reached_99']}).")
+        lines.append(
+            f"- official MNIST test accuracy after that epoch: {r['official_test_accuracy']:.4f} (reached 99%: "
+            f"{r['reached_99']})."
+        )
     else:
-        lines.append("- the official MNIST training set was not available, so time to 99% on the official split was not measured here.")
+        lines.append(
+            "- the official MNIST training set was not available, so time to 99% on the official split was not "
+            "measured here."
+        )
     if "skipped" in digits:
         lines.append(f"- real-digit accuracy: skipped ({digits['skipped']}).")
     else:
-        lines.append(f"- real digits ({digits['split']}): {digits['test_accuracy']:.4f} test accuracy on {digits['test_samples']} digits after {digits['epochs']} epochs ({digits['train_seconds']} s of training).")
+        lines.append(
+            f"- real digits ({digits['split']}): {digits['test_accuracy']:.4f} test accuracy on "
+            f"{digits['test_samples']} digits after {digits['epochs']} epochs "
+            f"({digits['train_seconds']} s of training)."
+        )
     return lines
 
 
 def _scaling(r: dict) -> list[str]:
-    lines = [f"Data: {r['data']}. {r['precision']}. Plot: `bench/results/scaling.png`.", "", "| batch size | samples/s |", "| ---: | ---: |"]
+    lines = [
+        f"Data: {r['data']}. {r['precision']}. Plot: `bench/results/scaling.png`.",
+        "",
+        "| batch size | samples/s |",
+        "| ---: | ---: |",
+    ]
     lines += [f"| {b} | {v:,.0f} |" for b, v in r["samples_per_s_by_batch_size"].items()]
-    lines += ["", "| channels (batch 256) | samples/s |", "| --- | ---: |"] + [f"| {w} | {v:,.0f} |" for w, v in r["samples_per_s_by_channels"].items()]
-    lines += ["", "| CPU threads (batch 256) | samples/s |", "| ---: | ---: |"] + [f"| {t} | {v:,.0f} |" for t, v in r["samples_per_s_by_threads"].items()]
+    lines += ["", "| channels (batch 256) | samples/s |", "| --- | ---: |"] + [
+        f"| {w} | {v:,.0f} |" for w, v in r["samples_per_s_by_channels"].items()
+    ]
+    lines += ["", "| CPU threads (batch 256) | samples/s |", "| ---: | ---: |"] + [
+        f"| {t} | {v:,.0f} |" for t, v in r["samples_per_s_by_threads"].items()
+    ]
     return lines
 
 

@@ -39,7 +39,11 @@ def run(size: str, real_mnist: Path | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as runs:
         started = time.perf_counter()
         summary = learnai_train(shipped_config(root) if real else shipped_config(root, val_split=held_out), Path(runs))
-        result["one_epoch"] = {**epoch_throughput(summary), "wall_seconds": round(time.perf_counter() - started, 2), "device": RunDir(Path(summary["run_dir"])).meta()["device"]}
+        result["one_epoch"] = {
+            **epoch_throughput(summary),
+            "wall_seconds": round(time.perf_counter() - started, 2),
+            "device": RunDir(Path(summary["run_dir"])).meta()["device"],
+        }
         if real:
             accuracy = evaluate_run(RunDir(Path(summary["run_dir"])), "last", "test")["metrics"]["accuracy"]
             result["official_test_accuracy"] = accuracy

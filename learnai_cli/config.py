@@ -47,8 +47,12 @@ class DataSection(Section):
     val_split: SplitSize = Field(0.1, description="fraction (0-1) or count held out for validation")
     test_split: SplitSize = Field(0.1, description="fraction or count held out for test, if no official test set")
     limit: Optional[PositiveInt] = Field(None, description="cap every split at this many samples (smoke runs)")
-    num_workers: int = Field(0, ge=0, le=64, description="DataLoader worker processes; in-memory datasets then go through a DataLoader too")
-    memory_budget_mb: int = Field(1024, ge=0, description="decode file-backed datasets into memory once when they fit (0: never)")
+    num_workers: int = Field(
+        0, ge=0, le=64, description="DataLoader worker processes; in-memory datasets then go through a DataLoader too"
+    )
+    memory_budget_mb: int = Field(
+        1024, ge=0, description="decode file-backed datasets into memory once when they fit (0: never)"
+    )
 
 
 class Strict(BaseModel):
@@ -74,25 +78,43 @@ class TrainSection(Strict):
     eval_batch_size: PositiveInt = 1024
     shuffle: bool = True
     max_steps: Optional[PositiveInt] = Field(None, description="stop after this many optimizer steps in all")
-    limit_batches: Optional[PositiveInt] = Field(None, description="at most this many batches per epoch (train and val)")
+    limit_batches: Optional[PositiveInt] = Field(
+        None, description="at most this many batches per epoch (train and val)"
+    )
     log_every_steps: PositiveInt = Field(50, description="steps between loss syncs, step records and progress updates")
     val_every_epochs: PositiveInt = 1
     monitor: str = Field("val_loss", description="metric that picks best.pt: train_loss, val_loss or val_<metric>")
     mode: Literal["min", "max"] = "min"
     early_stopping: Optional[EarlyStopping] = None
     stop_when: Optional[StopWhen] = Field(None, description="e.g. {metric: train_loss, below: 0.001}")
-    loggers: list[Literal["csv", "tensorboard"]] = Field(["csv"], description="csv (metrics.jsonl/csv, always written) and optionally tensorboard")
-    record_predictions: bool = Field(False, description="1-D regression: store predictions on a grid each epoch (learnai plot --animate)")
+    loggers: list[Literal["csv", "tensorboard"]] = Field(
+        ["csv"], description="csv (metrics.jsonl/csv, always written) and optionally tensorboard"
+    )
+    record_predictions: bool = Field(
+        False, description="1-D regression: store predictions on a grid each epoch (learnai plot --animate)"
+    )
     grad_clip: Optional[PositiveFloat] = Field(None, description="clip the gradient norm to this value")
     accumulate_steps: PositiveInt = Field(1, description="micro-batches whose gradients add up before one step")
-    checkpoint_every_steps: Optional[PositiveInt] = Field(None, description="also write last.pt every N optimizer steps (long epochs)")
-    skip_nonfinite_steps: int = Field(0, ge=0, description="skip up to N steps whose loss is NaN/inf before declaring divergence")
-    divergence_factor: Optional[PositiveFloat] = Field(1e7, description="diverged when the loss exceeds this multiple of its first value (null: only NaN/inf)")
+    checkpoint_every_steps: Optional[PositiveInt] = Field(
+        None, description="also write last.pt every N optimizer steps (long epochs)"
+    )
+    skip_nonfinite_steps: int = Field(
+        0, ge=0, description="skip up to N steps whose loss is NaN/inf before declaring divergence"
+    )
+    divergence_factor: Optional[PositiveFloat] = Field(
+        1e7, description="diverged when the loss exceeds this multiple of its first value (null: only NaN/inf)"
+    )
     deterministic: bool = False
-    precision: Literal["fp32", "bf16", "fp16"] = Field("fp32", description="autocast dtype for forward passes; fp16 adds a GradScaler")
+    precision: Literal["fp32", "bf16", "fp16"] = Field(
+        "fp32", description="autocast dtype for forward passes; fp16 adds a GradScaler"
+    )
     channels_last: bool = Field(False, description="NHWC memory layout for image models (faster convolutions)")
-    compile: Union[bool, Literal["default", "reduce-overhead", "max-autotune"]] = Field(False, description="torch.compile the model (true or a mode)")
-    threads: Optional[PositiveInt] = Field(None, description="CPU threads for torch (default: torch's choice, the physical cores)")
+    compile: Union[bool, Literal["default", "reduce-overhead", "max-autotune"]] = Field(
+        False, description="torch.compile the model (true or a mode)"
+    )
+    threads: Optional[PositiveInt] = Field(
+        None, description="CPU threads for torch (default: torch's choice, the physical cores)"
+    )
 
 
 class ExperimentConfig(Strict):
@@ -154,7 +176,10 @@ def parse_yaml(text: str, source: str) -> dict[str, Any]:
     except yaml.constructor.ConstructorError as error:
         mark = error.problem_mark
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise ConfigError(f"{source}: YAML tags that build Python objects are not allowed in configs{where}: configs are data; code enters only through plugins") from None
+        raise ConfigError(
+            f"{source}: YAML tags that build Python objects are not allowed in configs{where}: configs are data; "
+            "code enters only through plugins"
+        ) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
@@ -183,14 +208,18 @@ def _check_structure(data: Any, source: str) -> None:
         if not isinstance(node, (dict, list)):
             continue
         if id(node) in ancestors:
-            raise ConfigError(f"{source}: a YAML anchor refers to itself (recursive structure); configs must be plain trees")
+            raise ConfigError(
+                f"{source}: a YAML anchor refers to itself (recursive structure); configs must be plain trees"
+            )
         if depth > MAX_DEPTH:
             raise ConfigError(f"{source}: the YAML is nested more than {MAX_DEPTH} levels deep")
         if id(node) in seen:
             continue
         seen.add(id(node))
         if len(seen) > MAX_NODES:
-            raise ConfigError(f"{source}: the YAML holds more than {MAX_NODES:,} lists and mappings; configs are small files")
+            raise ConfigError(
+                f"{source}: the YAML holds more than {MAX_NODES:,} lists and mappings; configs are small files"
+            )
         children = node.values() if isinstance(node, dict) else node
         stack.extend((child, depth + 1, ancestors | {id(node)}) for child in children)
 
@@ -228,7 +257,9 @@ def _set_path(raw: dict[str, Any], parts: list[str], value: Any) -> str | None:
     return None
 
 
-def load(path: str | Path, overrides: list[str] | tuple[str, ...] = (), plugins: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
+def load(
+    path: str | Path, overrides: list[str] | tuple[str, ...] = (), plugins: list[str] | tuple[str, ...] = ()
+) -> ExperimentConfig:
     """Read, override and validate a config file; raises one ConfigError listing every problem.
 
     `plugins` come from the command line (--plugin): files are relative to the current directory.
@@ -297,9 +328,15 @@ def _check_monitor(config: ExperimentConfig) -> list[str]:
     task = registry.DATASETS.get(config.data.name).meta["task"]
     valid = ["train_loss", "val_loss"] + [f"val_{name}" for name in metrics.names_for_task(task)]
     problems = []
-    for key, metric in (("train.monitor", config.train.monitor), ("train.stop_when.metric", config.train.stop_when and config.train.stop_when.metric)):
+    for key, metric in (
+        ("train.monitor", config.train.monitor),
+        ("train.stop_when.metric", config.train.stop_when and config.train.stop_when.metric),
+    ):
         if metric and metric not in valid:
-            problems.append(f"{key}: '{metric}' is not recorded for a {task} task.{did_you_mean(metric, valid)} Valid: {', '.join(valid)}")
+            problems.append(
+                f"{key}: '{metric}' is not recorded for a {task} task.{did_you_mean(metric, valid)} Valid: "
+                f"{', '.join(valid)}"
+            )
     stop = config.train.stop_when
     if stop and (stop.below is None) == (stop.above is None):
         problems.append("train.stop_when: give exactly one of below or above")
@@ -320,7 +357,11 @@ def _describe_schema_error(error: dict, origins: dict[str, str]) -> str:
     if error["type"] == "string_pattern_mismatch" and path == "device":
         return _located(path, f"expected auto, cpu, cuda or cuda:N (got {error['input']!r})", origins)
     if error["type"] == "string_pattern_mismatch" and path == "name":
-        return _located(path, f"use letters, digits, '.', '_' or '-' only; it names the run directory (got {error['input']!r})", origins)
+        return _located(
+            path,
+            f"use letters, digits, '.', '_' or '-' only; it names the run directory (got {error['input']!r})",
+            origins,
+        )
     message = error["msg"].removeprefix("Value error, ")
     return _located(path, f"{message} (got {short_repr(error.get('input'))})", origins)
 

@@ -19,7 +19,8 @@ def names_for_task(task: str) -> tuple[str, ...]:
 
 
 def prediction_classes(outputs: torch.Tensor, task: str, from_logits: bool) -> torch.Tensor:
-    """Class ids, flattened: argmax over the class dimension (1, so per-step outputs (N, C, T) work), or a 0/1 threshold."""
+    """Class ids, flattened: argmax over the class dimension (1, so per-step outputs (N, C, T) work), or a 0/1
+    threshold."""
     if task == "binary":
         threshold = 0.0 if from_logits else 0.5
         return (outputs > threshold).long().view(-1)
@@ -29,7 +30,9 @@ def prediction_classes(outputs: torch.Tensor, task: str, from_logits: bool) -> t
 @METRICS.register("accuracy")
 def accuracy(predicted: torch.Tensor, targets: torch.Tensor):
     """Fraction of samples whose predicted class equals the target."""
-    return (predicted.reshape(-1) == targets.reshape(-1).long()).sum(), targets.new_tensor(targets.numel(), dtype=torch.float32)
+    return (predicted.reshape(-1) == targets.reshape(-1).long()).sum(), targets.new_tensor(
+        targets.numel(), dtype=torch.float32
+    )
 
 
 @METRICS.register("mse")

@@ -5,9 +5,8 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal, Optional
 
-from pydantic import Field
-
 import torch
+from pydantic import Field
 from torch import optim
 
 from learnai_cli.registry import OPTIMIZERS, SCHEDULERS
@@ -50,7 +49,12 @@ def manual_sgd(params, lr: float = 0.01) -> optim.Optimizer:
 
 @OPTIMIZERS.register("sgd")
 def sgd(
-    params, lr: float = 0.01, momentum: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, fused: Optional[bool] = None
+    params,
+    lr: float = 0.01,
+    momentum: float = 0.0,
+    weight_decay: float = 0.0,
+    nesterov: bool = False,
+    fused: Optional[bool] = None,
 ) -> optim.Optimizer:
     """Stochastic gradient descent (torch.optim.SGD), optionally with (Nesterov) momentum; fused kernel by default."""
     return build_fast(optim.SGD, params, fused, lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov)
@@ -58,7 +62,12 @@ def sgd(
 
 @OPTIMIZERS.register("adam")
 def adam(
-    params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0, fused: Optional[bool] = None
+    params,
+    lr: float = 1e-3,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+    fused: Optional[bool] = None,
 ) -> optim.Optimizer:
     """Adam (torch.optim.Adam): adaptive per-parameter steps; a robust default; fused kernel by default."""
     return build_fast(optim.Adam, params, fused, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
@@ -66,14 +75,21 @@ def adam(
 
 @OPTIMIZERS.register("adamw")
 def adamw(
-    params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.01, fused: Optional[bool] = None
+    params,
+    lr: float = 1e-3,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    weight_decay: float = 0.01,
+    fused: Optional[bool] = None,
 ) -> optim.Optimizer:
     """AdamW (torch.optim.AdamW): Adam with decoupled weight decay; fused kernel by default."""
     return build_fast(optim.AdamW, params, fused, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
 
 
 @OPTIMIZERS.register("rmsprop")
-def rmsprop(params, lr: float = 1e-2, alpha: float = 0.99, momentum: float = 0.0, weight_decay: float = 0.0) -> optim.Optimizer:
+def rmsprop(
+    params, lr: float = 1e-2, alpha: float = 0.99, momentum: float = 0.0, weight_decay: float = 0.0
+) -> optim.Optimizer:
     """RMSprop (torch.optim.RMSprop): divides steps by a running RMS of gradients."""
     return optim.RMSprop(params, lr=lr, alpha=alpha, momentum=momentum, weight_decay=weight_decay)
 
@@ -128,7 +144,9 @@ def onecycle(
 
 
 @SCHEDULERS.register("reduce_on_plateau", interval="plateau")
-def reduce_on_plateau(optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10, threshold: float = 1e-4, min_lr: float = 0.0):
+def reduce_on_plateau(
+    optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10, threshold: float = 1e-4, min_lr: float = 0.0
+):
     """Cut the lr by factor when the monitored metric stops improving for patience epochs."""
     return optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, mode=mode, factor=factor, patience=patience, threshold=threshold, min_lr=min_lr

@@ -83,10 +83,11 @@ def plot_run(run: RunDir) -> list[Path]:
         written.append(save_figure(loss_figure(records, run.meta().get("name", run.id)), run.loss_plot))
     evaluation = read_json(run.eval_path)
     if evaluation.get("confusion_matrix"):
-        figure = confusion_figure(evaluation["confusion_matrix"], evaluation["class_names"], f"{run.id} ({evaluation['split']})")
+        figure = confusion_figure(
+            evaluation["confusion_matrix"], evaluation["class_names"], f"{run.id} ({evaluation['split']})"
+        )
         written.append(save_figure(figure, run.confusion_plot))
     return written
-
 
 
 def compare_figure(runs: list[RunDir]):

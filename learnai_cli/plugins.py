@@ -28,7 +28,9 @@ def load_all(specs: Any, base_dir: Path) -> tuple[list[str], list[str]]:
             resolved.append(load(spec, base_dir))
         except Exception as error:  # a plugin's own bug must read as a config problem, not a crash
             frame = traceback.extract_tb(error.__traceback__)[-1]
-            problems.append(f"plugins: cannot load '{spec}': {type(error).__name__}: {error} ({frame.filename}:{frame.lineno})")
+            problems.append(
+                f"plugins: cannot load '{spec}': {type(error).__name__}: {error} ({frame.filename}:{frame.lineno})"
+            )
     return resolved, problems
 
 
@@ -66,7 +68,9 @@ def resolve_reference(reference: str, base_dir: Path) -> tuple[str, object]:
     if not location or not attribute:
         raise ValueError(f"'{reference}' must look like module:name or file.py:name")
     resolved = load(location, base_dir)
-    module = sys.modules[_loaded_files[Path(resolved)]] if resolved.endswith(".py") else importlib.import_module(resolved)
+    module = (
+        sys.modules[_loaded_files[Path(resolved)]] if resolved.endswith(".py") else importlib.import_module(resolved)
+    )
     if not hasattr(module, attribute):
         raise AttributeError(f"{location} has no '{attribute}'")
     return f"{resolved}:{attribute}", getattr(module, attribute)

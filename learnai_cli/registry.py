@@ -220,7 +220,9 @@ DATASETS = Registry(
     "dataset",
     provided=("seed",),
     required_meta=("task",),
-    locations=tuple(f"learnai_cli.data.{source}" for source in ("synthetic", "tabular", "vision", "folders", "sequences")),
+    locations=tuple(
+        f"learnai_cli.data.{source}" for source in ("synthetic", "tabular", "vision", "folders", "sequences")
+    ),
 )
 LOSSES = Registry("loss", allow_references=True, locations=("learnai_cli.losses",))
 OPTIMIZERS = Registry("optimizer", provided=("params",), locations=("learnai_cli.optim",))

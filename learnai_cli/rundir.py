@@ -59,7 +59,8 @@ class RunDir:
 
     @classmethod
     def create(cls, root: Path, name: str, now: datetime | None = None) -> "RunDir":
-        """A new `<YYYY-mm-dd_HH-MM-SS>_<name>[_<n>]` directory; mkdir is atomic, so concurrent starts never share one."""
+        """A new `<YYYY-mm-dd_HH-MM-SS>_<name>[_<n>]` directory; mkdir is atomic, so concurrent starts never share
+        one."""
         root.mkdir(parents=True, exist_ok=True)
         stamp = (now or datetime.now()).strftime("%Y-%m-%d_%H-%M-%S")
         for attempt in range(1, 10_000):
@@ -143,7 +144,12 @@ def create_sweep_dir(root: Path, name: str) -> Path:
 
 
 # What a sweep folder holds, and the default outputs of `learnai plot` in the runs root.
-SWEEP_SUMMARY_CSV, SWEEP_SUMMARY_JSON, COMPARISON_PLOT, LANDSCAPE_PLOT = "summary.csv", "summary.json", "comparison.png", "landscape.png"
+SWEEP_SUMMARY_CSV, SWEEP_SUMMARY_JSON, COMPARISON_PLOT, LANDSCAPE_PLOT = (
+    "summary.csv",
+    "summary.json",
+    "comparison.png",
+    "landscape.png",
+)
 
 
 def runs_root(option: str | Path | None) -> Path:
@@ -161,7 +167,9 @@ def all_runs(root: Path) -> list[RunDir]:
 def resolve(root: Path, run_id: str) -> RunDir:
     """A run by its directory name, a unique prefix of it, or `latest`; nothing outside root."""
     if not run_id or "/" in run_id or "\\" in run_id or run_id in (".", "..") or "\0" in run_id:
-        raise UsageError(f"'{run_id}' is not a run id: give a directory name from `learnai runs`, a unique prefix, or 'latest'")
+        raise UsageError(
+            f"'{run_id}' is not a run id: give a directory name from `learnai runs`, a unique prefix, or 'latest'"
+        )
     runs = all_runs(root)
     if not runs:
         raise UsageError(f"no runs in {root}: train one with `learnai train CONFIG`, or point --runs-dir at your runs")

@@ -25,7 +25,9 @@ class Cli:
         self.runner = CliRunner()
 
     def __call__(self, *args: str):
-        return self.runner.invoke(app, [str(a) for a in args], env={"LEARNAI_RUNS_DIR": str(self.runs_dir)}, catch_exceptions=False)
+        return self.runner.invoke(
+            app, [str(a) for a in args], env={"LEARNAI_RUNS_DIR": str(self.runs_dir)}, catch_exceptions=False
+        )
 
     def json(self, *args: str) -> dict:
         result = self(*args, "--json")

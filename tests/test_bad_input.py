@@ -21,8 +21,21 @@ from tests.conftest import CONFIGS
 
 BASE = yaml.safe_load((CONFIGS / "linear_regression.yaml").read_text())
 SECTIONS = ["name", "data", "model", "loss", "optimizer"]
-NUMERIC_KEYS = [("train", "epochs"), ("train", "batch_size"), ("train", "log_every_steps"), ("data", "n"), ("optimizer", "lr"), ("seed",)]
-POSITIVE_KEYS = [("train", "epochs"), ("train", "batch_size"), ("train", "eval_batch_size"), ("train", "accumulate_steps"), ("data", "limit")]
+NUMERIC_KEYS = [
+    ("train", "epochs"),
+    ("train", "batch_size"),
+    ("train", "log_every_steps"),
+    ("data", "n"),
+    ("optimizer", "lr"),
+    ("seed",),
+]
+POSITIVE_KEYS = [
+    ("train", "epochs"),
+    ("train", "batch_size"),
+    ("train", "eval_batch_size"),
+    ("train", "accumulate_steps"),
+    ("data", "limit"),
+]
 KNOWN_WORDS = {"name", "seed", "device", "plugins", "data", "model", "loss", "optimizer", "scheduler", "train"}
 
 
@@ -56,14 +69,58 @@ malformed_config = st.one_of(
     # wrong types where numbers belong
     st.tuples(st.sampled_from(NUMERIC_KEYS), not_a_number).map(lambda kv: set_key(copy.deepcopy(BASE), *kv)),
     # zero, negative and absurd numbers where a positive one belongs
-    st.tuples(st.sampled_from(POSITIVE_KEYS), st.integers(max_value=0)).map(lambda kv: set_key(copy.deepcopy(BASE), *kv)),
+    st.tuples(st.sampled_from(POSITIVE_KEYS), st.integers(max_value=0)).map(
+        lambda kv: set_key(copy.deepcopy(BASE), *kv)
+    ),
     st.integers(min_value=2**63, max_value=2**200).map(lambda n: set_key(copy.deepcopy(BASE), ("seed",), n)),
     st.integers(max_value=-1).map(lambda n: set_key(copy.deepcopy(BASE), ("seed",), n)),
-    st.floats(min_value=1.0001, max_value=1e300).filter(lambda f: not f.is_integer()).map(lambda f: set_key(copy.deepcopy(BASE), ("data", "val_split"), f)),
+    st.floats(min_value=1.0001, max_value=1e300)
+    .filter(lambda f: not f.is_integer())
+    .map(lambda f: set_key(copy.deepcopy(BASE), ("data", "val_split"), f)),
     # unknown keys, in any section
-    st.tuples(st.sampled_from(["", "train", "data", "model", "optimizer", "loss"]), identifier).filter(
-        lambda sk: sk[1] not in KNOWN_WORDS | set(BASE.get(sk[0], {}) if sk[0] else {}) | {"eval_batch_size", "shuffle", "max_steps", "limit_batches", "val_every_epochs", "monitor", "mode", "early_stopping", "grad_clip", "accumulate_steps", "checkpoint_every_steps", "skip_nonfinite_steps", "deterministic", "epochs", "batch_size", "log_every_steps", "val_split", "test_split", "limit", "reduction", "betas", "eps", "weight_decay", "x_min", "x_max", "noise", "n", "weight", "bias", "lr", "n_in", "n_out"}
-    ).map(lambda sk: set_key(copy.deepcopy(BASE), (sk[0], sk[1]) if sk[0] else (sk[1],), 1)),
+    st.tuples(st.sampled_from(["", "train", "data", "model", "optimizer", "loss"]), identifier)
+    .filter(
+        lambda sk: (
+            sk[1]
+            not in KNOWN_WORDS
+            | set(BASE.get(sk[0], {}) if sk[0] else {})
+            | {
+                "eval_batch_size",
+                "shuffle",
+                "max_steps",
+                "limit_batches",
+                "val_every_epochs",
+                "monitor",
+                "mode",
+                "early_stopping",
+                "grad_clip",
+                "accumulate_steps",
+                "checkpoint_every_steps",
+                "skip_nonfinite_steps",
+                "deterministic",
+                "epochs",
+                "batch_size",
+                "log_every_steps",
+                "val_split",
+                "test_split",
+                "limit",
+                "reduction",
+                "betas",
+                "eps",
+                "weight_decay",
+                "x_min",
+                "x_max",
+                "noise",
+                "n",
+                "weight",
+                "bias",
+                "lr",
+                "n_in",
+                "n_out",
+            }
+        )
+    )
+    .map(lambda sk: set_key(copy.deepcopy(BASE), (sk[0], sk[1]) if sk[0] else (sk[1],), 1)),
     # missing sections
     st.sampled_from(SECTIONS).map(lambda key: {k: v for k, v in copy.deepcopy(BASE).items() if k != key}),
     # names nobody registered
@@ -73,7 +130,9 @@ malformed_config = st.one_of(
 )
 
 
-@settings(max_examples=160, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=160, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(config=malformed_config)
 def test_malformed_configs_exit_2_with_a_message(cli, tmp_path, config):
     path = tmp_path / "fuzz.yaml"
@@ -81,7 +140,9 @@ def test_malformed_configs_exit_2_with_a_message(cli, tmp_path, config):
     check_refused(cli, path)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(junk=st.one_of(st.binary(max_size=200), st.text(max_size=200).map(str.encode)))
 def test_junk_files_exit_2_with_a_message(cli, tmp_path, junk):
     path = tmp_path / "junk.yaml"
@@ -123,7 +184,10 @@ def test_hostile_yaml(cli, tmp_path, text, expected):
 def test_labels_beyond_the_models_classes(cli):
     result = cli("train", CONFIGS / "toy_classes.yaml", "model.out_features=2")
     assert result.exit_code == 2
-    assert "labels from 0 to 2 but model 'mlp' outputs 2 classes" in result.stderr and "model.out_features=2" in result.stderr
+    assert (
+        "labels from 0 to 2 but model 'mlp' outputs 2 classes" in result.stderr
+        and "model.out_features=2" in result.stderr
+    )
 
 
 def test_binary_labels_must_be_0_or_1(cli, tmp_path):
@@ -196,7 +260,14 @@ def nan_on_third_call():
 def test_skip_nonfinite_steps(cli, tmp_path):
     plugin = tmp_path / "nan_loss.py"
     plugin.write_text(NAN_LOSS_PLUGIN)
-    common = ["train.epochs=2", "data.n=200", "train.batch_size=50", "loss.name=nan_on_third_call", "--plugin", str(plugin)]
+    common = [
+        "train.epochs=2",
+        "data.n=200",
+        "train.batch_size=50",
+        "loss.name=nan_on_third_call",
+        "--plugin",
+        str(plugin),
+    ]
     skipped = cli.json("train", CONFIGS / "linear_regression.yaml", "train.skip_nonfinite_steps=1", *common)
     # 160 training samples: 4 batches an epoch, 8 in all; the NaN batch is skipped, so 7 steps with finite losses.
     assert skipped["status"] == "completed" and skipped["final"]["step"] == 7

@@ -6,20 +6,32 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO
 
 
 def test_benchmarks_run_at_tiny_size_and_write_results(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "bench", "--size", "tiny", "--results", str(tmp_path)], cwd=REPO, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--size", "tiny", "--results", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     results = {p.stem: json.loads(p.read_text()) for p in tmp_path.glob("*.json")}
     assert set(results) == {"overhead", "time_to_accuracy", "scaling", "startup"}
     for result in results.values():
         assert result["size"] == "tiny" and result["machine"]["torch"]
     overhead = results["overhead"]
-    assert overhead["hand_written_loop"]["samples_per_s"] > 0 and overhead["learnai_fp32"]["samples_per_s"] > 0
+    for loop in ("hand_written_loop", "learnai_fp32", "learnai_bf16_channels_last"):  # throughput = samples / seconds
+        measured = overhead[loop]
+        assert measured["samples_per_s"] == pytest.approx(
+            measured["train_samples"] / measured["train_seconds"], rel=0.05
+        )
     assert overhead["data"].startswith("random MNIST-shaped data")
-    assert results["time_to_accuracy"]["one_epoch"]["train_seconds"] > 0
+    epoch = results["time_to_accuracy"]["one_epoch"]
+    assert epoch["wall_seconds"] >= epoch["train_seconds"]  # wall time includes data loading and validation
     assert set(results["scaling"]["samples_per_s_by_batch_size"]) == {"32", "64"}
     assert (tmp_path / "scaling.png").read_bytes()[:4] == b"\x89PNG"
     assert "learnai --help" in results["startup"]["median_seconds"]
@@ -27,4 +39,16 @@ def test_benchmarks_run_at_tiny_size_and_write_results(tmp_path):
     from bench.summary import write_summary
 
     summary = write_summary(tmp_path, tmp_path / "BENCHMARKS.md").read_text()
-    assert "| hand-written" in summary and "No GPU was available" in summary
+    assert "| hand-written" in summary
+    gpu = results["overhead"]["machine"]["gpu"]  # the GPU section says what the run found, GPU or not
+    assert (f"Measured on a GPU: overhead on {gpu}" if gpu else "No GPU was available") in summary
+
+
+def test_summary_reports_gpu_figures_when_results_were_measured_on_one(tmp_path):
+    from bench.summary import write_summary
+
+    machine = {"date": "d", "cpu": "c", "cores": 2, "torch": "t", "torch_threads": 2, "learnai": "l"}
+    startup = {"repeats": 1, "median_seconds": {"learnai --help": 0.2}}
+    (tmp_path / "startup.json").write_text(json.dumps({**startup, "machine": {**machine, "gpu": "NVIDIA H200"}}))
+    summary = write_summary(tmp_path, tmp_path / "BENCHMARKS.md").read_text()
+    assert "Measured on a GPU: startup on NVIDIA H200." in summary and "No GPU" not in summary

@@ -29,7 +29,8 @@ def test_load_fills_builder_defaults_and_keeps_yaml_values():
 
 def test_overrides_are_parsed_as_yaml_and_win_over_the_file():
     config = config_module.load(
-        CONFIGS / "toy_classes.yaml", ["optimizer.lr=0.1", "train.epochs=3", "model.hidden=[8, 4]", "train.early_stopping.patience=2"]
+        CONFIGS / "toy_classes.yaml",
+        ["optimizer.lr=0.1", "train.epochs=3", "model.hidden=[8, 4]", "train.early_stopping.patience=2"],
     )
     assert config.optimizer.kwargs["lr"] == 0.1
     assert config.train.epochs == 3
@@ -155,7 +156,9 @@ def test_config_command_prints_resolved_yaml_and_counts_parameters(cli):
 
 
 def test_config_command_catches_a_model_that_does_not_fit_the_data(cli, mnist_root):
-    result = cli("config", CONFIGS / "mnist_cnn.yaml", f"data.root={mnist_root}", "data.val_split=20", "model.image_size=32")
+    result = cli(
+        "config", CONFIGS / "mnist_cnn.yaml", f"data.root={mnist_root}", "data.val_split=20", "model.image_size=32"
+    )
     assert result.exit_code == 2
     assert "model 'mnist_cnn' does not fit data 'mnist'" in result.stderr
     assert "inputs (2, 1, 28, 28)" in result.stderr and "model.image_size=32" in result.stderr
@@ -164,33 +167,3 @@ def test_config_command_catches_a_model_that_does_not_fit_the_data(cli, mnist_ro
 def test_config_command_checks_what_it_can_without_the_data(cli, tmp_path):
     payload = cli.json("config", CONFIGS / "mnist_cnn.yaml", f"data.root={tmp_path}", "data.download=false")
     assert payload["ok"] and payload["data_check"].startswith("data not checked: MNIST files are missing")
-
-
-def test_plugin_registers_a_model(tmp_path, cli):
-    plugin = tmp_path / "my_models.py"
-    plugin.write_text(
-        "from torch import nn\n"
-        "from learnai_cli.registry import MODELS\n\n"
-        "@MODELS.register('plugin_tiny_regressor')\n"
-        "def tiny(width: int = 4):\n"
-        "    '''A two-layer regressor from a plugin.'''\n"
-        "    return nn.Sequential(nn.Linear(1, width), nn.ReLU(), nn.Linear(width, 1))\n"
-    )
-    source = (CONFIGS / "linear_regression.yaml").read_text()
-    source = source.replace("model:\n  name: linear_regression\n  n_in: 1\n  n_out: 1\n", "model:\n  name: plugin_tiny_regressor\n  width: 8\n")
-    path = tmp_path / "with_plugin.yaml"
-    path.write_text("plugins: [my_models.py]\n" + source)
-    payload = cli.json("train", path, "train.epochs=2")
-    assert payload["status"] == "completed"
-    report = cli.json("eval", payload["run_id"])  # eval rebuilds the plugin model from the run's config
-    assert report["metrics"]["mse"] >= 0
-
-
-def test_broken_plugin_is_a_config_error(tmp_path):
-    plugin = tmp_path / "broken.py"
-    plugin.write_text("raise RuntimeError('boom')\n")
-    path = tmp_path / "cfg.yaml"
-    path.write_text("plugins: [broken.py, missing.py, no_such_module_xyz]\n" + (CONFIGS / "toy_classes.yaml").read_text())
-    text = problems_of(path)
-    assert "cannot load 'broken.py': RuntimeError: boom" in text
-    assert "cannot load 'missing.py'" in text and "cannot load 'no_such_module_xyz'" in text

@@ -6,9 +6,7 @@ import pytest
 import torch
 
 from learnai_cli import registry
-from learnai_cli.data.splits import DatasetSplits, TensorSplit, carve
-from learnai_cli.errors import ConfigError, DataError
-
+from learnai_cli.errors import DataError
 
 
 def test_mnist_loads_through_torchvision_and_normalises(mnist_root):
@@ -30,44 +28,20 @@ def test_missing_mnist_says_where_to_put_the_files(tmp_path):
     with pytest.raises(DataError) as caught:
         registry.DATASETS.build("mnist", {"root": str(tmp_path), "download": False})
     message = caught.value.message
-    assert str(tmp_path / "MNIST" / "raw") in message and "train-images-idx3-ubyte" in message and "data.root" in message
+    assert (
+        str(tmp_path / "MNIST" / "raw") in message and "train-images-idx3-ubyte" in message and "data.root" in message
+    )
 
 
 def test_mnist_config_trains_on_generated_digits(cli, mnist_root):
     from tests.conftest import CONFIGS
 
-    payload = cli.json("train", CONFIGS / "mnist_cnn.yaml", f"data.root={mnist_root}", "data.val_split=20", "train.batch_size=32")
+    payload = cli.json(
+        "train", CONFIGS / "mnist_cnn.yaml", f"data.root={mnist_root}", "data.val_split=20", "train.batch_size=32"
+    )
     assert payload["status"] == "completed" and payload["final"]["val_accuracy"] is not None
     report = cli.json("eval", payload["run_id"])
     assert report["samples"] == 40 and report["class_names"][3] == "3 - three"
-
-
-def test_carve_is_seeded_stratified_and_disjoint():
-    inputs = torch.arange(100).float().view(-1, 1)
-    targets = torch.arange(100) % 4
-    splits = DatasetSplits(train=TensorSplit(inputs, targets))
-    first = carve(splits, 0.2, 0.2, None, seed=1, stratify=True)
-    second = carve(splits, 0.2, 0.2, None, seed=1, stratify=True)
-    assert torch.equal(first.val.inputs, second.val.inputs)
-    assert (len(first.train), len(first.val), len(first.test)) == (60, 20, 20)
-    assert torch.bincount(first.val.targets).tolist() == [5, 5, 5, 5]
-    seen = torch.cat([first.train.inputs, first.val.inputs, first.test.inputs]).view(-1).sort().values
-    assert torch.equal(seen, inputs.view(-1))
-    other = carve(splits, 0.2, 0.2, None, seed=2, stratify=True)
-    assert not torch.equal(first.val.inputs, other.val.inputs)
-
-
-def test_carve_keeps_official_splits_and_limits():
-    official = DatasetSplits(train=TensorSplit(torch.zeros(50, 1), torch.zeros(50)), test=TensorSplit(torch.ones(10, 1), torch.ones(10)))
-    carved = carve(official, 5, 0.5, limit=8, seed=0, stratify=False)
-    assert torch.equal(carved.test.inputs, torch.ones(8, 1))  # the official test split, only limited
-    assert (len(carved.train), len(carved.val)) == (8, 5)
-
-
-def test_carve_refuses_to_leave_nothing_to_train_on():
-    splits = DatasetSplits(train=TensorSplit(torch.zeros(10, 1), torch.zeros(10)))
-    with pytest.raises(ConfigError, match="data.test_split: holding out 10 of 10"):
-        carve(splits, 0.1, 10, None, seed=0, stratify=False)
 
 
 def test_diabetes_is_shipped_in_the_package():
@@ -86,16 +60,3 @@ def test_linear_and_polynomial_are_seeded():
     assert torch.allclose(poly.train.targets.view(-1), 1 + 2 * x[:, 0] + 3 * x[:, 0] ** 2, atol=1e-5)
     random_target = registry.DATASETS.build("polynomial", {"n": 20, "coefficients": None, "degree": 4}, seed=5)
     assert random_target.train.inputs.shape == (20, 4) and len(random_target.info["true_coefficients"]) == 5
-
-
-def test_num_workers_sends_in_memory_data_through_a_dataloader(cli):
-    from learnai_cli import config as config_module
-    from learnai_cli.engine.batches import LoaderBatches, TensorBatches
-    from learnai_cli.commands.experiment import build_experiment
-    from tests.conftest import CONFIGS
-
-    fast = build_experiment(config_module.load(CONFIGS / "diabetes.yaml"))
-    assert isinstance(fast.batches("train", shuffle=True), TensorBatches)
-    loader = build_experiment(config_module.load(CONFIGS / "diabetes.yaml", ["data.num_workers=2"]))
-    assert isinstance(loader.batches("train", shuffle=True), LoaderBatches)
-    assert cli.json("train", CONFIGS / "diabetes.yaml", "data.num_workers=2", "train.epochs=2")["status"] == "completed"

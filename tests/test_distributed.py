@@ -1,4 +1,5 @@
-"""Data-parallel training: 2 CPU processes with gloo under torchrun match a single process with the same global batch."""
+"""Data-parallel training: 2 CPU processes with gloo under torchrun match a single process with the same global
+batch."""
 
 from __future__ import annotations
 
@@ -13,7 +14,14 @@ import torch
 from tests.conftest import CONFIGS
 
 # 2,000 points -> 1,600 to train: 25 global batches of 64, so no partial batch differs between the two.
-SETTINGS = ["data.n=2000", "train.epochs=3", "train.batch_size=64", "train.deterministic=true", "optimizer.name=sgd", "optimizer.lr=0.1"]
+SETTINGS = [
+    "data.n=2000",
+    "train.epochs=3",
+    "train.batch_size=64",
+    "train.deterministic=true",
+    "optimizer.name=sgd",
+    "optimizer.lr=0.1",
+]
 
 
 def final(run_dir: Path):
@@ -23,7 +31,9 @@ def final(run_dir: Path):
 
 
 def run_learnai(*arguments: str) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "learnai_cli", *arguments], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "learnai_cli", *arguments], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     return done
 
@@ -35,7 +45,17 @@ def test_two_processes_match_one_and_resume_exactly(tmp_path):
 
     train = [str(CONFIGS / "linear_regression.yaml"), *SETTINGS]
     run_learnai("train", *train, "--runs-dir", str(tmp_path / "single"))
-    ddp = run_learnai("train", *train, "--nproc-per-node", "2", "--master-port", "29611", "--runs-dir", str(tmp_path / "ddp"), "--json")
+    ddp = run_learnai(
+        "train",
+        *train,
+        "--nproc-per-node",
+        "2",
+        "--master-port",
+        "29611",
+        "--runs-dir",
+        str(tmp_path / "ddp"),
+        "--json",
+    )
     assert json.loads(ddp.stdout)["status"] == "completed"  # one JSON object: only rank 0 reports
 
     (single_dir,), (ddp_dir,) = list((tmp_path / "single").iterdir()), list((tmp_path / "ddp").iterdir())
@@ -51,15 +71,40 @@ def test_two_processes_match_one_and_resume_exactly(tmp_path):
         assert two["train_loss"] == pytest.approx(one["train_loss"], rel=1e-4)
         assert two["val_loss"] == pytest.approx(one["val_loss"], rel=1e-4)
 
-    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node=2", "--master-port=29612", "-m", "learnai_cli"]
+    torchrun = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node=2",
+        "--master-port=29612",
+        "-m",
+        "learnai_cli",
+    ]
     stopped_root = tmp_path / "stopped"
-    subprocess.run([*torchrun, "train", *train, "train.epochs=1", "--runs-dir", str(stopped_root)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [*torchrun, "train", *train, "train.epochs=1", "--runs-dir", str(stopped_root)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     (stopped,) = list(stopped_root.iterdir())
     config = yaml.safe_load((stopped / "config.yaml").read_text())
     config["train"]["epochs"] = 3  # as if the 3-epoch run had been interrupted after its first epoch
     (stopped / "config.yaml").write_text(yaml.safe_dump(config))
-    (stopped / "meta.json").write_text(json.dumps({**json.loads((stopped / "meta.json").read_text()), "status": "interrupted"}))
-    run_learnai("train", "--resume", stopped.name, "--nproc-per-node", "2", "--master-port", "29613", "--runs-dir", str(stopped_root))
+    (stopped / "meta.json").write_text(
+        json.dumps({**json.loads((stopped / "meta.json").read_text()), "status": "interrupted"})
+    )
+    run_learnai(
+        "train",
+        "--resume",
+        stopped.name,
+        "--nproc-per-node",
+        "2",
+        "--master-port",
+        "29613",
+        "--runs-dir",
+        str(stopped_root),
+    )
     resumed_weights, resumed_epochs = final(stopped)
     assert all(torch.equal(ddp_weights[k], resumed_weights[k]) for k in ddp_weights)
     assert [e["train_loss"] for e in resumed_epochs] == [e["train_loss"] for e in ddp_epochs]
@@ -67,11 +112,25 @@ def test_two_processes_match_one_and_resume_exactly(tmp_path):
 
 def test_global_batch_must_divide_by_processes(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "learnai_cli", "train", str(CONFIGS / "linear_regression.yaml"), "train.batch_size=63", "--nproc-per-node", "2", "--master-port", "29615", "--runs-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "learnai_cli",
+            "train",
+            str(CONFIGS / "linear_regression.yaml"),
+            "train.batch_size=63",
+            "--nproc-per-node",
+            "2",
+            "--master-port",
+            "29615",
+            "--runs-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode != 0 and "must divide by the 2 processes" in done.stderr
-
 
 
 def test_file_backed_dataset_with_a_distributed_sampler(tmp_path):
@@ -84,7 +143,17 @@ def test_file_backed_dataset_with_a_distributed_sampler(tmp_path):
         "model: {name: basic_cnn, in_channels: 3, num_classes: 2}\nloss: {name: cross_entropy}\noptimizer: {name: sgd}\n"
         "train: {epochs: 2, batch_size: 4}\n"
     )
-    done = run_learnai("train", str(config), "--nproc-per-node", "2", "--master-port", "29616", "--runs-dir", str(tmp_path / "runs"), "--json")
+    done = run_learnai(
+        "train",
+        str(config),
+        "--nproc-per-node",
+        "2",
+        "--master-port",
+        "29616",
+        "--runs-dir",
+        str(tmp_path / "runs"),
+        "--json",
+    )
     result = json.loads(done.stdout)
     assert result["status"] == "completed" and result["final"]["samples"] == 16  # 16 images, 8 per rank, a full epoch
     meta = json.loads((Path(result["run_dir"]) / "meta.json").read_text())

@@ -15,7 +15,16 @@ def test_linear_regression_learns_weight_and_bias(cli, runs_dir):
     result = cli("train", CONFIGS / "linear_regression.yaml")
     assert result.exit_code == 0, result.output
     run = next(runs_dir.iterdir())
-    for name in ("config.yaml", "meta.json", "metrics.jsonl", "metrics.csv", "train.log", "checkpoints/last.pt", "checkpoints/best.pt", "plots/loss.png"):
+    for name in (
+        "config.yaml",
+        "meta.json",
+        "metrics.jsonl",
+        "metrics.csv",
+        "train.log",
+        "checkpoints/last.pt",
+        "checkpoints/best.pt",
+        "plots/loss.png",
+    ):
         assert (run / name).is_file(), name
 
     meta = json.loads((run / "meta.json").read_text())
@@ -86,7 +95,17 @@ def test_train_via_python_dash_m(tmp_path):
     import sys
 
     done = subprocess.run(
-        [sys.executable, "-m", "learnai_cli", "train", str(CONFIGS / "toy_classes.yaml"), "train.epochs=3", "--runs-dir", str(tmp_path), "--json"],
+        [
+            sys.executable,
+            "-m",
+            "learnai_cli",
+            "train",
+            str(CONFIGS / "toy_classes.yaml"),
+            "train.epochs=3",
+            "--runs-dir",
+            str(tmp_path),
+            "--json",
+        ],
         capture_output=True,
         text=True,
     )

@@ -12,7 +12,6 @@ from learnai_cli import registry
 from learnai_cli.errors import DataError
 
 
-
 def make_tree(root: Path, classes=("cat", "dog"), per_class: int = 6, size=(20, 16)) -> Path:
     rng = np.random.default_rng(0)
     for label, name in enumerate(classes):
@@ -104,18 +103,29 @@ def test_image_that_breaks_during_training_fails_the_run_naming_the_file(cli, tm
 
 def test_small_image_folders_are_decoded_into_memory_once(tmp_path):
     from learnai_cli import config as config_module
-    from learnai_cli.data.splits import TensorSplit
     from learnai_cli.commands.experiment import build_data
+    from learnai_cli.data.splits import TensorSplit
 
     make_tree(tmp_path / "images", per_class=10)
     raw = {
         "name": "cached",
-        "data": {"name": "image_folder", "root": str(tmp_path / "images"), "image_size": 8, "val_split": 4, "test_split": 4},
-        "model": {"name": "basic_cnn"}, "loss": {"name": "cross_entropy"}, "optimizer": {"name": "sgd"},
+        "data": {
+            "name": "image_folder",
+            "root": str(tmp_path / "images"),
+            "image_size": 8,
+            "val_split": 4,
+            "test_split": 4,
+        },
+        "model": {"name": "basic_cnn"},
+        "loss": {"name": "cross_entropy"},
+        "optimizer": {"name": "sgd"},
     }
     cached, _ = build_data(config_module.validate(raw, source="test"))
     assert isinstance(cached.train, TensorSplit) and tuple(cached.train.inputs.shape) == (12, 3, 8, 8)
-    assert sorted(cached.val.targets.tolist() + cached.test.targets.tolist() + cached.train.targets.tolist()) == [0] * 10 + [1] * 10
+    assert (
+        sorted(cached.val.targets.tolist() + cached.test.targets.tolist() + cached.train.targets.tolist())
+        == [0] * 10 + [1] * 10
+    )
     raw["data"]["memory_budget_mb"] = 0
     lazy, _ = build_data(config_module.validate(raw, source="test"))
     assert not isinstance(lazy.train, TensorSplit)

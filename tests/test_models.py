@@ -7,7 +7,6 @@ import torch
 
 from learnai_cli import registry
 
-
 # name -> (kwargs, input shape of a batch of 3)
 EXAMPLES = {
     "linear_regression": ({"n_in": 2, "n_out": 1}, (3, 2)),
@@ -26,7 +25,9 @@ EXAMPLES = {
 
 
 def test_every_registered_model_has_an_example():
-    built_in = {n for n in registry.MODELS.names() if registry.MODELS.get(n).builder.__module__.startswith("learnai_cli.")}
+    built_in = {
+        n for n in registry.MODELS.names() if registry.MODELS.get(n).builder.__module__.startswith("learnai_cli.")
+    }
     assert built_in <= set(EXAMPLES), "add the new model to EXAMPLES"
 
 
@@ -50,19 +51,29 @@ def test_basic_cnn_is_the_curriculum_network():
 
 
 def test_mlp_accepts_a_single_hidden_width_and_output_activations():
-    model = registry.MODELS.build("mlp", {"in_features": 8, "hidden": 6, "out_features": 1, "activation": "sigmoid", "output_activation": "sigmoid"})
+    model = registry.MODELS.build(
+        "mlp",
+        {"in_features": 8, "hidden": 6, "out_features": 1, "activation": "sigmoid", "output_activation": "sigmoid"},
+    )
     linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
     assert [(m.in_features, m.out_features) for m in linears] == [(8, 6), (6, 1)]
     output = model(torch.randn(5, 8))
     assert ((output > 0) & (output < 1)).all()
 
 
-@pytest.mark.parametrize("architecture", ["resnet18", "alexnet", "vgg11", "squeezenet1_0", "densenet121", "inception_v3", "mobilenet_v3_small"])
+@pytest.mark.parametrize(
+    "architecture",
+    ["resnet18", "alexnet", "vgg11", "squeezenet1_0", "densenet121", "inception_v3", "mobilenet_v3_small"],
+)
 def test_zoo_replaces_the_head_and_freezes_the_backbone(architecture):
     model = registry.MODELS.build("zoo", {"architecture": architecture, "num_classes": 7, "freeze_backbone": True})
     trainable = [p for p in model.parameters() if p.requires_grad]
     assert 0 < sum(p.numel() for p in trainable) < sum(p.numel() for p in model.parameters()) / 5
-    outputs = [m for m in model.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d)) and any(p.requires_grad for p in m.parameters())]
+    outputs = [
+        m
+        for m in model.modules()
+        if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d)) and any(p.requires_grad for p in m.parameters())
+    ]
     assert all((m.out_features if isinstance(m, torch.nn.Linear) else m.out_channels) == 7 for m in outputs)
 
 
@@ -79,4 +90,8 @@ def test_pretrained_weights_offline_is_a_clear_error(tmp_path, monkeypatch):
     with pytest.raises(DataError) as caught:
         registry.MODELS.build("zoo", {"architecture": "resnet18", "pretrained": True})
     message = caught.value.message
-    assert "resnet18-f37072fd.pth" in message and str(tmp_path / "hub" / "checkpoints") in message and "pretrained: false" in message
+    assert (
+        "resnet18-f37072fd.pth" in message
+        and str(tmp_path / "hub" / "checkpoints") in message
+        and "pretrained: false" in message
+    )

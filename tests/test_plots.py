@@ -41,7 +41,9 @@ def test_compare_overlays_runs(cli, runs_dir):
 
 def test_landscape_of_the_curriculum_data_and_of_a_config(cli, tmp_path):
     default = cli.json("plot", "--landscape", "-o", str(tmp_path / "a.png"))["plots"][0]
-    from_config = cli.json("plot", "--landscape", str(CONFIGS / "linear_regression.yaml"), "-o", str(tmp_path / "b.png"))["plots"][0]
+    from_config = cli.json(
+        "plot", "--landscape", str(CONFIGS / "linear_regression.yaml"), "-o", str(tmp_path / "b.png")
+    )["plots"][0]
     assert Path(default).read_bytes()[:8] == PNG and Path(from_config).read_bytes()[:8] == PNG
     wrong = cli("plot", "--landscape", str(CONFIGS / "toy_classes.yaml"))
     assert wrong.exit_code == 2 and "needs 1-D regression data" in wrong.stderr

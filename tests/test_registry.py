@@ -10,7 +10,6 @@ from learnai_cli.errors import ConfigError
 from learnai_cli.registry import Registry
 
 
-
 def make_registry() -> Registry:
     widgets = Registry("widget")
 
@@ -62,7 +61,9 @@ def test_provided_arguments_are_hidden_from_configs():
 
 
 def test_required_names_of_the_curriculum_are_registered():
-    assert {"linear", "polynomial", "toy_classes", "diabetes", "mnist", "fashion_mnist"} <= set(registry.DATASETS.names())
+    assert {"linear", "polynomial", "toy_classes", "diabetes", "mnist", "fashion_mnist"} <= set(
+        registry.DATASETS.names()
+    )
     assert {"linear_regression", "mlp", "basic_cnn", "mnist_cnn"} <= set(registry.MODELS.names())
     assert {"mse", "cross_entropy", "nll", "bce", "smooth_l1", "kl_div"} <= set(registry.LOSSES.names())
     assert {"sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "manual_sgd"} <= set(registry.OPTIMIZERS.names())
@@ -104,7 +105,9 @@ def test_builtin_catalog_matches_the_live_registries():
 
 def test_list_with_a_plugin_shows_it(cli, tmp_path):
     plugin = tmp_path / "extra.py"
-    plugin.write_text("from learnai_cli.registry import LOSSES\n\n@LOSSES.register('listed_plugin_loss')\ndef listed(scale: float = 2.0):\n    '''A plugin loss.'''\n    return None\n")
+    plugin.write_text(
+        "from learnai_cli.registry import LOSSES\n\n@LOSSES.register('listed_plugin_loss')\ndef listed(scale: float = 2.0):\n    '''A plugin loss.'''\n    return None\n"
+    )
     payload = cli.json("list", "losses", "--plugin", str(plugin))
     entry = next(e for e in payload["losses"] if e["name"] == "listed_plugin_loss")
     assert entry["arguments"] == ["scale: float = 2.0"] and entry["summary"] == "A plugin loss."

@@ -9,10 +9,13 @@ from learnai_cli import registry
 from tests.conftest import CONFIGS
 
 
-
-@pytest.mark.parametrize(("cell", "input_mode"), [("rnn_cell", "one_hot"), ("rnn", "one_hot"), ("lstm", "embedding"), ("gru", "embedding")])
+@pytest.mark.parametrize(
+    ("cell", "input_mode"), [("rnn_cell", "one_hot"), ("rnn", "one_hot"), ("lstm", "embedding"), ("gru", "embedding")]
+)
 def test_rnn_hello_learns_ohlol(cli, cell, input_mode):
-    payload = cli.json("train", CONFIGS / "rnn_hello.yaml", f"model.cell={cell}", f"model.input_mode={input_mode}", "train.epochs=60")
+    payload = cli.json(
+        "train", CONFIGS / "rnn_hello.yaml", f"model.cell={cell}", f"model.input_mode={input_mode}", "train.epochs=60"
+    )
     assert payload["final"]["val_accuracy"] == 1.0
     shown = cli("eval", payload["run_id"]).stdout
     assert "input: hello  predicted: ohlol  target: ohlol" in shown

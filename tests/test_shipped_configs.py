@@ -33,8 +33,19 @@ def smoke_overrides(path, mnist_root, image_root) -> list[str]:
 def test_the_issue_configs_are_shipped():
     names = {p.stem for p in SHIPPED}
     assert {"linear_regression", "polynomial_regression", "toy_classes", "diabetes", "mnist_mlp", "mnist_cnn"} <= names
-    curriculum = {"poly4_smooth_l1", "generalfit", "toy_manual_vs_autograd", "logistic_regression", "mnist_softmax_mlp", "mnist_basic_cnn",
-                  "mnist_deep_cnn", "mnist_inception", "mnist_resnet", "zoo_finetune", "image_folder"}
+    curriculum = {
+        "poly4_smooth_l1",
+        "generalfit",
+        "toy_manual_vs_autograd",
+        "logistic_regression",
+        "mnist_softmax_mlp",
+        "mnist_basic_cnn",
+        "mnist_deep_cnn",
+        "mnist_inception",
+        "mnist_resnet",
+        "zoo_finetune",
+        "image_folder",
+    }
     assert curriculum <= names
 
 

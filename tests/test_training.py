@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import torch
@@ -19,55 +18,39 @@ def epoch_records(run_dir):
     return [r for r in map(json.loads, lines) if r["type"] == "epoch"]
 
 
-@pytest.mark.parametrize(
-    "scheduler",
-    [
-        ["scheduler.name=step", "scheduler.step_size=1", "scheduler.gamma=0.5"],
-        ["scheduler.name=cosine"],
-        ["scheduler.name=onecycle", "scheduler.max_lr=0.1"],
-        ["scheduler.name=reduce_on_plateau", "scheduler.patience=0", "scheduler.threshold=1.0"],
-    ],
-)
-def test_each_scheduler_changes_the_learning_rate(cli, scheduler):
-    payload = cli.json("train", LINEAR, "train.epochs=3", "data.n=400", *scheduler)
-    assert payload["status"] == "completed"
-    records = epoch_records(Path(payload["run_dir"]))
-    assert len({r["lr"] for r in records}) > 1
-
-
-@pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "manual_sgd"])
-def test_each_optimizer_trains(cli, optimizer):
-    payload = cli.json("train", TOY, "train.epochs=5", f"optimizer.name={optimizer}", "optimizer.lr=0.1")
-    assert payload["status"] == "completed"
-
-
-def test_manual_sgd_matches_torch_sgd_exactly(cli):
-    manual = cli.json("train", TOY, "train.epochs=50", "optimizer.name=manual_sgd", "optimizer.lr=0.1")
-    automatic = cli.json("train", TOY, "train.epochs=50", "optimizer.name=sgd", "optimizer.lr=0.1")
-    losses = [[r["train_loss"] for r in epoch_records(Path(p["run_dir"]))] for p in (manual, automatic)]
-    assert losses[0] == pytest.approx(losses[1], abs=1e-6)
-
-
 def test_max_steps_and_limit_batches(cli):
-    payload = cli.json("train", LINEAR, "train.epochs=50", "train.max_steps=7", "train.limit_batches=3", "train.batch_size=16")
+    payload = cli.json(
+        "train", LINEAR, "train.epochs=50", "train.max_steps=7", "train.limit_batches=3", "train.batch_size=16"
+    )
     assert payload["status"] == "completed" and "max_steps=7" in payload["message"]
     assert payload["final"]["step"] == 7 and payload["epochs"] == 3  # 3 + 3 + 1 steps
 
 
 def test_gradient_accumulation_steps_once_per_group(cli):
-    payload = cli.json("train", LINEAR, "train.epochs=1", "data.n=1000", "train.batch_size=100", "train.accumulate_steps=4")
+    payload = cli.json(
+        "train", LINEAR, "train.epochs=1", "data.n=1000", "train.batch_size=100", "train.accumulate_steps=4"
+    )
     assert payload["final"]["step"] == 2  # 8 training batches / 4
 
 
 def test_early_stopping(cli):
-    payload = cli.json("train", LINEAR, "train.epochs=200", "train.early_stopping.patience=2", "train.early_stopping.min_delta=100", "data.n=400")
+    payload = cli.json(
+        "train",
+        LINEAR,
+        "train.epochs=200",
+        "train.early_stopping.patience=2",
+        "train.early_stopping.min_delta=100",
+        "data.n=400",
+    )
     assert payload["status"] == "completed" and payload["message"].startswith("early stopping")
     assert payload["epochs"] == 3
 
 
 def test_grad_clip_and_deterministic_run_are_reproducible(cli):
     first = cli.json("train", LINEAR, "train.epochs=2", "train.grad_clip=0.5", "train.deterministic=true", "data.n=500")
-    second = cli.json("train", LINEAR, "train.epochs=2", "train.grad_clip=0.5", "train.deterministic=true", "data.n=500")
+    second = cli.json(
+        "train", LINEAR, "train.epochs=2", "train.grad_clip=0.5", "train.deterministic=true", "data.n=500"
+    )
     weights = [torch.load(f"{p['run_dir']}/checkpoints/last.pt", weights_only=True)["model"] for p in (first, second)]
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
 
@@ -124,33 +107,6 @@ def test_cuda_device_without_cuda_is_a_clear_error(cli):
     assert result.exit_code == 2 and "CUDA is not available" in result.stderr
 
 
-def test_rich_progress_bar_on_a_terminal(tmp_path):
-    """The interactive path: a Rich bar with live loss, epoch lines printed above it."""
-    import io
-
-    from learnai_cli import config as config_module
-    from learnai_cli.recorders.progress import ProgressReporter
-    from learnai_cli.engine.trainer import Trainer
-    from learnai_cli.commands.experiment import build_experiment
-
-    config = config_module.load(TOY, ["train.epochs=3", "train.log_every_steps=1"])
-    experiment = build_experiment(config)
-    class Terminal(io.StringIO):
-        def isatty(self):
-            return True
-
-    stream, lines = Terminal(), []
-    reporter = ProgressReporter(interactive=True, echo=lines.append, stream=stream)
-    trainer = Trainer(
-        experiment.model, experiment.loss_fn, experiment.optimizer,
-        experiment.batches("train", shuffle=True), experiment.batches("val"),
-        config.train, experiment.task, experiment.from_logits, callbacks=[reporter],
-    )
-    trainer.fit()
-    assert [line.split("  ")[0] for line in lines] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
-    assert "epoch 3/3" in stream.getvalue() and reporter.progress is None
-
-
 def test_generalfit_learning_rate_lesson(cli, runs_dir):
     """The curriculum: lr 0.01 converges, lr 1 does not, lr 10 diverges (exit 1, no NaN best.pt)."""
     generalfit = CONFIGS / "generalfit.yaml"
@@ -169,18 +125,32 @@ def test_generalfit_learning_rate_lesson(cli, runs_dir):
 
 def test_bf16_and_channels_last_train_and_evaluate(cli, mnist_root):
     payload = cli.json(
-        "train", CONFIGS / "mnist_cnn.yaml", f"data.root={mnist_root}", "data.val_split=20", "train.precision=bf16", "train.channels_last=true", "train.epochs=2"
+        "train",
+        CONFIGS / "mnist_cnn.yaml",
+        f"data.root={mnist_root}",
+        "data.val_split=20",
+        "train.precision=bf16",
+        "train.channels_last=true",
+        "train.epochs=2",
     )
     assert payload["status"] == "completed"
     state = torch.load(payload["checkpoints"]["last"], weights_only=True)
-    assert state["scaler"] is None and all(t.dtype == torch.float32 for t in state["model"].values() if t.is_floating_point())
+    assert state["scaler"] is None and all(
+        t.dtype == torch.float32 for t in state["model"].values() if t.is_floating_point()
+    )
     assert cli.json("eval", payload["run_id"])["metrics"]["accuracy"] >= 0
 
 
 def test_fp16_uses_a_grad_scaler_that_resumes(cli, runs_dir, monkeypatch):
     from learnai_cli.engine import trainer
 
-    resumable = ["train.precision=fp16", "train.deterministic=true", "train.epochs=3", "data.n=2000", "train.grad_clip=1.0"]
+    resumable = [
+        "train.precision=fp16",
+        "train.deterministic=true",
+        "train.epochs=3",
+        "data.n=2000",
+        "train.grad_clip=1.0",
+    ]
     reference = cli.json("train", LINEAR, *resumable)
     state = torch.load(reference["checkpoints"]["last"], weights_only=True)
     assert state["scaler"]["scale"] > 0  # GradScaler state is checkpointed
@@ -216,11 +186,3 @@ def test_threads_setting(cli):
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
-
-
-def test_fused_optimizers_are_the_default_where_torch_has_them():
-    from learnai_cli import registry
-
-    params = [torch.nn.Parameter(torch.zeros(3))]
-    assert registry.OPTIMIZERS.build("adam", {}, params=params).defaults["fused"] is True
-    assert not registry.OPTIMIZERS.build("adam", {"fused": False}, params=params).defaults["fused"]

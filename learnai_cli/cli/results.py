@@ -115,7 +115,9 @@ def plot(
         help="Run ids (directory name, unique prefix or 'latest'); with --landscape, an optional config.",
         show_default=False,
     ),
-    compare: bool = typer.Option(False, "--compare", help="Overlay the loss curves of all the runs given in one chart."),
+    compare: bool = typer.Option(
+        False, "--compare", help="Overlay the loss curves of all the runs given in one chart."
+    ),
     animate: bool = typer.Option(
         False,
         "--animate",
@@ -134,7 +136,8 @@ def plot(
     runs_dir: Optional[Path] = RunsDirOption,
     json_output: bool = JsonOption,
 ) -> None:
-    """(Re)draw plots from run files, without importing torch: loss curves, confusion matrix, --compare, --animate, --landscape."""
+    """(Re)draw plots from run files, without importing torch: loss curves, confusion matrix, --compare, --animate,
+    --landscape."""
     from learnai_cli import rundir
     from learnai_cli.commands.plot import plot_landscape, plot_runs
 

@@ -34,7 +34,8 @@ def _render_init(result: dict[str, Any]) -> None:
 
 
 def schema() -> None:
-    """Print the config file's JSON Schema (for editors: YAML language server's `# yaml-language-server: $schema=...`)."""
+    """Print the config file's JSON Schema (for editors: YAML language server's `# yaml-language-server:
+    $schema=...`)."""
     from learnai_cli.config import config_schema
 
     print(json.dumps(config_schema(), indent=2))

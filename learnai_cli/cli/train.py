@@ -22,47 +22,60 @@ from learnai_cli.cli._shared import (
     stdout,
 )
 from learnai_cli.errors import UsageError
+from learnai_cli.rundir import runs_root
 
 DISTRIBUTED = "Distributed"
 DISTRIBUTED_FLAGS = ("--nproc-per-node", "--nnodes", "--node-rank", "--master-addr", "--master-port")
 
 
+ConfigArgument = typer.Argument(
+    None, help="Experiment YAML file, e.g. configs/linear_regression.yaml.", show_default=False, metavar="CONFIG"
+)
+OverridesArgument = typer.Argument(None, help=OVERRIDES_HELP, show_default=False)
+ResumeOption = typer.Option(
+    None,
+    "--resume",
+    help="Continue RUN_ID from its checkpoints/last.pt instead of starting a new run.",
+    metavar="RUN_ID",
+)
+DryRunOption = typer.Option(
+    False, "--dry-run", help="One train step and one val batch in a throwaway directory: a seconds-long smoke test."
+)
+NoProgressOption = typer.Option(False, "--no-progress", help="Plain epoch lines even on a terminal (no progress bar).")
+NprocOption = typer.Option(
+    None,
+    "--nproc-per-node",
+    min=1,
+    help="Train data-parallel with this many processes on this node (torchrun; DDP).",
+    rich_help_panel=DISTRIBUTED,
+)
+NnodesOption = typer.Option(
+    1, "--nnodes", min=1, help="Number of nodes (machines) in the job.", rich_help_panel=DISTRIBUTED
+)
+NodeRankOption = typer.Option(
+    0, "--node-rank", min=0, help="This node's rank, 0..nnodes-1.", rich_help_panel=DISTRIBUTED
+)
+MasterAddrOption = typer.Option("127.0.0.1", "--master-addr", help="Address of node 0.", rich_help_panel=DISTRIBUTED)
+MasterPortOption = typer.Option(29500, "--master-port", help="A free port on node 0.", rich_help_panel=DISTRIBUTED)
+
+
 def train(
-    config_path: Optional[Path] = typer.Argument(
-        None, help="Experiment YAML file, e.g. configs/linear_regression.yaml.", show_default=False, metavar="CONFIG"
-    ),
-    overrides: Optional[List[str]] = typer.Argument(None, help=OVERRIDES_HELP, show_default=False),
-    resume: Optional[str] = typer.Option(
-        None,
-        "--resume",
-        help="Continue RUN_ID from its checkpoints/last.pt instead of starting a new run.",
-        metavar="RUN_ID",
-    ),
-    dry_run: bool = typer.Option(
-        False, "--dry-run", help="One train step and one val batch in a throwaway directory: a seconds-long smoke test."
-    ),
-    no_progress: bool = typer.Option(
-        False, "--no-progress", help="Plain epoch lines even on a terminal (no progress bar)."
-    ),
-    nproc_per_node: Optional[int] = typer.Option(
-        None,
-        "--nproc-per-node",
-        min=1,
-        help="Train data-parallel with this many processes on this node (torchrun; DDP).",
-        rich_help_panel=DISTRIBUTED,
-    ),
-    nnodes: int = typer.Option(1, "--nnodes", min=1, help="Number of nodes (machines) in the job.", rich_help_panel=DISTRIBUTED),
-    node_rank: int = typer.Option(0, "--node-rank", min=0, help="This node's rank, 0..nnodes-1.", rich_help_panel=DISTRIBUTED),
-    master_addr: str = typer.Option("127.0.0.1", "--master-addr", help="Address of node 0.", rich_help_panel=DISTRIBUTED),
-    master_port: int = typer.Option(29500, "--master-port", help="A free port on node 0.", rich_help_panel=DISTRIBUTED),
+    config_path: Optional[Path] = ConfigArgument,
+    overrides: Optional[List[str]] = OverridesArgument,
+    resume: Optional[str] = ResumeOption,
+    dry_run: bool = DryRunOption,
+    no_progress: bool = NoProgressOption,
+    nproc_per_node: Optional[int] = NprocOption,
+    nnodes: int = NnodesOption,
+    node_rank: int = NodeRankOption,
+    master_addr: str = MasterAddrOption,
+    master_port: int = MasterPortOption,
     plugin: Optional[List[str]] = PluginOption,
     runs_dir: Optional[Path] = RunsDirOption,
     json_output: bool = JsonOption,
 ) -> None:
     """Train an experiment into a new timestamped run directory (or --resume one)."""
-    from learnai_cli import config as config_module
     from learnai_cli.commands import train as training
-    from learnai_cli.rundir import runs_root
 
     if nproc_per_node is not None and "WORLD_SIZE" not in os.environ:
         arguments = _without_flag_values(sys.argv[1:])
@@ -72,19 +85,30 @@ def train(
         if resume is not None:
             if config_path is not None or dry_run or plugin:
                 raise UsageError(
-                    "--resume continues a run with its saved config: give no CONFIG, overrides, --plugin or --dry-run with it"
+                    "--resume continues a run with its saved config: give no CONFIG, overrides, --plugin or "
+                    "--dry-run with it"
                 )
-            command = ["learnai", "train", "--resume", resume]
-            summary = training.resume(runs_root(runs_dir), resume, command, interactive)
+            summary = training.resume(
+                runs_root(runs_dir), resume, ["learnai", "train", "--resume", resume], interactive
+            )
         else:
-            if config_path is None:
-                raise UsageError("give a CONFIG file to train (e.g. configs/linear_regression.yaml), or --resume RUN_ID")
-            experiment_config = config_module.load(config_path, overrides or [], plugins=plugin or [])
-            command = ["learnai", "train", str(config_path), *(overrides or [])] + (["--dry-run"] if dry_run else [])
-            command += [f"--plugin={p}" for p in plugin or []]
-            summary = training.train(experiment_config, runs_root(runs_dir), command, interactive, dry_run=dry_run)
+            summary = _train_config(config_path, overrides or [], plugin or [], runs_dir, dry_run, interactive)
         if summary is not None:  # ranks other than 0 of a distributed job report nothing
             emit(summary, json_output, _render_train)
+
+
+def _train_config(
+    config_path, overrides: list[str], plugin_specs: list[str], runs_dir, dry_run: bool, interactive: bool
+):
+    from learnai_cli import config as config_module
+    from learnai_cli.commands import train as training
+
+    if config_path is None:
+        raise UsageError("give a CONFIG file to train (e.g. configs/linear_regression.yaml), or --resume RUN_ID")
+    experiment_config = config_module.load(config_path, overrides, plugins=plugin_specs)
+    command = ["learnai", "train", str(config_path), *overrides] + (["--dry-run"] if dry_run else [])
+    command += [f"--plugin={p}" for p in plugin_specs]
+    return training.train(experiment_config, runs_root(runs_dir), command, interactive, dry_run=dry_run)
 
 
 def _without_flag_values(arguments: list[str]) -> list[str]:
@@ -106,7 +130,9 @@ def _render_train(summary: dict[str, Any]) -> None:
         stdout.print(f"dry run ok: {steps} step(s); final {metrics_text(summary['final'])}", highlight=False)
         return
     best = summary.get("best") or {}
-    stdout.print(f"[bold green]{summary['status']}[/] {summary['run_id']}  ({summary['duration_s']:.1f}s)", highlight=False)
+    stdout.print(
+        f"[bold green]{summary['status']}[/] {summary['run_id']}  ({summary['duration_s']:.1f}s)", highlight=False
+    )
     if summary.get("message"):
         stdout.print(f"  {summary['message']}", highlight=False)
     stdout.print(f"  final: {metrics_text(summary['final'])}", highlight=False)
@@ -121,7 +147,8 @@ def config(
     plugin: Optional[List[str]] = PluginOption,
     json_output: bool = JsonOption,
 ) -> None:
-    """Validate a config without training: build the model (and, when the data is at hand, check one batch through it); print it resolved."""
+    """Validate a config without training: build the model (and, when the data is at hand, check one batch through
+    it); print it resolved."""
     from learnai_cli.commands.validate import check_config
 
     with reporting_errors(json_output):
@@ -145,7 +172,6 @@ def sweep(
 ) -> None:
     """Train a grid of settings, one normal run each; write summary.csv and a comparison plot, print a ranked table."""
     from learnai_cli.commands.sweep import run_sweep
-    from learnai_cli.rundir import runs_root
 
     with reporting_errors(json_output):
         interactive = sys.stderr.isatty() and not json_output

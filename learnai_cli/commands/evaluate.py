@@ -29,7 +29,8 @@ def checkpoint_path(run: RunDir, checkpoint: str) -> Path:
 
 
 def load_trained(run: RunDir, checkpoint: str = "best"):
-    """The run's experiment rebuilt from its config.yaml, with the checkpoint's weights; (experiment, path, checkpoint)."""
+    """The run's experiment rebuilt from its config.yaml, with the checkpoint's weights; (experiment, path,
+    checkpoint)."""
     from learnai_cli import config as config_module
     from learnai_cli.commands.experiment import build_experiment
     from learnai_cli.engine.checkpoint import load_checkpoint
@@ -53,7 +54,9 @@ def evaluate_run(run: RunDir, checkpoint: str = "best", split: str = "test") -> 
     batches = experiment.batches(split)
     if batches is None:
         raise UsageError(f"run {run.id}: its data has no {split} split")
-    precision = functools.partial(autocast, experiment.device, experiment.experiment_config.train.precision)  # as trained
+    precision = functools.partial(
+        autocast, experiment.device, experiment.experiment_config.train.precision
+    )  # as trained
     results = evaluate(
         experiment.model, batches, experiment.loss_fn, experiment.task, experiment.from_logits, autocast=precision
     )

@@ -48,7 +48,9 @@ class Experiment:
             num_workers=self.experiment_config.data.num_workers,
             channels_last=train.channels_last,
             collate_fn=self.data.collate_fn,
-            shard=(self.job.rank, self.job.world_size) if split_name == "train" else (0, 1),  # every rank validates on all of val
+            shard=(self.job.rank, self.job.world_size)
+            if split_name == "train"
+            else (0, 1),  # every rank validates on all of val
         )
 
     @property
@@ -66,9 +68,18 @@ def build_data(experiment_config: ExperimentConfig) -> tuple[DatasetSplits, str]
         splits = registry.DATASETS.build(section.name, section.kwargs, seed=experiment_config.seed)
     except (ValueError, RuntimeError, MemoryError, OverflowError, TypeError) as error:
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise DataError(f"dataset '{section.name}' cannot be built with {short_repr(section.kwargs)}: {first_line}") from None
+        raise DataError(
+            f"dataset '{section.name}' cannot be built with {short_repr(section.kwargs)}: {first_line}"
+        ) from None
     task = entry.meta["task"]
-    carved = carve(splits, section.val_split, section.test_split, section.limit, experiment_config.seed, stratify=task != "regression")
+    carved = carve(
+        splits,
+        section.val_split,
+        section.test_split,
+        section.limit,
+        experiment_config.seed,
+        stratify=task != "regression",
+    )
     return cache_in_memory(carved, section.memory_budget_mb, section.num_workers), task
 
 
@@ -78,11 +89,16 @@ def build_model(experiment_config: ExperimentConfig) -> torch.nn.Module:
     try:
         return registry.MODELS.build(experiment_config.model.name, experiment_config.model.kwargs)
     except (RuntimeError, ValueError, TypeError) as error:
-        raise ConfigError(f"model '{experiment_config.model.name}' cannot be built with {experiment_config.model.kwargs}: {error}") from None
+        raise ConfigError(
+            f"model '{experiment_config.model.name}' cannot be built with {experiment_config.model.kwargs}: {error}"
+        ) from None
 
 
-def build_experiment(experiment_config: ExperimentConfig, with_optimizer: bool = True, job: Distributed = NOT_DISTRIBUTED) -> Experiment:
-    """Seed, pick the device (this rank's, under torchrun), build everything, and check that model and data fit together."""
+def build_experiment(
+    experiment_config: ExperimentConfig, with_optimizer: bool = True, job: Distributed = NOT_DISTRIBUTED
+) -> Experiment:
+    """Seed, pick the device (this rank's, under torchrun), build everything, and check that model and data fit
+    together."""
     check_batch_size(job, experiment_config.train.batch_size)
     device = setup(job, resolve_device(experiment_config.device))
     if experiment_config.train.threads:
@@ -101,7 +117,9 @@ def build_experiment(experiment_config: ExperimentConfig, with_optimizer: bool =
 
         require_tensorboard()
     if with_optimizer:
-        experiment.optimizer = registry.OPTIMIZERS.build(experiment_config.optimizer.name, experiment_config.optimizer.kwargs, params=model.parameters())
+        experiment.optimizer = registry.OPTIMIZERS.build(
+            experiment_config.optimizer.name, experiment_config.optimizer.kwargs, params=model.parameters()
+        )
         _add_scheduler(experiment)
     return experiment
 
@@ -157,7 +175,9 @@ def check_model_fits_data(experiment: Experiment) -> None:
 def _check_record_predictions(experiment: Experiment) -> None:
     train = experiment.data.train
     one_dimensional = isinstance(train, TensorSplit) and train.inputs.dim() == 2 and train.inputs.shape[1] == 1
-    if experiment.experiment_config.train.record_predictions and not (one_dimensional and experiment.task == "regression"):
+    if experiment.experiment_config.train.record_predictions and not (
+        one_dimensional and experiment.task == "regression"
+    ):
         shape = tuple(train.inputs.shape) if isinstance(train, TensorSplit) else "file-backed"
         raise ConfigError(
             "train.record_predictions needs 1-D regression data (inputs of shape (N, 1)); "
@@ -183,7 +203,9 @@ def _check_labels(experiment: Experiment, outputs: int) -> None:
     low, high = min(int(t.min()) for t in targets), max(int(t.max()) for t in targets)
     data_name, model_name = experiment.experiment_config.data.name, experiment.experiment_config.model.name
     if experiment.task == "binary" and (low < 0 or high > 1):
-        raise ConfigError(f"data '{data_name}' is a binary task but its labels range from {low} to {high}; they must be 0 or 1")
+        raise ConfigError(
+            f"data '{data_name}' is a binary task but its labels range from {low} to {high}; they must be 0 or 1"
+        )
     if experiment.task == "classification" and outputs > 1 and (low < 0 or high >= outputs):
         raise ConfigError(
             f"data '{data_name}' has labels from {low} to {high} but model '{model_name}' outputs {outputs} classes: "

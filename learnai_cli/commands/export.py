@@ -8,8 +8,8 @@ import sys
 import warnings
 from typing import Any
 
-from learnai_cli.errors import UsageError
 from learnai_cli.atomic import write_atomic
+from learnai_cli.errors import UsageError
 from learnai_cli.rundir import RunDir
 
 EXPORT_FILES = {"torchscript": "model.torchscript.pt", "onnx": "model.onnx", "state_dict": "model_state_dict.pt"}
@@ -19,15 +19,17 @@ FORMATS = tuple(EXPORT_FILES)
 def export(run: RunDir, fmt: str, checkpoint: str = "best") -> dict[str, Any]:
     import torch
 
-    from learnai_cli.engine.batches import make_batches
     from learnai_cli.commands.evaluate import load_trained
+    from learnai_cli.engine.batches import make_batches
 
     if fmt not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)} (got '{fmt}')")
     experiment, path, _ = load_trained(run, checkpoint)
     model = experiment.model.cpu().eval()
     cpu = torch.device("cpu")
-    example, _ = next(iter(make_batches(experiment.data.train, 1, False, cpu, seed=0, limit=1, collate_fn=experiment.data.collate_fn)))
+    example, _ = next(
+        iter(make_batches(experiment.data.train, 1, False, cpu, seed=0, limit=1, collate_fn=experiment.data.collate_fn))
+    )
     target = run.export_dir / EXPORT_FILES[fmt]
     target.parent.mkdir(exist_ok=True)
     buffer = io.BytesIO()

@@ -16,12 +16,16 @@ def init_config(name: str, template: str, directory: Path) -> Path:
         raise UsageError(f"'{name}' cannot name a run: use letters, digits, '.', '_' or '-'")
     source = TEMPLATES / f"{template}.yaml"
     if not source.is_file():
-        available = ", ".join(sorted(p.stem for p in TEMPLATES.glob("*.yaml"))) or "(no configs/ folder next to the package)"
+        available = (
+            ", ".join(sorted(p.stem for p in TEMPLATES.glob("*.yaml"))) or "(no configs/ folder next to the package)"
+        )
         raise UsageError(f"no template '{template}'. Available: {available}")
     target = directory / f"{name}.yaml"
     if target.exists():
         raise UsageError(f"{target} exists already; choose another name or remove it")
     text = re.sub(r"(?m)^name: .*$", f"name: {name}", source.read_text(), count=1)
     directory.mkdir(parents=True, exist_ok=True)
-    target.write_text(f"# Made by `learnai init {name} --from {template}`; validate with `learnai config {target}`.\n{text}")
+    target.write_text(
+        f"# Made by `learnai init {name} --from {template}`; validate with `learnai config {target}`.\n{text}"
+    )
     return target

@@ -76,7 +76,11 @@ def _entries(path: Path, provided: dict[str, tuple[str, ...]]):
 
 def _registration(decorator: ast.expr, function_name: str) -> tuple[str | None, str]:
     """('MODELS', 'basic_cnn') for `@MODELS.register("basic_cnn", ...)`."""
-    if not (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute) and decorator.func.attr == "register"):
+    if not (
+        isinstance(decorator, ast.Call)
+        and isinstance(decorator.func, ast.Attribute)
+        and decorator.func.attr == "register"
+    ):
         return None, function_name
     owner = decorator.func.value
     first = decorator.args[0] if decorator.args else None

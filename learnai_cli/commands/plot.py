@@ -28,7 +28,8 @@ def plot_runs(root: Path, run_ids: list[str], compare: bool, animate: bool, outp
             raise UsageError(f"run {run.id} has no metrics to plot yet")
         if animate and not run.predictions_path.exists():
             raise UsageError(
-                f"run {run.id} recorded no predictions: train it with train.record_predictions=true (1-D regression data)"
+                f"run {run.id} recorded no predictions: train it with train.record_predictions=true (1-D "
+                "regression data)"
             )
         written += drawn
     return written

@@ -25,7 +25,9 @@ def predict(run: RunDir, text: str, checkpoint: str = "best", top: int = 3) -> d
     probabilities = _probabilities(outputs, experiment)
     names = experiment.data.class_names or [str(i) for i in range(len(probabilities))]
     best = torch.topk(probabilities, k=min(top, len(probabilities)))
-    ranked = [{"class": names[i], "probability": round(float(p), 4)} for p, i in zip(best.values, best.indices.tolist())]
+    ranked = [
+        {"class": names[i], "probability": round(float(p), 4)} for p, i in zip(best.values, best.indices.tolist())
+    ]
     return {**result, "top": ranked}
 
 

@@ -50,7 +50,9 @@ def run_sweep(config_path: Path, specs: list[str], root: Path, interactive: bool
     from learnai_cli.commands.train import train
 
     grid = points([parse_axis(spec) for spec in specs])
-    experiment_configs = [config_module.load(config_path, overrides) for overrides in grid]  # all valid before any trains
+    experiment_configs = [
+        config_module.load(config_path, overrides) for overrides in grid
+    ]  # all valid before any trains
     first = experiment_configs[0]
     sweep_dir = create_sweep_dir(root, first.name)
     command = ["learnai", "sweep", str(config_path), *specs]
@@ -58,7 +60,9 @@ def run_sweep(config_path: Path, specs: list[str], root: Path, interactive: bool
     for overrides, experiment_config in zip(grid, experiment_configs):
         label = " ".join(overrides)
         try:
-            summary = train(experiment_config, root, command, interactive, tags={"sweep": sweep_dir.name, "label": label})
+            summary = train(
+                experiment_config, root, command, interactive, tags={"sweep": sweep_dir.name, "label": label}
+            )
             run = RunDir(Path(summary["run_dir"]))
         except (RunFailed, Interrupted) as failure:
             run = RunDir(root / failure.run_id) if getattr(failure, "run_id", None) else None
@@ -100,7 +104,8 @@ def _row(label: str, overrides: list[str], run: RunDir | None, experiment_config
 
 
 def _write(sweep_dir: Path, rows: list[dict[str, Any]], mode: str) -> list[dict[str, Any]]:
-    """summary.csv and summary.json sorted by the monitored metric (failed and diverged last), and the comparison plot."""
+    """summary.csv and summary.json sorted by the monitored metric (failed and diverged last), and the comparison
+    plot."""
     from learnai_cli.plots import compare_figure, save_figure
 
     def order(row):

@@ -36,7 +36,8 @@ def train(
     dry_run: bool = False,
     tags: Optional[dict[str, str]] = None,
 ) -> dict[str, Any]:
-    """Train one config into a new run directory (a throwaway one for --dry-run); returns a summary. `tags` go into meta.json."""
+    """Train one config into a new run directory (a throwaway one for --dry-run); returns a summary. `tags` go into
+    meta.json."""
     if dry_run:
         train_section = experiment_config.train.model_copy(update=DRY_RUN_SETTINGS)
         experiment_config = experiment_config.model_copy(update={"train": train_section})
@@ -79,20 +80,36 @@ def resume(root: Path, run_id: str, command: list[str], interactive: bool) -> di
     job = distributed_job()
     status = rundir.effective_status(meta) if job.is_main else "resumable"  # other ranks follow rank 0, which checks
     if status == "completed":
-        raise UsageError(f"run {run.id} already completed ({meta.get('epochs_completed')} epochs); nothing to resume. Start a new run to train more.")
+        raise UsageError(
+            f"run {run.id} already completed ({meta.get('epochs_completed')} epochs); nothing to resume. Start a "
+            "new run to train more."
+        )
     if status == "running":
-        raise UsageError(f"run {run.id} is still running (pid {meta.get('pid')} on {meta.get('host')}); stop it before resuming")
+        raise UsageError(
+            f"run {run.id} is still running (pid {meta.get('pid')} on {meta.get('host')}); stop it before resuming"
+        )
     last = run.last_checkpoint
     if not last.is_file():
-        raise UsageError(f"run {run.id} has no checkpoints/last.pt to resume from (it stopped before its first checkpoint); train it again")
+        raise UsageError(
+            f"run {run.id} has no checkpoints/last.pt to resume from (it stopped before its first checkpoint); "
+            "train it again"
+        )
     experiment_config = config_module.validate(run.read_config(), source=str(run.config_path), base_dir=run.path)
     experiment = build_experiment(experiment_config, job=job)
     checkpoint = load_checkpoint(last)
     if not job.is_main:
         return _fit_worker(experiment, checkpoint)
     run.keep_metrics_up_to(checkpoint["step"])  # records written after the checkpoint will be produced again
-    run.keep_predictions_up_to(checkpoint["epoch"] if checkpoint["train_state"]["batches_done"] == 0 else checkpoint["epoch"] - 1)
-    run.update_meta(status="running", message="", pid=os.getpid(), host=socket.gethostname(), resumed=[*meta.get("resumed", []), _now()])
+    run.keep_predictions_up_to(
+        checkpoint["epoch"] if checkpoint["train_state"]["batches_done"] == 0 else checkpoint["epoch"] - 1
+    )
+    run.update_meta(
+        status="running",
+        message="",
+        pid=os.getpid(),
+        host=socket.gethostname(),
+        resumed=[*meta.get("resumed", []), _now()],
+    )
     run.log(f"resumed from last.pt at epoch {checkpoint['epoch']}, step {checkpoint['step']}: {' '.join(command)}")
     return _fit(run, experiment, command, interactive, checkpoint)
 
@@ -180,7 +197,8 @@ def _fit_worker(experiment, checkpoint: Optional[dict]) -> None:
             trainer.fit()
         except (Diverged, StopRequested):
             pass  # rank 0 meets the same condition at the same step (losses are reduced) and reports it
-        # Anything else ends this process with an error, and torchrun then stops the whole job rather than let rank 0 wait.
+        # Anything else ends this process with an error, and torchrun then stops the whole job rather than let
+        # rank 0 wait.
     distributed.gather(experiment.job, distributed.weights_checksum(trainer.model))
     distributed.teardown(experiment.job)
     return None
@@ -192,7 +210,13 @@ def _record_replicas(run: RunDir, trainer) -> None:
 
     if trainer.job.enabled:
         checksums = distributed.gather(trainer.job, distributed.weights_checksum(trainer.model))
-        run.update_meta(distributed={**run.meta().get("distributed", {}), "weights_checksums": checksums, "replicas_identical": len(set(checksums)) == 1})
+        run.update_meta(
+            distributed={
+                **run.meta().get("distributed", {}),
+                "weights_checksums": checksums,
+                "replicas_identical": len(set(checksums)) == 1,
+            }
+        )
         distributed.teardown(trainer.job)
 
 
@@ -208,14 +232,22 @@ def _run_loop(trainer, run: RunDir, experiment_config: ExperimentConfig) -> tupl
         return "completed", trainer.stop_reason, None
     except Diverged as diverged:
         message = f"{diverged}; the learning rate is likely too high: lower optimizer.lr or set train.grad_clip"
-        kept = "checkpoints/last.pt holds the last finite weights" if run.last_checkpoint.exists() else "no checkpoint was written before it"
+        kept = (
+            "checkpoints/last.pt holds the last finite weights"
+            if run.last_checkpoint.exists()
+            else "no checkpoint was written before it"
+        )
         return "diverged", message, RunFailed(f"run {run.id} diverged: {message}. {kept}")
     except StopRequested as stop:
         message = f"stopped by {stop} at epoch {trainer.state.epoch}, step {trainer.state.step}"
         return "interrupted", message, Interrupted(f"run {run.id} {message}; last.pt written. {resume_hint}")
     except KeyboardInterrupt:
         message = f"interrupted at epoch {trainer.state.epoch}, step {trainer.state.step}"
-        return "interrupted", message, Interrupted(f"run {run.id} {message}; last.pt holds the last checkpoint. {resume_hint}")
+        return (
+            "interrupted",
+            message,
+            Interrupted(f"run {run.id} {message}; last.pt holds the last checkpoint. {resume_hint}"),
+        )
     except torch.cuda.OutOfMemoryError:
         batch_size = experiment_config.train.batch_size
         message = f"out of GPU memory at train.batch_size={batch_size}; try train.batch_size={max(1, batch_size // 2)}"
@@ -226,7 +258,8 @@ def _run_loop(trainer, run: RunDir, experiment_config: ExperimentConfig) -> tupl
     except OSError as failure:
         if failure.errno != errno.ENOSPC:
             return _failed(run, failure)
-        message = f"the disk is full ({failure.filename or run.path}); earlier checkpoints are intact. Free space, then: {resume_hint}"
+        where = failure.filename or run.path
+        message = f"the disk is full ({where}); earlier checkpoints are intact. Free space, then: {resume_hint}"
         return "failed", message, RunFailed(f"run {run.id} failed: {message}")
     except Exception as failure:  # an error inside the loop fails the run, with the details kept in train.log
         return _failed(run, failure)
@@ -249,7 +282,11 @@ def stop_on_signals(trainer):
         if trainer.stop_signal:
             raise KeyboardInterrupt
         trainer.stop_signal = signal.Signals(signum).name
-        print(f"\n{trainer.stop_signal}: finishing the current step and writing last.pt (press Ctrl-C again to stop at once)", file=sys.stderr)
+        print(
+            f"\n{trainer.stop_signal}: finishing the current step and writing last.pt (press Ctrl-C again to stop "
+            "at once)",
+            file=sys.stderr,
+        )
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -319,7 +356,9 @@ def _summary(run: RunDir, meta: dict[str, Any], records: list[dict[str, Any]], p
     }
 
 
-def launch(arguments: list[str], nproc_per_node: int, nnodes: int, node_rank: int, master_addr: str, master_port: int) -> int:
+def launch(
+    arguments: list[str], nproc_per_node: int, nnodes: int, node_rank: int, master_addr: str, master_port: int
+) -> int:
     """`learnai train --nproc-per-node N`: run `learnai ARGUMENTS` under torch.distributed.run; its exit code."""
     command = [
         sys.executable, "-m", "torch.distributed.run",

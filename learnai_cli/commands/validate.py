@@ -1,4 +1,5 @@
-"""`learnai config`: validate a config without training, build its model and, when the data is at hand, fit one batch."""
+"""`learnai config`: validate a config without training, build its model and, when the data is at hand, fit one
+batch."""
 
 from __future__ import annotations
 

@@ -12,9 +12,9 @@ from typing import Callable, Literal, Optional
 
 from torch.utils.data import Dataset
 
-from learnai_cli.log import logger
 from learnai_cli.data.splits import DatasetSplits
 from learnai_cli.errors import DataError, UsageError
+from learnai_cli.log import logger
 from learnai_cli.registry import DATASETS
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
@@ -27,7 +27,9 @@ def to_rgb(image):
     return image.convert("RGB")
 
 
-def image_transform(image_size: int, grayscale: bool, mean: Optional[list[float]], std: Optional[list[float]]) -> Callable:
+def image_transform(
+    image_size: int, grayscale: bool, mean: Optional[list[float]], std: Optional[list[float]]
+) -> Callable:
     """Resize the short side, center-crop to a square, to tensor, normalise (ImageNet statistics by default)."""
     from torchvision import transforms
 
@@ -35,9 +37,17 @@ def image_transform(image_size: int, grayscale: bool, mean: Optional[list[float]
     mean = list(mean) if mean else ([0.5] if grayscale else list(IMAGENET_MEAN))
     std = list(std) if std else ([0.5] if grayscale else list(IMAGENET_STD))
     if len(mean) != channels or len(std) != channels:
-        raise DataError(f"data.mean and data.std need {channels} value(s) for {'grayscale' if grayscale else 'RGB'} images (got {mean}, {std})")
+        raise DataError(
+            f"data.mean and data.std need {channels} value(s) for {'grayscale' if grayscale else 'RGB'} images "
+            f"(got {mean}, {std})"
+        )
     steps = [transforms.Grayscale(1)] if grayscale else [transforms.Lambda(to_rgb)]
-    steps += [transforms.Resize(image_size), transforms.CenterCrop(image_size), transforms.ToTensor(), transforms.Normalize(mean, std)]
+    steps += [
+        transforms.Resize(image_size),
+        transforms.CenterCrop(image_size),
+        transforms.ToTensor(),
+        transforms.Normalize(mean, std),
+    ]
     return transforms.Compose(steps)
 
 
@@ -113,7 +123,9 @@ def _folder_split(folder: Path, transform: Callable, policy: BadImagePolicy, cla
     files = [p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()]
     files, targets, names = labelled_files(files, policy, str(folder))
     if class_names is not None and names != class_names:
-        raise DataError(f"{folder} has classes {names}, but the train folder has {class_names}; use the same class folders")
+        raise DataError(
+            f"{folder} has classes {names}, but the train folder has {class_names}; use the same class folders"
+        )
     return ImageFiles(files, targets, transform), names
 
 

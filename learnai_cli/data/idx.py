@@ -34,7 +34,9 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
-def write_mnist_folder(root: Path, train_images, train_labels, test_images, test_labels, dataset: str = "MNIST") -> Path:
+def write_mnist_folder(
+    root: Path, train_images, train_labels, test_images, test_labels, dataset: str = "MNIST"
+) -> Path:
     """Lay out `root/<dataset>/raw/` exactly as torchvision's MNIST (or FashionMNIST) expects it."""
     raw = Path(root) / dataset / "raw"
     write_idx(raw / "train-images-idx3-ubyte", train_images)

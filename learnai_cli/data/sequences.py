@@ -23,13 +23,20 @@ NAME_VOCABULARY_SIZE = len(NAME_CHARACTERS) + 1
 
 @DATASETS.register("hello", task="classification")
 def hello(source: str = "hello", target: str = "ohlol") -> DatasetSplits:
-    """One character sequence mapped to another of the same length ("hello" -> "ohlol"); val and test are the same pair."""
+    """One character sequence mapped to another of the same length ("hello" -> "ohlol"); val and test are the same
+    pair."""
     if len(source) != len(target) or not source:
         raise DataError(f"data.source and data.target must be non-empty and equally long (got '{source}', '{target}')")
     vocabulary = sorted(set(source + target))
     index = {char: i for i, char in enumerate(vocabulary)}
     pair = TensorSplit(torch.tensor([[index[c] for c in source]]), torch.tensor([[index[c] for c in target]]))
-    return DatasetSplits(train=pair, val=pair, test=pair, class_names=vocabulary, info={"vocabulary": vocabulary, "source": source, "target": target})
+    return DatasetSplits(
+        train=pair,
+        val=pair,
+        test=pair,
+        class_names=vocabulary,
+        info={"vocabulary": vocabulary, "source": source, "target": target},
+    )
 
 
 def encode_name(name: str) -> list[int]:
@@ -93,7 +100,8 @@ def pad_batch(samples: list[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor, to
 
 @DATASETS.register("names_variable_length", task="classification")
 def names_variable_length(folder: Optional[str] = None) -> DatasetSplits:
-    """The surnames as variable-length sequences, batched by a collate_fn that pads each batch to its own longest name."""
+    """The surnames as variable-length sequences, batched by a collate_fn that pads each batch to its own longest
+    name."""
     sequences, labels, languages = read_names(folder)
     return DatasetSplits(
         train=VariableLengthNames(sequences, labels),

@@ -45,7 +45,9 @@ class DatasetSplits:
     encode_input: Optional[Callable[[str], torch.Tensor]] = None
 
 
-def carve(splits: DatasetSplits, val_split: float | int, test_split: float | int, limit: int | None, seed: int, stratify: bool) -> DatasetSplits:
+def carve(
+    splits: DatasetSplits, val_split: float | int, test_split: float | int, limit: int | None, seed: int, stratify: bool
+) -> DatasetSplits:
     """Fill missing val/test from train with a seeded (stratified for classes) split, then apply `limit`."""
     generator = torch.Generator().manual_seed(seed)
     train, val, test = splits.train, splits.val, splits.test
@@ -55,7 +57,9 @@ def carve(splits: DatasetSplits, val_split: float | int, test_split: float | int
     if val is None:
         train, val = _hold_out(train, _count(val_split, total, "data.val_split"), generator, stratify)
         if len(train) == 0:
-            raise ConfigError(f"data.val_split and data.test_split together hold out all {total} samples; make them smaller")
+            raise ConfigError(
+                f"data.val_split and data.test_split together hold out all {total} samples; make them smaller"
+            )
     if limit is not None:
         train, val, test = (_first(part, limit) for part in (train, val, test))
     return replace(splits, train=train, val=val, test=test)
@@ -88,7 +92,9 @@ def _count(size: float | int, total: int, key: str) -> int:
         raise ConfigError(f"{key}: a fraction must be between 0 and 1 (got {size})")
     count = round(size * total) if isinstance(size, float) else size
     if not 1 <= count < total:
-        raise ConfigError(f"{key}: holding out {count} of {total} samples leaves no data to train on; use a smaller value")
+        raise ConfigError(
+            f"{key}: holding out {count} of {total} samples leaves no data to train on; use a smaller value"
+        )
     return count
 
 
@@ -118,8 +124,11 @@ def _first(split: Split, limit: int) -> Split:
 
 
 def cache_in_memory(splits: DatasetSplits, budget_mb: int, num_workers: int = 0) -> DatasetSplits:
-    """Decode file-backed splits once into tensors when all of them fit the memory budget (then no DataLoader per epoch)."""
-    file_backed = {name: getattr(splits, name) for name in ("train", "val", "test") if getattr(splits, name) is not None}
+    """Decode file-backed splits once into tensors when all of them fit the memory budget (then no DataLoader per
+    epoch)."""
+    file_backed = {
+        name: getattr(splits, name) for name in ("train", "val", "test") if getattr(splits, name) is not None
+    }
     file_backed = {name: split for name, split in file_backed.items() if not isinstance(split, TensorSplit)}
     if not file_backed or budget_mb <= 0 or splits.collate_fn is not None:  # variable-length samples stay as they are
         return splits

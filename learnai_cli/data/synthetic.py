@@ -12,7 +12,13 @@ from learnai_cli.registry import DATASETS
 
 @DATASETS.register("linear", task="regression")
 def linear(
-    n: int = 10_000, weight: float = 2.0, bias: float = 1.0, noise: float = 0.1, x_min: float = 0.0, x_max: float = 2.0, seed: int = 0
+    n: int = 10_000,
+    weight: float = 2.0,
+    bias: float = 1.0,
+    noise: float = 0.1,
+    x_min: float = 0.0,
+    x_max: float = 2.0,
+    seed: int = 0,
 ) -> DatasetSplits:
     """Points on y = weight*x + bias with Gaussian noise whose spread grows with x."""
     generator = torch.Generator().manual_seed(seed)
@@ -31,14 +37,15 @@ def polynomial(
     x_max: float = 1.0,
     seed: int = 0,
 ) -> DatasetSplits:
-    """y = c0 + c1*x + ... + ck*x^k + noise, with features [x, x^2, ..., x^degree] (coefficients lowest first; null draws random ones)."""
+    """y = c0 + c1*x + ... + ck*x^k + noise, with features [x, x^2, ..., x^degree] (coefficients lowest first; null
+    draws random ones)."""
     generator = torch.Generator().manual_seed(seed)
     if coefficients is None:
         coefficients = torch.randn(1 + (degree or 4), generator=generator).tolist()
     degree = degree or len(coefficients) - 1
     x = torch.empty(n, 1).uniform_(x_min, x_max, generator=generator)
     features = torch.cat([x**power for power in range(1, degree + 1)], dim=1)
-    powers = torch.cat([torch.ones(n, 1), x**torch.arange(1, len(coefficients)).float()], dim=1)
+    powers = torch.cat([torch.ones(n, 1), x ** torch.arange(1, len(coefficients)).float()], dim=1)
     y = powers @ torch.tensor(coefficients, dtype=torch.float32).view(-1, 1)
     y = y + noise * torch.randn(n, 1, generator=generator)
     return DatasetSplits(train=TensorSplit(features, y), info={"true_coefficients": list(coefficients)})
@@ -55,7 +62,8 @@ def curve(n: int = 1_000, noise: float = 0.05, x_min: float = -4.0, x_max: float
 
 @DATASETS.register("pass_fail", task="binary")
 def pass_fail(n: int = 400, threshold: float = 5.0, spread: float = 1.0, seed: int = 0) -> DatasetSplits:
-    """Hours studied (0-10) and whether the exam was passed: 1 when hours + noise > threshold (for logistic regression)."""
+    """Hours studied (0-10) and whether the exam was passed: 1 when hours + noise > threshold (for logistic
+    regression)."""
     generator = torch.Generator().manual_seed(seed)
     hours = torch.empty(n, 1).uniform_(0, 10, generator=generator)
     passed = (hours + spread * torch.randn(n, 1, generator=generator) > threshold).float()

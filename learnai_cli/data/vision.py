@@ -6,7 +6,6 @@ import contextlib
 import sys
 from pathlib import Path
 
-
 from learnai_cli.data.splits import DatasetSplits, TensorSplit
 from learnai_cli.errors import DataError
 from learnai_cli.registry import DATASETS
@@ -57,7 +56,9 @@ def mnist(root: str = "data", download: bool = True, mean: float = 0.1307, std: 
 
 
 @DATASETS.register("fashion_mnist", task="classification")
-def fashion_mnist(root: str = "data", download: bool = True, mean: float = 0.2860, std: float = 0.3530) -> DatasetSplits:
+def fashion_mnist(
+    root: str = "data", download: bool = True, mean: float = 0.2860, std: float = 0.3530
+) -> DatasetSplits:
     """Zalando's clothing images in 10 classes (60k train / 10k test, 1x28x28), downloaded by torchvision."""
     from torchvision.datasets import FashionMNIST
 
@@ -65,8 +66,11 @@ def fashion_mnist(root: str = "data", download: bool = True, mean: float = 0.286
 
 
 @DATASETS.register("fake_images", task="classification")
-def fake_images(size: int = 256, image_size: int = 64, channels: int = 3, num_classes: int = 10, seed: int = 0) -> DatasetSplits:
-    """Random images from torchvision's FakeData: runs an image pipeline offline end to end (there is nothing to learn)."""
+def fake_images(
+    size: int = 256, image_size: int = 64, channels: int = 3, num_classes: int = 10, seed: int = 0
+) -> DatasetSplits:
+    """Random images from torchvision's FakeData: runs an image pipeline offline end to end (there is nothing to
+    learn)."""
     from torchvision.datasets import FakeData
     from torchvision.transforms import ToTensor
 

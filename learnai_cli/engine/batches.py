@@ -73,7 +73,11 @@ class TensorBatches(ResumableOrder):
         order = torch.randperm(count, generator=self.generator).to(self.inputs.device) if self.shuffle else None
         local = self.batch_size // self.world_size
         for start in range(skip * self.batch_size, self.batches * self.batch_size, self.batch_size):
-            start, stop = (start + self.rank * local, start + (self.rank + 1) * local) if self.world_size > 1 else (start, start + self.batch_size)
+            start, stop = (
+                (start + self.rank * local, start + (self.rank + 1) * local)
+                if self.world_size > 1
+                else (start, start + self.batch_size)
+            )
             if order is None:
                 yield self.inputs[start:stop], self.targets[start:stop]
             else:
@@ -102,7 +106,11 @@ class LoaderBatches(ResumableOrder):
         self.memory_format = torch.channels_last if channels_last else torch.preserve_format
         rank, world_size = shard
         # Distributed: each rank reads its own part of the data; set_epoch reshuffles every pass.
-        self.sampler = DistributedSampler(dataset, world_size, rank, shuffle=shuffle, seed=seed, drop_last=True) if world_size > 1 else None
+        self.sampler = (
+            DistributedSampler(dataset, world_size, rank, shuffle=shuffle, seed=seed, drop_last=True)
+            if world_size > 1
+            else None
+        )
         self.passes = 0
         self.loader = DataLoader(
             dataset,
@@ -133,7 +141,6 @@ class LoaderBatches(ResumableOrder):
                 inputs = inputs.to(self.device, non_blocking=True, memory_format=self.memory_format)
             yield inputs.to(self.device, non_blocking=True), targets.to(self.device, non_blocking=True)
 
-
     def resume_state(self, mid_epoch: bool) -> dict:
         """The generator (single process) and the pass count (the sampler's epoch) to replay or continue the order."""
         return {"generator": super().resume_state(mid_epoch), "passes": self.passes - 1 if mid_epoch else self.passes}
@@ -155,7 +162,8 @@ def make_batches(
     collate_fn=None,
     shard: tuple[int, int] = (0, 1),
 ):
-    """In-memory splits are sliced on the device; asking for DataLoader workers sends them through a DataLoader instead."""
+    """In-memory splits are sliced on the device; asking for DataLoader workers sends them through a DataLoader
+    instead."""
     if isinstance(split, TensorSplit):
         if num_workers == 0:
             return TensorBatches(split, batch_size, shuffle, device, seed, limit, channels_last, shard)

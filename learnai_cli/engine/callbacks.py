@@ -17,6 +17,7 @@ class Callback:
     def on_epoch_end(self, trainer, record: dict[str, Any]) -> None: ...
 
     def on_checkpoint(self, trainer) -> None:
-        """The loop is at a resumable point: after each epoch, every train.checkpoint_every_steps, before a requested stop."""
+        """The loop is at a resumable point: after each epoch, every train.checkpoint_every_steps, before a requested
+        stop."""
 
     def on_fit_end(self, trainer, status: str) -> None: ...

@@ -9,8 +9,8 @@ from typing import Any
 
 import torch
 
-from learnai_cli.errors import UsageError
 from learnai_cli.atomic import write_atomic
+from learnai_cli.errors import UsageError
 
 FORMAT_VERSION = 1
 

@@ -18,9 +18,13 @@ def resolve_device(spec: str) -> torch.device:
     device = torch.device(spec)
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise UsageError(f"device: '{spec}' was asked for but CUDA is not available here; use device=auto or device=cpu")
+            raise UsageError(
+                f"device: '{spec}' was asked for but CUDA is not available here; use device=auto or device=cpu"
+            )
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise UsageError(f"device: '{spec}' does not exist; this machine has {torch.cuda.device_count()} CUDA device(s)")
+            raise UsageError(
+                f"device: '{spec}' does not exist; this machine has {torch.cuda.device_count()} CUDA device(s)"
+            )
     return device
 
 
@@ -35,7 +39,9 @@ PRECISION_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 def autocast(device: torch.device, precision: str):
     """Mixed precision for forward passes; fp32 is a no-op context."""
-    return torch.autocast(device.type, dtype=PRECISION_DTYPES.get(precision, torch.float32), enabled=precision in PRECISION_DTYPES)
+    return torch.autocast(
+        device.type, dtype=PRECISION_DTYPES.get(precision, torch.float32), enabled=precision in PRECISION_DTYPES
+    )
 
 
 def grad_scaler(device: torch.device, precision: str):
@@ -59,7 +65,13 @@ def rng_states() -> dict:
     version, python_state, gauss = random.getstate()
     return {
         "python": {"version": version, "state": list(python_state), "gauss": gauss},
-        "numpy": {"kind": numpy_kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": position, "has_gauss": has_gauss, "cached_gaussian": cached_gauss},
+        "numpy": {
+            "kind": numpy_kind,
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": position,
+            "has_gauss": has_gauss,
+            "cached_gaussian": cached_gauss,
+        },
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
     }
@@ -69,7 +81,15 @@ def restore_rng_states(states: dict) -> None:
     python = states["python"]
     random.setstate((python["version"], tuple(python["state"]), python["gauss"]))
     numpy = states["numpy"]
-    np.random.set_state((numpy["kind"], numpy["keys"].numpy().astype(np.uint32), numpy["pos"], numpy["has_gauss"], numpy["cached_gaussian"]))
+    np.random.set_state(
+        (
+            numpy["kind"],
+            numpy["keys"].numpy().astype(np.uint32),
+            numpy["pos"],
+            numpy["has_gauss"],
+            numpy["cached_gaussian"],
+        )
+    )
     torch.set_rng_state(states["torch"])
     if states["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(states["cuda"])

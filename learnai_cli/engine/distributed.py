@@ -37,7 +37,11 @@ NOT_DISTRIBUTED = Distributed()
 def from_environment() -> Distributed:
     """The process's place in a torchrun job (WORLD_SIZE, RANK, LOCAL_RANK), or a single process."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    return Distributed(int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0"))) if world > 1 else NOT_DISTRIBUTED
+    return (
+        Distributed(int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0")))
+        if world > 1
+        else NOT_DISTRIBUTED
+    )
 
 
 def setup(job: Distributed, device: torch.device) -> torch.device:
@@ -54,7 +58,9 @@ def setup(job: Distributed, device: torch.device) -> torch.device:
 
 def check_batch_size(job: Distributed, batch_size: int) -> None:
     if job.enabled and batch_size % job.world_size:
-        raise ConfigError(f"train.batch_size={batch_size} is the global batch and must divide by the {job.world_size} processes")
+        raise ConfigError(
+            f"train.batch_size={batch_size} is the global batch and must divide by the {job.world_size} processes"
+        )
 
 
 def sum_across(job: Distributed, *values: torch.Tensor | float) -> list[float]:
@@ -76,7 +82,13 @@ def gather(job: Distributed, value) -> list:
 
 def weights_checksum(model: torch.nn.Module) -> float:
     """A number that differs when any weight differs (to check that replicas stayed in sync)."""
-    return float(sum(p.detach().double().sum() * (i + 1) for i, p in enumerate(model.state_dict().values()) if p.is_floating_point()))
+    return float(
+        sum(
+            p.detach().double().sum() * (i + 1)
+            for i, p in enumerate(model.state_dict().values())
+            if p.is_floating_point()
+        )
+    )
 
 
 def teardown(job: Distributed) -> None:

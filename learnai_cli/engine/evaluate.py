@@ -10,7 +10,9 @@ from learnai_cli.metrics import MetricAccumulator, prediction_classes
 
 
 @torch.no_grad()
-def evaluate(model, batches, loss_fn, task: str, from_logits: bool, autocast=contextlib.nullcontext) -> dict[str, float]:
+def evaluate(
+    model, batches, loss_fn, task: str, from_logits: bool, autocast=contextlib.nullcontext
+) -> dict[str, float]:
     """Mean loss and the task's metrics; sums stay on the device until one sync at the end."""
     model.eval()
     metrics = MetricAccumulator(task, from_logits)
@@ -28,7 +30,9 @@ def evaluate(model, batches, loss_fn, task: str, from_logits: bool, autocast=con
 
 
 @torch.no_grad()
-def confusion_matrix(model, batches, task: str, from_logits: bool, num_classes: int, autocast=contextlib.nullcontext) -> list[list[int]]:
+def confusion_matrix(
+    model, batches, task: str, from_logits: bool, num_classes: int, autocast=contextlib.nullcontext
+) -> list[list[int]]:
     """counts[true][predicted] over a split."""
     model.eval()
     counts = None

@@ -117,7 +117,9 @@ class Trainer:
         self.device = device or next(model.parameters()).device  # the experiment's device, where the model already is
         self.scaler = grad_scaler(self.device, settings.precision)
         self.job = job
-        self.forward_model = compiled(data_parallel(model, job, self.device), settings.compile)  # the raw model keeps state_dict keys plain
+        self.forward_model = compiled(
+            data_parallel(model, job, self.device), settings.compile
+        )  # the raw model keeps state_dict keys plain
 
     def fit(self) -> TrainState:
         """Train until the last epoch, max_steps or early stopping; callbacks hear how it ended."""
@@ -155,7 +157,9 @@ class Trainer:
         state, accumulate = self.state, self.settings.accumulate_steps
         batch_count = len(self.train_batches)
         started = time.perf_counter()
-        for index, (inputs, targets) in enumerate(self.train_batches.iterate(skip=state.batches_done), start=state.batches_done):
+        for index, (inputs, targets) in enumerate(
+            self.train_batches.iterate(skip=state.batches_done), start=state.batches_done
+        ):
             with self.autocast():
                 loss = self.loss_fn(self.forward_model(inputs), targets)
             if self.settings.skip_nonfinite_steps and self._skipped_nonfinite(loss):
@@ -188,7 +192,9 @@ class Trainer:
             if self._reached_max_steps() or self.should_stop:
                 break
         state.epoch_seconds += time.perf_counter() - started
-        loss_sum, samples = sum_across(self.job, state.epoch_loss if state.epoch_loss is not None else 0.0, state.epoch_samples)
+        loss_sum, samples = sum_across(
+            self.job, state.epoch_loss if state.epoch_loss is not None else 0.0, state.epoch_samples
+        )
         train_loss = self._checked(loss_sum / samples) if samples else None
         return {
             "step": state.step,
@@ -202,14 +208,17 @@ class Trainer:
     def validate(self) -> dict[str, float]:
         if self.val_batches is None or len(self.val_batches) == 0:
             return {}
-        model = self.model if self.job.enabled else self.forward_model  # every rank scores all of val: no DDP sync needed
+        model = (
+            self.model if self.job.enabled else self.forward_model
+        )  # every rank scores all of val: no DDP sync needed
         return evaluate(model, self.val_batches, self.loss_fn, self.task, self.from_logits, autocast=self.autocast)
 
     def autocast(self):
         return autocast(self.device, self.settings.precision)
 
     def _skipped_nonfinite(self, loss: torch.Tensor) -> bool:
-        """With train.skip_nonfinite_steps: drop a batch whose loss is NaN/inf (a host sync per batch, only when asked for)."""
+        """With train.skip_nonfinite_steps: drop a batch whose loss is NaN/inf (a host sync per batch, only when asked
+        for)."""
         if bool(torch.isfinite(loss)):
             return False
         self.state.nonfinite_steps_skipped += 1
@@ -242,7 +251,13 @@ class Trainer:
         if self.grads_finite is not None and not bool(self.grads_finite):
             raise Diverged(state.epoch, state.step, state.last_finite_loss, reason="the gradient norm became NaN/inf")
         state.interval_loss, state.interval_samples = None, 0
-        record = {"type": "step", "epoch": state.epoch, "step": state.step, "train_loss": loss, "lr": self.optimizer.param_groups[0]["lr"]}
+        record = {
+            "type": "step",
+            "epoch": state.epoch,
+            "step": state.step,
+            "train_loss": loss,
+            "lr": self.optimizer.param_groups[0]["lr"],
+        }
         self._emit("on_log", record)
         self._check_stop_when(record)
 
@@ -258,12 +273,18 @@ class Trainer:
             raise Diverged(self.state.epoch, self.state.step, self.state.last_finite_loss)
         factor, first = self.settings.divergence_factor, self.state.first_loss
         if factor and first and math.isfinite(first) and abs(loss) > factor * abs(first):
-            raise Diverged(self.state.epoch, self.state.step, self.state.last_finite_loss, reason=f"loss exploded to {loss:.3g}, over {factor:g} x its first value {first:.3g},")
+            raise Diverged(
+                self.state.epoch,
+                self.state.step,
+                self.state.last_finite_loss,
+                reason=f"loss exploded to {loss:.3g}, over {factor:g} x its first value {first:.3g},",
+            )
         self.state.last_finite_loss = loss
         return loss
 
     def _check_stop_when(self, record: dict[str, Any]) -> None:
-        """train.stop_when: stop once the metric crosses its threshold (train_loss per log interval, others per epoch)."""
+        """train.stop_when: stop once the metric crosses its threshold (train_loss per log interval, others per
+        epoch)."""
         rule, value = self.settings.stop_when, None
         if rule is not None:
             value = record.get(rule.metric)
@@ -271,7 +292,10 @@ class Trainer:
             return
         if (rule.below is not None and value < rule.below) or (rule.above is not None and value > rule.above):
             bound = f"< {rule.below:g}" if rule.below is not None else f"> {rule.above:g}"
-            self.should_stop, self.stop_reason = True, f"stop_when: {rule.metric} {value:.4g} {bound} at step {self.state.step}"
+            self.should_stop, self.stop_reason = (
+                True,
+                f"stop_when: {rule.metric} {value:.4g} {bound} at step {self.state.step}",
+            )
 
     def _reached_max_steps(self) -> bool:
         if self.settings.max_steps is not None and self.state.step >= self.settings.max_steps:
@@ -284,7 +308,11 @@ class Trainer:
             self._check_stop_when(record)
         if self.scheduler is not None and self.scheduler_interval == "epoch":
             self.scheduler.step()
-        elif self.scheduler is not None and self.scheduler_interval == "plateau" and record.get(self.settings.monitor) is not None:
+        elif (
+            self.scheduler is not None
+            and self.scheduler_interval == "plateau"
+            and record.get(self.settings.monitor) is not None
+        ):
             self.scheduler.step(record[self.settings.monitor])
         self._emit("on_epoch_end", record)
         self._emit("on_checkpoint")

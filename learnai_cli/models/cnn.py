@@ -65,7 +65,13 @@ def mnist_cnn(
 
 
 @MODELS.register("deep_cnn")
-def deep_cnn(in_channels: int = 1, num_classes: int = 10, image_size: int = 28, channels: list[int] = (16, 32, 64), hidden: list[int] = (128, 64)) -> nn.Module:
+def deep_cnn(
+    in_channels: int = 1,
+    num_classes: int = 10,
+    image_size: int = 28,
+    channels: list[int] = (16, 32, 64),
+    hidden: list[int] = (128, 64),
+) -> nn.Module:
     """The curriculum's more complex CNN: 3 conv + 3 ReLU + 3 max-pool, then 3 linear layers."""
     layers: list[nn.Module] = []
     n_in, side = in_channels, image_size

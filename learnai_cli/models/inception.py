@@ -14,7 +14,9 @@ class InceptionModule(nn.Module):
     def __init__(self, n_in: int, branch: int = 16):
         super().__init__()
         self.one = nn.Conv2d(n_in, branch, kernel_size=1)
-        self.five = nn.Sequential(nn.Conv2d(n_in, branch, kernel_size=1), nn.Conv2d(branch, 2 * branch, kernel_size=5, padding=2))
+        self.five = nn.Sequential(
+            nn.Conv2d(n_in, branch, kernel_size=1), nn.Conv2d(branch, 2 * branch, kernel_size=5, padding=2)
+        )
         self.three = nn.Sequential(
             nn.Conv2d(n_in, branch, kernel_size=1),
             nn.Conv2d(branch, 2 * branch, kernel_size=3, padding=1),

@@ -21,7 +21,9 @@ class ResidualBlock(nn.Module):
 
 
 @MODELS.register("residual_net")
-def residual_net(in_channels: int = 1, num_classes: int = 10, image_size: int = 28, channels: list[int] = (16, 32)) -> nn.Module:
+def residual_net(
+    in_channels: int = 1, num_classes: int = 10, image_size: int = 28, channels: list[int] = (16, 32)
+) -> nn.Module:
     """conv -> pool -> residual block, per stage (16 then 32 channels by default), then a linear head."""
     layers: list[nn.Module] = []
     n_in, side = in_channels, image_size

@@ -52,17 +52,29 @@ def char_rnn(
     embedding_dim: int = 8,
     num_layers: int = 1,
 ) -> nn.Module:
-    """Character-level RNN: one-hot or embedded characters, RNNCell looped by hand or nn.RNN/LSTM/GRU, per-step classes."""
+    """Character-level RNN: one-hot or embedded characters, RNNCell looped by hand or nn.RNN/LSTM/GRU, per-step
+    classes."""
     return CharRNN(vocab_size, hidden, cell, input_mode, embedding_dim, num_layers)
 
 
 class NameClassifier(nn.Module):
     """Embedding + GRU/LSTM over packed variable-length names (0 = padding) + a linear head on the final state."""
 
-    def __init__(self, vocab_size: int, num_classes: int, embedding_dim: int, hidden: int, cell: str, bidirectional: bool, num_layers: int):
+    def __init__(
+        self,
+        vocab_size: int,
+        num_classes: int,
+        embedding_dim: int,
+        hidden: int,
+        cell: str,
+        bidirectional: bool,
+        num_layers: int,
+    ):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
-        self.rnn = RECURRENT[cell](embedding_dim, hidden, num_layers=num_layers, batch_first=True, bidirectional=bidirectional)
+        self.rnn = RECURRENT[cell](
+            embedding_dim, hidden, num_layers=num_layers, batch_first=True, bidirectional=bidirectional
+        )
         self.directions = 2 if bidirectional else 1
         self.head = nn.Linear(hidden * self.directions, num_classes)
 
@@ -78,13 +90,25 @@ class NameClassifier(nn.Module):
 
 @MODELS.register("name_gru")
 def name_gru(
-    vocab_size: int = NAME_VOCABULARY_SIZE, num_classes: int = 18, embedding_dim: int = 32, hidden: int = 128, bidirectional: bool = False, num_layers: int = 1
+    vocab_size: int = NAME_VOCABULARY_SIZE,
+    num_classes: int = 18,
+    embedding_dim: int = 32,
+    hidden: int = 128,
+    bidirectional: bool = False,
+    num_layers: int = 1,
 ) -> nn.Module:
-    """Surname -> language: embedding, GRU over packed sequences (bidirectional: both final states concatenated), linear head."""
+    """Surname -> language: embedding, GRU over packed sequences (bidirectional: both final states concatenated),
+    linear head."""
     return NameClassifier(vocab_size, num_classes, embedding_dim, hidden, "gru", bidirectional, num_layers)
 
 
 @MODELS.register("name_bilstm")
-def name_bilstm(vocab_size: int = NAME_VOCABULARY_SIZE, num_classes: int = 18, embedding_dim: int = 32, hidden: int = 64, num_layers: int = 1) -> nn.Module:
+def name_bilstm(
+    vocab_size: int = NAME_VOCABULARY_SIZE,
+    num_classes: int = 18,
+    embedding_dim: int = 32,
+    hidden: int = 64,
+    num_layers: int = 1,
+) -> nn.Module:
     """A bidirectional LSTM over packed sequences with both final states concatenated (for per-batch padded data)."""
     return NameClassifier(vocab_size, num_classes, embedding_dim, hidden, "lstm", True, num_layers)

@@ -57,16 +57,21 @@ def _weights_or_error(architecture: str):
             weights.get_state_dict(progress=False)
         except Exception as error:  # no network: urllib, ssl and http errors all end here
             raise DataError(
-                f"pretrained weights for {architecture} are not cached and cannot be downloaded ({type(error).__name__}). "
-                f"Put {Path(weights.url).name} (from {weights.url}) in {cached.parent} (torch.hub's cache, set by $TORCH_HOME), "
+                f"pretrained weights for {architecture} are not cached and cannot be downloaded "
+                f"({type(error).__name__}). "
+                f"Put {Path(weights.url).name} (from {weights.url}) in {cached.parent} (torch.hub's cache, set by "
+                "$TORCH_HOME), "
                 "or set model.pretrained: false"
             ) from None
     return weights
 
 
 @MODELS.register("zoo")
-def zoo(architecture: ZooName = "resnet18", num_classes: int = 10, pretrained: bool = False, freeze_backbone: bool = False) -> nn.Module:
-    """A torchvision architecture (resnet18, alexnet, vgg11, ...) with a new num_classes head; optionally pretrained and frozen."""
+def zoo(
+    architecture: ZooName = "resnet18", num_classes: int = 10, pretrained: bool = False, freeze_backbone: bool = False
+) -> nn.Module:
+    """A torchvision architecture (resnet18, alexnet, vgg11, ...) with a new num_classes head; optionally pretrained
+    and frozen."""
     from torchvision.models import get_model
 
     weights = _weights_or_error(architecture) if pretrained else None

@@ -13,7 +13,8 @@ GRID_POINTS, DATA_POINTS = 200, 1000
 
 
 class PredictionRecorder(Callback):
-    """Appends one line per epoch to predictions.jsonl (append-only, like metrics.jsonl); build_experiment checked the data is 1-D."""
+    """Appends one line per epoch to predictions.jsonl (append-only, like metrics.jsonl); build_experiment checked the
+    data is 1-D."""
 
     def __init__(self, run: RunDir, inputs: torch.Tensor, targets: torch.Tensor):
         self.path = run.predictions_path
@@ -21,7 +22,12 @@ class PredictionRecorder(Callback):
         self.grid = torch.linspace(low, high, GRID_POINTS).view(-1, 1)
         if not self.path.exists():
             shown = slice(0, DATA_POINTS)
-            header = {"type": "grid", "x": self.grid.view(-1).tolist(), "data_x": inputs[shown].view(-1).tolist(), "data_y": targets[shown].view(-1).tolist()}
+            header = {
+                "type": "grid",
+                "x": self.grid.view(-1).tolist(),
+                "data_x": inputs[shown].view(-1).tolist(),
+                "data_y": targets[shown].view(-1).tolist(),
+            }
             self.path.write_text(json.dumps(header) + "\n")
 
     @torch.no_grad()
@@ -31,4 +37,7 @@ class PredictionRecorder(Callback):
         predicted = trainer.model(self.grid.to(trainer.device)).float().view(-1).cpu()
         trainer.model.train(was_training)
         with self.path.open("a") as file:
-            file.write(json.dumps({"type": "epoch", "epoch": record["epoch"], "y": [round(v, 6) for v in predicted.tolist()]}) + "\n")
+            file.write(
+                json.dumps({"type": "epoch", "epoch": record["epoch"], "y": [round(v, 6) for v in predicted.tolist()]})
+                + "\n"
+            )

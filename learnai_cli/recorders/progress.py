@@ -47,7 +47,9 @@ class ProgressReporter(Callback):
             transient=False,
         )
         self.progress.start()
-        self.task = self.progress.add_task("train", total=len(trainer.train_batches), epoch=1, epochs=trainer.settings.epochs, loss="")
+        self.task = self.progress.add_task(
+            "train", total=len(trainer.train_batches), epoch=1, epochs=trainer.settings.epochs, loss=""
+        )
 
     def on_batch_end(self, trainer) -> None:
         if self.progress is not None:
@@ -64,7 +66,9 @@ class ProgressReporter(Callback):
             self.progress.console.print(line, highlight=False)
             if record["epoch"] < trainer.settings.epochs:
                 self.progress.reset(self.task, total=len(trainer.train_batches))
-                self.progress.update(self.task, epoch=record["epoch"] + 1, epochs=trainer.settings.epochs, loss="")  # reset drops fields
+                self.progress.update(
+                    self.task, epoch=record["epoch"] + 1, epochs=trainer.settings.epochs, loss=""
+                )  # reset drops fields
         else:
             print(line, file=self.stream, flush=True)
 

@@ -52,4 +52,8 @@ class RunRecorder(Callback):
 
     @staticmethod
     def best(trainer) -> dict[str, Any]:
-        return {"metric": trainer.settings.monitor, "value": trainer.state.best_value, "epoch": trainer.state.best_epoch}
+        return {
+            "metric": trainer.settings.monitor,
+            "value": trainer.state.best_value,
+            "epoch": trainer.state.best_epoch,
+        }

@@ -1,4 +1,5 @@
-"""train.loggers: [tensorboard]: the same metrics as event files in the run's tensorboard/ folder (CSV/JSONL stay the record)."""
+"""train.loggers: [tensorboard]: the same metrics as event files in the run's tensorboard/ folder (CSV/JSONL stay the
+record)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from learnai_cli.errors import ConfigError
 
 def require_tensorboard() -> None:
     if importlib.util.find_spec("tensorboard") is None:
-        raise ConfigError("train.loggers: tensorboard needs the tensorboard package: pip install 'learnai[tensorboard]' (or pip install tensorboard)")
+        raise ConfigError(
+            "train.loggers: tensorboard needs the tensorboard package: pip install 'learnai[tensorboard]' (or "
+            "pip install tensorboard)"
+        )
 
 
 class TensorBoardLogger(Callback):

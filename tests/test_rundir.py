@@ -7,7 +7,8 @@ from datetime import datetime
 
 import pytest
 
-from learnai_cli import atomic, rundir as runs
+from learnai_cli import atomic
+from learnai_cli import rundir as runs
 from learnai_cli.errors import UsageError
 
 NOW = datetime(2026, 1, 2, 3, 4, 5)

@@ -16,7 +16,14 @@ from tests.conftest import CONFIGS
 @pytest.fixture
 def two_runs(cli):
     good = cli.json("train", CONFIGS / "toy_classes.yaml", "train.epochs=2")
-    bad = cli("train", CONFIGS / "linear_regression.yaml", "optimizer.name=sgd", "optimizer.lr=1e6", "train.epochs=2", "train.log_every_steps=1")
+    bad = cli(
+        "train",
+        CONFIGS / "linear_regression.yaml",
+        "optimizer.name=sgd",
+        "optimizer.lr=1e6",
+        "train.epochs=2",
+        "train.log_every_steps=1",
+    )
     assert bad.exit_code == 1
     return good["run_id"], next(r["id"] for r in cli.json("runs")["runs"] if r["id"] != good["run_id"])
 
@@ -98,7 +105,12 @@ def test_no_progress_gives_plain_epoch_lines(cli):
         ["train", str(CONFIGS / "toy_classes.yaml"), "train.epochs=2", "--no-progress"],
         env={"LEARNAI_RUNS_DIR": str(cli.runs_dir)},
     )
-    assert result.exit_code == 0 and "\x1b[" not in result.stderr and "epoch 1/2" in result.stderr and "epoch 2/2" in result.stderr
+    assert (
+        result.exit_code == 0
+        and "\x1b[" not in result.stderr
+        and "epoch 1/2" in result.stderr
+        and "epoch 2/2" in result.stderr
+    )
 
 
 def test_shell_example_uses_exit_codes(tmp_path):
@@ -109,12 +121,24 @@ def test_shell_example_uses_exit_codes(tmp_path):
 
     from tests.conftest import REPO
 
-    env = {**os.environ, "LEARNAI_RUNS_DIR": str(tmp_path / "runs"), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "LEARNAI_RUNS_DIR": str(tmp_path / "runs"),
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
     if shutil.which("learnai", path=env["PATH"]) is None:
         pytest.skip("the learnai script is not installed next to this python")
-    ok = subprocess.run(["bash", str(REPO / "examples/ci/train.sh"), str(CONFIGS / "toy_classes.yaml")], cwd=tmp_path, env=env, capture_output=True, text=True)
+    ok = subprocess.run(
+        ["bash", str(REPO / "examples/ci/train.sh"), str(CONFIGS / "toy_classes.yaml")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert ok.returncode == 0 and "trained: " in ok.stdout and "accuracy" in ok.stdout
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: [\n")
-    refused = subprocess.run(["bash", str(REPO / "examples/ci/train.sh"), str(bad)], cwd=tmp_path, env=env, capture_output=True, text=True)
+    refused = subprocess.run(
+        ["bash", str(REPO / "examples/ci/train.sh"), str(bad)], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
     assert refused.returncode == 2 and "fix the config first" in refused.stderr
