@@ -281,6 +281,7 @@ def _make_run(root: str, barrier) -> str:
     return RunDir.create(Path(root), "race", now=datetime(2026, 1, 1, 0, 0, 0)).id
 
 
+@pytest.mark.slow
 def test_eight_concurrent_starts_get_eight_directories(tmp_path):
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager:

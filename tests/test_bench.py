@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import REPO
 
 
+@pytest.mark.slow
 def test_benchmarks_run_at_tiny_size_and_write_results(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--size", "tiny", "--results", str(tmp_path)],

@@ -38,6 +38,7 @@ def run_learnai(*arguments: str) -> subprocess.CompletedProcess:
     return done
 
 
+@pytest.mark.slow
 def test_two_processes_match_one_and_resume_exactly(tmp_path):
     """One process vs 2 gloo processes (learnai's launcher), and a 2-process run stopped after epoch 1
     (started with torchrun itself) then resumed: same weights and losses."""
@@ -110,6 +111,7 @@ def test_two_processes_match_one_and_resume_exactly(tmp_path):
     assert [e["train_loss"] for e in resumed_epochs] == [e["train_loss"] for e in ddp_epochs]
 
 
+@pytest.mark.slow
 def test_global_batch_must_divide_by_processes(tmp_path):
     done = subprocess.run(
         [
@@ -133,6 +135,7 @@ def test_global_batch_must_divide_by_processes(tmp_path):
     assert done.returncode != 0 and "must divide by the 2 processes" in done.stderr
 
 
+@pytest.mark.slow
 def test_file_backed_dataset_with_a_distributed_sampler(tmp_path):
     from tests.test_images import make_tree
 

@@ -113,6 +113,7 @@ def test_no_progress_gives_plain_epoch_lines(cli):
     )
 
 
+@pytest.mark.slow
 def test_shell_example_uses_exit_codes(tmp_path):
     import os
     import shutil

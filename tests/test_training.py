@@ -171,6 +171,7 @@ def test_fp16_uses_a_grad_scaler_that_resumes(cli, runs_dir, monkeypatch):
     assert all(torch.equal(resumed_weights[k], v) for k, v in state["model"].items())
 
 
+@pytest.mark.slow
 def test_compiled_model_saves_plain_state_dict_keys(cli):
     payload = cli.json("train", LINEAR, "train.compile=true", "train.epochs=1", "data.n=300")
     assert payload["status"] == "completed"
