@@ -31,13 +31,17 @@ def test_missing_mnist_says_where_to_put_the_files(tmp_path):
     with pytest.raises(DataError) as caught:
         registry.DATASETS.build("mnist", {"root": str(tmp_path), "download": False})
     message = caught.value.message
-    assert str(tmp_path / "MNIST" / "raw") in message and "train-images-idx3-ubyte" in message and "data.root" in message
+    assert (
+        str(tmp_path / "MNIST" / "raw") in message and "train-images-idx3-ubyte" in message and "data.root" in message
+    )
 
 
 def test_mnist_config_trains_on_generated_digits(cli, mnist_root):
     from tests.conftest import CONFIGS
 
-    payload = cli.json("train", CONFIGS / "mnist_cnn.yaml", f"data.root={mnist_root}", "data.val_split=20", "train.batch_size=32")
+    payload = cli.json(
+        "train", CONFIGS / "mnist_cnn.yaml", f"data.root={mnist_root}", "data.val_split=20", "train.batch_size=32"
+    )
     assert payload["status"] == "completed" and payload["final"]["val_accuracy"] is not None
     report = cli.json("eval", payload["run_id"])
     assert report["samples"] == 40 and report["class_names"][3] == "3 - three"
@@ -59,7 +63,9 @@ def test_carve_is_seeded_stratified_and_disjoint():
 
 
 def test_carve_keeps_official_splits_and_limits():
-    official = DatasetSplits(train=TensorSplit(torch.zeros(50, 1), torch.zeros(50)), test=TensorSplit(torch.ones(10, 1), torch.ones(10)))
+    official = DatasetSplits(
+        train=TensorSplit(torch.zeros(50, 1), torch.zeros(50)), test=TensorSplit(torch.ones(10, 1), torch.ones(10))
+    )
     carved = carve(official, 5, 0.5, limit=8, seed=0, stratify=False)
     assert torch.equal(carved.test.inputs, torch.ones(8, 1))  # the official test split, only limited
     assert (len(carved.train), len(carved.val)) == (8, 5)
@@ -75,6 +81,35 @@ def test_diabetes_is_shipped_in_the_package():
     splits = registry.DATASETS.build("diabetes", {})
     assert splits.train.inputs.shape == (758, 8)  # the curriculum's file; its README rounds to 759
     assert set(splits.train.targets.view(-1).tolist()) == {0.0, 1.0}
+
+
+# Pima's first patient (6 pregnancies, glucose 148, ..., age 50; diabetic), scaled to [-1, 1] as in the shipped file.
+PIMA_FIRST_PATIENT = "-0.294118,0.487437,0.180328,-0.292929,0,0.00149028,-0.53117,-0.0333333"
+
+
+def test_diabetes_class_names_say_what_the_labels_mean():
+    """Label 1 = diabetes, as in Pima (the curriculum's copy had it inverted; builtin/README.md)."""
+    splits = registry.DATASETS.build("diabetes", {})
+    names, targets = splits.class_names, splits.train.targets.view(-1).long()
+    first = [float(v) for v in PIMA_FIRST_PATIENT.split(",")]
+    assert splits.train.inputs[0].tolist() == pytest.approx(first)
+    assert names[targets[0]] == "diabetes"  # glucose 148: diabetic in Pima
+    counts = {names[i]: n for i, n in enumerate(torch.bincount(targets, minlength=2).tolist())}
+    assert counts == {"diabetes": 263, "no diabetes": 495}
+
+
+def test_diabetes_predict_names_both_classes(cli):
+    import json
+
+    from tests.conftest import CONFIGS
+
+    payload = cli.json("train", CONFIGS / "diabetes.yaml", "train.epochs=2")
+    result = cli("predict", payload["run_id"], "--json", "--", PIMA_FIRST_PATIENT)
+    top = json.loads(result.stdout)["top"]
+    assert sorted(t["class"] for t in top) == ["diabetes", "no diabetes"]  # not which one wins: 2 epochs learn little
+    assert sum(t["probability"] for t in top) == pytest.approx(1.0, abs=1e-3)
+    text = cli("predict", payload["run_id"], "--", PIMA_FIRST_PATIENT).stdout
+    assert "no diabetes" in text and text.count("diabetes") == 2
 
 
 def test_linear_and_polynomial_are_seeded():
