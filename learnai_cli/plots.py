@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")  # headless: CI and servers have no display
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
-from learnai_cli.atomic import read_json, read_jsonl, write_atomic  # noqa: E402
-from learnai_cli.rundir import RunDir  # noqa: E402
+from learnai_cli.atomic import read_json, read_jsonl, write_atomic
+from learnai_cli.rundir import RunDir
 
 
 def save_figure(figure, path: Path) -> Path:
@@ -25,61 +28,150 @@ def save_figure(figure, path: Path) -> Path:
     return path
 
 
+# Fewer epochs than this, and a loss curve per epoch is a couple of dots: plot the logged steps instead.
+FEW_EPOCHS = 5
+# Largest class over smallest above this, and a confusion matrix of counts hides the small classes: normalise rows.
+IMBALANCE_RATIO = 3.0
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _epoch_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in records if r.get("type", "epoch") == "epoch"]
+
+
+def _step_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in records if r.get("type") == "step" and _finite(r.get("step")) and _finite(r.get("train_loss"))]
+
+
+def _by_steps(records: list[dict[str, Any]]) -> bool:
+    """Few epochs but several logged steps: a per-step curve says more than a per-epoch one."""
+    epochs, steps = len(_epoch_records(records)), len(_step_records(records))
+    return epochs < FEW_EPOCHS and steps >= 2 and steps > epochs
+
+
+def _points(records: list[dict[str, Any]], x_key: str, key: str) -> list[tuple[float, float]]:
+    return [(r[x_key], r[key]) for r in records if _finite(r.get(x_key)) and _finite(r.get(key))]
+
+
+def _loss_series(records: list[dict[str, Any]], by_steps: bool) -> tuple[str, list, list, str]:
+    """(x axis, train points, val points, train legend): per logged step, or per epoch.
+
+    Per step, val is drawn at each epoch's last step (validation runs at the end of an epoch).
+    """
+    epochs = _epoch_records(records)
+    if by_steps:
+        steps = _step_records(records)
+        train = _points(steps, "step", "train_loss")
+        every = train[1][0] - train[0][0] if len(train) > 1 else 1
+        label = "train (each step)" if every == 1 else f"train (mean of every {every:g} steps)"
+        return "step", train, _points(epochs, "step", "val_loss"), label
+    return "epoch", _points(epochs, "epoch", "train_loss"), _points(epochs, "epoch", "val_loss"), "train"
+
+
+def _integer_ticks(axis) -> None:
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def loss_figure(records: list[dict[str, Any]], title: str):
-    """Train and val loss per epoch; a second panel for the validation metrics, if any."""
-    metric_keys = [k for k in dict.fromkeys(k for r in records for k in r) if k.startswith("val_") and k != "val_loss"]
+    """Train and val loss per epoch (per logged step for runs of few epochs); a second panel for validation metrics.
+
+    records: a run's metrics.jsonl records, epoch and step ones (records without a type are epoch records).
+    """
+    epochs = _epoch_records(records)
+    by_steps = _by_steps(records)
+    x_key, train, val, train_label = _loss_series(records, by_steps)
+    metric_keys = [k for k in dict.fromkeys(k for r in epochs for k in r) if k.startswith("val_") and k != "val_loss"]
     panels = 2 if metric_keys else 1
     figure, axes = plt.subplots(1, panels, figsize=(6 * panels, 4), squeeze=False)
     loss_axis = axes[0][0]
-    for key, label in (("train_loss", "train"), ("val_loss", "val")):
-        points = [(r["epoch"], r[key]) for r in records if r.get(key) is not None]
-        if points:
-            loss_axis.plot(*zip(*points), marker="o", markersize=3, label=label)
-    loss_axis.set(xlabel="epoch", ylabel="loss", title=f"{title}: loss")
-    if _all_positive(records, ("train_loss", "val_loss")):
+    if train:
+        many = by_steps and len(train) > 60
+        loss_axis.plot(*zip(*train), marker=None if many else "o", markersize=3, label=train_label)
+    if val:
+        loss_axis.plot(
+            *zip(*val), marker="o", markersize=6 if by_steps else 3, label="val (end of epoch)" if by_steps else "val"
+        )
+    loss_axis.set(xlabel=x_key, ylabel="loss", title=f"{title}: loss")
+    if _wide_positive([y for _, y in train + val]):
         loss_axis.set_yscale("log")
+    _integer_ticks(loss_axis)
     loss_axis.legend()
     loss_axis.grid(alpha=0.3)
     if metric_keys:
         metric_axis = axes[0][1]
+        if by_steps:  # the same step axis as the loss, so a dot at the end of epoch 1 reads as such
+            metric_axis.sharex(loss_axis)
         for key in metric_keys:
-            points = [(r["epoch"], r[key]) for r in records if r.get(key) is not None]
+            points = _points(epochs, x_key, key)
             if points:
-                metric_axis.plot(*zip(*points), marker="o", markersize=3, label=key)
-        metric_axis.set(xlabel="epoch", title=f"{title}: validation metrics")
+                metric_axis.plot(*zip(*points), marker="o", markersize=6 if len(points) < 3 else 3, label=key)
+                if len(points) < 3:  # a dot or two: write the value next to it
+                    for x, y in points:
+                        metric_axis.annotate(
+                            f"{y:.4g}", (x, y), textcoords="offset points", xytext=(-6, 6), ha="right", fontsize=8
+                        )
+        ylabel = metric_keys[0].removeprefix("val_") if len(metric_keys) == 1 else "metric value"
+        metric_axis.set(xlabel=x_key, ylabel=ylabel, title=f"{title}: validation metrics")
+        _integer_ticks(metric_axis)
         metric_axis.legend()
         metric_axis.grid(alpha=0.3)
     return figure
 
 
-def _all_positive(records, keys) -> bool:
-    values = [r[k] for r in records for k in keys if isinstance(r.get(k), (int, float))]
+def _wide_positive(values) -> bool:
+    """All positive and spanning more than a factor 20: a log scale shows the whole curve."""
+    values = [v for v in values if _finite(v)]
     return bool(values) and all(v > 0 for v in values) and max(values) / min(values) > 20
 
 
-def confusion_figure(matrix: list[list[int]], labels: list[str], title: str):
-    """Counts of true class (rows) against predicted class (columns)."""
+def _is_imbalanced(support: list[float]) -> bool:
+    present = [n for n in support if n > 0]
+    return bool(present) and (len(present) < len(support) or max(present) > IMBALANCE_RATIO * min(present))
+
+
+def confusion_figure(matrix: list[list[int]], labels: list[str], title: str, normalize: bool | None = None):
+    """True class (rows) against predicted class (columns): counts, or fractions of each true class.
+
+    normalize: True shows each row as fractions summing to 1 (the recall of each class on the diagonal),
+    False shows counts, None (default) normalises when the classes are imbalanced (largest > 3x smallest),
+    where counts would paint every small class white.
+    """
+    support = [sum(row) for row in matrix]
+    if normalize is None:
+        normalize = _is_imbalanced(support)
+    shown = (
+        [[count / total if total else 0.0 for count in row] for row, total in zip(matrix, support)]
+        if normalize
+        else matrix
+    )
     size = max(4.0, 0.45 * len(labels) + 2)
-    figure, axis = plt.subplots(figsize=(size, size))
-    image = axis.imshow(matrix, cmap="Blues")
+    figure, axis = plt.subplots(figsize=(size + (1 if normalize else 0), size))
+    image = axis.imshow(shown, cmap="Blues", vmin=0, vmax=1 if normalize else None)
+    row_labels = [f"{label} (n={total:g})" for label, total in zip(labels, support)] if normalize else labels
     axis.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
-    axis.set_yticks(range(len(labels)), labels, fontsize=8)
-    axis.set(xlabel="predicted", ylabel="true", title=title)
+    axis.set_yticks(range(len(labels)), row_labels, fontsize=8)
+    suffix = " — fraction of each true class" if normalize else ""
+    axis.set(xlabel="predicted", ylabel="true", title=f"{title}{suffix}")
     if len(labels) <= 20:
-        peak = max(max(row) for row in matrix) or 1
-        for i, row in enumerate(matrix):
-            for j, count in enumerate(row):
-                color = "white" if count > peak / 2 else "black"
-                axis.text(j, i, str(count), ha="center", va="center", fontsize=7, color=color)
-    figure.colorbar(image, ax=axis, fraction=0.046)
+        peak = 1.0 if normalize else (max(max(row) for row in matrix) or 1)
+        for i, row in enumerate(shown):
+            for j, value in enumerate(row):
+                color = "white" if value > peak / 2 else "black"
+                text = (f"{value:.2f}" if value else "0") if normalize else str(value)
+                axis.text(j, i, text, ha="center", va="center", fontsize=7, color=color)
+    colorbar = figure.colorbar(image, ax=axis, fraction=0.046)
+    colorbar.set_label("fraction of the true class" if normalize else "count")
     return figure
 
 
 def plot_run(run: RunDir) -> list[Path]:
     """(Re)draw every plot a run's files allow; returns the paths written."""
     written = []
-    records = run.epoch_records()
-    if records:
+    records = run.metrics()
+    if _epoch_records(records) or _by_steps(records):
         written.append(save_figure(loss_figure(records, run.meta().get("name", run.id)), run.loss_plot))
     evaluation = read_json(run.eval_path)
     if evaluation.get("confusion_matrix"):
@@ -90,22 +182,86 @@ def plot_run(run: RunDir) -> list[Path]:
     return written
 
 
+def _settings(meta: dict[str, Any]) -> list[str]:
+    """A run's key=value settings: its sweep label, else the overrides on its command line."""
+    if meta.get("label"):
+        return str(meta["label"]).split()
+    command = meta.get("command") or []
+    return [word for word in command[2:] if "=" in word and not word.startswith("-")]
+
+
+def run_labels(runs: list[RunDir]) -> tuple[list[str], list[str]]:
+    """Legend labels that show only what differs between the runs, and the settings all of them share."""
+    settings = [_settings(run.meta()) for run in runs]
+    shared = [s for s in settings[0] if all(s in other for other in settings[1:])] if len(runs) > 1 else []
+    labels = [" ".join(s for s in own if s not in shared) or run.id for own, run in zip(settings, runs)]
+    labels = [f"{label} [{run.id}]" if labels.count(label) > 1 else label for label, run in zip(labels, runs)]
+    return labels, shared
+
+
 def compare_figure(runs: list[RunDir]):
-    """Several runs' loss curves on one chart (train solid, val dashed), e.g. the learning-rate lesson."""
+    """Several runs' loss curves on one chart, e.g. the learning-rate lesson.
+
+    One colour per run (train solid, val dashed); a diverged run ends in an 'x' where its last finite loss was
+    recorded. Per logged step when every run is only a few epochs long, otherwise per epoch.
+    """
     figure, axis = plt.subplots(figsize=(8, 5))
-    for run in runs:
-        records = run.epoch_records()
-        label = run.meta().get("label") or run.id
-        for key, style in (("train_loss", "-"), ("val_loss", "--")):
-            points = [(r["epoch"], r[key]) for r in records if isinstance(r.get(key), (int, float))]
-            if points:
-                axis.plot(*zip(*points), style, label=f"{label} ({key.split('_')[0]})")
-        if run.meta().get("status") == "diverged" and records:
-            axis.annotate("diverged", (records[-1]["epoch"], records[-1].get("train_loss") or 0), color="red")
-    axis.set(xlabel="epoch", ylabel="loss", yscale="log", title="loss by run")
-    axis.legend(fontsize=8)
+    all_records = [run.metrics() for run in runs]
+    logged = [records for records in all_records if records]  # a run that diverged at once logged nothing
+    by_steps = bool(logged) and all(_by_steps(records) for records in logged)
+    labels, shared = run_labels(runs)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    values = []
+    for index, (run, records, label) in enumerate(zip(runs, all_records, labels)):
+        values += _draw_compared_run(axis, run.meta(), records, label, colors[index % len(colors)], by_steps)
+    if _wide_positive(values):
+        axis.set_yscale("log")
+    title = "loss by run" + (f" (all: {' '.join(shared)})" if shared else "")
+    axis.set(
+        xlabel="step" if by_steps else "epoch", ylabel="loss", title=title if len(title) <= 90 else title[:87] + "..."
+    )
+    _integer_ticks(axis)
+    _compare_legends(axis, any(run.meta().get("status") == "diverged" for run in runs), by_steps)
     axis.grid(alpha=0.3)
     return figure
+
+
+def _draw_compared_run(axis, meta: dict, records: list[dict], label: str, color, by_steps: bool) -> list[float]:
+    """One run's train (solid) and val (dashed) curves; a diverged run ends in an 'x'. Returns the values drawn."""
+    _, train, val, _ = _loss_series(records, by_steps)
+    diverged = meta.get("status") == "diverged"
+    if diverged and not by_steps:  # its diverging epoch has no epoch record: end on its last logged step
+        last_epoch = max((r["epoch"] for r in _epoch_records(records) if _finite(r.get("epoch"))), default=0)
+        tail = [r for r in _step_records(records) if r.get("epoch", 0) > last_epoch]
+        if tail:
+            train.append((last_epoch + 1, tail[-1]["train_loss"]))
+    legend = f"{label} (diverged)" if diverged else label
+    where = meta.get("steps") if by_steps else (meta.get("epochs_completed") or 0) + 1
+    if diverged and not train:
+        legend = f"{label} (diverged at {'step' if by_steps else 'epoch'} {where}, no finite loss logged)"
+    axis.plot(*(zip(*train) if train else ([], [])), "-", color=color, label=legend)
+    if val:  # per step there is one val point per epoch: dots, or a single one would not show
+        axis.plot(*zip(*val), "--", color=color, marker="o" if by_steps else None, markersize=5)
+    cross = {"color": color, "markersize": 10, "markeredgewidth": 2}
+    if diverged and train:
+        axis.plot(*train[-1], "x", **cross)
+    elif diverged and _finite(where):  # nothing to draw: mark where it happened, on the top edge
+        axis.plot([where], [1.0], "x", clip_on=False, transform=axis.get_xaxis_transform(), **cross)
+    return [y for _, y in train + val]
+
+
+def _compare_legends(axis, any_diverged: bool, by_steps: bool) -> None:
+    """The runs' legend and a key of line styles, outside the axes so no curve hides behind them."""
+    run_legend = axis.legend(fontsize=8, title="run", loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    axis.add_artist(run_legend)
+    run_legend.set_clip_on(False)  # add_artist clips to the axes: this legend is outside them
+    styles = [
+        Line2D([], [], color="gray", linestyle="-", label="train"),
+        Line2D([], [], color="gray", linestyle="--", marker="o" if by_steps else None, label="val"),
+    ]
+    if any_diverged:
+        styles.append(Line2D([], [], color="gray", marker="x", linestyle="", label="diverged"))
+    axis.legend(handles=styles, fontsize=8, loc="lower left", bbox_to_anchor=(1.02, 0.0))
 
 
 # The curriculum's loss-landscape data: y = 2x on three points.

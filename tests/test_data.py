@@ -50,6 +50,35 @@ def test_diabetes_is_shipped_in_the_package():
     assert set(splits.train.targets.view(-1).tolist()) == {0.0, 1.0}
 
 
+# Pima's first patient (6 pregnancies, glucose 148, ..., age 50; diabetic), scaled to [-1, 1] as in the shipped file.
+PIMA_FIRST_PATIENT = "-0.294118,0.487437,0.180328,-0.292929,0,0.00149028,-0.53117,-0.0333333"
+
+
+def test_diabetes_class_names_say_what_the_labels_mean():
+    """Label 1 = diabetes, as in Pima (the curriculum's copy had it inverted; builtin/README.md)."""
+    splits = registry.DATASETS.build("diabetes", {})
+    names, targets = splits.class_names, splits.train.targets.view(-1).long()
+    first = [float(v) for v in PIMA_FIRST_PATIENT.split(",")]
+    assert splits.train.inputs[0].tolist() == pytest.approx(first)
+    assert names[targets[0]] == "diabetes"  # glucose 148: diabetic in Pima
+    counts = {names[i]: n for i, n in enumerate(torch.bincount(targets, minlength=2).tolist())}
+    assert counts == {"diabetes": 263, "no diabetes": 495}
+
+
+def test_diabetes_predict_names_both_classes(cli):
+    import json
+
+    from tests.conftest import CONFIGS
+
+    payload = cli.json("train", CONFIGS / "diabetes.yaml", "train.epochs=2")
+    result = cli("predict", payload["run_id"], "--json", "--", PIMA_FIRST_PATIENT)
+    top = json.loads(result.stdout)["top"]
+    assert sorted(t["class"] for t in top) == ["diabetes", "no diabetes"]  # not which one wins: 2 epochs learn little
+    assert sum(t["probability"] for t in top) == pytest.approx(1.0, abs=1e-3)
+    text = cli("predict", payload["run_id"], "--", PIMA_FIRST_PATIENT).stdout
+    assert "no diabetes" in text and text.count("diabetes") == 2
+
+
 def test_linear_and_polynomial_are_seeded():
     a = registry.DATASETS.build("linear", {"n": 50}, seed=3).train
     b = registry.DATASETS.build("linear", {"n": 50}, seed=3).train

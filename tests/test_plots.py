@@ -1,10 +1,16 @@
-"""learnai plot: --compare, --landscape, --animate (train.record_predictions)."""
+"""learnai plot: --compare, --landscape, --animate (train.record_predictions); the figures' content, on hand-made runs."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import matplotlib
+import pytest
+
+from learnai_cli import plots
+from learnai_cli.atomic import write_json
+from learnai_cli.rundir import RunDir
 from tests.conftest import CONFIGS
 
 PNG, GIF = b"\x89PNG\r\n\x1a\n", b"GIF8"
@@ -47,3 +53,198 @@ def test_landscape_of_the_curriculum_data_and_of_a_config(cli, tmp_path):
     assert Path(default).read_bytes()[:8] == PNG and Path(from_config).read_bytes()[:8] == PNG
     wrong = cli("plot", "--landscape", str(CONFIGS / "toy_classes.yaml"))
     assert wrong.exit_code == 2 and "needs 1-D regression data" in wrong.stderr
+
+
+# Figures from run directories written by hand, in the trainer's format (RunDir + RunRecorder): no training, no torch.
+
+
+def make_run(
+    root: Path,
+    name: str,
+    epochs: int,
+    steps_per_epoch: int = 10,
+    log_every: int = 1,
+    status="completed",
+    label=None,
+    command=None,
+    diverge_at_epoch=None,
+    start_loss=1.0,
+) -> RunDir:
+    """A run directory as the trainer leaves it: meta.json, and metrics.jsonl with step and epoch records."""
+    run = RunDir.create(root, name)
+    meta = {
+        "run_id": run.id,
+        "name": name,
+        "status": status,
+        "command": command or ["learnai", "train", f"{name}.yaml"],
+    }
+    if label is not None:
+        meta["label"] = label
+    write_json(run.meta_path, meta)
+    step, loss = 0, start_loss
+    for epoch in range(1, epochs + 1):
+        for _ in range(steps_per_epoch):
+            step += 1
+            loss *= 0.97 if diverge_at_epoch is None or epoch < diverge_at_epoch else 3.0
+            if step % log_every == 0:
+                run.append_metrics({"type": "step", "epoch": epoch, "step": step, "train_loss": loss, "lr": 0.1})
+        if epoch == diverge_at_epoch:
+            break  # the trainer raises Diverged: this epoch gets no epoch record
+        run.append_metrics(
+            {
+                "type": "epoch",
+                "epoch": epoch,
+                "step": step,
+                "samples": 320,
+                "train_loss": loss,
+                "lr": 0.1,
+                "val_loss": loss * 1.1,
+                "val_accuracy": min(1.0, 0.5 + 0.05 * epoch),
+            }
+        )
+    return run
+
+
+def drawn_ticks_are_integers(axis) -> bool:
+    axis.figure.canvas.draw()
+    low, high = axis.get_xlim()
+    ticks = [t for t in axis.get_xticks() if low <= t <= high]
+    return bool(ticks) and all(float(t).is_integer() for t in ticks)
+
+
+def lines_of(axis):
+    """The plotted curves (not legend proxies), as (x data, y data, colour, linestyle, marker)."""
+    return [
+        (
+            list(ln.get_xdata()),
+            list(ln.get_ydata()),
+            matplotlib.colors.to_hex(ln.get_color()),
+            ln.get_linestyle(),
+            ln.get_marker(),
+        )
+        for ln in axis.get_lines()
+    ]
+
+
+def test_a_one_epoch_run_plots_its_loss_per_step(tmp_path):
+    run = make_run(tmp_path, "poly", epochs=1, steps_per_epoch=40)
+    figure = plots.loss_figure(run.metrics(), "poly")
+    loss_axis, metric_axis = figure.axes[:2]
+    assert loss_axis.get_xlabel() == "step" and metric_axis.get_xlabel() == "step"
+    (train_x, train_y, *_), (val_x, *_) = lines_of(loss_axis)
+    assert train_x == list(range(1, 41)) and len(train_y) == 40  # every logged step, not one dot per epoch
+    assert val_x == [40]  # validation at the epoch's last step
+    assert drawn_ticks_are_integers(loss_axis)
+    assert [p.name for p in plots.plot_run(run)] == ["loss.png"]
+
+
+def test_a_run_with_few_epochs_plots_steps_and_a_long_one_epochs(tmp_path):
+    few = plots.loss_figure(make_run(tmp_path, "few", epochs=3, log_every=2).metrics(), "few")
+    assert few.axes[0].get_xlabel() == "step" and lines_of(few.axes[0])[1][0] == [10, 20, 30]
+    assert "every 2 steps" in few.axes[0].get_legend().get_texts()[0].get_text()
+    many = plots.loss_figure(make_run(tmp_path, "many", epochs=7).metrics(), "many")
+    assert many.axes[0].get_xlabel() == "epoch" and lines_of(many.axes[0])[0][0] == [1, 2, 3, 4, 5, 6, 7]
+    # Few epochs but no step records inside them (log_every_steps larger than an epoch): per epoch, integer ticks.
+    sparse = plots.loss_figure(make_run(tmp_path, "sparse", epochs=3, log_every=1000).metrics(), "sparse")
+    assert sparse.axes[0].get_xlabel() == "epoch" and lines_of(sparse.axes[0])[0][0] == [1, 2, 3]
+    for figure in (few, many, sparse):
+        assert all(drawn_ticks_are_integers(axis) for axis in figure.axes)
+
+
+def test_every_panel_has_axis_labels(tmp_path):
+    figure = plots.loss_figure(make_run(tmp_path, "run", epochs=6).metrics(), "run")
+    assert len(figure.axes) == 2
+    for axis in figure.axes:
+        assert axis.get_xlabel() and axis.get_ylabel()
+    assert figure.axes[1].get_ylabel() == "accuracy"  # the only validation metric, named
+
+
+def sweep_runs(root: Path) -> list[RunDir]:
+    return [
+        make_run(root, "lr", epochs=6, label="optimizer.lr=0.01 train.epochs=6"),
+        make_run(root, "lr", epochs=6, label="optimizer.lr=0.1 train.epochs=6"),
+        make_run(root, "lr", epochs=6, label="optimizer.lr=10 train.epochs=6", status="diverged", diverge_at_epoch=3),
+    ]
+
+
+def test_compare_gives_each_run_one_colour_and_a_short_label(tmp_path):
+    figure = plots.compare_figure(sweep_runs(tmp_path))
+    axis = figure.axes[0]
+    curves = lines_of(axis)
+    run_legend = axis.artists[0] if axis.artists else None
+    texts = [t.get_text() for t in run_legend.get_texts()]
+    assert texts == ["optimizer.lr=0.01", "optimizer.lr=0.1", "optimizer.lr=10 (diverged)"]  # shared setting dropped
+    assert "train.epochs=6" in axis.get_title()
+    solid = [c for c in curves if c[3] == "-"]
+    dashed = [c for c in curves if c[3] == "--"]
+    assert len(solid) == 3 and len(dashed) == 3
+    assert [c[2] for c in solid] == [c[2] for c in dashed]  # a run's train and val share its colour
+    assert len({c[2] for c in solid}) == 3  # and runs differ
+    assert axis.get_xlabel() == "epoch" and axis.get_ylabel() == "loss" and drawn_ticks_are_integers(axis)
+
+
+def test_compare_shows_a_diverged_run_up_to_its_divergence_and_marks_it(tmp_path):
+    runs = sweep_runs(tmp_path)
+    axis = plots.compare_figure(runs).axes[0]
+    colour = [c for c in lines_of(axis) if c[3] == "-"][2][2]
+    train = next(c for c in lines_of(axis) if c[3] == "-" and c[2] == colour)
+    last_logged = [r for r in runs[2].metrics() if r["type"] == "step"][-1]
+    assert train[0] == [1, 2, 3] and train[1][-1] == pytest.approx(last_logged["train_loss"])  # into its last epoch
+    (marker,) = [c for c in lines_of(axis) if c[4] == "x"]
+    assert marker[2] == colour and marker[0] == [3] and marker[1] == [pytest.approx(last_logged["train_loss"])]
+    styles = [t.get_text() for t in axis.get_legend().get_texts()]
+    assert styles == ["train", "val", "diverged"]
+
+
+def test_compare_labels_runs_by_their_command_line_overrides(tmp_path):
+    first = make_run(tmp_path, "toy", epochs=6, command=["learnai", "train", "toy.yaml", "train.epochs=6"])
+    second = make_run(
+        tmp_path, "toy", epochs=6, command=["learnai", "train", "toy.yaml", "train.epochs=6", "optimizer.lr=0.5"]
+    )
+    axis = plots.compare_figure([first, second]).axes[0]
+    assert [t.get_text() for t in axis.artists[0].get_texts()] == [first.id, "optimizer.lr=0.5"]
+
+
+def test_compare_of_one_epoch_runs_is_per_step(tmp_path):
+    runs = [make_run(tmp_path, "one", epochs=1, steps_per_epoch=30, label=f"optimizer.lr={lr}") for lr in (0.1, 1)]
+    axis = plots.compare_figure(runs).axes[0]
+    assert axis.get_xlabel() == "step"
+    assert [len(c[0]) for c in lines_of(axis) if c[3] == "-"] == [30, 30]
+    assert drawn_ticks_are_integers(axis)
+
+
+def matrix_shown(figure):
+    axis = figure.axes[0]
+    return axis, axis.images[0].get_array().tolist(), [t.get_text() for t in axis.texts]
+
+
+def test_confusion_matrix_normalises_imbalanced_classes_by_default():
+    imbalanced = [[900, 80, 20], [10, 25, 5], [3, 2, 15]]  # like the names data: one class dwarfs the others
+    axis, shown, texts = matrix_shown(plots.confusion_figure(imbalanced, ["Russian", "Czech", "Welsh"], "names"))
+    assert [sum(row) for row in shown] == [pytest.approx(1.0)] * 3
+    assert shown[2][2] == pytest.approx(0.75) and texts[8] == "0.75"
+    assert "(n=1000)" in axis.get_yticklabels()[0].get_text()
+    counts = plots.confusion_figure(imbalanced, ["Russian", "Czech", "Welsh"], "names", normalize=False)
+    assert matrix_shown(counts)[1] == imbalanced and matrix_shown(counts)[2][0] == "900"
+
+
+def test_confusion_matrix_keeps_counts_for_balanced_classes():
+    balanced = [[40, 10], [12, 38]]
+    _, shown, texts = matrix_shown(plots.confusion_figure(balanced, ["no", "yes"], "toy"))
+    assert shown == balanced and texts == ["40", "10", "12", "38"]
+    _, fractions, _ = matrix_shown(plots.confusion_figure(balanced, ["no", "yes"], "toy", normalize=True))
+    assert fractions == [[0.8, 0.2], [pytest.approx(0.24), pytest.approx(0.76)]]
+
+
+def test_compare_marks_a_run_that_diverged_before_logging_anything(tmp_path):
+    runs = sweep_runs(tmp_path)[:2]
+    lost = RunDir.create(tmp_path, "lr")  # diverged at step 5 of epoch 1: no metrics.jsonl at all
+    write_json(
+        lost.meta_path,
+        {"status": "diverged", "label": "optimizer.lr=50 train.epochs=6", "epochs_completed": 0, "steps": 5},
+    )
+    axis = plots.compare_figure([*runs, lost]).axes[0]
+    texts = [t.get_text() for t in axis.artists[0].get_texts()]
+    assert texts[2] == "optimizer.lr=50 (diverged at epoch 1, no finite loss logged)"
+    (marker,) = [c for c in lines_of(axis) if c[4] == "x"]
+    assert marker[0] == [1] and marker[2] == [c for c in lines_of(axis) if c[3] == "-"][2][2]

@@ -27,7 +27,10 @@ def read_numeric_csv(path: Path, skip_header: int = 0) -> np.ndarray:
 
 @DATASETS.register("diabetes", task="binary")
 def diabetes(path: Optional[str] = None) -> DatasetSplits:
-    """758 patients, 8 normalised features, 0/1 diabetes label (shipped inside learnai; path= overrides)."""
+    """758 patients, 8 normalised features, label 1 = diabetes, 0 = no diabetes (shipped; path= overrides).
+
+    The shipped file is the curriculum's with its inverted label flipped back (see builtin/README.md).
+    """
     source = Path(path) if path else resources.files("learnai_cli.data.builtin") / "diabetes.csv.gz"
     table = read_numeric_csv(source)
     inputs = torch.from_numpy(table[:, :-1].copy())
