@@ -14,6 +14,7 @@ from learnai_cli.data.splits import DatasetSplits, TensorSplit, cache_in_memory,
 from learnai_cli.engine.batches import make_batches
 from learnai_cli.engine.device import resolve_device, seed_everything
 from learnai_cli.engine.distributed import NOT_DISTRIBUTED, Distributed, check_batch_size, setup
+from learnai_cli.engine.lazy_dynamo import skip_dynamo_import
 from learnai_cli.errors import ConfigError, DataError, short_repr
 
 
@@ -117,6 +118,8 @@ def build_experiment(
 
         require_tensorboard()
     if with_optimizer:
+        if not experiment_config.train.compile:
+            skip_dynamo_import()  # torch.optim would import torch._dynamo (seconds) and never use it
         experiment.optimizer = registry.OPTIMIZERS.build(
             experiment_config.optimizer.name, experiment_config.optimizer.kwargs, params=model.parameters()
         )

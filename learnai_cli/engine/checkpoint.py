@@ -45,3 +45,14 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 def _torch_version() -> tuple[int, int]:
     major, minor = torch.__version__.split("+")[0].split(".")[:2]
     return int(major), int(minor)
+
+
+def snapshot(payload: Any) -> Any:
+    """A copy of a checkpoint payload that later training steps cannot change (tensors cloned to the CPU)."""
+    if isinstance(payload, torch.Tensor):
+        return payload.detach().to("cpu", copy=True)
+    if isinstance(payload, dict):
+        return {key: snapshot(value) for key, value in payload.items()}
+    if isinstance(payload, (list, tuple)):
+        return type(payload)(snapshot(value) for value in payload)
+    return payload

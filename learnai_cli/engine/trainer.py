@@ -14,6 +14,7 @@ from learnai_cli.engine.callbacks import Callback
 from learnai_cli.engine.device import autocast, grad_scaler, restore_rng_states, rng_states
 from learnai_cli.engine.distributed import NOT_DISTRIBUTED, Distributed, sum_across
 from learnai_cli.engine.evaluate import evaluate
+from learnai_cli.engine.lazy_dynamo import step_without_dynamo
 
 
 def compiled(model: torch.nn.Module, mode) -> torch.nn.Module:
@@ -238,7 +239,7 @@ class Trainer:
             self.scaler.step(self.optimizer)
             self.scaler.update()
         else:
-            self.optimizer.step()
+            step_without_dynamo(self.optimizer)
         self.optimizer.zero_grad(set_to_none=True)
         self.state.step += 1
         if self.scheduler is not None and self.scheduler_interval == "step":

@@ -1,0 +1,70 @@
+"""How many CPU threads a run should use: as many as help the work per step, never more than the process may use.
+
+A tiny model (the curriculum's 6-sample toy, linear regression, diabetes) gains nothing from a second
+thread and loses a lot when another process keeps the other cores busy: every op then waits on a
+thread that is not running. Past a few million multiply-adds per step, extra threads pay off.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+# Multiply-adds per optimizer step below which one thread is fastest (about a millisecond on one core).
+SMALL_STEP_MACS = 5_000_000
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on: its affinity mask, capped by a cgroup CPU quota (containers)."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        count = os.cpu_count() or 1
+    quota = _cgroup_quota()
+    return max(1, min(count, quota) if quota else count)
+
+
+def _cgroup_quota() -> int | None:
+    """ceil(quota / period) from cgroup v2's cpu.max ('max 100000' when unlimited)."""
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
+        return None
+    return None if quota == "max" else max(1, math.ceil(int(quota) / int(period)))
+
+
+def macs_per_sample(model: nn.Module, inputs: torch.Tensor) -> int:
+    """Multiply-adds of one forward pass per sample, counted on the matrix-heavy layers (Linear, Conv, RNNs)."""
+    counted: list[int] = []
+
+    def count(module: nn.Module, _inputs, output) -> None:
+        output = output[0] if isinstance(output, tuple) else output
+        if isinstance(output, nn.utils.rnn.PackedSequence):
+            output = output.data
+        if isinstance(module, nn.RNNBase):  # every step multiplies input and hidden state by the weights
+            weights = sum(p.numel() for name, p in module.named_parameters() if name.startswith("weight"))
+            steps = output.numel() // max(1, module.hidden_size * (2 if module.bidirectional else 1))
+            counted.append(weights * steps)
+        elif isinstance(module, (nn.Linear, nn.modules.conv._ConvNd)) and isinstance(output, torch.Tensor):
+            counted.append(output.numel() * module.weight[0].numel())
+
+    layers = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.modules.conv._ConvNd, nn.RNNBase))]
+    hooks = [layer.register_forward_hook(count) for layer in layers]
+    try:
+        with torch.no_grad():
+            model(inputs)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return sum(counted) // max(1, len(inputs) if isinstance(inputs, torch.Tensor) else 1)
+
+
+def auto_threads(step_macs: int, default_threads: int) -> int:
+    """One thread for small steps; otherwise torch's default (the physical cores) within the CPUs we may use."""
+    if step_macs < SMALL_STEP_MACS:
+        return 1
+    return max(1, min(default_threads, available_cpus()))

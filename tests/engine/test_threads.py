@@ -1,0 +1,30 @@
+"""The thread count fits the work: one thread for tiny steps, the cores we may use for big ones."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from learnai_cli.engine import threads
+
+
+def test_multiply_adds_are_counted_on_linear_conv_and_recurrent_layers():
+    linear = nn.Sequential(nn.Linear(8, 6), nn.Sigmoid(), nn.Linear(6, 1))
+    assert threads.macs_per_sample(linear, torch.zeros(4, 8)) == 8 * 6 + 6 * 1
+    conv = nn.Conv2d(1, 10, 5)  # 10 x 24 x 24 outputs, each 1 x 5 x 5 multiply-adds
+    assert threads.macs_per_sample(conv, torch.zeros(2, 1, 28, 28)) == 10 * 24 * 24 * 25
+    gru = nn.GRU(32, 64, batch_first=True)  # 3 gates x 64 x (32 + 64) weights, once per step
+    assert threads.macs_per_sample(gru, torch.zeros(2, 7, 32)) == 3 * 64 * (32 + 64) * 7
+
+
+def test_tiny_steps_get_one_thread_and_big_ones_the_cores_we_may_use(monkeypatch):
+    assert threads.auto_threads(100, default_threads=8) == 1
+    monkeypatch.setattr(threads, "available_cpus", lambda: 2)
+    assert threads.auto_threads(threads.SMALL_STEP_MACS * 10, default_threads=8) == 2
+    assert threads.auto_threads(threads.SMALL_STEP_MACS * 10, default_threads=1) == 1
+
+
+def test_available_cpus_respects_the_affinity_mask():
+    import os
+
+    assert 1 <= threads.available_cpus() <= len(os.sched_getaffinity(0))
