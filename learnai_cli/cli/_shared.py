@@ -57,7 +57,13 @@ def reporting_errors(json_output: bool) -> Iterator[None]:
 
 
 def _fail(message: str, code: int, json_output: bool) -> None:
-    stderr.print(Text("error: ", style="bold red") + Text(message))
+    # An interrupt is the user's own doing: a notice, not an error. The message is printed as plain text so
+    # no terminal width ever breaks the run id in `learnai train --resume <id>` across lines.
+    label = (
+        Text("interrupted: ", style="bold yellow") if code == EXIT_INTERRUPTED else Text("error: ", style="bold red")
+    )
+    stderr.print(label, end="")
+    print(message, file=sys.stderr, flush=True)
     if json_output:
         print(json.dumps({"ok": False, "exit_code": code, "error": message}))
     raise typer.Exit(code)

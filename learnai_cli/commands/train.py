@@ -240,13 +240,13 @@ def _run_loop(trainer, run: RunDir, experiment_config: ExperimentConfig) -> tupl
         return "diverged", message, RunFailed(f"run {run.id} diverged: {message}. {kept}")
     except StopRequested as stop:
         message = f"stopped by {stop} at epoch {trainer.state.epoch}, step {trainer.state.step}"
-        return "interrupted", message, Interrupted(f"run {run.id} {message}; last.pt written. {resume_hint}")
+        return "interrupted", message, Interrupted(f"run {run.id} {message}; last.pt written.\n{resume_hint}")
     except KeyboardInterrupt:
         message = f"interrupted at epoch {trainer.state.epoch}, step {trainer.state.step}"
         return (
             "interrupted",
             message,
-            Interrupted(f"run {run.id} {message}; last.pt holds the last checkpoint. {resume_hint}"),
+            Interrupted(f"run {run.id} {message}; last.pt holds the last checkpoint.\n{resume_hint}"),
         )
     except torch.cuda.OutOfMemoryError:
         batch_size = experiment_config.train.batch_size
