@@ -71,3 +71,9 @@ _REPR.maxstring = _REPR.maxother = 60
 def short_repr(value) -> str:
     """A bounded repr for messages: huge or deeply shared values must not blow up an error message."""
     return _REPR.repr(value)
+
+
+def clip(text: str, limit: int = 80) -> str:
+    """Text for a message, cut to about `limit` characters with a note of how long it was (keys, overrides)."""
+    text = str(text)
+    return text if len(text) <= limit else f"{text[: limit - 20]}... ({len(text):,} characters)"

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from pydantic import ConfigDict, ValidationError, create_model
 
-from learnai_cli.errors import ConfigError, did_you_mean, short_repr
+from learnai_cli.errors import ConfigError, clip, did_you_mean, short_repr
 
 __all__ = ["Registry", "Entry", "MODELS", "DATASETS", "LOSSES", "OPTIMIZERS", "SCHEDULERS", "METRICS", "REGISTRIES"]
 
@@ -150,13 +150,16 @@ class Registry:
             try:
                 resolved, target = plugins.resolve_reference(name, base_dir)
             except Exception as error:  # the user's module may fail in any way; it is a config problem
-                raise ConfigError(f"cannot load {self.kind} '{name}': {type(error).__name__}: {error}") from None
+                raise ConfigError(
+                    f"cannot load {self.kind} '{clip(name)}': {type(error).__name__}: {clip(str(error), 300)}"
+                ) from None
             builder = target if inspect.isclass(target) else _function_builder(target)
             self._references[name] = self._references[resolved] = Entry(resolved, builder, self.provided, {})
         return self._references[name]
 
     def unknown_name_message(self, name: str) -> str:
-        return f"unknown {self.kind} '{name}'.{did_you_mean(name, self.names())} Valid: {', '.join(self.names())}"
+        names = self.names()
+        return f"unknown {self.kind} '{clip(name)}'.{did_you_mean(name[:200], names)} Valid: {', '.join(names)}"
 
     def check(self, name: str, kwargs: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         """Validate kwargs against the builder's signature.
