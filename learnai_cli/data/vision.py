@@ -47,7 +47,7 @@ def _to_tensors(dataset, mean: float, std: float) -> TensorSplit:
     return TensorSplit(images.contiguous(), dataset.targets.long())
 
 
-@DATASETS.register("mnist", task="classification")
+@DATASETS.register("mnist", task="classification", paths=("root",))
 def mnist(root: str = "data", download: bool = True, mean: float = 0.1307, std: float = 0.3081) -> DatasetSplits:
     """Handwritten digits 0-9 (60k train / 10k test, 1x28x28), downloaded by torchvision into root on first use."""
     from torchvision.datasets import MNIST
@@ -55,7 +55,7 @@ def mnist(root: str = "data", download: bool = True, mean: float = 0.1307, std: 
     return load_idx_dataset(MNIST, root, download, mean, std)
 
 
-@DATASETS.register("fashion_mnist", task="classification")
+@DATASETS.register("fashion_mnist", task="classification", paths=("root",))
 def fashion_mnist(
     root: str = "data", download: bool = True, mean: float = 0.2860, std: float = 0.3530
 ) -> DatasetSplits:
