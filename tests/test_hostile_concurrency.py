@@ -206,7 +206,20 @@ def test_a_signal_during_start_up_exits_130_without_a_traceback(tmp_path, signum
 @pytest.mark.slow
 def test_a_bad_config_under_nproc_per_node_is_reported_once_with_exit_2(tmp_path):
     config = tiny_config(tmp_path / "cfg", "linear_regression", {"data": {"n": 64}, "train": {"epochs": 1}})
-    process = learnai("train", config, "train.epoch=3", "--nproc-per-node", "2", "--runs-dir", tmp_path / "runs")
+    with socket.socket() as probe:  # a free port: other tests use torchrun's default 29500 at the same time
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = learnai(
+        "train",
+        config,
+        "train.epoch=3",
+        "--nproc-per-node",
+        "2",
+        "--master-port",
+        port,
+        "--runs-dir",
+        tmp_path / "runs",
+    )
     code, output = finish(process, timeout=240)
     assert "Traceback" not in output and "ChildFailedError" not in output, output[-4000:]
     assert code == 2, f"exit {code}:\n{output[-3000:]}"
