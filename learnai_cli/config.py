@@ -15,10 +15,10 @@ from typing import Annotated, Any, Literal, Optional, Union
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError
 
-from learnai_cli.config_yaml import check_structure, describe_yaml_error, load_text, read_yaml
+from learnai_cli.config_yaml import check_structure, describe_yaml_error, load_text, parse_yaml, read_yaml
 from learnai_cli.errors import ConfigError, clip, did_you_mean, short_repr
 
-__all__ = ["ExperimentConfig", "load", "validate", "apply_overrides", "read_yaml", "config_schema"]
+__all__ = ["ExperimentConfig", "load", "validate", "apply_overrides", "read_yaml", "parse_yaml", "config_schema"]
 
 FRAMEWORK_DATA_KEYS = ("name", "val_split", "test_split", "limit", "num_workers", "memory_budget_mb")
 
