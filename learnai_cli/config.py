@@ -271,10 +271,10 @@ def validate(
 
 
 def _absolute_paths(entry, section: str, kwargs: dict[str, Any], folder: Path, origins: dict[str, str]) -> dict:
-    """The builder's path arguments (registration meta `paths=`, or `globs=` for glob patterns) made absolute;
+    """The builder's path arguments (Entry.path_arguments, and meta `globs=` for glob patterns) made absolute;
     see validate()."""
     resolved = dict(kwargs)
-    for argument in (*entry.meta.get("paths", ()), *entry.meta.get("globs", ())):
+    for argument in (*entry.path_arguments, *entry.meta.get("globs", ())):
         value = resolved.get(argument)
         if isinstance(value, str) and value:
             key = f"{section}.{argument}"

@@ -85,9 +85,11 @@ def describe_yaml_error(error: Exception) -> str:
         if "digits" in str(error):
             return "a number has too many digits to read (at most 4300)"
         return f"a value cannot be read: {clip(str(error), 200)}"
-    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    if not isinstance(error, yaml.MarkedYAMLError):  # e.g. a control character the reader refuses
+        return f"not valid YAML: {clip(str(error), 300)}"
+    mark = error.problem_mark or error.context_mark
     where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
-    problem = getattr(error, "problem", None) or getattr(error, "context", None) or str(error)
+    problem = error.problem or error.context or str(error)
     if isinstance(error, DuplicateKeyError):
         return (
             f"{problem} at {where} (first at line {error.first_line}); a key may appear once in a mapping "

@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -53,6 +55,12 @@ class Entry:
         extra = "allow" if self.accepts_any_kwargs else "forbid"
         config = ConfigDict(extra=extra, arbitrary_types_allowed=True, validate_default=True)
         return create_model(f"{self.name}_arguments", __config__=config, **fields)
+
+    @functools.cached_property
+    def path_arguments(self) -> tuple[str, ...]:
+        """Arguments that name files or folders: meta `paths=`, or annotated `Path` / `Optional[Path]`."""
+        annotated = [p.name for p in self.parameters if _is_path_type(p.annotation)]
+        return tuple(dict.fromkeys([*self.meta.get("paths", ()), *annotated]))
 
     @property
     def summary(self) -> str:
@@ -206,6 +214,12 @@ def _describe_argument_error(entry: Entry, error: dict) -> tuple[str, str]:
     if error["type"] == "missing":
         return argument, f"required argument of {entry.name} is missing"
     return argument, f"{error['msg']} (got {short_repr(error['input'])})"
+
+
+def _is_path_type(annotation: Any) -> bool:
+    if annotation is Path:
+        return True
+    return typing.get_origin(annotation) in (typing.Union, types.UnionType) and Path in typing.get_args(annotation)
 
 
 def _where(builder: Callable) -> str:

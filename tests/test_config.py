@@ -227,3 +227,20 @@ def test_a_runs_recorded_config_keeps_its_paths_as_they_are(tmp_path):
     raw["data"]["root"] = "legacy/relative"  # a run from before paths were recorded absolute
     config = config_module.validate(raw, source="config.yaml", base_dir=tmp_path)
     assert config.data.kwargs["root"] == "legacy/relative"
+
+
+def test_a_plugin_builder_with_a_path_annotation_gets_its_path_resolved_too(tmp_path):
+    (tmp_path / "my_data.py").write_text(
+        "from pathlib import Path\nfrom typing import Optional\nimport torch\n"
+        "from learnai_cli.registry import DATASETS\nfrom learnai_cli.data.splits import DatasetSplits, TensorSplit\n\n"
+        "@DATASETS.register('annotated_paths_data', task='regression')\n"
+        "def annotated_paths_data(table: Path, extra: Optional[Path] = None, n: int = 4) -> DatasetSplits:\n"
+        "    return DatasetSplits(train=TensorSplit(torch.zeros(n, 1), torch.zeros(n, 1)))\n"
+    )
+    text = (CONFIGS / "linear_regression.yaml").read_text().replace("name: linear_regression\n", "name: paths\n", 1)
+    raw = config_module.parse_yaml(text, "cfg.yaml")
+    raw["plugins"] = ["my_data.py"]
+    raw["data"] = {"name": "annotated_paths_data", "table": "t.csv", "extra": "sub/e.csv"}
+    config = config_module.validate(raw, "cfg.yaml", base_dir=tmp_path, paths_from=tmp_path)
+    assert config.data.kwargs["table"] == str(tmp_path / "t.csv")
+    assert config.data.kwargs["extra"] == str(tmp_path / "sub" / "e.csv")

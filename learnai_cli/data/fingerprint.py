@@ -1,7 +1,7 @@
 """Fingerprints of the data files a run trained on, so eval, predict, export and resume notice changed data.
 
-The files are the dataset builder's path arguments (registration meta `paths=`); a config's paths are absolute
-by then (config.validate). A file is recorded by size and modification time, plus a SHA-256 when it is smaller
+The files are the dataset builder's path arguments (Entry.path_arguments); a config's paths are absolute by
+then (config.validate). A file is recorded by size and modification time, plus a SHA-256 when it is smaller
 than HASH_LIMIT; a folder by the number, total size and newest modification time of the files in it. A change
 is a warning, never an error: the data may have been fixed on purpose.
 """
@@ -25,7 +25,7 @@ def data_paths(dataset: str, kwargs: dict[str, Any]) -> dict[str, str]:
     """{argument: path} for the builder's path arguments that are set."""
     if dataset not in DATASETS:
         return {}
-    declared = DATASETS.get(dataset).meta.get("paths", ())
+    declared = DATASETS.get(dataset).path_arguments
     return {arg: kwargs[arg] for arg in declared if isinstance(kwargs.get(arg), str) and kwargs[arg]}
 
 
