@@ -74,6 +74,10 @@ def short_repr(value) -> str:
 
 
 def clip(text: str, limit: int = 80) -> str:
-    """Text for a message, cut to about `limit` characters with a note of how long it was (keys, overrides)."""
+    """Text for a message, cut to about `limit` characters, keeping both ends (a path keeps its file name), with a
+    note of how long it was."""
     text = str(text)
-    return text if len(text) <= limit else f"{text[: limit - 20]}... ({len(text):,} characters)"
+    if len(text) <= limit:
+        return text
+    head = (limit - 20) * 2 // 3
+    return f"{text[:head]}...{text[head - limit + 20 :]} ({len(text):,} characters)"

@@ -235,6 +235,7 @@ def test_a_plugin_builder_with_a_path_annotation_gets_its_path_resolved_too(tmp_
         "from learnai_cli.registry import DATASETS\nfrom learnai_cli.data.splits import DatasetSplits, TensorSplit\n\n"
         "@DATASETS.register('annotated_paths_data', task='regression')\n"
         "def annotated_paths_data(table: Path, extra: Optional[Path] = None, n: int = 4) -> DatasetSplits:\n"
+        "    '''Zeros; its paths are only resolved.'''\n"
         "    return DatasetSplits(train=TensorSplit(torch.zeros(n, 1), torch.zeros(n, 1)))\n"
     )
     text = (CONFIGS / "linear_regression.yaml").read_text().replace("name: linear_regression\n", "name: paths\n", 1)

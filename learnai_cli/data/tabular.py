@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from learnai_cli.data.splits import DatasetSplits, TensorSplit
-from learnai_cli.errors import DataError, short_repr
+from learnai_cli.errors import DataError, clip, short_repr
 from learnai_cli.registry import DATASETS
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -24,15 +24,17 @@ def read_numeric_csv(path: Path, skip_header: int = 0) -> np.ndarray:
     number, is a DataError naming the file, the row and the column."""
     lines = _read_lines(path)[skip_header:]
     if not any(line.strip() for line in lines):
-        raise DataError(f"CSV {path} holds no rows of numbers")
+        raise DataError(f"CSV {_shown(path)} holds no rows of numbers")
     try:
         table = np.loadtxt(lines, delimiter=",", dtype=np.float32, ndmin=2)
     except ValueError as error:
-        raise DataError(_first_bad_cell(path, lines, skip_header) or f"cannot read CSV {path}: {error}") from None
+        raise DataError(
+            _first_bad_cell(path, lines, skip_header) or f"cannot read CSV {_shown(path)}: {clip(str(error), 300)}"
+        ) from None
     if not np.isfinite(table).all():
-        raise DataError(_first_bad_cell(path, lines, skip_header) or f"CSV {path} holds NaN or infinite values")
+        raise DataError(_first_bad_cell(path, lines, skip_header) or f"CSV {_shown(path)} holds NaN or infinite values")
     if table.shape[1] < 2:
-        raise DataError(f"CSV {path} needs at least one feature column and a label column")
+        raise DataError(f"CSV {_shown(path)} needs at least one feature column and a label column")
     return table
 
 
@@ -40,16 +42,23 @@ def _read_lines(path: Path) -> list[str]:
     try:
         with open(path, "rb") as file:
             data = file.read()
-        if str(path).endswith(".gz"):
+    except OSError as error:
+        raise DataError(f"CSV {_shown(path)} cannot be read: {error.strerror or error}") from None
+    if str(path).endswith(".gz"):
+        try:
             data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as error:
+            raise DataError(f"CSV {_shown(path)} is not a complete gzip file: {error}") from None
+    try:
         return data.decode("utf-8").splitlines()
-    except (OSError, EOFError, zlib.error) as error:
-        how = "is not a complete gzip file" if str(path).endswith(".gz") else "cannot be read"
-        raise DataError(f"CSV {path} {how}: {error}") from None
     except UnicodeDecodeError as error:
         raise DataError(
-            f"CSV {path} is not UTF-8 text (byte {error.start:,}); expected numbers separated by commas"
+            f"CSV {_shown(path)} is not UTF-8 text (byte {error.start:,}); expected numbers separated by commas"
         ) from None
+
+
+def _shown(path: Path) -> str:
+    return clip(str(path), 300)
 
 
 def _first_bad_cell(path: Path, lines: list[str], skip_header: int) -> str | None:
@@ -62,11 +71,11 @@ def _first_bad_cell(path: Path, lines: list[str], skip_header: int) -> str | Non
         if width is None:
             width, first_row = len(cells), number
         elif len(cells) != width:
-            return f"CSV {path}: row {number} has {len(cells)} columns, but row {first_row} has {width}"
+            return f"CSV {_shown(path)}: row {number} has {len(cells)} columns, but row {first_row} has {width}"
         for column, cell in enumerate(cells, start=1):
             problem = _cell_problem(cell)
             if problem:
-                return f"CSV {path}: row {number}, column {column}: {short_repr(cell.strip())} {problem}"
+                return f"CSV {_shown(path)}: row {number}, column {column}: {short_repr(cell.strip())} {problem}"
     return None
 
 
