@@ -7,13 +7,18 @@ one pass, each naming its key path, what was expected and the closest valid name
 
 from __future__ import annotations
 
+import glob
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError
 
-from learnai_cli.errors import ConfigError, did_you_mean, short_repr
+from learnai_cli.config_yaml import check_structure, describe_yaml_error, load_text, parse_yaml, read_yaml
+from learnai_cli.errors import ConfigError, clip, did_you_mean, short_repr
+
+__all__ = ["ExperimentConfig", "load", "validate", "apply_overrides", "read_yaml", "parse_yaml", "config_schema"]
 
 FRAMEWORK_DATA_KEYS = ("name", "val_split", "test_split", "limit", "num_workers", "memory_budget_mb")
 
@@ -155,91 +160,26 @@ SECTION_MODELS: dict[str, type[BaseModel]] = {
 }
 
 
-def read_yaml(path: Path) -> dict[str, Any]:
-    """The file's top-level mapping; missing, empty or malformed files are ConfigErrors."""
-    if not path.exists():
-        raise ConfigError(f"config file not found: {path}")
-    if path.is_dir():
-        raise ConfigError(f"config path is a directory, not a YAML file: {path}")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"cannot read config file {path}: {error}") from None
-    return parse_yaml(text, str(path))
-
-
-def parse_yaml(text: str, source: str) -> dict[str, Any]:
-    if not text.strip():
-        raise ConfigError(f"{source}: the config file is empty; start from one in configs/")
-    try:
-        data = yaml.safe_load(text)
-    except yaml.constructor.ConstructorError as error:
-        mark = error.problem_mark
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise ConfigError(
-            f"{source}: YAML tags that build Python objects are not allowed in configs{where}: configs are data; "
-            "code enters only through plugins"
-        ) from None
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
-        raise ConfigError(f"{source}: YAML syntax error at {where}: {error.problem or error.context}") from None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{source}: not valid YAML: {error}") from None
-    except RecursionError:
-        raise ConfigError(f"{source}: the YAML is nested too deeply") from None
-    if data is None:
-        raise ConfigError(f"{source}: the config file holds no settings (only comments?)")
-    _check_structure(data, source)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: the top level must be a mapping of sections, not a {type(data).__name__}")
-    return data
-
-
-MAX_DEPTH, MAX_NODES = 32, 100_000
-
-
-def _check_structure(data: Any, source: str) -> None:
-    """Refuse recursive anchors, absurd nesting and anchor bombs before anything walks the data."""
-    seen: set[int] = set()
-    stack = [(data, 0, frozenset())]
-    while stack:
-        node, depth, ancestors = stack.pop()
-        if not isinstance(node, (dict, list)):
-            continue
-        if id(node) in ancestors:
-            raise ConfigError(
-                f"{source}: a YAML anchor refers to itself (recursive structure); configs must be plain trees"
-            )
-        if depth > MAX_DEPTH:
-            raise ConfigError(f"{source}: the YAML is nested more than {MAX_DEPTH} levels deep")
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if len(seen) > MAX_NODES:
-            raise ConfigError(
-                f"{source}: the YAML holds more than {MAX_NODES:,} lists and mappings; configs are small files"
-            )
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((child, depth + 1, ancestors | {id(node)}) for child in children)
-
-
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> tuple[dict[str, str], list[str]]:
     """Set `a.b.c=value` (value parsed as YAML) in place; returns {key path: override} and problems."""
     origins, problems = {}, []
     for override in overrides:
         key, sep, text = override.partition("=")
         if not sep or not key.strip() or any(not part for part in key.split(".")):
-            problems.append(f"override '{override}' must look like key.path=value (e.g. optimizer.lr=0.01)")
+            problems.append(f"override '{clip(override)}' must look like key.path=value (e.g. optimizer.lr=0.01)")
             continue
         try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError:
-            problems.append(f"override '{override}': the value is not valid YAML")
+            value = load_text(text)
+            check_structure(value, f"override '{clip(override)}'")
+        except (yaml.YAMLError, ValueError, RecursionError) as error:
+            problems.append(f"override '{clip(override)}': the value is not valid YAML: {describe_yaml_error(error)}")
+            continue
+        except ConfigError as error:
+            problems.append(error.message)
             continue
         problem = _set_path(raw, key.strip().split("."), value)
         if problem:
-            problems.append(f"override '{override}': {problem}")
+            problems.append(f"override '{clip(override)}': {problem}")
         origins[key.strip()] = override
     return origins, problems
 
@@ -251,7 +191,7 @@ def _set_path(raw: dict[str, Any], parts: list[str], value: Any) -> str | None:
         if child is None:
             child = node[part] = {}
         if not isinstance(child, dict):
-            return f"'{'.'.join(parts[: depth + 1])}' is a {type(child).__name__}, not a section"
+            return f"'{clip('.'.join(parts[: depth + 1]))}' is a {type(child).__name__}, not a section"
         node = child
     node[parts[-1]] = value
     return None
@@ -269,13 +209,22 @@ def load(
     if plugins:
         named = raw.get("plugins") if isinstance(raw.get("plugins"), list) else []
         raw["plugins"] = named + [str(Path(p).resolve()) if p.endswith(".py") else p for p in plugins]
-    return validate(raw, source=str(path), overrides=list(overrides), base_dir=path.parent)
+    return validate(raw, source=str(path), overrides=list(overrides), base_dir=path.parent, paths_from=path.parent)
 
 
 def validate(
-    raw: dict[str, Any], source: str, overrides: list[str] = (), base_dir: Path = Path(".")
+    raw: dict[str, Any],
+    source: str,
+    overrides: list[str] = (),
+    base_dir: Path = Path("."),
+    paths_from: Optional[Path] = None,
 ) -> ExperimentConfig:
-    """The validated config with every builder's defaults filled in."""
+    """The validated config with every builder's defaults filled in.
+
+    With `paths_from` (a config file's folder), the builder arguments registered as paths become absolute:
+    relative ones resolve against that folder, or against the current directory when an override set them.
+    Without it (a run's config.yaml, recorded absolute) paths stay as they are.
+    """
     from learnai_cli import plugins, registry
 
     origins, problems = apply_overrides(raw, list(overrides))
@@ -307,6 +256,8 @@ def validate(
                 continue
         kwargs, arg_problems = found.check(body["name"], kwargs)
         problems += [_located(f"{section}.{arg}", text, origins) for arg, text in arg_problems]
+        if paths_from is not None and not arg_problems:
+            kwargs = _absolute_paths(found.get(body["name"]), section, kwargs, paths_from, origins)
         resolved[section] = {**{k: v for k, v in body.items() if k in reserved}, **kwargs}
 
     if config is not None:
@@ -317,6 +268,20 @@ def validate(
 
     resolved["plugins"] = plugin_paths
     return ExperimentConfig.model_validate(resolved)
+
+
+def _absolute_paths(entry, section: str, kwargs: dict[str, Any], folder: Path, origins: dict[str, str]) -> dict:
+    """The builder's path arguments (Entry.path_arguments, and meta `globs=` for glob patterns) made absolute;
+    see validate()."""
+    resolved = dict(kwargs)
+    for argument in (*entry.path_arguments, *entry.meta.get("globs", ())):
+        value = resolved.get(argument)
+        if isinstance(value, str) and value:
+            key = f"{section}.{argument}"
+            base = str((Path.cwd() if any(key == k or key.startswith(k + ".") for k in origins) else folder).absolute())
+            base = glob.escape(base) if argument in entry.meta.get("globs", ()) else base
+            resolved[argument] = os.path.normpath(os.path.join(base, os.path.expanduser(value)))
+    return resolved
 
 
 def _check_monitor(config: ExperimentConfig) -> list[str]:
@@ -351,15 +316,15 @@ def _describe_schema_error(error: dict, origins: dict[str, str]) -> str:
         valid = list(SECTION_MODELS[parent].model_fields) if parent in SECTION_MODELS else []
         listing = f" Valid keys{' in ' + parent if parent else ''}: {', '.join(valid)}" if valid else ""
         what = "section" if not parent else "key"
-        return _located(path, f"unknown {what}.{did_you_mean(key, valid)}{listing}", origins)
+        return _located(path, f"unknown {what}.{did_you_mean(clip(key), valid)}{listing}", origins)
     if error["type"] == "missing":
         return _located(path, "required key is missing", origins)
     if error["type"] == "string_pattern_mismatch" and path == "device":
-        return _located(path, f"expected auto, cpu, cuda or cuda:N (got {error['input']!r})", origins)
+        return _located(path, f"expected auto, cpu, cuda or cuda:N (got {short_repr(error['input'])})", origins)
     if error["type"] == "string_pattern_mismatch" and path == "name":
         return _located(
             path,
-            f"use letters, digits, '.', '_' or '-' only; it names the run directory (got {error['input']!r})",
+            f"use letters, digits, '.', '_' or '-' only; it names the run directory (got {short_repr(error['input'])})",
             origins,
         )
     message = error["msg"].removeprefix("Value error, ")
@@ -369,8 +334,8 @@ def _describe_schema_error(error: dict, origins: dict[str, str]) -> str:
 def _located(path: str, message: str, origins: dict[str, str]) -> str:
     related = lambda key: path == key or path.startswith(key + ".") or key.startswith(path + ".")  # noqa: E731
     source = next((o for key, o in origins.items() if related(key)), None)
-    suffix = f" [from override '{source}']" if source else ""
-    return f"{path}: {message}{suffix}"
+    suffix = f" [from override '{clip(source)}']" if source else ""
+    return f"{clip(path)}: {message}{suffix}"
 
 
 def config_schema() -> dict[str, Any]:

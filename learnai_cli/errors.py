@@ -71,3 +71,13 @@ _REPR.maxstring = _REPR.maxother = 60
 def short_repr(value) -> str:
     """A bounded repr for messages: huge or deeply shared values must not blow up an error message."""
     return _REPR.repr(value)
+
+
+def clip(text: str, limit: int = 80) -> str:
+    """Text for a message, cut to about `limit` characters, keeping both ends (a path keeps its file name), with a
+    note of how long it was."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    head = (limit - 20) * 2 // 3
+    return f"{text[:head]}...{text[head - limit + 20 :]} ({len(text):,} characters)"

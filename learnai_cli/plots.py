@@ -15,17 +15,35 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from learnai_cli.atomic import read_json, read_jsonl, write_atomic
+from learnai_cli.errors import UsageError
 from learnai_cli.rundir import RunDir
 
 
 def save_figure(figure, path: Path) -> Path:
-    """Render to PNG bytes first, then write atomically, so a plot is never half-written."""
+    """Render to PNG bytes first, then write atomically, so a plot is never half-written; a path that cannot
+    take a file (a directory, under a file, a name too long) is a UsageError naming it."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(figure)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, buffer.getvalue())
+    check_output_path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, buffer.getvalue())
+    except OSError as error:
+        raise UsageError(f"cannot write the plot {path}: {error.strerror or error}") from None
     return path
+
+
+def check_output_path(path: Path) -> None:
+    """Refuse, before any work, an output path that is a directory, lies under a file or has too long a name."""
+    try:
+        if path.is_dir():
+            raise UsageError(f"cannot write the plot to {path}: it is a directory; give a file name such as plot.png")
+        parent = next((p for p in path.parents if p.exists()), None)
+    except OSError as error:  # e.g. a name longer than the file system allows
+        raise UsageError(f"cannot write the plot {path}: {error.strerror or error}") from None
+    if parent is not None and not parent.is_dir():
+        raise UsageError(f"cannot write the plot {path}: {parent} is a file, not a folder")
 
 
 # Fewer epochs than this, and a loss curve per epoch is a couple of dots: plot the logged steps instead.

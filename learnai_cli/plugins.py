@@ -13,6 +13,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from learnai_cli.errors import clip
+
 _loaded_files: dict[Path, str] = {}
 
 
@@ -29,7 +31,8 @@ def load_all(specs: Any, base_dir: Path) -> tuple[list[str], list[str]]:
         except Exception as error:  # a plugin's own bug must read as a config problem, not a crash
             frame = traceback.extract_tb(error.__traceback__)[-1]
             problems.append(
-                f"plugins: cannot load '{spec}': {type(error).__name__}: {error} ({frame.filename}:{frame.lineno})"
+                f"plugins: cannot load '{clip(spec)}': {type(error).__name__}: {clip(str(error), 300)} "
+                f"({frame.filename}:{frame.lineno})"
             )
     return resolved, problems
 

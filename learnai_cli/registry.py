@@ -5,13 +5,15 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from pydantic import ConfigDict, ValidationError, create_model
 
-from learnai_cli.errors import ConfigError, did_you_mean, short_repr
+from learnai_cli.errors import ConfigError, clip, did_you_mean, short_repr
 
 __all__ = ["Registry", "Entry", "MODELS", "DATASETS", "LOSSES", "OPTIMIZERS", "SCHEDULERS", "METRICS", "REGISTRIES"]
 
@@ -53,6 +55,12 @@ class Entry:
         extra = "allow" if self.accepts_any_kwargs else "forbid"
         config = ConfigDict(extra=extra, arbitrary_types_allowed=True, validate_default=True)
         return create_model(f"{self.name}_arguments", __config__=config, **fields)
+
+    @functools.cached_property
+    def path_arguments(self) -> tuple[str, ...]:
+        """Arguments that name files or folders: meta `paths=`, or annotated `Path` / `Optional[Path]`."""
+        annotated = [p.name for p in self.parameters if _is_path_type(p.annotation)]
+        return tuple(dict.fromkeys([*self.meta.get("paths", ()), *annotated]))
 
     @property
     def summary(self) -> str:
@@ -150,13 +158,16 @@ class Registry:
             try:
                 resolved, target = plugins.resolve_reference(name, base_dir)
             except Exception as error:  # the user's module may fail in any way; it is a config problem
-                raise ConfigError(f"cannot load {self.kind} '{name}': {type(error).__name__}: {error}") from None
+                raise ConfigError(
+                    f"cannot load {self.kind} '{clip(name)}': {type(error).__name__}: {clip(str(error), 300)}"
+                ) from None
             builder = target if inspect.isclass(target) else _function_builder(target)
             self._references[name] = self._references[resolved] = Entry(resolved, builder, self.provided, {})
         return self._references[name]
 
     def unknown_name_message(self, name: str) -> str:
-        return f"unknown {self.kind} '{name}'.{did_you_mean(name, self.names())} Valid: {', '.join(self.names())}"
+        names = self.names()
+        return f"unknown {self.kind} '{clip(name)}'.{did_you_mean(name[:200], names)} Valid: {', '.join(names)}"
 
     def check(self, name: str, kwargs: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         """Validate kwargs against the builder's signature.
@@ -203,6 +214,12 @@ def _describe_argument_error(entry: Entry, error: dict) -> tuple[str, str]:
     if error["type"] == "missing":
         return argument, f"required argument of {entry.name} is missing"
     return argument, f"{error['msg']} (got {short_repr(error['input'])})"
+
+
+def _is_path_type(annotation: Any) -> bool:
+    if annotation is Path:
+        return True
+    return typing.get_origin(annotation) in (typing.Union, types.UnionType) and Path in typing.get_args(annotation)
 
 
 def _where(builder: Callable) -> str:

@@ -41,6 +41,7 @@ class RunDir:
     metrics_csv_path = property(lambda self: self.path / "metrics.csv")
     predictions_path = property(lambda self: self.path / "predictions.jsonl")  # train.record_predictions
     eval_path = property(lambda self: self.path / "eval.json")
+    data_fingerprint_path = property(lambda self: self.path / "data_fingerprint.json")  # the data files trained on
     log_path = property(lambda self: self.path / "train.log")
     checkpoints = property(lambda self: self.path / "checkpoints")
     last_checkpoint = property(lambda self: self.checkpoints / "last.pt")

@@ -167,3 +167,81 @@ def test_config_command_catches_a_model_that_does_not_fit_the_data(cli, mnist_ro
 def test_config_command_checks_what_it_can_without_the_data(cli, tmp_path):
     payload = cli.json("config", CONFIGS / "mnist_cnn.yaml", f"data.root={tmp_path}", "data.download=false")
     assert payload["ok"] and payload["data_check"].startswith("data not checked: MNIST files are missing")
+
+
+# --- strict YAML (config_yaml.py) ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("a: 1\nb:\n  c: 2\n  c: 3\n", "duplicate key 'c' at line 4, column 3 (first at line 3)"),
+        ("a: 1\na: 1\n", "duplicate key 'a' at line 2"),
+        ("a:\n  <<: 5\n", "bad merge key '<<' at line 2"),
+        ("a: !!python/object/apply:os.system [true]\n", "YAML tags that build Python objects are not allowed"),
+        ("a: " + "9" * 5000 + "\n", "a number has too many digits"),
+        ("a: [1, 2\n", "YAML syntax error at line 2"),
+    ],
+)
+def test_parse_yaml_refuses_what_plain_yaml_would_accept_or_crash_on(text, expected):
+    with pytest.raises(ConfigError) as caught:
+        config_module.parse_yaml(text, "f.yaml")
+    assert expected in caught.value.message and caught.value.message.startswith("f.yaml: ")
+
+
+def test_merge_keys_still_merge_and_explicit_keys_still_win_over_merged_ones():
+    data = config_module.parse_yaml("base: &b {epochs: 1, batch_size: 8}\ntrain:\n  <<: *b\n  epochs: 3\n", "f.yaml")
+    assert data["train"] == {"epochs": 3, "batch_size": 8}
+
+
+def test_overrides_with_huge_values_are_reported_clipped():
+    problems = problems_of(CONFIGS / "linear_regression.yaml", "train.epochs=" + "9" * 100_000, "x" * 100_000 + "=1")
+    assert "too many digits" in problems and "(100,013 characters)" in problems and len(problems) < 2000
+
+
+# --- path arguments resolve against the config's folder ---------------------------------------------------
+
+
+def test_relative_path_arguments_resolve_against_the_config_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    text = (CONFIGS / "diabetes.yaml").read_text().replace("  val_split:", "  path: sub/../mydata.csv\n  val_split:")
+    (folder / "cfg.yaml").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    config = config_module.load(folder / "cfg.yaml")
+    assert config.data.kwargs["path"] == str(folder / "mydata.csv")
+    overridden = config_module.load(folder / "cfg.yaml", ["data.path=other.csv"])  # typed in a shell: the cwd
+    assert overridden.data.kwargs["path"] == str(tmp_path / "other.csv")
+    absolute = config_module.load(folder / "cfg.yaml", [f"data.path={tmp_path / 'abs.csv'}"])
+    assert absolute.data.kwargs["path"] == str(tmp_path / "abs.csv")
+
+
+def test_a_default_relative_path_also_resolves_against_the_config_folder(tmp_path):
+    (tmp_path / "cfg.yaml").write_text((CONFIGS / "mnist_cnn.yaml").read_text().replace("  root: ../data\n", ""))
+    assert config_module.load(tmp_path / "cfg.yaml").data.kwargs["root"] == str(tmp_path / "data")
+    assert config_module.load(CONFIGS / "mnist_cnn.yaml").data.kwargs["root"] == str(CONFIGS.parent / "data")
+
+
+def test_a_runs_recorded_config_keeps_its_paths_as_they_are(tmp_path):
+    raw = config_module.load(CONFIGS / "mnist_cnn.yaml", ["data.root=data"]).to_dict()
+    raw["data"]["root"] = "legacy/relative"  # a run from before paths were recorded absolute
+    config = config_module.validate(raw, source="config.yaml", base_dir=tmp_path)
+    assert config.data.kwargs["root"] == "legacy/relative"
+
+
+def test_a_plugin_builder_with_a_path_annotation_gets_its_path_resolved_too(tmp_path):
+    (tmp_path / "my_data.py").write_text(
+        "from pathlib import Path\nfrom typing import Optional\nimport torch\n"
+        "from learnai_cli.registry import DATASETS\nfrom learnai_cli.data.splits import DatasetSplits, TensorSplit\n\n"
+        "@DATASETS.register('annotated_paths_data', task='regression')\n"
+        "def annotated_paths_data(table: Path, extra: Optional[Path] = None, n: int = 4) -> DatasetSplits:\n"
+        "    '''Zeros; its paths are only resolved.'''\n"
+        "    return DatasetSplits(train=TensorSplit(torch.zeros(n, 1), torch.zeros(n, 1)))\n"
+    )
+    text = (CONFIGS / "linear_regression.yaml").read_text().replace("name: linear_regression\n", "name: paths\n", 1)
+    raw = config_module.parse_yaml(text, "cfg.yaml")
+    raw["plugins"] = ["my_data.py"]
+    raw["data"] = {"name": "annotated_paths_data", "table": "t.csv", "extra": "sub/e.csv"}
+    config = config_module.validate(raw, "cfg.yaml", base_dir=tmp_path, paths_from=tmp_path)
+    assert config.data.kwargs["table"] == str(tmp_path / "t.csv")
+    assert config.data.kwargs["extra"] == str(tmp_path / "sub" / "e.csv")

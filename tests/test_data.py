@@ -89,3 +89,41 @@ def test_linear_and_polynomial_are_seeded():
     assert torch.allclose(poly.train.targets.view(-1), 1 + 2 * x[:, 0] + 3 * x[:, 0] ** 2, atol=1e-5)
     random_target = registry.DATASETS.build("polynomial", {"n": 20, "coefficients": None, "degree": 4}, seed=5)
     assert random_target.train.inputs.shape == (20, 4) and len(random_target.info["true_coefficients"]) == 5
+
+
+# --- CSV files that cannot be trained on -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content,expected",
+    [
+        (b"1,2,0\n3,4,1\n5,,0\n", "row 3, column 2: '' is empty"),
+        (b"1,2,0\n3,nan,1\n", "row 2, column 2: 'nan' is not a finite number"),
+        (b"1,2,0\n3,1e39,1\n", "row 2, column 2: '1e39' is not a finite number"),  # past float32
+        (b"1,2,0\n3,abc,1\n", "row 2, column 2: 'abc' is not a number"),
+        (b"1,2,0\n3,4,5,1\n", "row 2 has 4 columns, but row 1 has 3"),
+        (b"", "holds no rows"),
+        (b"\xff\xfe\x00", "is not UTF-8 text"),
+    ],
+)
+def test_a_csv_that_cannot_be_trained_on_names_its_row_and_column(tmp_path, content, expected):
+    from learnai_cli.data.tabular import read_numeric_csv
+
+    path = tmp_path / "table.csv"
+    path.write_bytes(content)
+    with pytest.raises(DataError) as caught:
+        read_numeric_csv(path)
+    assert str(path) in caught.value.message and expected in caught.value.message
+
+
+def test_a_truncated_gzip_csv_is_a_data_error(tmp_path):
+    import gzip
+
+    from learnai_cli.data.tabular import read_numeric_csv
+
+    path = tmp_path / "table.csv.gz"
+    path.write_bytes(gzip.compress(b"1,2,0\n" * 1000)[:40])
+    with pytest.raises(DataError, match="is not a complete gzip file"):
+        read_numeric_csv(path)
+    path.write_bytes(gzip.compress(b"# comment\n1,2,0\n\n3,4,1\n"))
+    assert read_numeric_csv(path).tolist() == [[1, 2, 0], [3, 4, 1]]

@@ -77,17 +77,18 @@ def train(
     """Train an experiment into a new timestamped run directory (or --resume one)."""
     from learnai_cli.commands import train as training
 
-    if nproc_per_node is not None and "WORLD_SIZE" not in os.environ:
-        arguments = _without_flag_values(sys.argv[1:])
-        raise typer.Exit(training.launch(arguments, nproc_per_node, nnodes, node_rank, master_addr, master_port))
     with reporting_errors(json_output):
+        if resume is not None and (config_path is not None or dry_run or plugin):
+            raise UsageError(
+                "--resume continues a run with its saved config: give no CONFIG, overrides, --plugin or --dry-run "
+                "with it"
+            )
+        if nproc_per_node is not None and "WORLD_SIZE" not in os.environ:
+            _check_before_launch(config_path, overrides or [], plugin or [], resume, runs_dir)  # once, not per worker
+            arguments = _without_flag_values(sys.argv[1:])
+            raise typer.Exit(training.launch(arguments, nproc_per_node, nnodes, node_rank, master_addr, master_port))
         interactive = sys.stderr.isatty() and not json_output and not no_progress
         if resume is not None:
-            if config_path is not None or dry_run or plugin:
-                raise UsageError(
-                    "--resume continues a run with its saved config: give no CONFIG, overrides, --plugin or "
-                    "--dry-run with it"
-                )
             summary = training.resume(
                 runs_root(runs_dir), resume, ["learnai", "train", "--resume", resume], interactive
             )
@@ -109,6 +110,21 @@ def _train_config(
     command = ["learnai", "train", str(config_path), *overrides] + (["--dry-run"] if dry_run else [])
     command += [f"--plugin={p}" for p in plugin_specs]
     return training.train(experiment_config, runs_root(runs_dir), command, interactive, dry_run=dry_run)
+
+
+def _check_before_launch(config_path, overrides: list[str], plugin_specs: list[str], resume, runs_dir) -> None:
+    """The config (or the run to resume) checked in this process, so a bad one is reported once with exit 2
+    instead of by every worker and then by torchrun."""
+    from learnai_cli import config as config_module
+    from learnai_cli import rundir
+
+    if resume is not None:
+        run = rundir.resolve(runs_root(runs_dir), resume)
+        config_module.validate(run.read_config(), source=str(run.config_path), base_dir=run.path)
+    elif config_path is None:
+        raise UsageError("give a CONFIG file to train (e.g. configs/linear_regression.yaml), or --resume RUN_ID")
+    else:
+        config_module.load(config_path, overrides, plugins=plugin_specs)
 
 
 def _without_flag_values(arguments: list[str]) -> list[str]:

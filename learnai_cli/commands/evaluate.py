@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from learnai_cli.atomic import write_json
+from learnai_cli.data import fingerprint as data_fingerprint
 from learnai_cli.errors import UsageError
 from learnai_cli.rundir import RunDir
 
@@ -37,6 +38,9 @@ def load_trained(run: RunDir, checkpoint: str = "best"):
 
     path = checkpoint_path(run, checkpoint)
     experiment_config = config_module.validate(run.read_config(), source=str(run.config_path), base_dir=run.path)
+    data_fingerprint.warn_if_changed(
+        run.data_fingerprint_path, experiment_config.data.name, experiment_config.data.kwargs
+    )
     experiment = build_experiment(experiment_config, with_optimizer=False)
     state = load_checkpoint(path)
     experiment.model.load_state_dict(state["model"])

@@ -18,6 +18,8 @@ def plot_runs(root: Path, run_ids: list[str], compare: bool, animate: bool, outp
 
     if not run_ids:
         raise UsageError("give one or more RUN_IDs (see `learnai runs`), or --landscape")
+    if output is not None:
+        plots.check_output_path(output)
     chosen = [rundir.resolve(root, run_id) for run_id in run_ids]
     if compare:
         return [plots.save_figure(plots.compare_figure(chosen), output or root / rundir.COMPARISON_PLOT)]
@@ -41,6 +43,7 @@ def plot_landscape(arguments: list[str], output: Path) -> Path:
 
     if len(arguments) > 1:
         raise UsageError("--landscape takes at most one config file")
+    plots.check_output_path(output)
     if not arguments:
         figure = plots.landscape_figure(plots.LANDSCAPE_X, plots.LANDSCAPE_Y, "x = 1, 2, 3; y = 2, 4, 6")
         return plots.save_figure(figure, output)

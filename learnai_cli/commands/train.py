@@ -21,6 +21,7 @@ from typing import Any, Optional
 
 from learnai_cli import __version__
 from learnai_cli.config import ExperimentConfig
+from learnai_cli.data import fingerprint as data_fingerprint
 from learnai_cli.errors import Interrupted, LearnaiError, RunFailed, UsageError
 from learnai_cli.log import logger
 from learnai_cli.rundir import RunDir
@@ -63,6 +64,7 @@ def _train_new(
         backend = "nccl" if experiment.device.type == "cuda" else "gloo"
         tags = {**tags, "distributed": {"world_size": job.world_size, "backend": backend}}
     run.write_config(experiment_config.to_dict())
+    data_fingerprint.record(run.data_fingerprint_path, experiment_config.data.name, experiment_config.data.kwargs)
     run.update_meta(**_start_meta(experiment_config, run, command, device_name(experiment.device)), **tags)
     return _fit(run, experiment, command, interactive, checkpoint=None)
 
@@ -95,6 +97,10 @@ def resume(root: Path, run_id: str, command: list[str], interactive: bool) -> di
             "train it again"
         )
     experiment_config = config_module.validate(run.read_config(), source=str(run.config_path), base_dir=run.path)
+    if job.is_main:
+        data_fingerprint.warn_if_changed(
+            run.data_fingerprint_path, experiment_config.data.name, experiment_config.data.kwargs
+        )
     experiment = build_experiment(experiment_config, job=job)
     checkpoint = load_checkpoint(last)
     if not job.is_main:

@@ -129,7 +129,7 @@ def _folder_split(folder: Path, transform: Callable, policy: BadImagePolicy, cla
     return ImageFiles(files, targets, transform), names
 
 
-@DATASETS.register("image_folder", task="classification")
+@DATASETS.register("image_folder", task="classification", paths=("root",))
 def image_folder(
     root: str,
     image_size: int = 224,
@@ -156,7 +156,7 @@ def _fixed_split(folder: Path, transform: Callable, policy: BadImagePolicy, clas
     return _folder_split(folder, transform, policy, class_names)[0] if folder.is_dir() else None
 
 
-@DATASETS.register("glob_images", task="classification")
+@DATASETS.register("glob_images", task="classification", globs=("pattern",))
 def glob_images(
     pattern: str,
     image_size: int = 224,

@@ -69,7 +69,7 @@ def read_names(folder: Optional[str]) -> tuple[list[list[int]], list[int], list[
     return sequences, labels, [path.stem for path in files]
 
 
-@DATASETS.register("names", task="classification")
+@DATASETS.register("names", task="classification", paths=("folder",))
 def names(folder: Optional[str] = None) -> DatasetSplits:
     """20,074 surnames in 18 languages (shipped with learnai), padded with 0 into one tensor; split stratified."""
     sequences, labels, languages = read_names(folder)
@@ -98,7 +98,7 @@ def pad_batch(samples: list[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor, to
     return pad_sequence(list(sequences), batch_first=True), torch.tensor(labels)
 
 
-@DATASETS.register("names_variable_length", task="classification")
+@DATASETS.register("names_variable_length", task="classification", paths=("folder",))
 def names_variable_length(folder: Optional[str] = None) -> DatasetSplits:
     """The surnames as variable-length sequences, batched by a collate_fn that pads each batch to its own longest
     name."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
+import math
+import zlib
 from importlib import resources
 from pathlib import Path
 from typing import Optional
@@ -10,22 +13,83 @@ import numpy as np
 import torch
 
 from learnai_cli.data.splits import DatasetSplits, TensorSplit
-from learnai_cli.errors import DataError
+from learnai_cli.errors import DataError, clip, short_repr
 from learnai_cli.registry import DATASETS
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def read_numeric_csv(path: Path, skip_header: int = 0) -> np.ndarray:
-    """A 2-D float array from a (possibly gzipped) CSV; unreadable files are a DataError."""
+    """A 2-D float array from a (possibly gzipped) CSV; an unreadable file, or a cell that is not a finite
+    number, is a DataError naming the file, the row and the column."""
+    lines = _read_lines(path)[skip_header:]
+    if not any(line.strip() for line in lines):
+        raise DataError(f"CSV {_shown(path)} holds no rows of numbers")
     try:
-        table = np.loadtxt(path, delimiter=",", dtype=np.float32, skiprows=skip_header, ndmin=2)
-    except (OSError, ValueError) as error:
-        raise DataError(f"cannot read CSV {path}: {error}") from None
+        table = np.loadtxt(lines, delimiter=",", dtype=np.float32, ndmin=2)
+    except ValueError as error:
+        raise DataError(
+            _first_bad_cell(path, lines, skip_header) or f"cannot read CSV {_shown(path)}: {clip(str(error), 300)}"
+        ) from None
+    if not np.isfinite(table).all():
+        raise DataError(_first_bad_cell(path, lines, skip_header) or f"CSV {_shown(path)} holds NaN or infinite values")
     if table.shape[1] < 2:
-        raise DataError(f"CSV {path} needs at least one feature column and a label column")
+        raise DataError(f"CSV {_shown(path)} needs at least one feature column and a label column")
     return table
 
 
-@DATASETS.register("diabetes", task="binary")
+def _read_lines(path: Path) -> list[str]:
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except OSError as error:
+        raise DataError(f"CSV {_shown(path)} cannot be read: {error.strerror or error}") from None
+    if str(path).endswith(".gz"):
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as error:
+            raise DataError(f"CSV {_shown(path)} is not a complete gzip file: {error}") from None
+    try:
+        return data.decode("utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise DataError(
+            f"CSV {_shown(path)} is not UTF-8 text (byte {error.start:,}); expected numbers separated by commas"
+        ) from None
+
+
+def _shown(path: Path) -> str:
+    return clip(str(path), 300)
+
+
+def _first_bad_cell(path: Path, lines: list[str], skip_header: int) -> str | None:
+    """'CSV x: row 4, column 3: ...' for the first cell np.loadtxt refuses (or that is NaN/inf), or None."""
+    width, first_row = None, 0
+    for number, line in enumerate(lines, start=skip_header + 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        cells = line.split("#")[0].split(",")
+        if width is None:
+            width, first_row = len(cells), number
+        elif len(cells) != width:
+            return f"CSV {_shown(path)}: row {number} has {len(cells)} columns, but row {first_row} has {width}"
+        for column, cell in enumerate(cells, start=1):
+            problem = _cell_problem(cell)
+            if problem:
+                return f"CSV {_shown(path)}: row {number}, column {column}: {short_repr(cell.strip())} {problem}"
+    return None
+
+
+def _cell_problem(cell: str) -> str | None:
+    try:
+        value = float(cell)
+    except ValueError:
+        return "is not a number" if cell.strip() else "is empty"
+    if not math.isfinite(value) or abs(value) > FLOAT32_MAX:
+        return "is not a finite number (NaN and infinities cannot be trained on)"
+    return None
+
+
+@DATASETS.register("diabetes", task="binary", paths=("path",))
 def diabetes(path: Optional[str] = None) -> DatasetSplits:
     """758 patients, 8 normalised features, label 1 = diabetes, 0 = no diabetes (shipped; path= overrides).
 

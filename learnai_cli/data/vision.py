@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from learnai_cli.data.splits import DatasetSplits, TensorSplit
-from learnai_cli.errors import DataError
+from learnai_cli.errors import DataError, clip
 from learnai_cli.registry import DATASETS
 
 # torchvision names the files it looks for; the message for a missing dataset lists them.
@@ -36,8 +36,9 @@ def _open(dataset_class, root: str, download: bool, is_train: bool):
             raw_folder = Path(root) / dataset_class.__name__ / "raw"
             how = "download failed" if download else "download is off (data.download: false)"
             raise DataError(
-                f"{dataset_class.__name__} files are missing under {raw_folder} and {how}: {error}\n"
-                f"Put {', '.join(IDX_FILES)} (or their .gz) in {raw_folder}, "
+                f"{dataset_class.__name__} files are missing under {clip(str(raw_folder), 300)} and {how}: "
+                f"{clip(str(error), 300)}\n"
+                f"Put {', '.join(IDX_FILES)} (or their .gz) in {clip(str(raw_folder), 300)}, "
                 "or set data.root to the folder that holds them."
             ) from None
 
@@ -47,7 +48,7 @@ def _to_tensors(dataset, mean: float, std: float) -> TensorSplit:
     return TensorSplit(images.contiguous(), dataset.targets.long())
 
 
-@DATASETS.register("mnist", task="classification")
+@DATASETS.register("mnist", task="classification", paths=("root",))
 def mnist(root: str = "data", download: bool = True, mean: float = 0.1307, std: float = 0.3081) -> DatasetSplits:
     """Handwritten digits 0-9 (60k train / 10k test, 1x28x28), downloaded by torchvision into root on first use."""
     from torchvision.datasets import MNIST
@@ -55,7 +56,7 @@ def mnist(root: str = "data", download: bool = True, mean: float = 0.1307, std: 
     return load_idx_dataset(MNIST, root, download, mean, std)
 
 
-@DATASETS.register("fashion_mnist", task="classification")
+@DATASETS.register("fashion_mnist", task="classification", paths=("root",))
 def fashion_mnist(
     root: str = "data", download: bool = True, mean: float = 0.2860, std: float = 0.3530
 ) -> DatasetSplits:
