@@ -21,6 +21,7 @@ app = typer.Typer(
     help="Config-driven PyTorch experiments: train from YAML, then eval, plot and compare runs.\n\n"
     "Exit codes: 0 success, 1 the run failed (diverged, error in training), 2 bad usage or config, 130 interrupted.",
     no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
@@ -36,7 +37,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit.", metavar=""
     ),
 ) -> None:
     """learnai: write a YAML file, train it, get a run directory with metrics, checkpoints and plots."""

@@ -31,7 +31,7 @@ def complete_run_id(incomplete: str) -> list[str]:
     return [c for c in candidates if c.startswith(incomplete)]
 
 
-JsonOption = typer.Option(False, "--json", help=JSON_HELP)
+JsonOption = typer.Option(False, "--json", help=JSON_HELP, metavar="")
 PluginOption = typer.Option(
     None,
     "--plugin",
@@ -40,7 +40,10 @@ PluginOption = typer.Option(
 )
 RunsDirOption = typer.Option(None, "--runs-dir", envvar="LEARNAI_RUNS_DIR", help=RUNS_DIR_HELP, show_default="./runs")
 RunIdArgument = typer.Argument(
-    ..., help="Run directory name, a unique prefix of it, or 'latest'.", autocompletion=complete_run_id
+    ...,
+    help="Run directory name, a unique prefix of it, or 'latest'.",
+    autocompletion=complete_run_id,
+    metavar="RUN_ID",
 )
 CheckpointOption = typer.Option("best", "--checkpoint", help="best, last, or a path to a .pt file.")
 
@@ -52,6 +55,10 @@ def reporting_errors(json_output: bool) -> Iterator[None]:
         yield
     except LearnaiError as error:
         _fail(error.render(), error.exit_code, json_output)
+    except Declined as declined:
+        stdout.print(str(declined), highlight=False)
+        if json_output:
+            print(json.dumps({"ok": True, "removed": [], "message": str(declined)}))
     except KeyboardInterrupt:
         _fail("interrupted", EXIT_INTERRUPTED, json_output)
 
@@ -69,6 +76,10 @@ def _fail(message: str, code: int, json_output: bool) -> None:
     raise typer.Exit(code)
 
 
+class Declined(Exception):
+    """The user answered no: nothing happens and that is not an error (exit 0)."""
+
+
 def emit(result: dict[str, Any], json_output: bool, render: Callable[[dict[str, Any]], None]) -> None:
     """One JSON object on stdout with --json, else the command's own rendering."""
     if json_output:
@@ -84,7 +95,7 @@ def confirm(question: str, yes: bool) -> None:
     if not sys.stdin.isatty():
         raise UsageError(f"{question} Refusing without a terminal to ask on; pass --yes to confirm in scripts")
     if not typer.confirm(question):
-        raise UsageError("nothing was removed")
+        raise Declined("nothing was removed")
 
 
 def metrics_text(record: dict[str, Any]) -> str:

@@ -23,7 +23,7 @@ from learnai_cli.cli._shared import (
 def evaluate(
     run_id: str = RunIdArgument,
     checkpoint: str = CheckpointOption,
-    split: str = typer.Option("test", "--split", help="test, val or train."),
+    split: str = typer.Option("test", "--split", help="The split to evaluate.", metavar="test|val|train"),
     runs_dir: Optional[Path] = RunsDirOption,
     json_output: bool = JsonOption,
 ) -> None:
@@ -66,6 +66,7 @@ def predict(
     run_id: str = RunIdArgument,
     text: str = typer.Argument(
         ...,
+        metavar="INPUT",
         help="A surname (names models), an image file (image models) or a comma-separated row of numbers "
         "(tabular and regression models).",
     ),
@@ -94,7 +95,10 @@ def _render_prediction(result: dict[str, Any]) -> None:
 def export(
     run_id: str = RunIdArgument,
     fmt: str = typer.Option(
-        "torchscript", "--format", help="torchscript, onnx (needs the onnx and onnxscript packages) or state_dict."
+        "torchscript",
+        "--format",
+        help="torchscript, onnx (needs the onnx and onnxscript packages) or state_dict.",
+        metavar="torchscript|onnx|state_dict",
     ),
     checkpoint: str = CheckpointOption,
     runs_dir: Optional[Path] = RunsDirOption,
@@ -116,19 +120,21 @@ def plot(
         show_default=False,
     ),
     compare: bool = typer.Option(
-        False, "--compare", help="Overlay the loss curves of all the runs given in one chart."
+        False, "--compare", help="Overlay the loss curves of all the runs given in one chart.", metavar=""
     ),
     animate: bool = typer.Option(
         False,
         "--animate",
         help="plots/training.gif (and .mp4 with ffmpeg) of the fit converging, and plots/fit.png; "
         "needs train.record_predictions.",
+        metavar="",
     ),
     landscape: bool = typer.Option(
         False,
         "--landscape",
         help="MSE as a function of w, and of (w, b), for y = w·x + b on the curriculum's x=1,2,3 / y=2,4,6 "
         "(or a given config's 1-D data).",
+        metavar="",
     ),
     output: Optional[Path] = typer.Option(
         None, "--output", "-o", help="Where --compare / --landscape write their PNG (default: in the runs root)."

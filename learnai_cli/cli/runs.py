@@ -21,7 +21,7 @@ from learnai_cli.cli._shared import (
     stdout,
 )
 
-YesOption = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (scripts).")
+YesOption = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (scripts).", metavar="")
 
 
 def list_runs(
@@ -86,7 +86,10 @@ def _render_show(result: dict[str, Any]) -> None:
 
 def remove(
     run_id: str = typer.Argument(
-        ..., help="Run directory name or unique prefix ('latest' works too).", autocompletion=complete_run_id
+        ...,
+        help="Run directory name or unique prefix ('latest' works too).",
+        autocompletion=complete_run_id,
+        metavar="RUN_ID",
     ),
     yes: bool = YesOption,
     runs_dir: Optional[Path] = RunsDirOption,
@@ -118,8 +121,10 @@ def gc(
 
     with reporting_errors(json_output):
         doomed = gc_candidates(rundir.runs_root(runs_dir), keep_last)
+        if doomed and not yes and not json_output:  # say exactly what would go before asking
+            stdout.print(Text("\n".join(f"  {run.id}" for run in doomed)))
         if doomed:
-            confirm(f"Delete {len(doomed)} run(s), the oldest being {doomed[0].id}?", yes)
+            confirm(f"Delete these {len(doomed)} run(s)?", yes)
         for run in doomed:
             remove_run(run)
         emit({"removed": [r.id for r in doomed]}, json_output, _render_removed)

@@ -33,12 +33,15 @@ def _render_init(result: dict[str, Any]) -> None:
     stdout.print(Text(f"wrote {result['config']}; try: learnai config {result['config']}"))
 
 
-def schema() -> None:
+def schema(json_output: bool = JsonOption) -> None:
     """Print the config file's JSON Schema (for editors: YAML language server's `# yaml-language-server:
     $schema=...`)."""
     from learnai_cli.config import config_schema
 
-    print(json.dumps(config_schema(), indent=2))
+    if json_output:  # the one JSON object of --json, like every other command
+        print(json.dumps({"ok": True, "schema": config_schema()}))
+    else:
+        print(json.dumps(config_schema(), indent=2))
 
 
 def list_builders(

@@ -39,9 +39,14 @@ ResumeOption = typer.Option(
     metavar="RUN_ID",
 )
 DryRunOption = typer.Option(
-    False, "--dry-run", help="One train step and one val batch in a throwaway directory: a seconds-long smoke test."
+    False,
+    "--dry-run",
+    help="One train step and one val batch in a throwaway directory: a seconds-long smoke test.",
+    metavar="",
 )
-NoProgressOption = typer.Option(False, "--no-progress", help="Plain epoch lines even on a terminal (no progress bar).")
+NoProgressOption = typer.Option(
+    False, "--no-progress", help="Plain epoch lines even on a terminal (no progress bar).", metavar=""
+)
 NprocOption = typer.Option(
     None,
     "--nproc-per-node",

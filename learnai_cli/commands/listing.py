@@ -110,6 +110,16 @@ def _arguments(function: ast.FunctionDef, hidden: set[str], aliases: dict[str, s
             annotation = ast.unparse(argument.annotation)
             text += f": {aliases.get(annotation, annotation)}"
         if default is not None:
-            text += f" = {ast.unparse(default)}"
+            text += f" = {_default_text(default, aliases)}"
         described.append(text)
     return described
+
+
+def _default_text(default: ast.expr, constants: dict[str, str]) -> str:
+    """A default as a config would write it: module constants resolved, tuples shown as YAML lists."""
+    source = constants.get(default.id, default.id) if isinstance(default, ast.Name) else ast.unparse(default)
+    try:
+        value = ast.literal_eval(source)
+    except (ValueError, SyntaxError):
+        return source
+    return repr(list(value)) if isinstance(value, tuple) else repr(value)
