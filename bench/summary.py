@@ -84,7 +84,9 @@ def _curriculum_overhead(r: dict) -> list[str]:
         scale = f", epochs overridden to {m['epochs_override']}" if m.get("epochs_override") else ""
         neighbour = "beside a busy neighbour (a CPU-bound process spinning on one core)" if mode == "busy" else "with no neighbour of our own"
         lines.append(f"- {mode}: {m['machine']['date']}, {neighbour}; median of {max(row['repeats'] for row in m['rows'])} run(s) each{scale}; "
-                     f"load average before {m['machine']['load_average_before'][0]}; `python -c 'import torch'` {m['import_torch_s']} s (the floor under both).")
+                     f"load average before {m['machine']['load_average_before'][0]}; `python -c 'import torch'` "
+                     f"{'not recorded' if m['import_torch_s'] is None else str(m['import_torch_s']) + ' s'} (the floor under both)."
+                     + (f" Note: {m['note']}." if m.get("note") else ""))
     rows = {row["config"]: {} for mode in modes for row in r[mode]["rows"]}
     for mode in modes:
         for row in r[mode]["rows"]:
