@@ -113,28 +113,50 @@ def _startup(r: dict) -> list[str]:
 
 def _curriculum_overhead(r: dict) -> list[str]:
     modes = [mode for mode in ("quiet", "busy") if mode in r]
-    lines = ["Whole processes, spawn to exit: `python -m learnai_cli train configs/<config>.yaml --no-progress` against the plain PyTorch",
-             "loop a learner writes for the same experiment (`bench/handwritten/<config>.py`: same model, data, loss, optimizer, epochs,",
-             "batch size; train + validate every epoch). Run by `python -m bench.curriculum_overhead [--busy]`.", ""]
+    lines = [
+        "Whole processes, spawn to exit: `python -m learnai_cli train configs/<config>.yaml --no-progress` "
+        "against the plain PyTorch",
+        "loop a learner writes for the same experiment (`bench/handwritten/<config>.py`: same model, data, loss, "
+        "optimizer, epochs,",
+        "batch size; train + validate every epoch). Run by `python -m bench.curriculum_overhead [--busy]`.",
+        "",
+    ]
     for mode in modes:
         m = r[mode]
         scale = f", epochs overridden to {m['epochs_override']}" if m.get("epochs_override") else ""
-        neighbour = "beside a busy neighbour (a CPU-bound process spinning on one core)" if mode == "busy" else "with no neighbour of our own"
-        lines.append(f"- {mode}: {m['machine']['date']}, {neighbour}; median of {max(row['repeats'] for row in m['rows'])} run(s) each{scale}; "
-                     f"load average before {m['machine']['load_average_before'][0]}; `python -c 'import torch'` "
-                     f"{'not recorded' if m['import_torch_s'] is None else str(m['import_torch_s']) + ' s'} (the floor under both)."
-                     + (f" Note: {m['note']}." if m.get("note") else ""))
+        neighbour = (
+            "beside a busy neighbour (a CPU-bound process spinning on one core)"
+            if mode == "busy"
+            else "with no neighbour of our own"
+        )
+        lines.append(
+            f"- {mode}: {m['machine']['date']}, {neighbour}; median of {max(row['repeats'] for row in m['rows'])} "
+            f"run(s) each{scale}; "
+            f"load average before {m['machine']['load_average_before'][0]}; `python -c 'import torch'` "
+            f"{'not recorded' if m['import_torch_s'] is None else str(m['import_torch_s']) + ' s'} (the floor "
+            "under both)." + (f" Note: {m['note']}." if m.get("note") else "")
+        )
     rows = {row["config"]: {} for mode in modes for row in r[mode]["rows"]}
     for mode in modes:
         for row in r[mode]["rows"]:
             rows[row["config"]][mode] = row
-    header = "| config |" + "".join(f" learnai wall s ({mode}) | hand-written wall s ({mode}) | ratio ({mode}) |" for mode in modes)
+    header = "| config |" + "".join(
+        f" learnai wall s ({mode}) | hand-written wall s ({mode}) | ratio ({mode}) |" for mode in modes
+    )
     lines += ["", header, "| --- |" + " ---: | ---: | ---: |" * len(modes)]
     for config, by_mode in rows.items():
-        cells = "".join(f" {row['learnai_s']:.2f} | {row['handwritten_s']:.2f} | {row['ratio']:.2f}x |" if row else " - | - | - |"
-                        for row in (by_mode.get(mode) for mode in modes))
+        cells = "".join(
+            f" {row['learnai_s']:.2f} | {row['handwritten_s']:.2f} | {row['ratio']:.2f}x |" if row else " - | - | - |"
+            for row in (by_mode.get(mode) for mode in modes)
+        )
         lines.append(f"| {config} |{cells}")
     return lines
 
 
-SECTIONS = {"overhead": _overhead, "time_to_accuracy": _time_to_accuracy, "scaling": _scaling, "startup": _startup, "curriculum_overhead": _curriculum_overhead}
+SECTIONS = {
+    "overhead": _overhead,
+    "time_to_accuracy": _time_to_accuracy,
+    "scaling": _scaling,
+    "startup": _startup,
+    "curriculum_overhead": _curriculum_overhead,
+}

@@ -77,5 +77,6 @@ for epoch in range(epochs):
     train_loss = total / len(train_set)
 
 print(
-    f"epoch {epochs}: train_loss {train_loss:.4f} val_loss {val_total / len(val_set):.4f} val_accuracy {correct / len(val_set):.4f}"
+    f"epoch {epochs}: train_loss {train_loss:.4f} val_loss {val_total / len(val_set):.4f} val_accuracy "
+    f"{correct / len(val_set):.4f}"
 )

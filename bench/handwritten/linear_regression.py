@@ -1,4 +1,5 @@
-"""Linear regression by hand: y = 2x + 1 from 10,000 noisy points, nn.Linear(1, 1), MSE, Adam lr 0.05, 30 epochs of batch 256.
+"""Linear regression by hand: y = 2x + 1 from 10,000 noisy points, nn.Linear(1, 1), MSE, Adam lr 0.05, 30 epochs
+of batch 256.
 
 The loop configs/linear_regression.yaml stands for: 80/10/10 split, train + validate every epoch.
     python bench/handwritten/linear_regression.py [--epochs N]

@@ -1,4 +1,5 @@
-"""Surname -> language by hand: characters as indices, an embedding, a bidirectional GRU over packed sequences, a linear head.
+"""Surname -> language by hand: characters as indices, an embedding, a bidirectional GRU over packed sequences, a
+linear head.
 
 The loop configs/names_gru.yaml stands for: the 18 language files shipped with learnai, 80/10/10 split, each batch
 padded to its longest name, CrossEntropyLoss, Adam lr 0.003, 8 epochs of batch 256.

@@ -1,4 +1,5 @@
-"""A degree-4 polynomial with random target weights, features [x, x^2, x^3, x^4], smooth L1 loss, p -= lr * grad by hand.
+"""A degree-4 polynomial with random target weights, features [x, x^2, x^3, x^4], smooth L1 loss, p -= lr * grad
+by hand.
 
 The loop configs/poly4_smooth_l1.yaml stands for: 200,000 points (1,000 validation, 1,000 test), one pass of fresh
 batches of 32, lr 0.1, stop as soon as a batch's loss is below 1e-3, then validate.

@@ -1,4 +1,5 @@
-"""Polynomial regression as linear regression: y = 3x^2 + 2x + 1 + noise, features [x, x^2], nn.Linear(2, 1), MSE, Adam lr 0.05.
+"""Polynomial regression as linear regression: y = 3x^2 + 2x + 1 + noise, features [x, x^2], nn.Linear(2, 1), MSE,
+Adam lr 0.05.
 
 The loop configs/polynomial_regression.yaml stands for: 1,000 points, 80/10/10 split, 100 epochs of batch 32.
     python bench/handwritten/polynomial_regression.py [--epochs N]

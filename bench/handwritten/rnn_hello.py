@@ -52,5 +52,6 @@ for epoch in range(epochs):
         accuracy = (predicted == labels).float().mean().item()
 
 print(
-    f"final: loss {loss.item():.4f} accuracy {accuracy:.2f} predicted {''.join(chars[i] for i in predicted[0].tolist())}"
+    f"final: loss {loss.item():.4f} accuracy {accuracy:.2f} predicted "
+    f"{''.join(chars[i] for i in predicted[0].tolist())}"
 )
