@@ -1,0 +1,485 @@
+"""Hostile run directories and paths (issue 11), through the real CLI only: relative data paths (family 4),
+damaged runs (8), runs roots that cannot be written (9), and small holes: broken CSV data, `init` with absurd
+names, `plot -o` onto directories (10).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import shutil
+import traceback
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from learnai_cli.cli import app
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = REPO / "configs"
+SHIPPED_DIABETES = REPO / "learnai_cli" / "data" / "builtin" / "diabetes.csv.gz"
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+
+
+def invoke(cli, *args) -> tuple[int, str]:
+    """Run `learnai ARGS` in-process; an exception that escapes the CLI is returned as a traceback in the output."""
+    result = cli.runner.invoke(
+        app, [str(a) for a in args], env={"LEARNAI_RUNS_DIR": str(cli.runs_dir)}, catch_exceptions=True
+    )
+    output = result.output
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        output += "\nTraceback (most recent call last):\n" + "".join(traceback.format_exception(result.exception))
+    return result.exit_code, output
+
+
+def assert_refused(code: int, output: str, needles, expected=(2,)) -> None:
+    """Exit in `expected`, no traceback, and the message holds one of `needles` (each a str or tuple of alternatives)."""
+    tail = output[-4000:]
+    assert "Traceback" not in output, f"a traceback reached the user (exit {code}):\n{tail}"
+    assert code in expected, f"exit {code}, expected {expected}:\n{tail}"
+    lowered = output.lower()
+    for needle in needles:
+        options = needle if isinstance(needle, tuple) else (needle,)
+        assert any(o.lower() in lowered for o in options), f"message names none of {options}:\n{tail}"
+
+
+def snapshot(*folders: Path) -> dict[str, tuple[int, int]]:
+    files = {}
+    for folder in folders:
+        if folder.exists():
+            for path in folder.rglob("*"):
+                if path.is_file() and "__pycache__" not in path.parts:
+                    stat = path.stat()
+                    files[str(path)] = (stat.st_size, stat.st_mtime_ns)
+    return files
+
+
+def tiny_config(folder: Path, base: str, changes: dict, name: str = "cfg") -> Path:
+    raw = yaml.safe_load((CONFIGS / f"{base}.yaml").read_text())
+    for section, values in changes.items():
+        if isinstance(values, dict) and isinstance(raw.get(section), dict):
+            raw[section] = {**raw[section], **values}
+        else:
+            raw[section] = values
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def diabetes_rows(count: int, features: int = 8, bad: tuple[int, int, str] | None = None) -> str:
+    """A numeric CSV of `count` rows (features + a 0/1 label); `bad` = (line, column, text) puts text in one cell."""
+    lines = []
+    for row in range(count):
+        cells = [f"{((row * 7 + col * 3) % 11) / 10 - 0.5:.2f}" for col in range(features)] + [str(row % 2)]
+        lines.append(cells)
+    if bad is not None:
+        line, column, text = bad
+        lines[line - 1][column - 1] = text
+    return "".join(",".join(cells) + "\n" for cells in lines)
+
+
+# --- template runs, trained once ---------------------------------------------------------------------------
+
+HEALTHY = "2030-01-01_00-00-00_healthy"
+DAMAGED = "2030-01-02_00-00-00_damaged"
+
+
+@pytest.fixture(scope="module")
+def templates(tmp_path_factory) -> dict[str, Path]:
+    """Two finished runs (linear regression, and an MLP of another architecture), trained in-process once."""
+    root = tmp_path_factory.mktemp("templates")
+    runner = CliRunner()
+    made = {}
+    for base, changes in (
+        ("linear_regression", {"data": {"n": 64}, "train": {"epochs": 2, "batch_size": 16}}),
+        ("toy_classes", {"train": {"epochs": 2}}),
+    ):
+        config = tiny_config(root / "cfg", base, changes, name=base)
+        result = runner.invoke(app, ["train", str(config), "--runs-dir", str(root / base), "--json"])
+        assert result.exit_code == 0, result.output
+        made[base] = next((root / base).iterdir())
+    return made
+
+
+@pytest.fixture
+def two_runs(templates, runs_dir) -> tuple[Path, Path]:
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    healthy, damaged = runs_dir / HEALTHY, runs_dir / DAMAGED
+    shutil.copytree(templates["linear_regression"], healthy)
+    shutil.copytree(templates["linear_regression"], damaged)
+    return healthy, damaged
+
+
+# --- family 8: damaged runs -------------------------------------------------------------------------------
+
+
+def _set_status(run: Path, status: str) -> None:
+    meta = json.loads((run / "meta.json").read_text())
+    (run / "meta.json").write_text(json.dumps({**meta, "status": status}))
+
+
+def _replace_checkpoints(run: Path, templates, how: str) -> None:
+    for name in ("best.pt", "last.pt"):
+        target = run / "checkpoints" / name
+        if how == "other_architecture":
+            shutil.copy(templates["toy_classes"] / "checkpoints" / name, target)
+        elif how == "truncated":
+            target.write_bytes(target.read_bytes()[:100])
+        elif how == "empty":
+            target.write_bytes(b"")
+    _set_status(run, "interrupted")  # so that --resume has to read last.pt
+
+
+def _damage(kind: str, run: Path, templates) -> None:
+    meta = run / "meta.json"
+    metrics = run / "metrics.jsonl"
+    config = run / "config.yaml"
+    if kind == "meta_null":
+        meta.write_text("null")
+    elif kind == "meta_list":
+        meta.write_text("[]")
+    elif kind == "meta_string":
+        meta.write_text('"completed"')
+    elif kind == "meta_number":
+        meta.write_text("42")
+    elif kind == "meta_garbage":
+        meta.write_bytes(b"\x00\x01garbage{{{\x7f")
+    elif kind == "meta_non_utf8":
+        meta.write_bytes(b'{"status": "completed", "name": "\xff\xfe"}')
+    elif kind == "meta_truncated":
+        meta.write_text(meta.read_text()[:40])
+    elif kind == "meta_wrong_types":
+        meta.write_text(
+            json.dumps({"status": 5, "best": "x", "epochs_completed": "many", "started": 7, "duration_s": "long"})
+        )
+    elif kind == "metrics_non_utf8":
+        with metrics.open("ab") as file:
+            file.write(b'{"type": "epoch", "epoch": 3, "train_loss": "\xff\xfe"}\n')
+    elif kind == "metrics_not_objects":
+        with metrics.open("a") as file:
+            file.write("[1, 2]\n42\nnull\n")
+    elif kind == "config_deleted":
+        config.unlink()
+        _set_status(run, "interrupted")
+    elif kind == "config_garbage":
+        config.write_text("{{{{: [\n")
+        _set_status(run, "interrupted")
+    elif kind == "config_binary":
+        config.write_bytes(b"\xff\xfe\x00\x01binary")
+        _set_status(run, "interrupted")
+    elif kind == "config_list":
+        config.write_text("- a\n- b\n")
+        _set_status(run, "interrupted")
+    elif kind.startswith("checkpoints_"):
+        _replace_checkpoints(run, templates, kind.removeprefix("checkpoints_"))
+    elif kind == "completed_meta_deleted":
+        meta.unlink()
+    else:
+        raise AssertionError(kind)
+
+
+META = ["meta_null", "meta_list", "meta_string", "meta_number", "meta_garbage", "meta_non_utf8", "meta_truncated"]
+META += ["meta_wrong_types"]
+METRICS = ["metrics_non_utf8", "metrics_not_objects"]
+CONFIG = ["config_deleted", "config_garbage", "config_binary", "config_list"]
+CHECKPOINTS = ["checkpoints_other_architecture", "checkpoints_truncated", "checkpoints_empty"]
+
+# (damage, command, expectation, the words the message must hold one of). Expectations: "refuse" = exit 2,
+# the message names the damaged file, nothing on disk changes; "tolerate" = no traceback and a documented
+# exit code (0 or 2), a refusal naming the file.
+CASES = (
+    [(k, "show", "refuse", ("meta.json", "damaged")) for k in META]
+    + [(k, "resume", "refuse", ("meta.json", "damaged")) for k in META]
+    + [(k, "eval", "tolerate", ("meta.json", "damaged")) for k in META]
+    + [(k, "plot", "tolerate", ("meta.json", "damaged")) for k in META]
+    + [(k, c, "tolerate", ("metrics.jsonl", "damaged")) for k in METRICS for c in ("show", "plot", "eval")]
+    + [(k, c, "refuse", ("config.yaml",)) for k in CONFIG for c in ("show", "eval", "resume", "predict", "export")]
+    + [(k, c, "refuse", ("best.pt", "checkpoint")) for k in CHECKPOINTS for c in ("eval", "predict", "export")]
+    + [(k, "resume", "refuse", ("last.pt", "checkpoint")) for k in CHECKPOINTS]
+    + [("completed_meta_deleted", "resume", "refuse", ("meta.json", "damaged", "completed"))]
+)
+
+COMMANDS = {
+    "show": lambda run: ["show", run],
+    "resume": lambda run: ["train", "--resume", run],
+    "eval": lambda run: ["eval", run, "--split", "val"],
+    "plot": lambda run: ["plot", run],
+    "predict": lambda run: ["predict", run, "1.5"],
+    "export": lambda run: ["export", run, "--format", "state_dict"],
+}
+
+
+@pytest.mark.parametrize("damage,command,expectation,words", CASES, ids=[f"{d}-{c}" for d, c, _, _ in CASES])
+def test_commands_on_a_damaged_run_fail_cleanly(cli, templates, two_runs, damage, command, expectation, words):
+    _, damaged = two_runs
+    _damage(damage, damaged, templates)
+    before = snapshot(cli.runs_dir)
+    code, output = invoke(cli, *COMMANDS[command](DAMAGED))
+    if expectation == "refuse":
+        assert_refused(code, output, [words])
+        after = snapshot(cli.runs_dir)
+        assert after == before, (
+            f"a refused `{command}` changed files: {sorted(set(after.items()) ^ set(before.items()))}"
+        )
+    else:
+        assert_refused(code, output, [], expected=(0, 2))
+        if code == 2:
+            assert_refused(code, output, [words])
+
+
+@pytest.mark.parametrize("damage", META + METRICS + CONFIG + CHECKPOINTS + ["completed_meta_deleted"])
+@pytest.mark.parametrize("as_json", [True, False], ids=["json", "table"])
+def test_runs_still_lists_every_run_beside_a_damaged_one(cli, templates, two_runs, damage, as_json):
+    _damage(damage, two_runs[1], templates)
+    code, output = invoke(cli, "runs", *(["--json"] if as_json else []))
+    assert "Traceback" not in output and code == 0, output[-3000:]
+    if as_json:
+        rows = {row["id"]: row for row in json.loads(output.strip().splitlines()[-1])["runs"]}
+        assert HEALTHY in rows and DAMAGED in rows, rows
+        assert rows[HEALTHY]["status"] == "completed"
+        if damage in META:
+            assert rows[DAMAGED]["status"] == "damaged", rows[DAMAGED]
+    else:
+        assert HEALTHY in output and DAMAGED in output, output
+        if damage in META:
+            assert "damaged" in output, output
+
+
+@pytest.mark.parametrize("damage", ["meta_null", "meta_garbage", "config_deleted", "checkpoints_truncated"])
+def test_gc_and_rm_survive_a_damaged_run_beside_a_healthy_one(cli, templates, two_runs, damage):
+    _damage(damage, two_runs[1], templates)
+    code, output = invoke(cli, "gc", "--keep-last", "2", "--yes")
+    assert "Traceback" not in output and code in (0, 2), output[-3000:]
+    code, output = invoke(cli, "rm", DAMAGED, "--yes")
+    assert "Traceback" not in output and code in (0, 2), output[-3000:]
+    assert two_runs[0].is_dir(), "the healthy run was lost"
+
+
+def test_resuming_a_completed_run_whose_meta_was_deleted_does_not_train_it_again(cli, templates, two_runs):
+    damaged = two_runs[1]
+    _damage("completed_meta_deleted", damaged, templates)
+    epochs_before = [
+        r["epoch"]
+        for r in map(json.loads, (damaged / "metrics.jsonl").read_text().splitlines())
+        if r.get("type") == "epoch"
+    ]
+    code, output = invoke(cli, "train", "--resume", DAMAGED)
+    assert_refused(code, output, [("meta.json", "damaged", "completed")])
+    records = [json.loads(line) for line in (damaged / "metrics.jsonl").read_text().splitlines()]
+    epochs = [r["epoch"] for r in records if r.get("type") == "epoch"]
+    assert epochs == epochs_before
+
+
+# --- family 4: relative data paths resolve against the config's folder -------------------------------------
+
+
+@pytest.fixture
+def diabetes_elsewhere(tmp_path) -> dict[str, Path]:
+    """A config with `data.path: mydata.csv` beside it, and decoy mydata.csv files in two other folders."""
+    config_dir, train_cwd, eval_cwd = tmp_path / "project", tmp_path / "cwd_train", tmp_path / "cwd_eval"
+    for folder in (config_dir, train_cwd, eval_cwd):
+        folder.mkdir()
+    (config_dir / "mydata.csv").write_text(diabetes_rows(40))
+    for decoy in (train_cwd, eval_cwd):  # 5 features: the 8-input model would not fit them
+        (decoy / "mydata.csv").write_text(diabetes_rows(30, features=5))
+    config = tiny_config(
+        config_dir, "diabetes", {"data": {"path": "mydata.csv"}, "train": {"epochs": 1, "batch_size": 8}}
+    )
+    return {"config": config, "data": config_dir / "mydata.csv", "train_cwd": train_cwd, "eval_cwd": eval_cwd}
+
+
+def test_a_relative_data_path_resolves_against_the_config_folder(cli, diabetes_elsewhere, monkeypatch):
+    monkeypatch.chdir(diabetes_elsewhere["train_cwd"])
+    code, output = invoke(cli, "train", diabetes_elsewhere["config"])
+    assert "Traceback" not in output and code == 0, output[-3000:]
+    monkeypatch.chdir(diabetes_elsewhere["eval_cwd"])
+    code, output = invoke(cli, "eval", "latest", "--json")
+    assert "Traceback" not in output and code == 0, output[-3000:]
+
+
+def test_a_relative_data_path_is_found_from_any_cwd_without_decoys(cli, diabetes_elsewhere, monkeypatch, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.chdir(empty)
+    code, output = invoke(cli, "config", diabetes_elsewhere["config"])
+    assert "Traceback" not in output and code == 0, output[-3000:]
+    assert "model and data fit" in output
+
+
+def test_eval_warns_when_the_data_file_changed_since_training(cli, diabetes_elsewhere, monkeypatch, caplog):
+    monkeypatch.chdir(diabetes_elsewhere["config"].parent)  # the one cwd where today's code finds the file too
+    code, output = invoke(cli, "train", diabetes_elsewhere["config"])
+    assert code == 0, output[-3000:]
+    diabetes_elsewhere["data"].write_text(diabetes_rows(40).replace("0.", "0.1", 5))
+    code, output = invoke(cli, "eval", "latest")
+    assert "Traceback" not in output and code == 0, output[-3000:]
+    said = (output + caplog.text).lower()
+    assert "mydata.csv" in said and any(w in said for w in ("changed", "modified", "differs")), said[-3000:]
+
+
+def test_eval_does_not_warn_when_the_data_file_is_unchanged(cli, diabetes_elsewhere, monkeypatch, caplog):
+    monkeypatch.chdir(diabetes_elsewhere["config"].parent)
+    assert invoke(cli, "train", diabetes_elsewhere["config"])[0] == 0
+    code, output = invoke(cli, "eval", "latest")
+    assert code == 0, output[-3000:]
+    assert "changed" not in (output + caplog.text).lower()
+
+
+# --- family 9: runs roots that cannot be written ------------------------------------------------------------
+
+
+def _roots(tmp_path: Path) -> dict[str, Path]:
+    a_file = tmp_path / "not_a_dir.txt"
+    a_file.write_text("keep me\n")
+    return {
+        "a file": a_file,
+        "under a file": a_file / "runs",
+        "a name too long": tmp_path / ("r" * 300),
+        "under a too-long name": tmp_path / ("r" * 300) / "runs",
+    }
+
+
+ROOT_KINDS = ["a file", "under a file", "a name too long", "under a too-long name"]
+
+
+@pytest.mark.parametrize("kind", ROOT_KINDS)
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["train", "{config}"],
+        ["train", "{config}", "--dry-run"],
+        ["sweep", "{config}", "optimizer.lr=0.01,0.02"],
+        ["plot", "--landscape"],
+    ],
+    ids=["train", "dry-run", "sweep", "landscape"],
+)
+def test_a_runs_root_that_cannot_be_written_is_reported_with_its_path(cli, tmp_path, kind, command):
+    root = _roots(tmp_path)[kind]
+    config = tiny_config(tmp_path / "cfg", "linear_regression", {"data": {"n": 64}, "train": {"epochs": 1}})
+    before = snapshot(tmp_path)
+    args = [a.format(config=config) for a in command] + ["--runs-dir", root]
+    code, output = invoke(cli, *args)
+    if command[-1] == "--dry-run":  # a dry run writes nothing into the runs root: it may succeed
+        assert "Traceback" not in output and code in (0, 1, 2), output[-3000:]
+        return
+    assert_refused(code, output, [(root.name[:40], root.parent.name[:40])], expected=(1, 2))
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
+def test_a_read_only_runs_root_is_reported(cli, tmp_path):
+    root = tmp_path / "readonly"
+    root.mkdir()
+    root.chmod(0o500)
+    config = tiny_config(tmp_path / "cfg", "linear_regression", {"data": {"n": 64}, "train": {"epochs": 1}})
+    try:
+        code, output = invoke(cli, "train", config, "--runs-dir", root)
+    finally:
+        root.chmod(0o700)
+    assert_refused(code, output, ["readonly"], expected=(1, 2))
+
+
+@pytest.mark.parametrize("kind", ["a file", "under a file"])
+@pytest.mark.parametrize("command", [["runs"], ["gc", "--keep-last", "0", "--yes"], ["eval", "latest"]])
+def test_reading_commands_on_an_unusable_runs_root_do_not_crash(cli, tmp_path, kind, command):
+    root = _roots(tmp_path)[kind]
+    code, output = invoke(cli, *command, "--runs-dir", root)
+    assert "Traceback" not in output and code in (0, 2), output[-3000:]
+    assert (tmp_path / "not_a_dir.txt").read_text() == "keep me\n"
+
+
+# --- family 10: broken CSV data -------------------------------------------------------------------------
+
+
+def _diabetes_with(tmp_path: Path, filename: str, content: bytes) -> Path:
+    folder = tmp_path / "cfg"
+    folder.mkdir(exist_ok=True)
+    (folder / filename).write_bytes(content)
+    return tiny_config(folder, "diabetes", {"data": {"path": str(folder / filename)}, "train": {"epochs": 1}})
+
+
+@pytest.mark.parametrize(
+    "filename,content",
+    [
+        ("truncated.csv.gz", SHIPPED_DIABETES.read_bytes()[: SHIPPED_DIABETES.stat().st_size // 2]),
+        ("header_only.csv.gz", SHIPPED_DIABETES.read_bytes()[:10]),
+        ("not_gzip.csv.gz", b"this is not gzip data\n"),
+        ("empty.csv.gz", gzip.compress(b"")),
+        ("empty.csv", b""),
+        ("binary.csv", bytes(range(256)) * 4),
+    ],
+)
+@pytest.mark.parametrize("command", ["train", "config"])
+def test_a_broken_data_file_exits_2_naming_it(cli, tmp_path, filename, content, command):
+    config = _diabetes_with(tmp_path, filename, content)
+    code, output = invoke(cli, command, config)
+    # `learnai config` may report data it cannot read as "data not checked" (exit 0), but must name the file
+    assert_refused(code, output, [filename], expected=(2,) if command == "train" else (0, 2))
+    assert not cli.runs_dir.exists()
+
+
+@pytest.mark.parametrize("cell", ["abc", "", "nan", "NaN", "inf", "-inf", "1e999", "0x10", "1,2"])
+def test_a_bad_csv_cell_exits_2_naming_row_and_column(cli, tmp_path, cell):
+    content = diabetes_rows(40, bad=(4, 3, cell)).encode()
+    config = _diabetes_with(tmp_path, "cells.csv", content)
+    code, output = invoke(cli, "train", config)
+    assert_refused(code, output, ["cells.csv"])
+    assert re.search(r"\b(row|line) [34]\b", output), f"no row number in:\n{output[-2000:]}"
+    assert re.search(r"\bcolumn [23]\b", output), f"no column number in:\n{output[-2000:]}"
+    assert not cli.runs_dir.exists()
+
+
+# --- family 10: init with absurd names, plot -o onto directories --------------------------------------------
+
+
+@pytest.mark.parametrize("length", [81, 255, 300, 5000])
+def test_init_with_an_overlong_name_exits_2_naming_the_name(cli, tmp_path, length):
+    folder = tmp_path / "configs"
+    code, output = invoke(cli, "init", "n" * length, "--dir", folder)
+    assert_refused(code, output, ["name"])
+    assert len(output) < 5000, f"{len(output):,} characters of output"
+    assert not folder.exists() or not any(folder.iterdir())
+
+
+def test_init_at_the_longest_valid_name_makes_a_config_that_validates(cli, tmp_path):
+    folder = tmp_path / "configs"
+    code, output = invoke(cli, "init", "n" * 80, "--dir", folder)
+    assert code == 0, output
+    code, output = invoke(cli, "config", folder / f"{'n' * 80}.yaml", "data.n=64")
+    assert "Traceback" not in output and code == 0, output[-3000:]
+
+
+@pytest.mark.parametrize("where", ["a file", "under a file"])
+def test_init_into_a_folder_that_cannot_exist_exits_2(cli, tmp_path, where):
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    folder = a_file if where == "a file" else a_file / "configs"
+    code, output = invoke(cli, "init", "fine", "--dir", folder)
+    assert_refused(code, output, ["file.txt"])
+    assert a_file.read_text() == "x"
+
+
+def _plot_targets(tmp_path: Path) -> dict[str, Path]:
+    folder = tmp_path / "a_folder"
+    folder.mkdir()
+    a_file = tmp_path / "a_file.txt"
+    a_file.write_text("x")
+    return {"a directory": folder, "under a file": a_file / "plot.png", "a long name": tmp_path / ("p" * 300 + ".png")}
+
+
+@pytest.mark.parametrize("target", ["a directory", "under a file", "a long name"])
+@pytest.mark.parametrize("mode", ["landscape", "compare"])
+def test_plot_output_onto_a_directory_or_under_a_file_exits_2(cli, tmp_path, two_runs, target, mode):
+    path = _plot_targets(tmp_path)[target]
+    args = ["--landscape"] if mode == "landscape" else [HEALTHY, DAMAGED, "--compare"]
+    before = snapshot(tmp_path / "a_folder", tmp_path / "a_file.txt")
+    code, output = invoke(cli, "plot", *args, "-o", path)
+    assert_refused(code, output, [(path.name[:40], path.parent.name)])
+    assert snapshot(tmp_path / "a_folder", tmp_path / "a_file.txt") == before
