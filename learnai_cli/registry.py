@@ -193,7 +193,8 @@ class Registry:
         return self._references[resolved]
 
     def unknown_name_message(self, name: str) -> str:
-        return f"unknown {self.kind} '{name}'.{did_you_mean(name, self.names())} Valid: {', '.join(self.names())}"
+        hint = did_you_mean(name, self.names()) if len(name) < 100 else ""
+        return f"unknown {self.kind} {short_repr(name)}.{hint} Valid: {', '.join(self.names())}"
 
     def check(self, name: str, kwargs: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         """Validate kwargs against the builder's signature.
