@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveFloat, ValidationError
 
 from learnai_cli.config_yaml import check_structure, describe_yaml_error, load_text, parse_yaml, read_yaml
 from learnai_cli.errors import ConfigError, clip, did_you_mean, short_repr
@@ -21,6 +21,15 @@ from learnai_cli.errors import ConfigError, clip, did_you_mean, short_repr
 __all__ = ["ExperimentConfig", "load", "validate", "apply_overrides", "read_yaml", "parse_yaml", "config_schema"]
 
 FRAMEWORK_DATA_KEYS = ("name", "val_split", "test_split", "limit", "num_workers", "memory_budget_mb")
+
+# Bounds far beyond any sane run and well inside int64: a typo of a few digits is an error, not a run that never ends.
+MAX_EPOCHS = 1_000_000
+MAX_STEPS = 10**12  # optimizer steps, batches and intervals counted in them, samples
+MAX_BATCH_SIZE = 10**9
+MAX_THREADS = 1024
+Epochs = Annotated[int, Field(gt=0, le=MAX_EPOCHS)]
+Steps = Annotated[int, Field(gt=0, le=MAX_STEPS)]
+BatchSize = Annotated[int, Field(gt=0, le=MAX_BATCH_SIZE)]
 
 
 class Section(BaseModel):
@@ -38,7 +47,7 @@ def _split_size(value: Any) -> Union[int, float]:
     """A hold-out size: a count of samples (int >= 1) or a fraction of the data (0 < f < 1)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError("expected a count (whole number >= 1) or a fraction between 0 and 1")
-    if isinstance(value, int) and value >= 1 or isinstance(value, float) and 0 < value < 1:
+    if isinstance(value, int) and 1 <= value <= MAX_STEPS or isinstance(value, float) and 0 < value < 1:
         return value
     raise ValueError("expected a count (whole number >= 1) or a fraction between 0 and 1")
 
@@ -51,21 +60,21 @@ class DataSection(Section):
 
     val_split: SplitSize = Field(0.1, description="fraction (0-1) or count held out for validation")
     test_split: SplitSize = Field(0.1, description="fraction or count held out for test, if no official test set")
-    limit: Optional[PositiveInt] = Field(None, description="cap every split at this many samples (smoke runs)")
+    limit: Optional[Steps] = Field(None, description="cap every split at this many samples (smoke runs)")
     num_workers: int = Field(
         0, ge=0, le=64, description="DataLoader worker processes; in-memory datasets then go through a DataLoader too"
     )
     memory_budget_mb: int = Field(
-        1024, ge=0, description="decode file-backed datasets into memory once when they fit (0: never)"
+        1024, ge=0, le=2**40, description="decode file-backed datasets into memory once when they fit (0: never)"
     )
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class EarlyStopping(Strict):
-    patience: PositiveInt = 5
+    patience: Epochs = 5
     min_delta: float = Field(0.0, ge=0)
 
 
@@ -78,16 +87,14 @@ class StopWhen(Strict):
 
 
 class TrainSection(Strict):
-    epochs: PositiveInt = 10
-    batch_size: PositiveInt = 64
-    eval_batch_size: PositiveInt = 1024
+    epochs: Epochs = 10
+    batch_size: BatchSize = 64
+    eval_batch_size: BatchSize = 1024
     shuffle: bool = True
-    max_steps: Optional[PositiveInt] = Field(None, description="stop after this many optimizer steps in all")
-    limit_batches: Optional[PositiveInt] = Field(
-        None, description="at most this many batches per epoch (train and val)"
-    )
-    log_every_steps: PositiveInt = Field(50, description="steps between loss syncs, step records and progress updates")
-    val_every_epochs: PositiveInt = 1
+    max_steps: Optional[Steps] = Field(None, description="stop after this many optimizer steps in all")
+    limit_batches: Optional[Steps] = Field(None, description="at most this many batches per epoch (train and val)")
+    log_every_steps: Steps = Field(50, description="steps between loss syncs, step records and progress updates")
+    val_every_epochs: Epochs = 1
     monitor: str = Field("val_loss", description="metric that picks best.pt: train_loss, val_loss or val_<metric>")
     mode: Literal["min", "max"] = "min"
     early_stopping: Optional[EarlyStopping] = None
@@ -99,12 +106,12 @@ class TrainSection(Strict):
         False, description="1-D regression: store predictions on a grid each epoch (learnai plot --animate)"
     )
     grad_clip: Optional[PositiveFloat] = Field(None, description="clip the gradient norm to this value")
-    accumulate_steps: PositiveInt = Field(1, description="micro-batches whose gradients add up before one step")
-    checkpoint_every_steps: Optional[PositiveInt] = Field(
+    accumulate_steps: Steps = Field(1, description="micro-batches whose gradients add up before one step")
+    checkpoint_every_steps: Optional[Steps] = Field(
         None, description="also write last.pt every N optimizer steps (long epochs)"
     )
     skip_nonfinite_steps: int = Field(
-        0, ge=0, description="skip up to N steps whose loss is NaN/inf before declaring divergence"
+        0, ge=0, le=MAX_STEPS, description="skip up to N steps whose loss is NaN/inf before declaring divergence"
     )
     divergence_factor: Optional[PositiveFloat] = Field(
         1e7, description="diverged when the loss exceeds this multiple of its first value (null: only NaN/inf)"
@@ -117,8 +124,8 @@ class TrainSection(Strict):
     compile: Union[bool, Literal["default", "reduce-overhead", "max-autotune"]] = Field(
         False, description="torch.compile the model (true or a mode)"
     )
-    threads: Optional[PositiveInt] = Field(
-        None, description="CPU threads for torch (default: torch's choice, the physical cores)"
+    threads: Optional[int] = Field(
+        None, gt=0, le=MAX_THREADS, description="CPU threads for torch (default: torch's choice, the physical cores)"
     )
 
 
@@ -250,7 +257,8 @@ def validate(
             continue
         if found.allow_references and ":" in body["name"]:
             try:
-                body = {**body, "name": found.reference(body["name"], base_dir).name}  # file paths made absolute
+                reference = found.reference(body["name"], base_dir, plugin_paths)
+                body = {**body, "name": reference.name}  # file paths made absolute
             except ConfigError as error:
                 problems.append(_located(f"{section}.name", error.message, origins))
                 continue

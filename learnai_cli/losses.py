@@ -6,7 +6,7 @@ from typing import Literal
 
 from torch import nn
 
-from learnai_cli.registry import LOSSES
+from learnai_cli.registry import LOSSES, Fraction, NonNegativeFloat, PositiveFloat
 
 Reduction = Literal["mean", "sum"]
 
@@ -24,19 +24,19 @@ def l1(reduction: Reduction = "mean") -> nn.Module:
 
 
 @LOSSES.register("smooth_l1")
-def smooth_l1(beta: float = 1.0, reduction: Reduction = "mean") -> nn.Module:
+def smooth_l1(beta: NonNegativeFloat = 1.0, reduction: Reduction = "mean") -> nn.Module:
     """Smooth L1 (nn.SmoothL1Loss): squared below beta, absolute above; robust to outliers."""
     return nn.SmoothL1Loss(beta=beta, reduction=reduction)
 
 
 @LOSSES.register("huber")
-def huber(delta: float = 1.0, reduction: Reduction = "mean") -> nn.Module:
+def huber(delta: PositiveFloat = 1.0, reduction: Reduction = "mean") -> nn.Module:
     """Huber loss (nn.HuberLoss): like smooth L1 but scaled by delta."""
     return nn.HuberLoss(delta=delta, reduction=reduction)
 
 
 @LOSSES.register("cross_entropy", from_logits=True)
-def cross_entropy(label_smoothing: float = 0.0, reduction: Reduction = "mean") -> nn.Module:
+def cross_entropy(label_smoothing: Fraction = 0.0, reduction: Reduction = "mean") -> nn.Module:
     """Cross-entropy on raw logits (nn.CrossEntropyLoss = log_softmax + NLL), for classification."""
     return nn.CrossEntropyLoss(label_smoothing=label_smoothing, reduction=reduction)
 

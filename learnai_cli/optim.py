@@ -9,13 +9,24 @@ import torch
 from pydantic import Field
 from torch import optim
 
-from learnai_cli.registry import OPTIMIZERS, SCHEDULERS
+from learnai_cli.registry import (
+    OPTIMIZERS,
+    SCHEDULERS,
+    ArgumentError,
+    Fraction,
+    FractionBelow1,
+    NonNegativeFloat,
+    PositiveCount,
+    PositiveFloat,
+)
 
 
 class ManualSGD(optim.Optimizer):
     """Plain gradient descent written out by hand: p -= lr * p.grad (no momentum, no decay)."""
 
     def __init__(self, params, lr: float):
+        if not lr >= 0:
+            raise ValueError(f"Invalid learning rate: {lr}")
         super().__init__(params, {"lr": lr})
 
     @torch.no_grad()
@@ -42,7 +53,7 @@ def build_fast(optimizer_class, params, fused: Optional[bool], **settings) -> op
 
 
 @OPTIMIZERS.register("manual_sgd")
-def manual_sgd(params, lr: float = 0.01) -> optim.Optimizer:
+def manual_sgd(params, lr: NonNegativeFloat = 0.01) -> optim.Optimizer:
     """The curriculum's by-hand update, p -= lr * grad under no_grad; matches sgd without momentum."""
     return ManualSGD(params, lr=lr)
 
@@ -50,23 +61,25 @@ def manual_sgd(params, lr: float = 0.01) -> optim.Optimizer:
 @OPTIMIZERS.register("sgd")
 def sgd(
     params,
-    lr: float = 0.01,
-    momentum: float = 0.0,
-    weight_decay: float = 0.0,
+    lr: NonNegativeFloat = 0.01,
+    momentum: NonNegativeFloat = 0.0,
+    weight_decay: NonNegativeFloat = 0.0,
     nesterov: bool = False,
     fused: Optional[bool] = None,
 ) -> optim.Optimizer:
     """Stochastic gradient descent (torch.optim.SGD), optionally with (Nesterov) momentum; fused kernel by default."""
+    if nesterov and momentum == 0:
+        raise ArgumentError("nesterov", "nesterov: true needs a momentum > 0 (e.g. optimizer.momentum=0.9)")
     return build_fast(optim.SGD, params, fused, lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov)
 
 
 @OPTIMIZERS.register("adam")
 def adam(
     params,
-    lr: float = 1e-3,
-    betas: tuple[float, float] = (0.9, 0.999),
-    eps: float = 1e-8,
-    weight_decay: float = 0.0,
+    lr: NonNegativeFloat = 1e-3,
+    betas: tuple[FractionBelow1, FractionBelow1] = (0.9, 0.999),
+    eps: NonNegativeFloat = 1e-8,
+    weight_decay: NonNegativeFloat = 0.0,
     fused: Optional[bool] = None,
 ) -> optim.Optimizer:
     """Adam (torch.optim.Adam): adaptive per-parameter steps; a robust default; fused kernel by default."""
@@ -76,10 +89,10 @@ def adam(
 @OPTIMIZERS.register("adamw")
 def adamw(
     params,
-    lr: float = 1e-3,
-    betas: tuple[float, float] = (0.9, 0.999),
-    eps: float = 1e-8,
-    weight_decay: float = 0.01,
+    lr: NonNegativeFloat = 1e-3,
+    betas: tuple[FractionBelow1, FractionBelow1] = (0.9, 0.999),
+    eps: NonNegativeFloat = 1e-8,
+    weight_decay: NonNegativeFloat = 0.01,
     fused: Optional[bool] = None,
 ) -> optim.Optimizer:
     """AdamW (torch.optim.AdamW): Adam with decoupled weight decay; fused kernel by default."""
@@ -88,32 +101,38 @@ def adamw(
 
 @OPTIMIZERS.register("rmsprop")
 def rmsprop(
-    params, lr: float = 1e-2, alpha: float = 0.99, momentum: float = 0.0, weight_decay: float = 0.0
+    params,
+    lr: NonNegativeFloat = 1e-2,
+    alpha: Fraction = 0.99,
+    momentum: NonNegativeFloat = 0.0,
+    weight_decay: NonNegativeFloat = 0.0,
 ) -> optim.Optimizer:
     """RMSprop (torch.optim.RMSprop): divides steps by a running RMS of gradients."""
     return optim.RMSprop(params, lr=lr, alpha=alpha, momentum=momentum, weight_decay=weight_decay)
 
 
 @OPTIMIZERS.register("adagrad")
-def adagrad(params, lr: float = 1e-2, weight_decay: float = 0.0) -> optim.Optimizer:
+def adagrad(params, lr: NonNegativeFloat = 1e-2, weight_decay: NonNegativeFloat = 0.0) -> optim.Optimizer:
     """Adagrad (torch.optim.Adagrad): steps shrink with accumulated squared gradients."""
     return optim.Adagrad(params, lr=lr, weight_decay=weight_decay)
 
 
 @OPTIMIZERS.register("adadelta")
-def adadelta(params, lr: float = 1.0, rho: float = 0.9, weight_decay: float = 0.0) -> optim.Optimizer:
+def adadelta(
+    params, lr: NonNegativeFloat = 1.0, rho: Fraction = 0.9, weight_decay: NonNegativeFloat = 0.0
+) -> optim.Optimizer:
     """Adadelta (torch.optim.Adadelta): Adagrad with a decaying window instead of a full sum."""
     return optim.Adadelta(params, lr=lr, rho=rho, weight_decay=weight_decay)
 
 
 @SCHEDULERS.register("step", interval="epoch")
-def step(optimizer, step_size: int = 10, gamma: float = 0.1):
+def step(optimizer, step_size: PositiveCount = 10, gamma: NonNegativeFloat = 0.1):
     """Multiply the learning rate by gamma every step_size epochs (StepLR)."""
     return optim.lr_scheduler.StepLR(optimizer, step_size=step_size, gamma=gamma)
 
 
 @SCHEDULERS.register("cosine", interval="step")
-def cosine(optimizer, epochs: int, steps_per_epoch: int, min_lr: float = 0.0):
+def cosine(optimizer, epochs: int, steps_per_epoch: int, min_lr: NonNegativeFloat = 0.0):
     """Cosine decay from the optimizer's lr to min_lr over the whole run, stepped every batch."""
     return optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, epochs * steps_per_epoch), eta_min=min_lr)
 
@@ -123,10 +142,10 @@ def onecycle(
     optimizer,
     epochs: int,
     steps_per_epoch: int,
-    max_lr: float = 0.01,
+    max_lr: NonNegativeFloat = 0.01,
     pct_start: Annotated[float, Field(gt=0, lt=1)] = 0.25,
-    div_factor: float = 25.0,
-    final_div_factor: float = 1e4,
+    div_factor: PositiveFloat = 25.0,
+    final_div_factor: PositiveFloat = 1e4,
     anneal_strategy: Literal["cos", "linear"] = "cos",
 ):
     """One-cycle policy (OneCycleLR): warm up to max_lr, then anneal far below; fast convergence."""
@@ -145,7 +164,12 @@ def onecycle(
 
 @SCHEDULERS.register("reduce_on_plateau", interval="plateau")
 def reduce_on_plateau(
-    optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10, threshold: float = 1e-4, min_lr: float = 0.0
+    optimizer,
+    mode: str = "min",
+    factor: FractionBelow1 = 0.1,
+    patience: Annotated[int, Field(ge=0, le=10**6)] = 10,
+    threshold: NonNegativeFloat = 1e-4,
+    min_lr: NonNegativeFloat = 0.0,
 ):
     """Cut the lr by factor when the monitored metric stops improving for patience epochs."""
     return optim.lr_scheduler.ReduceLROnPlateau(

@@ -5,17 +5,43 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import re
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Annotated, Any, Callable, Sequence
 
-from pydantic import ConfigDict, ValidationError, create_model
+from pydantic import ConfigDict, Field, ValidationError, create_model
 
-from learnai_cli.errors import ConfigError, clip, did_you_mean, short_repr
+from learnai_cli.errors import ConfigError, LearnaiError, clip, did_you_mean, short_repr
 
-__all__ = ["Registry", "Entry", "MODELS", "DATASETS", "LOSSES", "OPTIMIZERS", "SCHEDULERS", "METRICS", "REGISTRIES"]
+__all__ = [
+    "Registry",
+    "Entry",
+    "ArgumentError",
+    "BuildFailed",
+    "MODELS",
+    "DATASETS",
+    "LOSSES",
+    "OPTIMIZERS",
+    "SCHEDULERS",
+    "METRICS",
+    "REGISTRIES",
+    "NonNegativeFloat",
+    "PositiveFloat",
+    "Fraction",
+    "FractionBelow1",
+    "PositiveCount",
+]
+
+# Bounded argument types for builder signatures: the registry checks them when a config is validated, so a value
+# torch would reject (or that could never train) is a config error naming its key. Floats here are finite.
+NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+FractionBelow1 = Annotated[float, Field(ge=0, lt=1)]
+PositiveCount = Annotated[int, Field(gt=0, le=10**12)]
 
 
 @dataclass(frozen=True)
@@ -145,25 +171,34 @@ class Registry:
         """The entry for `name`; an unknown name lists what exists and the closest match."""
         self.import_locations()
         if self.allow_references and ":" in name:
-            return self.reference(name)
+            if name not in self._references:  # only validate() resolves references: it knows the config's plugins
+                raise ConfigError(f"{self.kind} reference {short_repr(name)} was not checked against a config")
+            return self._references[name]
         if name not in self._entries:
             raise ConfigError(self.unknown_name_message(name))
         return self._entries[name]
 
-    def reference(self, name: str, base_dir: Path = Path(".")) -> Entry:
-        """A builder named by module:name or file.py:name: a class is built with the kwargs, a function used as is."""
-        from learnai_cli import plugins
+    def reference(self, name: str, base_dir: Path = Path("."), plugins: Sequence[str] = ()) -> Entry:
+        """A builder named by file.py:name (beside the config) or module:name (a module in `plugins`).
 
-        if name not in self._references:
-            try:
-                resolved, target = plugins.resolve_reference(name, base_dir)
-            except Exception as error:  # the user's module may fail in any way; it is a config problem
-                raise ConfigError(
-                    f"cannot load {self.kind} '{clip(name)}': {type(error).__name__}: {clip(str(error), 300)}"
-                ) from None
+        A class is built with the kwargs, a function used as is. Checked on every call: the config's plugins decide.
+        """
+        from learnai_cli import plugins as plugin_loader
+
+        try:
+            resolved, target = plugin_loader.resolve_reference(name, base_dir, plugins)
+        except plugin_loader.ReferenceRefused as error:
+            raise ConfigError(f"{self.kind} {short_repr(name)}: {error}") from None
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:  # the user's file may fail in any way (even sys.exit): a config problem
+            raise ConfigError(
+                f"cannot load {self.kind} {short_repr(name)}: {plugin_loader.describe_exception(error)}"
+            ) from None
+        if resolved not in self._references:
             builder = target if inspect.isclass(target) else _function_builder(target)
-            self._references[name] = self._references[resolved] = Entry(resolved, builder, self.provided, {})
-        return self._references[name]
+            self._references[resolved] = Entry(resolved, builder, self.provided, {})
+        return self._references[resolved]
 
     def unknown_name_message(self, name: str) -> str:
         names = self.names()
@@ -183,12 +218,60 @@ class Registry:
         return validated.model_dump(mode="json"), []
 
     def build(self, name: str, kwargs: dict[str, Any], **provided: Any) -> Any:
-        """Call the builder with validated kwargs plus whatever framework values it declares."""
+        """Call the builder with validated kwargs plus whatever framework values it declares.
+
+        Whatever the builder raises (any type: plugins are arbitrary code) becomes a BuildFailed naming it.
+        """
         entry = self.get(name)
         values = dict(entry.schema.model_validate(kwargs))
         declared = inspect.signature(entry.builder).parameters
-        values.update({key: value for key, value in provided.items() if key in declared})
-        return entry.builder(**values)
+        arguments = {**values, **{key: value for key, value in provided.items() if key in declared}}
+        try:
+            return entry.builder(**arguments)
+        except (KeyboardInterrupt, LearnaiError):
+            raise
+        except BaseException as error:
+            raise BuildFailed(self.kind, entry, values, error) from None
+
+
+class ArgumentError(ValueError):
+    """Raised by a builder whose arguments do not work together; `argument` is the one the message blames."""
+
+    def __init__(self, argument: str, message: str):
+        super().__init__(message)
+        self.argument = argument
+
+
+class BuildFailed(ConfigError):
+    """A builder raised: the message names the builder, its arguments and the exception; `argument` is the
+    configurable argument to blame when one can be told (an ArgumentError's, or the one the message mentions)."""
+
+    def __init__(self, kind: str, entry: Entry, values: dict[str, Any], error: BaseException):
+        from learnai_cli.plugins import describe_exception
+
+        module = getattr(entry.builder, "__module__", "") or ""
+        where = "" if module.startswith("learnai_cli.") else f" (from {_source_file(entry.builder)})"
+        if isinstance(error, ArgumentError):  # the builder's own words about its arguments say it all
+            super().__init__(f"{kind} '{entry.name}'{where}: {error}")
+        else:
+            settings = ", ".join(f"{key}={short_repr(value)}" for key, value in values.items())
+            super().__init__(
+                f"{kind} '{entry.name}'{where} cannot be built with ({settings}): {describe_exception(error)}"
+            )
+        self.argument = getattr(error, "argument", None) or _blamed_argument(str(error), list(values))
+
+
+def _blamed_argument(message: str, arguments: list[str]) -> str | None:
+    """The configurable argument a builder's error message names first, if any (whole words, any case)."""
+    found = [(m.start(), a) for a in arguments if (m := re.search(rf"\b{re.escape(a)}\b", message, re.IGNORECASE))]
+    return min(found)[1] if found else None
+
+
+def _source_file(builder: Callable) -> str:
+    try:
+        return Path(inspect.getsourcefile(builder) or "?").name
+    except TypeError:
+        return getattr(builder, "__module__", "?")
 
 
 def _function_builder(function: Callable) -> Callable:

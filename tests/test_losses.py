@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from tests.conftest import CONFIGS
 
@@ -53,3 +54,30 @@ def test_custom_loss_reference_errors(cli, tmp_path):
     assert missing.exit_code == 2 and "has no 'nothing_here'" in missing.stderr
     wrong_option = cli("train", config, "loss.name=my_losses.py:ScaledMSE", "loss.scael=2")
     assert wrong_option.exit_code == 2 and "Did you mean 'scale'?" in wrong_option.stderr
+
+
+def test_a_loss_that_cannot_train_is_refused_before_the_run_and_names_the_check(cli, tmp_path):
+    (tmp_path / "bad_losses.py").write_text(
+        "def vector(outputs, targets):\n    return (outputs - targets) ** 2\n\n"
+        "def detached(outputs, targets):\n    return ((outputs - targets) ** 2).mean().detach()\n"
+    )
+    config = tmp_path / "linear.yaml"
+    config.write_text((CONFIGS / "linear_regression.yaml").read_text())
+    for name, words in (("vector", "not a scalar"), ("detached", "no grad path")):
+        result = cli("train", config, f"loss.name=bad_losses.py:{name}")
+        assert result.exit_code == 2 and words in result.stderr, result.stderr
+    assert not cli.runs_dir.exists()
+
+
+def test_the_loss_check_changes_no_weights_and_no_random_state():
+    from learnai_cli import config as config_module
+    from learnai_cli.commands.experiment import build_experiment, build_model
+
+    experiment_config = config_module.load(CONFIGS / "linear_regression.yaml", ["data.n=64"])
+    expected = {k: v.clone() for k, v in build_model(experiment_config).state_dict().items()}
+    expected_rng = torch.get_rng_state()
+    experiment = build_experiment(experiment_config, with_optimizer=False)
+    assert torch.equal(torch.get_rng_state(), expected_rng)
+    for key, value in experiment.model.state_dict().items():
+        assert torch.equal(value, expected[key])
+    assert all(p.grad is None for p in experiment.model.parameters())

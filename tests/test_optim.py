@@ -54,3 +54,40 @@ def test_fused_optimizers_are_the_default_where_torch_has_them():
     params = [torch.nn.Parameter(torch.zeros(3))]
     assert registry.OPTIMIZERS.build("adam", {}, params=params).defaults["fused"] is True
     assert not registry.OPTIMIZERS.build("adam", {"fused": False}, params=params).defaults["fused"]
+
+
+@pytest.mark.parametrize(
+    "name,kwargs,argument",
+    [
+        ("adam", {"lr": -0.1}, "lr"),
+        ("adam", {"lr": float("nan")}, "lr"),
+        ("adam", {"lr": float("inf")}, "lr"),
+        ("adam", {"betas": [0.9, 1.0]}, "betas.1"),
+        ("sgd", {"momentum": -0.5}, "momentum"),
+        ("adadelta", {"rho": 1.5}, "rho"),
+    ],
+)
+def test_values_torch_rejects_are_refused_by_the_signature(name, kwargs, argument):
+    from learnai_cli import registry
+
+    _, problems = registry.OPTIMIZERS.check(name, kwargs)
+    assert problems and problems[0][0] == argument
+
+
+@pytest.mark.parametrize(
+    "name,kwargs,argument",
+    [("reduce_on_plateau", {"factor": 1.0}, "factor"), ("step", {"step_size": 0}, "step_size")],
+)
+def test_scheduler_bounds(name, kwargs, argument):
+    from learnai_cli import registry
+
+    _, problems = registry.SCHEDULERS.check(name, kwargs)
+    assert problems and problems[0][0] == argument
+
+
+def test_nesterov_without_momentum_blames_nesterov():
+    from learnai_cli import registry
+
+    with pytest.raises(registry.BuildFailed) as caught:
+        registry.OPTIMIZERS.build("sgd", {"nesterov": True}, params=[torch.nn.Parameter(torch.zeros(1))])
+    assert caught.value.argument == "nesterov" and "momentum > 0" in caught.value.message

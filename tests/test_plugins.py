@@ -50,3 +50,43 @@ def test_broken_plugin_is_a_config_error(tmp_path):
     text = problems_of(path)
     assert "cannot load 'broken.py': RuntimeError: boom" in text
     assert "cannot load 'missing.py'" in text and "cannot load 'no_such_module_xyz'" in text
+
+
+def _write_module(folder: Path, name: str) -> None:
+    (folder / f"{name}.py").write_text(
+        "from subprocess import Popen\n\nLIMIT = 3\n\n\ndef my_loss(outputs, targets):\n"
+        "    return ((outputs - targets) ** 2).mean()\n"
+    )
+
+
+def test_module_references_resolve_only_inside_plugins_and_only_what_they_define(tmp_path, monkeypatch):
+    from learnai_cli.plugins import ReferenceRefused, resolve_reference
+
+    _write_module(tmp_path, "ref_plugin_mod")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ReferenceRefused, match="not one of the config's plugins"):
+        resolve_reference("ref_plugin_mod:my_loss", tmp_path, plugin_specs=[])
+    assert "ref_plugin_mod" not in __import__("sys").modules  # refused before anything was imported
+    importlib_module = __import__("importlib").import_module("ref_plugin_mod")
+    assert resolve_reference("ref_plugin_mod:my_loss", tmp_path, ["ref_plugin_mod"])[1] is importlib_module.my_loss
+    for attribute in ("Popen", "LIMIT"):
+        with pytest.raises(ReferenceRefused, match="not a function or class defined in"):
+            resolve_reference(f"ref_plugin_mod:{attribute}", tmp_path, ["ref_plugin_mod"])
+
+
+def test_a_file_reference_resolves_beside_the_config(tmp_path):
+    from learnai_cli.plugins import ReferenceRefused, resolve_reference
+
+    _write_module(tmp_path, "beside_losses")
+    resolved, target = resolve_reference("beside_losses.py:my_loss", tmp_path)
+    assert resolved == f"{tmp_path / 'beside_losses.py'}:my_loss" and target.__name__ == "my_loss"
+    with pytest.raises(ReferenceRefused):
+        resolve_reference("beside_losses.py:Popen", tmp_path)
+
+
+def test_a_plugin_calling_sys_exit_is_a_config_problem(tmp_path):
+    from learnai_cli.plugins import load_all
+
+    (tmp_path / "exits.py").write_text("import sys\nsys.exit('bye')\n")
+    resolved, problems = load_all(["exits.py"], tmp_path)
+    assert resolved == [] and "cannot load 'exits.py': SystemExit: bye" in problems[0]

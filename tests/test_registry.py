@@ -79,7 +79,7 @@ def test_every_builder_has_a_docstring(kind):
 def test_list_command(cli):
     result = cli("list", "optimizers")
     assert result.exit_code == 0
-    assert "manual_sgd" in result.stdout and "lr: float = 0.01" in result.stdout
+    assert "manual_sgd" in result.stdout and "lr: NonNegativeFloat = 0.01" in result.stdout  # bounded: see registry
     assert "hidden: Union[int, list[int]]" in cli("list", "models").stdout  # brackets are not eaten as markup
     payload = cli.json("list")
     assert set(payload) == {"ok", "models", "datasets", "losses", "optimizers", "schedulers", "metrics"}
@@ -111,3 +111,22 @@ def test_list_with_a_plugin_shows_it(cli, tmp_path):
     payload = cli.json("list", "losses", "--plugin", str(plugin))
     entry = next(e for e in payload["losses"] if e["name"] == "listed_plugin_loss")
     assert entry["arguments"] == ["scale: float = 2.0"] and entry["summary"] == "A plugin loss."
+
+
+def test_any_exception_from_a_builder_is_a_build_failure_naming_it():
+    widgets = Registry("widget")
+
+    @widgets.register("broken_widget")
+    def broken(size: int = 2):
+        """Fails."""
+        raise SystemExit(f"size {size} is wrong")
+
+    with pytest.raises(registry.BuildFailed) as caught:
+        widgets.build("broken_widget", {})
+    assert "widget 'broken_widget'" in caught.value.message and "SystemExit: size 2 is wrong" in caught.value.message
+    assert caught.value.argument == "size"  # the argument its message names
+
+
+def test_a_reference_must_be_checked_by_a_config_before_it_is_built():
+    with pytest.raises(ConfigError, match="was not checked"):
+        registry.LOSSES.get("subprocess:Popen")

@@ -9,13 +9,13 @@ from typing import Any, Optional
 import torch
 
 from learnai_cli import registry
-from learnai_cli.config import ExperimentConfig
+from learnai_cli.config import ExperimentConfig, Section
 from learnai_cli.data.splits import DatasetSplits, TensorSplit, cache_in_memory, carve, split_targets
 from learnai_cli.engine.batches import make_batches
 from learnai_cli.engine.device import resolve_device, seed_everything
 from learnai_cli.engine.distributed import NOT_DISTRIBUTED, Distributed, check_batch_size, setup
 from learnai_cli.engine.lazy_dynamo import skip_dynamo_import
-from learnai_cli.errors import ConfigError, DataError, short_repr
+from learnai_cli.errors import ConfigError, short_repr
 
 
 @dataclass
@@ -64,15 +64,8 @@ class Experiment:
 def build_data(experiment_config: ExperimentConfig) -> tuple[DatasetSplits, str]:
     """The dataset with train/val/test carved and limited as the data section says."""
     section = experiment_config.data
-    entry = registry.DATASETS.get(section.name)
-    try:
-        splits = registry.DATASETS.build(section.name, section.kwargs, seed=experiment_config.seed)
-    except (ValueError, RuntimeError, MemoryError, OverflowError, TypeError) as error:
-        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise DataError(
-            f"dataset '{section.name}' cannot be built with {short_repr(section.kwargs)}: {first_line}"
-        ) from None
-    task = entry.meta["task"]
+    splits = build_part("data", registry.DATASETS, section, seed=experiment_config.seed)
+    task = registry.DATASETS.get(section.name).meta["task"]
     carved = carve(
         splits,
         section.val_split,
@@ -87,11 +80,17 @@ def build_data(experiment_config: ExperimentConfig) -> tuple[DatasetSplits, str]
 def build_model(experiment_config: ExperimentConfig) -> torch.nn.Module:
     """The model alone, seeded; a builder that fails on these arguments is a config error."""
     seed_everything(experiment_config.seed, experiment_config.train.deterministic)
+    return build_part("model", registry.MODELS, experiment_config.model)
+
+
+def build_part(key: str, found: registry.Registry, section: Section, **provided: Any) -> Any:
+    """Build one config section; whatever its builder raises is a ConfigError naming `key` (and the argument to
+    blame, when it can be told), so no builder ends in a traceback or a half-made run."""
     try:
-        return registry.MODELS.build(experiment_config.model.name, experiment_config.model.kwargs)
-    except (RuntimeError, ValueError, TypeError) as error:
+        return found.build(section.name, section.kwargs, **provided)
+    except registry.BuildFailed as failed:
         raise ConfigError(
-            f"model '{experiment_config.model.name}' cannot be built with {experiment_config.model.kwargs}: {error}"
+            f"{key}.{failed.argument}: {failed.message}" if failed.argument else f"{key}: {failed.message}"
         ) from None
 
 
@@ -108,7 +107,7 @@ def build_experiment(
     model = build_model(experiment_config).to(device)
     if experiment_config.train.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    loss_fn = registry.LOSSES.build(experiment_config.loss.name, experiment_config.loss.kwargs)
+    loss_fn = build_part("loss", registry.LOSSES, experiment_config.loss)
     from_logits = registry.LOSSES.get(experiment_config.loss.name).meta.get("from_logits", True)
     experiment = Experiment(experiment_config, device, data, task, model, loss_fn, from_logits, job=job)
     check_model_fits_data(experiment)
@@ -120,8 +119,8 @@ def build_experiment(
     if with_optimizer:
         if not experiment_config.train.compile:
             skip_dynamo_import()  # torch.optim would import torch._dynamo (seconds) and never use it
-        experiment.optimizer = registry.OPTIMIZERS.build(
-            experiment_config.optimizer.name, experiment_config.optimizer.kwargs, params=model.parameters()
+        experiment.optimizer = build_part(
+            "optimizer", registry.OPTIMIZERS, experiment_config.optimizer, params=model.parameters()
         )
         _add_scheduler(experiment)
     return experiment
@@ -139,9 +138,10 @@ def _add_scheduler(experiment: Experiment) -> None:
     if section is None:
         return
     steps = optimizer_steps_per_epoch(experiment.experiment_config, len(experiment.data.train))
-    experiment.scheduler = registry.SCHEDULERS.build(
-        section.name,
-        section.kwargs,
+    experiment.scheduler = build_part(
+        "scheduler",
+        registry.SCHEDULERS,
+        section,
         optimizer=experiment.optimizer,
         epochs=experiment.experiment_config.train.epochs,
         steps_per_epoch=steps,
@@ -151,20 +151,30 @@ def _add_scheduler(experiment: Experiment) -> None:
 
 
 def check_model_fits_data(experiment: Experiment) -> None:
-    """One forward + loss on two training samples, so a shape mismatch is a config error before any run starts."""
+    """One forward + loss (with gradients) on two training samples, before any run starts: a shape mismatch, or a
+    loss that cannot train (not a scalar tensor, not finite, no gradient path to the parameters) is a config error.
+
+    Nothing changes: the model runs in eval mode, gradients go to autograd.grad (never into .grad) and the random
+    number generators are restored, so a run trains exactly as it would without this check."""
     data = experiment.data
     batches = make_batches(data.train, 2, False, experiment.device, seed=0, limit=1, collate_fn=data.collate_fn)
     inputs, targets = next(iter(batches))
     model, names = experiment.model, experiment.experiment_config
     was_training = model.training
     model.eval()
+    cuda = [experiment.device.index or 0] if experiment.device.type == "cuda" else []
     try:
-        with torch.no_grad():
+        with torch.random.fork_rng(devices=cuda):
             outputs = model(inputs)
-            experiment.loss_fn(outputs, targets)
-    except (RuntimeError, ValueError, IndexError, TypeError) as error:
+            loss = experiment.loss_fn(outputs, targets)
+            _check_loss(experiment, loss)
+    except (KeyboardInterrupt, ConfigError):
+        raise
+    except BaseException as error:
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        output_shape = f", model output {tuple(outputs.shape)}" if "outputs" in locals() else ""
+        output_shape = (
+            f", model output {tuple(outputs.shape)}" if isinstance(locals().get("outputs"), torch.Tensor) else ""
+        )
         raise ConfigError(
             f"model '{names.model.name}' does not fit data '{names.data.name}' with loss '{names.loss.name}': "
             f"inputs {tuple(inputs.shape)}, targets {tuple(targets.shape)}{output_shape}: {first_line}. "
@@ -173,6 +183,26 @@ def check_model_fits_data(experiment: Experiment) -> None:
     finally:
         model.train(was_training)
     _check_labels(experiment, outputs.shape[1] if outputs.dim() > 1 else 1)
+
+
+def _check_loss(experiment: Experiment, loss: Any) -> None:
+    """The loss must be a finite scalar tensor whose gradient reaches the model's parameters."""
+    problem = None
+    if not isinstance(loss, torch.Tensor):
+        problem = f"returned a {type(loss).__name__}, not a scalar tensor"
+    elif loss.numel() != 1:
+        problem = f"returned a tensor of shape {tuple(loss.shape)}, not a scalar (reduce it, e.g. with .mean())"
+    elif not torch.isfinite(loss.detach()).all() and not experiment.experiment_config.train.skip_nonfinite_steps:
+        problem = f"is not finite ({loss.item()}) on the first batch"
+    elif not loss.requires_grad:
+        problem = "has no grad path to the model's parameters (was it detached, or built from constants?)"
+    else:
+        parameters = [p for p in experiment.model.parameters() if p.requires_grad]
+        grads = torch.autograd.grad(loss, parameters, allow_unused=True) if parameters else [None]
+        if all(g is None for g in grads):
+            problem = "has no grad path to the model's parameters: it does not depend on the model's outputs"
+    if problem:
+        raise ConfigError(f"loss.name: loss {short_repr(experiment.experiment_config.loss.name)} {problem}")
 
 
 def _check_record_predictions(experiment: Experiment) -> None:

@@ -8,24 +8,29 @@ import random
 import numpy as np
 import torch
 
-from learnai_cli.errors import UsageError
+from learnai_cli.errors import UsageError, short_repr
 
 
 def resolve_device(spec: str) -> torch.device:
     """auto -> CUDA when available, else CPU; an explicit cuda that is missing is a clear error."""
     if spec == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(spec)
-    if device.type == "cuda":
+    kind, _, index = spec.partition(":")
+    if kind == "cuda":  # checked before torch parses it: an index beyond int64 would be a RuntimeError there
         if not torch.cuda.is_available():
             raise UsageError(
-                f"device: '{spec}' was asked for but CUDA is not available here; use device=auto or device=cpu"
+                f"device: {short_repr(spec)} was asked for but CUDA is not available here; use device=auto or "
+                "device=cpu"
             )
-        if device.index is not None and device.index >= torch.cuda.device_count():
+        if index and (not index.isdigit() or len(index) > 6 or int(index) >= torch.cuda.device_count()):
             raise UsageError(
-                f"device: '{spec}' does not exist; this machine has {torch.cuda.device_count()} CUDA device(s)"
+                f"device: {short_repr(spec)} does not exist; this machine has {torch.cuda.device_count()} CUDA "
+                f"device(s): cuda:0 to cuda:{torch.cuda.device_count() - 1}"
             )
-    return device
+    try:
+        return torch.device(spec)
+    except (RuntimeError, ValueError) as error:
+        raise UsageError(f"device: {short_repr(spec)} is not a device torch knows: {error}") from None
 
 
 def device_name(device: torch.device) -> str:
