@@ -124,8 +124,9 @@ class TrainSection(Strict):
     compile: Union[bool, Literal["default", "reduce-overhead", "max-autotune"]] = Field(
         False, description="torch.compile the model (true or a mode)"
     )
-    threads: Optional[int] = Field(
-        None, gt=0, le=MAX_THREADS, description="CPU threads for torch (default: torch's choice, the physical cores)"
+    threads: Union[Literal["auto"], Annotated[int, Field(gt=0, le=MAX_THREADS)]] = Field(
+        "auto",
+        description="CPU threads for torch; auto: 1 for tiny steps, else the cores this process may use",
     )
 
 

@@ -15,6 +15,7 @@ from learnai_cli.engine.batches import make_batches
 from learnai_cli.engine.device import resolve_device, seed_everything
 from learnai_cli.engine.distributed import NOT_DISTRIBUTED, Distributed, check_batch_size, setup
 from learnai_cli.engine.lazy_dynamo import skip_dynamo_import
+from learnai_cli.engine.threads import auto_threads, default_threads, macs_per_sample
 from learnai_cli.errors import ConfigError, short_repr
 
 
@@ -101,8 +102,6 @@ def build_experiment(
     together."""
     check_batch_size(job, experiment_config.train.batch_size)
     device = setup(job, resolve_device(experiment_config.device))
-    if experiment_config.train.threads:
-        torch.set_num_threads(experiment_config.train.threads)
     data, task = build_data(experiment_config)
     model = build_model(experiment_config).to(device)
     if experiment_config.train.channels_last:
@@ -111,6 +110,7 @@ def build_experiment(
     from_logits = registry.LOSSES.get(experiment_config.loss.name).meta.get("from_logits", True)
     experiment = Experiment(experiment_config, device, data, task, model, loss_fn, from_logits, job=job)
     check_model_fits_data(experiment)
+    torch.set_num_threads(_thread_count(experiment))  # before the first training step; resumes choose alike
     _check_record_predictions(experiment)
     if "tensorboard" in experiment_config.train.loggers:
         from learnai_cli.recorders.tensorboard import require_tensorboard
@@ -203,6 +203,18 @@ def _check_loss(experiment: Experiment, loss: Any) -> None:
             problem = "has no grad path to the model's parameters: it does not depend on the model's outputs"
     if problem:
         raise ConfigError(f"loss.name: loss {short_repr(experiment.experiment_config.loss.name)} {problem}")
+
+
+def _thread_count(experiment: Experiment) -> int:
+    """train.threads, or for auto one thread when a step is tiny, else the CPUs this process may use."""
+    setting = experiment.experiment_config.train.threads
+    if setting != "auto":
+        return setting
+    data = experiment.data
+    batches = make_batches(data.train, 2, False, experiment.device, seed=0, limit=1, collate_fn=data.collate_fn)
+    inputs, _ = next(iter(batches))
+    step_macs = macs_per_sample(experiment.model, inputs) * experiment.experiment_config.train.batch_size
+    return auto_threads(step_macs, default_threads())
 
 
 def _check_record_predictions(experiment: Experiment) -> None:

@@ -18,6 +18,14 @@ from torch import nn
 SMALL_STEP_MACS = 5_000_000
 
 
+_DEFAULT_THREADS = torch.get_num_threads()  # torch's own choice, read before learnai sets any count
+
+
+def default_threads() -> int:
+    """torch's own choice of threads (the physical cores), as it was when this module was imported."""
+    return _DEFAULT_THREADS
+
+
 def available_cpus() -> int:
     """CPUs this process may run on: its affinity mask, capped by a cgroup CPU quota (containers)."""
     try:

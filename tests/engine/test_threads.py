@@ -28,3 +28,21 @@ def test_available_cpus_respects_the_affinity_mask():
     import os
 
     assert 1 <= threads.available_cpus() <= len(os.sched_getaffinity(0))
+
+
+def test_auto_gives_tiny_curriculum_runs_one_thread_and_mnist_the_cores(mnist_root):
+    from learnai_cli import config as config_module
+    from learnai_cli.commands.experiment import build_experiment
+    from tests.conftest import CONFIGS
+
+    before = torch.get_num_threads()
+    try:
+        build_experiment(config_module.load(CONFIGS / "toy_classes.yaml"))
+        assert torch.get_num_threads() == 1
+        mnist = [f"data.root={mnist_root}", "data.val_split=20"]
+        build_experiment(config_module.load(CONFIGS / "mnist_cnn.yaml", mnist))
+        assert torch.get_num_threads() == min(threads.default_threads(), threads.available_cpus())
+        build_experiment(config_module.load(CONFIGS / "toy_classes.yaml", ["train.threads=2"]))
+        assert torch.get_num_threads() == 2  # an explicit count is used as given
+    finally:
+        torch.set_num_threads(before)
