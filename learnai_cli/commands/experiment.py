@@ -9,6 +9,7 @@ from typing import Any, Optional
 import torch
 
 from learnai_cli import registry
+from learnai_cli.commands.loss_pairing import check_output_fits_loss
 from learnai_cli.config import ExperimentConfig, Section
 from learnai_cli.data.splits import DatasetSplits, TensorSplit, cache_in_memory, carve, split_targets
 from learnai_cli.engine.batches import make_batches
@@ -166,6 +167,9 @@ def check_model_fits_data(experiment: Experiment) -> None:
     try:
         with torch.random.fork_rng(devices=cuda):
             outputs = model(inputs)
+            mismatch = check_output_fits_loss(names.loss.name, model, outputs)
+            if mismatch:
+                raise ConfigError(f"model '{names.model.name}' with loss '{names.loss.name}': {mismatch}")
             loss = experiment.loss_fn(outputs, targets)
             _check_loss(experiment, loss)
     except (KeyboardInterrupt, ConfigError):
