@@ -51,15 +51,15 @@ def reporting_errors(json_output: bool) -> Iterator[None]:
     try:
         yield
     except LearnaiError as error:
-        _fail(error.render(), error.exit_code, json_output)
+        _fail(error.render(), error.exit_code, json_output, getattr(error, "details", None))
     except KeyboardInterrupt:
         _fail("interrupted", EXIT_INTERRUPTED, json_output)
 
 
-def _fail(message: str, code: int, json_output: bool) -> None:
+def _fail(message: str, code: int, json_output: bool, details: dict[str, Any] | None = None) -> None:
     stderr.print(Text("error: ", style="bold red") + Text(message))
-    if json_output:
-        print(json.dumps({"ok": False, "exit_code": code, "error": message}))
+    if json_output:  # details: what an error knows beyond its message, e.g. a damaged run's status and problem
+        print(json.dumps({"ok": False, "exit_code": code, "error": message, **(details or {})}, default=str))
     raise typer.Exit(code)
 
 
