@@ -60,11 +60,19 @@ app.command("config")(train.config)
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. SIGINT and SIGTERM interrupt every command the same way: exit 130, one line (a
+    training command first writes last.pt once its loop is running)."""
+    from learnai_cli.commands import stopping
     from learnai_cli.log import configure
 
-    configure()
     try:
+        stopping.install_interrupt_handlers()
+        configure()
         app()
     except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
         sys.exit(EXIT_INTERRUPTED)
+    except SystemExit as done:
+        if stopping.received and done.code == 1:  # click's "Aborted!" after a signal outside a command's body
+            sys.exit(EXIT_INTERRUPTED)
+        raise
