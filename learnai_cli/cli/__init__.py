@@ -73,6 +73,16 @@ def main() -> None:
         print("interrupted", file=sys.stderr)
         sys.exit(EXIT_INTERRUPTED)
     except SystemExit as done:
-        if stopping.received and done.code == 1:  # click's "Aborted!" after a signal outside a command's body
-            sys.exit(EXIT_INTERRUPTED)
+        if stopping.received:
+            _exit_after_signal(EXIT_INTERRUPTED if done.code == 1 else done.code)  # 1: click's "Aborted!"
         raise
+
+
+def _exit_after_signal(code) -> None:
+    """Exit with `code` at once. After a signal, CPython may have noted a KeyboardInterrupt that crossed C++ code
+    (torch's import runs Python through pybind11) as unhandled, and would end the process by SIGINT (-2) instead."""
+    import os
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else EXIT_INTERRUPTED)

@@ -54,6 +54,7 @@ def stop_on_signals(trainer):
     """First SIGINT/SIGTERM: finish the current step, write last.pt, stop (exit 130). A second SIGINT: stop at once."""
 
     def request_stop(signum, frame):
+        received.append(signal.Signals(signum).name)
         if trainer.stop_signal:
             raise KeyboardInterrupt
         trainer.stop_signal = signal.Signals(signum).name
