@@ -1,5 +1,14 @@
 """`python -m learnai_cli` runs the same CLI as the `learnai` script."""
 
-from learnai_cli.cli import main
+import sys
 
-main()
+try:  # everything inside: a Ctrl-C or SIGTERM at any moment of start-up exits 130 with one line
+    from learnai_cli.commands.stopping import install_interrupt_handlers
+
+    install_interrupt_handlers()  # before the slow imports: SIGTERM now interrupts like Ctrl-C
+    from learnai_cli.cli import main
+
+    main()
+except KeyboardInterrupt:
+    print("interrupted", file=sys.stderr)
+    sys.exit(130)

@@ -10,13 +10,23 @@ from typing import Any
 
 from learnai_cli.log import logger
 
-__all__ = ["write_atomic", "write_json", "read_json", "read_jsonl", "dumps_jsonl"]
+__all__ = ["write_atomic", "write_json", "read_json", "read_jsonl", "dumps_jsonl", "Damaged", "temp_files"]
+
+TEMP_SUFFIX = ".tmp"
+
+
+class Damaged(ValueError):
+    """A file exists but does not hold what it should (not UTF-8, not JSON, not an object)."""
+
+    def __init__(self, path: Path, problem: str):
+        super().__init__(f"{path.name} {problem}")
+        self.path, self.problem = path, problem
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
     """Write via a temp file in the same folder + fsync + rename."""
     payload = data.encode() if isinstance(data, str) else data
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(payload)
@@ -28,30 +38,76 @@ def write_atomic(path: Path, data: bytes | str) -> None:
         raise
 
 
+def temp_files(folder: Path, names: tuple[str, ...]) -> list[Path]:
+    """Temp files that write_atomic left in `folder` for these file names (a process killed mid-write)."""
+    found = []
+    for name in names:
+        found += [p for p in folder.glob(f".{name}.*{TEMP_SUFFIX}") if p.is_file()]
+    return found
+
+
 def write_json(path: Path, data: Any) -> None:
     write_atomic(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
-def read_json(path: Path) -> dict[str, Any]:
-    """The JSON object in a file; {} when it is missing or unreadable."""
+def read_json(path: Path, strict: bool = False) -> dict[str, Any]:
+    """The JSON object in a file; {} when it is missing. A file that is not a JSON object is {} too, or, with
+    strict, raises Damaged saying what is wrong with it."""
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
         return {}
+    except OSError as error:
+        return _damaged(path, f"cannot be read ({error.strerror or error})", strict)
+    except UnicodeDecodeError:
+        return _damaged(path, "is not UTF-8 text", strict)
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        return _damaged(path, f"is not valid JSON ({error})", strict)
+    if not isinstance(data, dict):
+        return _damaged(path, f"holds {_json_kind(data)}, not a JSON object", strict)
+    return data
+
+
+def _damaged(path: Path, problem: str, strict: bool) -> dict[str, Any]:
+    if strict:
+        raise Damaged(path, problem)
+    return {}
+
+
+def _json_kind(data: Any) -> str:
+    if data is None:
+        return "null"
+    return {list: "a list", str: "a string", bool: "a boolean"}.get(type(data), "a number")
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Records of an append-only JSONL file; a torn last line (from a kill) is skipped with a warning."""
-    if not path.exists():
+    """Records of an append-only JSONL file. A torn last line (from a kill), a line that is not UTF-8 or not a JSON
+    object is skipped with a warning; an unreadable file reads as no records, with a warning."""
+    try:
+        lines = path.read_bytes().splitlines()
+    except FileNotFoundError:
+        return []
+    except OSError as error:
+        logger.warning(f"{path}: cannot be read ({error.strerror or error}); no records taken from it")
         return []
     records = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if not line.strip():
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
             continue
         try:
-            records.append(json.loads(line))
+            record = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            logger.warning(f"{path}: line {number} is not UTF-8 text (damaged) and was skipped")
+            continue
         except ValueError:
             logger.warning(f"{path}: line {number} is incomplete and was skipped")
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+        else:
+            logger.warning(f"{path}: line {number} is not a JSON object (damaged) and was skipped")
     return records
 
 

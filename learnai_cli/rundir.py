@@ -11,6 +11,7 @@ import json
 import os
 import re
 import socket
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,8 +19,9 @@ from typing import Any, Iterator
 
 import yaml
 
-from learnai_cli.atomic import dumps_jsonl, read_json, read_jsonl, write_atomic, write_json
+from learnai_cli.atomic import Damaged, dumps_jsonl, read_json, read_jsonl, temp_files, write_atomic, write_json
 from learnai_cli.errors import UsageError
+from learnai_cli.runlock import RunInUse, RunLock, lock_holder
 
 DEFAULT_RUNS_DIR = "runs"
 RUN_ID_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}_")
@@ -53,6 +55,7 @@ class RunDir:
     animation_paths = property(lambda self: (self.plots / "training.gif", self.plots / "training.mp4"))
     export_dir = property(lambda self: self.path / "export")
     tensorboard_dir = property(lambda self: self.path / "tensorboard")
+    lock_path = property(lambda self: self.path / ".lock")  # held by the one process that owns the run (runlock.py)
 
     def checkpoint(self, which: str) -> Path:
         """checkpoints/best.pt or checkpoints/last.pt."""
@@ -62,34 +65,70 @@ class RunDir:
     def create(cls, root: Path, name: str, now: datetime | None = None) -> "RunDir":
         """A new `<YYYY-mm-dd_HH-MM-SS>_<name>[_<n>]` directory; mkdir is atomic, so concurrent starts never share
         one."""
-        root.mkdir(parents=True, exist_ok=True)
+        return cls.create_locked(root, name, now, lock=False)[0]
+
+    @classmethod
+    def create_locked(
+        cls, root: Path, name: str, now: datetime | None = None, lock: bool = True
+    ) -> tuple["RunDir", RunLock | None]:
+        """Like create, and (lock=True) the run's lock taken right after the mkdir, before anything else is in the
+        directory: until meta.json exists, a young directory or a held lock reads as running, never as removable."""
+        check_writable(root)
         stamp = (now or datetime.now()).strftime("%Y-%m-%d_%H-%M-%S")
         for attempt in range(1, 10_000):
-            suffix = "" if attempt == 1 else f"_{attempt}"
-            path = root / f"{stamp}_{name}{suffix}"
+            path = root / f"{stamp}_{name}{'' if attempt == 1 else f'_{attempt}'}"
             try:
+                root.mkdir(parents=True, exist_ok=True)
                 path.mkdir()
             except FileExistsError:
                 continue
+            except OSError as error:
+                raise UsageError(f"cannot create a run directory in {root}: {error.strerror or error}") from None
             run = cls(path)
+            held = RunLock.acquire(run.lock_path, run.id, wait_s=2.0) if lock else None
             run.checkpoints.mkdir()
             run.plots.mkdir()
-            return run
+            return run, held
         raise UsageError(f"cannot create a run directory for '{name}' in {root}")
 
-    def meta(self) -> dict[str, Any]:
-        return read_json(self.meta_path)
+    def lock(self) -> RunLock:
+        """Take this run's lock (one process at a time owns a run); RunInUse names the process that holds it."""
+        return RunLock.acquire(self.lock_path, self.id)
+
+    def clean_temp_files(self) -> list[Path]:
+        """Remove the temp files of atomic writes a killed process left (checkpoint-sized); only the lock holder may."""
+        names = ("meta.json", "config.yaml", "metrics.jsonl", "metrics.csv", "predictions.jsonl")
+        stale = temp_files(self.path, names) + temp_files(self.checkpoints, ("last.pt", "best.pt"))
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return stale
+
+    def meta(self, strict: bool = True) -> dict[str, Any]:
+        """meta.json ({} before it is written). A damaged one (not a JSON object, fields of the wrong type) raises
+        DamagedRun; with strict=False it reads as {} (the owner then rewrites it)."""
+        try:
+            meta = read_json(self.meta_path, strict=True)
+            _check_meta_types(self.meta_path, meta)
+        except Damaged as damage:
+            if strict:
+                raise DamagedRun(self, str(damage)) from None
+            return {}
+        return meta
 
     def update_meta(self, **fields: Any) -> dict[str, Any]:
-        meta = {**self.meta(), **fields}
+        meta = {**self.meta(strict=False), **fields}
         write_json(self.meta_path, meta)
         return meta
 
     def read_config(self) -> dict[str, Any]:
         try:
-            return yaml.safe_load(self.config_path.read_text()) or {}
-        except (OSError, yaml.YAMLError) as error:
-            raise UsageError(f"run {self.id}: cannot read config.yaml: {error}") from None
+            config = yaml.safe_load(self.config_path.read_bytes().decode("utf-8"))
+        except (OSError, yaml.YAMLError, UnicodeDecodeError) as error:
+            problem = "is not UTF-8 text" if isinstance(error, UnicodeDecodeError) else f"cannot be read: {error}"
+            raise UsageError(f"run {self.id}: config.yaml {problem}; restore it to use this run") from None
+        if not isinstance(config, dict):
+            raise UsageError(f"run {self.id}: config.yaml holds no config mapping; restore it to use this run")
+        return config
 
     def write_config(self, resolved_config: dict[str, Any]) -> None:
         write_atomic(self.config_path, yaml.safe_dump(resolved_config, sort_keys=False))
@@ -107,7 +146,7 @@ class RunDir:
 
     def keep_metrics_up_to(self, step: int) -> None:
         """Drop records newer than a checkpoint's step (a resume writes them again); torn lines go too."""
-        kept = [r for r in self.metrics() if r.get("step", 0) <= step]
+        kept = [r for r in self.metrics() if isinstance(r.get("step", 0), (int, float)) and r.get("step", 0) <= step]
         write_atomic(self.metrics_path, dumps_jsonl(kept))
 
     def keep_predictions_up_to(self, epoch: int) -> None:
@@ -132,6 +171,7 @@ class RunDir:
 
 def create_sweep_dir(root: Path, name: str) -> Path:
     """A new `sweep_<YYYY-mm-dd_HH-MM-SS>_<name>[_<n>]` folder beside the runs (it holds summaries, not a run)."""
+    check_writable(root)
     root.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     for attempt in range(1, 1000):
@@ -175,7 +215,7 @@ def resolve(root: Path, run_id: str) -> RunDir:
     if not runs:
         raise UsageError(f"no runs in {root}: train one with `learnai train CONFIG`, or point --runs-dir at your runs")
     if run_id == "latest":
-        return _inside(root, max(runs, key=lambda r: (r.meta().get("started", ""), r.id)))
+        return _inside(root, max(runs, key=lambda r: (str(r.meta(strict=False).get("started", "")), r.id)))
     exact = [r for r in runs if r.id == run_id]
     matches = exact or [r for r in runs if r.id.startswith(run_id)]
     if len(matches) == 1:
@@ -195,6 +235,78 @@ def _inside(root: Path, run: RunDir) -> RunDir:
 
 
 STALE_HEARTBEAT_SECONDS = 15 * 60
+STARTING_GRACE_SECONDS = 30  # a directory this young without meta.json is a run being created, not a damaged one
+IN_USE = ("running", "starting")  # statuses whose run belongs to a live process: rm and gc leave them alone
+
+# The fields of meta.json readers rely on, and the types they must have.
+META_TYPES: dict[str, tuple[type, ...]] = {
+    "status": (str,),
+    "name": (str,),
+    "started": (str,),
+    "heartbeat": (str,),
+    "host": (str,),
+    "pid": (int,),
+    "best": (dict, type(None)),
+    "epochs_completed": (int, type(None)),
+    "duration_s": (int, float, type(None)),
+}
+
+
+class DamagedRun(UsageError):
+    """A run whose files cannot be read as a run: listed as `damaged`, refused by commands (exit 2)."""
+
+    def __init__(self, run: RunDir, problem: str):
+        super().__init__(
+            f"run {run.id} is damaged: {problem}. Restore the file from a backup, or remove the run with "
+            f"`learnai rm {run.id}`"
+        )
+        self.problem = problem
+        self.details = {"run_id": run.id, "status": "damaged", "problem": problem}
+
+
+def _check_meta_types(path: Path, meta: dict[str, Any]) -> None:
+    for key, types in META_TYPES.items():
+        value = meta.get(key)
+        if key in meta and (not isinstance(value, types) or isinstance(value, bool) and bool not in types):
+            raise Damaged(path, f"field '{key}' is {json.dumps(value)[:40]}, not a {types[0].__name__}")
+
+
+def check_writable(root: Path) -> None:
+    """Refuse (exit 2, naming the path and the cause) a runs root that cannot hold new runs, before anything is
+    built or written: it is a file, lies under a file, has a name too long, or cannot be written. Creates nothing."""
+    existing, missing = root, []
+    while not os.path.exists(existing) and existing != existing.parent:  # (Path.exists raises on a long name)
+        missing.append(existing.name)
+        existing = existing.parent
+    problem = None
+    if not os.path.isdir(existing):
+        problem = "is a file, not a folder" if existing == root else f"lies under {existing}, which is a file"
+    elif any(len(name.encode()) > _name_max(existing) for name in missing):
+        problem = "has a name too long for the file system"
+    else:
+        problem = _probe(existing)
+    if problem:
+        raise UsageError(f"cannot write runs into {root}: it {problem}; choose another --runs-dir")
+
+
+def _name_max(folder: Path) -> int:
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
+
+
+def _probe(folder: Path) -> str | None:
+    """Create and delete a file in folder; None when that works, else the cause."""
+    import tempfile
+
+    try:
+        handle, probe = tempfile.mkstemp(dir=folder, prefix=".learnai-probe-")
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        return f"cannot be written ({error.strerror or error}{' in ' + str(folder) if folder else ''})"
+    return None
 
 
 def effective_status(meta: dict[str, Any]) -> str:
@@ -206,9 +318,35 @@ def effective_status(meta: dict[str, Any]) -> str:
         return "running" if _process_alive(meta["pid"]) else "crashed"
     try:
         age = (datetime.now() - datetime.fromisoformat(meta.get("heartbeat", ""))).total_seconds()
-    except ValueError:
+    except (TypeError, ValueError):
         return "crashed"
     return "running" if age < STALE_HEARTBEAT_SECONDS else "crashed"
+
+
+def run_status(run: RunDir, own_lock: bool = False) -> tuple[str, str]:
+    """(status, problem) of a run as readers should see it: a run whose lock a live process holds is running; one
+    whose owner is gone is crashed; a young directory without meta.json is starting; unreadable files: damaged.
+    own_lock: this process holds the lock (so any previous owner is gone)."""
+    if not own_lock and lock_holder(run.lock_path) is not None:
+        return "running", ""
+    try:
+        meta = run.meta()
+    except DamagedRun as damage:
+        return "damaged", damage.problem
+    if not meta:
+        if _age_s(run.path) < STARTING_GRACE_SECONDS:
+            return "starting", ""
+        return "damaged", "meta.json is missing"
+    if meta.get("status") == "running" and meta.get("locked"):
+        return "crashed", ""  # its owner held the lock while running; nobody holds it now
+    return effective_status(meta), ""
+
+
+def _age_s(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return float("inf")
 
 
 def _process_alive(pid: int) -> bool:
@@ -218,22 +356,36 @@ def _process_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True  # exists, owned by someone else
+    except (OverflowError, ValueError):
+        return False
     return True
 
 
 def iter_summaries(root: Path) -> Iterator[dict[str, Any]]:
-    """One summary row per run for `learnai runs`."""
+    """One summary row per run for `learnai runs`; a damaged run is a row with status `damaged` and its problem."""
     for run in all_runs(root):
-        meta = run.meta()
+        status, problem = run_status(run)
+        meta = run.meta(strict=False)
         best = meta.get("best") or {}
         yield {
             "id": run.id,
             "name": meta.get("name", ""),
-            "status": effective_status(meta),
+            "status": status,
+            "problem": problem or None,
             "epochs": meta.get("epochs_completed"),
-            "best_metric": best.get("metric"),
-            "best_value": best.get("value"),
+            "best_metric": best.get("metric") if isinstance(best.get("metric"), str) else None,
+            "best_value": best.get("value") if _is_number(best.get("value")) else None,
             "duration_s": meta.get("duration_s"),
             "started": meta.get("started"),
             "path": str(run.path),
         }
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+__all__ = [
+    "RunDir", "RunLock", "RunInUse", "DamagedRun", "all_runs", "resolve", "runs_root", "run_status",
+    "effective_status", "iter_summaries", "check_writable", "create_sweep_dir",
+]  # fmt: skip

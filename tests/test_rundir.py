@@ -74,3 +74,63 @@ def test_runs_root_option_env_and_default(monkeypatch, tmp_path):
     monkeypatch.setenv("LEARNAI_RUNS_DIR", str(tmp_path))
     assert runs.runs_root(None) == tmp_path
     assert str(runs.runs_root("elsewhere")) == "elsewhere"
+
+
+def test_one_process_owns_a_run_and_a_dead_owners_lock_is_taken_over(tmp_path):
+    import subprocess
+    import sys
+
+    run, lock = runs.RunDir.create_locked(tmp_path, "owned", now=NOW)
+    with pytest.raises(runs.RunInUse, match=rf"pid {os.getpid()}"):
+        run.lock()
+    assert runs.run_status(run) == ("running", "")  # no meta.json yet, but held: never removable
+    lock.release()
+    assert not run.lock_path.exists()
+    # a process that took the lock and died without releasing it (SIGKILL): its lock file stays, the flock does not
+    code = f"from learnai_cli.runlock import RunLock; from pathlib import Path; RunLock.acquire(Path({str(run.lock_path)!r}), 'x'); import os; os._exit(0)"
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert run.lock_path.exists()
+    with run.lock():
+        pass
+
+
+def test_status_of_starting_locked_crashed_and_damaged_runs(tmp_path):
+    run = runs.RunDir.create(tmp_path, "s", now=NOW)
+    assert runs.run_status(run)[0] == "starting"
+    os.utime(run.path, (0, 0))
+    assert runs.run_status(run) == ("damaged", "meta.json is missing")
+    run.update_meta(status="running", pid=os.getpid(), host="elsewhere", locked=True)
+    assert runs.run_status(run)[0] == "crashed"  # says running, but nobody holds its lock
+    run.meta_path.write_text("null")
+    status, problem = runs.run_status(run)
+    assert status == "damaged" and "meta.json" in problem and "null" in problem
+    with pytest.raises(runs.DamagedRun, match="learnai rm"):
+        run.meta()
+    assert run.meta(strict=False) == {}
+
+
+def test_stale_temp_files_are_cleaned_only_for_run_files(tmp_path):
+    run = runs.RunDir.create(tmp_path, "t", now=NOW)
+    stale = [run.checkpoints / ".last.pt.abc123.tmp", run.path / ".meta.json.x1.tmp"]
+    kept = run.path / ".eval.json.x2.tmp"  # `learnai eval` may be writing it right now
+    for path in [*stale, kept]:
+        path.write_bytes(b"x" * 10)
+    assert sorted(run.clean_temp_files()) == sorted(stale)
+    assert kept.exists() and not any(p.exists() for p in stale)
+
+
+@pytest.mark.parametrize("kind", ["file", "under a file", "long name"])
+def test_an_unusable_runs_root_is_refused_without_creating_anything(tmp_path, kind):
+    a_file = tmp_path / "f.txt"
+    a_file.write_text("x")
+    root = {"file": a_file, "under a file": a_file / "runs", "long name": tmp_path / ("r" * 300) / "runs"}[kind]
+    with pytest.raises(UsageError, match="cannot write runs into"):
+        runs.check_writable(root)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.txt"]
+
+
+def test_damaged_jsonl_lines_are_skipped(tmp_path, caplog):
+    path = tmp_path / "metrics.jsonl"
+    path.write_bytes(b'{"epoch": 1}\n{"epoch": "\xff"}\n[1]\nnull\n{"epoch": 2}\n')
+    assert atomic.read_jsonl(path) == [{"epoch": 1}, {"epoch": 2}]
+    assert "line 2 is not UTF-8" in caplog.text and "line 3 is not a JSON object" in caplog.text

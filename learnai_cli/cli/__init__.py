@@ -61,11 +61,29 @@ app.command("config")(train.config)
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. SIGINT and SIGTERM interrupt every command the same way: exit 130, one line (a
+    training command first writes last.pt once its loop is running)."""
+    from learnai_cli.commands import stopping
     from learnai_cli.log import configure
 
-    configure()
     try:
+        stopping.install_interrupt_handlers()
+        configure()
         app()
     except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
         sys.exit(EXIT_INTERRUPTED)
+    except SystemExit as done:
+        if stopping.received:
+            _exit_after_signal(EXIT_INTERRUPTED if done.code == 1 else done.code)  # 1: click's "Aborted!"
+        raise
+
+
+def _exit_after_signal(code) -> None:
+    """Exit with `code` at once. After a signal, CPython may have noted a KeyboardInterrupt that crossed C++ code
+    (torch's import runs Python through pybind11) as unhandled, and would end the process by SIGINT (-2) instead."""
+    import os
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else EXIT_INTERRUPTED)

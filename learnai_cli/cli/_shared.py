@@ -54,7 +54,7 @@ def reporting_errors(json_output: bool) -> Iterator[None]:
     try:
         yield
     except LearnaiError as error:
-        _fail(error.render(), error.exit_code, json_output)
+        _fail(error.render(), error.exit_code, json_output, getattr(error, "details", None))
     except Declined as declined:
         stdout.print(str(declined), highlight=False)
         if json_output:
@@ -63,7 +63,7 @@ def reporting_errors(json_output: bool) -> Iterator[None]:
         _fail("interrupted", EXIT_INTERRUPTED, json_output)
 
 
-def _fail(message: str, code: int, json_output: bool) -> None:
+def _fail(message: str, code: int, json_output: bool, details: dict[str, Any] | None = None) -> None:
     # An interrupt is the user's own doing: a notice, not an error. The message is printed as plain text so
     # no terminal width ever breaks the run id in `learnai train --resume <id>` across lines.
     label = (
@@ -71,8 +71,8 @@ def _fail(message: str, code: int, json_output: bool) -> None:
     )
     stderr.print(label, end="")
     print(message, file=sys.stderr, flush=True)
-    if json_output:
-        print(json.dumps({"ok": False, "exit_code": code, "error": message}))
+    if json_output:  # details: what an error knows beyond its message, e.g. a damaged run's status and problem
+        print(json.dumps({"ok": False, "exit_code": code, "error": message, **(details or {})}, default=str))
     raise typer.Exit(code)
 
 

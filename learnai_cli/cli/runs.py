@@ -28,7 +28,8 @@ def list_runs(
     status: Optional[str] = typer.Option(
         None,
         "--status",
-        help="Only runs with this status: running, completed, failed, diverged, interrupted, crashed.",
+        help="Only runs with this status: running, starting, completed, failed, diverged, interrupted, crashed, "
+        "damaged.",
     ),
     name: Optional[str] = typer.Option(None, "--name", help="Only runs whose name or id contains this."),
     runs_dir: Optional[Path] = RunsDirOption,
@@ -53,7 +54,16 @@ def _render_runs(result: dict[str, Any]) -> None:
     for row in result["runs"]:
         best = f"{row['best_metric']} {row['best_value']:.4g}" if row["best_value"] is not None else ""
         duration = f"{row['duration_s']:.1f}s" if row["duration_s"] is not None else ""
-        cells = (row["id"], row["name"], row["status"], str(row["epochs"] or 0), best, duration, row["started"] or "")
+        status = f"damaged: {row['problem']}" if row["status"] == "damaged" else row["status"]
+        cells = (
+            row["id"],
+            str(row["name"]),
+            status,
+            str(row["epochs"] or 0),
+            best,
+            duration,
+            str(row["started"] or ""),
+        )
         table.add_row(*map(Text, cells))
     stdout.print(table)
 
@@ -116,8 +126,7 @@ def gc(
 ) -> None:
     """Delete old runs, keeping the newest N."""
     from learnai_cli import rundir
-    from learnai_cli.commands.runs import gc_candidates
-    from learnai_cli.commands.runs import remove as remove_run
+    from learnai_cli.commands.runs import collect, gc_candidates
 
     with reporting_errors(json_output):
         doomed = gc_candidates(rundir.runs_root(runs_dir), keep_last)
@@ -125,10 +134,10 @@ def gc(
             stdout.print(Text("\n".join(f"  {run.id}" for run in doomed)))
         if doomed:
             confirm(f"Delete these {len(doomed)} run(s)?", yes)
-        for run in doomed:
-            remove_run(run)
-        emit({"removed": [r.id for r in doomed]}, json_output, _render_removed)
+        removed, skipped = collect(doomed)
+        emit({"removed": removed, "skipped_in_use": skipped}, json_output, _render_removed)
 
 
 def _render_removed(result: dict[str, Any]) -> None:
-    stdout.print(Text(f"removed {len(result['removed'])} run(s)"))
+    skipped = f"; kept {len(result['skipped_in_use'])} that started meanwhile" if result["skipped_in_use"] else ""
+    stdout.print(Text(f"removed {len(result['removed'])} run(s){skipped}"))

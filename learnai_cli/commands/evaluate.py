@@ -20,7 +20,7 @@ def checkpoint_path(run: RunDir, checkpoint: str) -> Path:
     if checkpoint in ("best", "last"):
         path = run.checkpoint(checkpoint)
         if not path.is_file():
-            status = run.meta().get("status", "unknown")
+            status = run.meta(strict=False).get("status", "unknown")
             raise UsageError(f"run {run.id} has no {path.name} (status: {status}); try --checkpoint last")
         return path
     path = Path(checkpoint)
@@ -34,7 +34,7 @@ def load_trained(run: RunDir, checkpoint: str = "best"):
     checkpoint)."""
     from learnai_cli import config as config_module
     from learnai_cli.commands.experiment import build_experiment
-    from learnai_cli.engine.checkpoint import load_checkpoint
+    from learnai_cli.engine.checkpoint import load_checkpoint, load_model_state
 
     path = checkpoint_path(run, checkpoint)
     experiment_config = config_module.validate(run.read_config(), source=str(run.config_path), base_dir=run.path)
@@ -43,7 +43,7 @@ def load_trained(run: RunDir, checkpoint: str = "best"):
     )
     experiment = build_experiment(experiment_config, with_optimizer=False)
     state = load_checkpoint(path)
-    experiment.model.load_state_dict(state["model"])
+    load_model_state(experiment.model, state, path)  # another architecture: a message naming the first key
     return experiment, path, state
 
 

@@ -7,19 +7,24 @@ from pathlib import Path
 from typing import Any, Optional
 
 from learnai_cli.errors import UsageError
-from learnai_cli.rundir import RunDir, all_runs, effective_status, iter_summaries
+from learnai_cli.rundir import IN_USE, DamagedRun, RunDir, RunInUse, all_runs, iter_summaries, run_status
+from learnai_cli.runlock import lock_holder
 
 
 def show(run: RunDir) -> dict[str, Any]:
-    """Everything about one run: meta (with its effective status), config, last epoch, files."""
-    meta = run.meta()
+    """Everything about one run: meta (with its effective status), config, last epoch, files. A damaged run is
+    refused (DamagedRun says what is wrong and what to do)."""
+    status, problem = run_status(run)
+    if status == "damaged":
+        raise DamagedRun(run, problem)
     records = run.epoch_records()
     files = sorted(p for p in run.path.rglob("*") if p.is_file() and not p.name.startswith("."))
     return {
         "run_id": run.id,
         "run_dir": str(run.path),
-        "status": effective_status(meta),
-        "meta": meta,
+        "status": status,
+        "problem": None,
+        "meta": run.meta(strict=False),
         "config": run.read_config(),
         "last_epoch": records[-1] if records else None,
         "files": [{"path": str(p.relative_to(run.path)), "bytes": p.stat().st_size} for p in files],
@@ -32,20 +37,45 @@ def filtered_summaries(root: Path, status: Optional[str], name: Optional[str]) -
     if status:
         rows = [r for r in rows if r["status"] == status]
     if name:
-        rows = [r for r in rows if name in r["name"] or name in r["id"]]
+        rows = [r for r in rows if name in str(r["name"]) or name in r["id"]]
     return rows
 
 
 def remove(run: RunDir) -> None:
-    if effective_status(run.meta()) == "running":
-        raise UsageError(f"run {run.id} is still running; stop it before removing it")
-    shutil.rmtree(run.path)
+    """Delete a run that no live process owns: its lock is taken for the deletion, so no resume can start meanwhile."""
+    _refuse_in_use(run)
+    with run.lock():
+        _refuse_in_use(run, locked=True)
+        shutil.rmtree(run.path)
+
+
+def _refuse_in_use(run: RunDir, locked: bool = False) -> None:
+    holder = None if locked else lock_holder(run.lock_path)
+    if holder is not None:
+        raise RunInUse(f"run {run.id} is in use (locked by pid {holder.get('pid', '?')} on {holder.get('host', '?')})")
+    status = run_status(run, own_lock=locked)[0]
+    if status in IN_USE:
+        meta = run.meta(strict=False)
+        pid = f" (pid {meta['pid']} on {meta.get('host', '?')})" if isinstance(meta.get("pid"), int) else ""
+        raise UsageError(f"run {run.id} is still {status}{pid}; stop it before removing it")
 
 
 def gc_candidates(root: Path, keep_last: int) -> list[RunDir]:
-    """Runs beyond the newest `keep_last`, never one that is still running."""
+    """Runs beyond the newest `keep_last`, never one that is running or starting."""
     if keep_last < 0:
         raise UsageError("--keep-last must be 0 or more")
     runs = all_runs(root)
     older = runs[: max(0, len(runs) - keep_last)]
-    return [run for run in older if effective_status(run.meta()) != "running"]
+    return [run for run in older if run_status(run)[0] not in IN_USE]
+
+
+def collect(runs: list[RunDir]) -> tuple[list[str], list[str]]:
+    """Remove each run unless it turned out to be in use meanwhile: (removed ids, skipped ids)."""
+    removed, skipped = [], []
+    for run in runs:
+        try:
+            remove(run)
+            removed.append(run.id)
+        except UsageError:
+            skipped.append(run.id)
+    return removed, skipped

@@ -6,12 +6,10 @@ import errno
 import os
 import platform
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import traceback
 from contextlib import contextmanager
@@ -20,11 +18,12 @@ from pathlib import Path
 from typing import Any, Optional
 
 from learnai_cli import __version__
+from learnai_cli.commands.stopping import interrupting_on_signals, stop_on_signals
 from learnai_cli.config import ExperimentConfig
 from learnai_cli.data import fingerprint as data_fingerprint
-from learnai_cli.errors import Interrupted, LearnaiError, RunFailed, UsageError
+from learnai_cli.errors import Interrupted, LearnaiError, RunFailed
 from learnai_cli.log import logger
-from learnai_cli.rundir import RunDir
+from learnai_cli.rundir import RunDir, check_writable
 
 DRY_RUN_SETTINGS = {"epochs": 1, "max_steps": 1, "limit_batches": 1}
 
@@ -39,13 +38,14 @@ def train(
 ) -> dict[str, Any]:
     """Train one config into a new run directory (a throwaway one for --dry-run); returns a summary. `tags` go into
     meta.json."""
-    if dry_run:
-        train_section = experiment_config.train.model_copy(update=DRY_RUN_SETTINGS)
-        experiment_config = experiment_config.model_copy(update={"train": train_section})
-        with tempfile.TemporaryDirectory(prefix="learnai-dry-run-") as scratch:
-            summary = _train_new(experiment_config, Path(scratch), command, interactive, tags or {})
-        return {**summary, "dry_run": True, "run_dir": None}
-    return _train_new(experiment_config, root, command, interactive, tags or {})
+    with interrupting_on_signals():  # from the first line: a signal during start-up exits 130, no traceback
+        if dry_run:
+            train_section = experiment_config.train.model_copy(update=DRY_RUN_SETTINGS)
+            experiment_config = experiment_config.model_copy(update={"train": train_section})
+            with tempfile.TemporaryDirectory(prefix="learnai-dry-run-") as scratch:
+                summary = _train_new(experiment_config, Path(scratch), command, interactive, tags or {})
+            return {**summary, "dry_run": True, "run_dir": None}
+        return _train_new(experiment_config, root, command, interactive, tags or {})
 
 
 def _train_new(
@@ -56,68 +56,85 @@ def _train_new(
     from learnai_cli.engine.device import device_name
 
     job = distributed.from_environment()
+    if job.is_main:
+        check_writable(root)  # before anything is built: an unusable runs root costs no start-up time
     experiment = build_experiment(experiment_config, job=job)  # bad data or shapes fail here, before a run dir exists
     if not job.is_main:
         return _fit_worker(experiment, checkpoint=None)
-    run = RunDir.create(root, experiment_config.name)
-    if job.enabled:
-        backend = "nccl" if experiment.device.type == "cuda" else "gloo"
-        tags = {**tags, "distributed": {"world_size": job.world_size, "backend": backend}}
-    run.write_config(experiment_config.to_dict())
-    data_fingerprint.record(run.data_fingerprint_path, experiment_config.data.name, experiment_config.data.kwargs)
-    run.update_meta(**_start_meta(experiment_config, run, command, device_name(experiment.device)), **tags)
-    return _fit(run, experiment, command, interactive, checkpoint=None)
+    run, lock = RunDir.create_locked(root, experiment_config.name)  # owned by this process from its first moment
+    with lock:
+        if job.enabled:
+            backend = "nccl" if experiment.device.type == "cuda" else "gloo"
+            tags = {**tags, "distributed": {"world_size": job.world_size, "backend": backend}}
+        with _starting(run):
+            run.write_config(experiment_config.to_dict())
+            data_section = experiment_config.data
+            data_fingerprint.record(run.data_fingerprint_path, data_section.name, data_section.kwargs)
+            run.update_meta(**_start_meta(experiment_config, run, command, device_name(experiment.device)), **tags)
+            trainer = _make_trainer(experiment, checkpoint=None)
+        return _fit(run, experiment, command, interactive, trainer)
+
+
+@contextmanager
+def _starting(run: RunDir):
+    """Between creating (or reopening) a run and its first step: a signal marks it interrupted (exit 130); a write
+    that fails (full disk) fails it (exit 1). The lock is released either way, so it never reads as running."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        _record_quietly(run, status="interrupted", message="interrupted during start-up", ended=_now())
+        raise Interrupted(f"run {run.id} was interrupted during start-up") from None
+    except OSError as error:
+        where = error.filename or run.path
+        _record_quietly(run, status="failed", message=f"cannot write {where}: {error.strerror}", ended=_now())
+        raise RunFailed(f"run {run.id} could not start: cannot write {where}: {error.strerror or error}") from None
+
+
+def _record_quietly(run: RunDir, **fields: Any) -> bool:
+    """Record how a run ended if the disk allows; False when it does not (the released lock then tells readers)."""
+    try:
+        run.update_meta(**fields)
+        return True
+    except OSError:
+        return False
 
 
 def resume(root: Path, run_id: str, command: list[str], interactive: bool) -> dict[str, Any]:
     """Continue a run from its last.pt in the same directory: weights, optimizer, schedule, data order, RNGs."""
-    from learnai_cli import config as config_module
     from learnai_cli import rundir
-    from learnai_cli.commands.experiment import build_experiment
-    from learnai_cli.engine.checkpoint import load_checkpoint
+    from learnai_cli.commands.resume import check_resumable, resumable
     from learnai_cli.engine.distributed import from_environment as distributed_job
 
-    run = rundir.resolve(root, run_id)
-    meta = run.meta()
-    job = distributed_job()
-    status = rundir.effective_status(meta) if job.is_main else "resumable"  # other ranks follow rank 0, which checks
-    if status == "completed":
-        raise UsageError(
-            f"run {run.id} already completed ({meta.get('epochs_completed')} epochs); nothing to resume. Start a "
-            "new run to train more."
-        )
-    if status == "running":
-        raise UsageError(
-            f"run {run.id} is still running (pid {meta.get('pid')} on {meta.get('host')}); stop it before resuming"
-        )
-    last = run.last_checkpoint
-    if not last.is_file():
-        raise UsageError(
-            f"run {run.id} has no checkpoints/last.pt to resume from (it stopped before its first checkpoint); "
-            "train it again"
-        )
-    experiment_config = config_module.validate(run.read_config(), source=str(run.config_path), base_dir=run.path)
-    if job.is_main:
-        data_fingerprint.warn_if_changed(
-            run.data_fingerprint_path, experiment_config.data.name, experiment_config.data.kwargs
-        )
-    experiment = build_experiment(experiment_config, job=job)
-    checkpoint = load_checkpoint(last)
-    if not job.is_main:
-        return _fit_worker(experiment, checkpoint)
-    run.keep_metrics_up_to(checkpoint["step"])  # records written after the checkpoint will be produced again
-    run.keep_predictions_up_to(
-        checkpoint["epoch"] if checkpoint["train_state"]["batches_done"] == 0 else checkpoint["epoch"] - 1
-    )
-    run.update_meta(
-        status="running",
-        message="",
-        pid=os.getpid(),
-        host=socket.gethostname(),
-        resumed=[*meta.get("resumed", []), _now()],
-    )
-    run.log(f"resumed from last.pt at epoch {checkpoint['epoch']}, step {checkpoint['step']}: {' '.join(command)}")
-    return _fit(run, experiment, command, interactive, checkpoint)
+    with interrupting_on_signals():
+        run = rundir.resolve(root, run_id)
+        job = distributed_job()
+        if not job.is_main:  # other ranks follow rank 0, which owns the run and checks it
+            experiment, checkpoint = resumable(run, job)
+            return _fit_worker(experiment, checkpoint)
+        with run.lock():  # before anything is read or rewritten: a second resume is refused here
+            meta = check_resumable(run)
+            experiment, checkpoint = resumable(run, job, completed_check=not meta)
+            data_section = experiment.experiment_config.data
+            data_fingerprint.warn_if_changed(run.data_fingerprint_path, data_section.name, data_section.kwargs)
+            with _starting(run):
+                trainer = _make_trainer(experiment, checkpoint, run.last_checkpoint)  # one that does not fit fails here
+                run.clean_temp_files()
+                run.keep_metrics_up_to(checkpoint["step"])  # records after the checkpoint will be produced again
+                state = checkpoint["train_state"]
+                run.keep_predictions_up_to(
+                    checkpoint["epoch"] if state["batches_done"] == 0 else checkpoint["epoch"] - 1
+                )
+                run.update_meta(
+                    status="running",
+                    message="",
+                    pid=os.getpid(),
+                    host=socket.gethostname(),
+                    locked=True,
+                    resumed=[*meta.get("resumed", []), _now()],
+                )
+                at = f"epoch {checkpoint['epoch']}, step {checkpoint['step']}"
+                run.log(f"resumed from last.pt at {at}: {' '.join(command)}")
+            return _fit(run, experiment, command, interactive, trainer)
 
 
 def _recorders(run: RunDir, experiment, interactive: bool) -> list:
@@ -140,27 +157,23 @@ def _recorders(run: RunDir, experiment, interactive: bool) -> list:
     return callbacks
 
 
-def _fit(run: RunDir, experiment, command: list[str], interactive: bool, checkpoint: Optional[dict]) -> dict[str, Any]:
-    if checkpoint is None:
-        run.log(f"learnai {__version__}: {' '.join(command)}")
-    callbacks = _recorders(run, experiment, interactive)
-    recorder = callbacks[0]
-    trainer = _make_trainer(experiment, callbacks, checkpoint)
+def _fit(run: RunDir, experiment, command: list[str], interactive: bool, trainer) -> dict[str, Any]:
+    """Train with the run's recorders attached, then record how it ended (exit 1 if even that cannot be written)."""
+    with _starting(run):
+        if trainer.state.step == 0 and trainer.state.epoch == 0:
+            run.log(f"learnai {__version__}: {' '.join(command)}")
+        trainer.callbacks = _recorders(run, experiment, interactive)
+    recorder = trainer.callbacks[0]
     started = time.time()
     with stop_on_signals(trainer):
         status, message, error = _run_loop(trainer, run, experiment.experiment_config)
     _record_replicas(run, trainer)
-
-    meta = run.update_meta(
-        status=status,
-        message=message,
-        ended=_now(),
-        duration_s=round(run.meta().get("duration_s", 0.0) + time.time() - started, 3),
-        epochs_completed=trainer.state.epoch if status == "completed" else run.meta().get("epochs_completed", 0),
-        steps=trainer.state.step,
-        best=recorder.best(trainer),
-    )
-    run.log(f"status: {status}{' - ' + message if message else ''}")
+    try:
+        meta = _record_end(run, trainer, recorder, status, message, started)
+    except OSError as failure:  # a full disk: the lock, released on the way out, lets readers tell it crashed
+        raise RunFailed(
+            f"run {run.id} ended ({status}) but could not record it in {run.meta_path}: {failure.strerror or failure}"
+        ) from None
     plots = _draw_plots(run)
     if error is not None:
         error.run_id = run.id  # callers such as sweep find the run that failed
@@ -168,7 +181,22 @@ def _fit(run: RunDir, experiment, command: list[str], interactive: bool, checkpo
     return _summary(run, meta, recorder.epoch_records, plots)
 
 
-def _make_trainer(experiment, callbacks: list, checkpoint: Optional[dict]):
+def _record_end(run: RunDir, trainer, recorder, status: str, message: str, started: float) -> dict[str, Any]:
+    previous = run.meta(strict=False)
+    meta = run.update_meta(
+        status=status,
+        message=message,
+        ended=_now(),
+        duration_s=round(float(previous.get("duration_s") or 0.0) + time.time() - started, 3),
+        epochs_completed=trainer.state.epoch if status == "completed" else previous.get("epochs_completed", 0),
+        steps=trainer.state.step,
+        best=recorder.best(trainer),
+    )
+    run.log(f"status: {status}{' - ' + message if message else ''}")
+    return meta
+
+
+def _make_trainer(experiment, checkpoint: Optional[dict], source: object = "the checkpoint"):
     from learnai_cli.engine.trainer import Trainer
 
     train_section = experiment.experiment_config.train
@@ -183,12 +211,11 @@ def _make_trainer(experiment, callbacks: list, checkpoint: Optional[dict]):
         experiment.from_logits,
         scheduler=experiment.scheduler,
         scheduler_interval=experiment.scheduler_interval,
-        callbacks=callbacks,
         job=experiment.job,
         device=experiment.device,
     )
     if checkpoint is not None:
-        trainer.restore(checkpoint)
+        trainer.restore(checkpoint, source=str(source))
     return trainer
 
 
@@ -197,7 +224,7 @@ def _fit_worker(experiment, checkpoint: Optional[dict]) -> None:
     from learnai_cli.engine import distributed
     from learnai_cli.engine.trainer import Diverged, StopRequested
 
-    trainer = _make_trainer(experiment, [], checkpoint)
+    trainer = _make_trainer(experiment, checkpoint)
     with stop_on_signals(trainer):
         try:
             trainer.fit()
@@ -218,7 +245,7 @@ def _record_replicas(run: RunDir, trainer) -> None:
         checksums = distributed.gather(trainer.job, distributed.weights_checksum(trainer.model))
         run.update_meta(
             distributed={
-                **run.meta().get("distributed", {}),
+                **run.meta(strict=False).get("distributed", {}),
                 "weights_checksums": checksums,
                 "replicas_identical": len(set(checksums)) == 1,
             }
@@ -277,31 +304,6 @@ def _failed(run: RunDir, failure: Exception) -> tuple[str, str, Exception]:
     return "failed", message, RunFailed(f"run {run.id} failed: {message} (traceback in {run.log_path})")
 
 
-@contextmanager
-def stop_on_signals(trainer):
-    """First SIGINT/SIGTERM: finish the current step, write last.pt, stop (exit 130). A second SIGINT: stop at once."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers can only be installed from the main thread
-        return
-
-    def request_stop(signum, frame):
-        if trainer.stop_signal:
-            raise KeyboardInterrupt
-        trainer.stop_signal = signal.Signals(signum).name
-        print(
-            f"\n{trainer.stop_signal}: finishing the current step and writing last.pt (press Ctrl-C again to stop "
-            "at once)",
-            file=sys.stderr,
-        )
-
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 def _now() -> str:
     return datetime.now().isoformat(timespec="seconds")
 
@@ -324,6 +326,7 @@ def _start_meta(experiment_config: ExperimentConfig, run: RunDir, command: list[
         "seed": experiment_config.seed,
         "git_commit": _git_commit(),
         "epochs_completed": 0,
+        "locked": True,  # this process holds the run's lock while it runs: without a holder it reads as crashed
     }
 
 

@@ -56,3 +56,33 @@ def snapshot(payload: Any) -> Any:
     if isinstance(payload, (list, tuple)):
         return type(payload)(snapshot(value) for value in payload)
     return payload
+
+
+def load_model_state(model: torch.nn.Module, checkpoint: dict[str, Any], source: Any) -> None:
+    """Load a checkpoint's weights into a model; one that does not fit (another architecture, missing or extra
+    keys) is a UsageError naming the checkpoint and the first key that differs, not a raw load_state_dict error."""
+    weights = checkpoint.get("model")
+    if not isinstance(weights, dict):
+        raise UsageError(f"checkpoint {source} holds no model weights: it is damaged or not a learnai checkpoint")
+    problem = _first_mismatch(model.state_dict(), weights)
+    if problem is None:
+        try:
+            model.load_state_dict(weights)
+            return
+        except (RuntimeError, KeyError, TypeError, ValueError) as error:
+            problem = str(error).strip().splitlines()[-1].strip()
+    raise UsageError(
+        f"checkpoint {source} does not fit the model of this run's config.yaml: {problem}. It was written by "
+        "another model or architecture; use the checkpoint of this run, or the config it was trained with"
+    )
+
+
+def _first_mismatch(expected: dict[str, Any], found: dict[str, Any]) -> str | None:
+    for key, value in expected.items():
+        if key not in found:
+            return f"key '{key}' is missing from the checkpoint"
+        shape = getattr(found[key], "shape", None)
+        if shape is not None and tuple(shape) != tuple(value.shape):
+            return f"'{key}' has shape {list(shape)} in the checkpoint but {list(value.shape)} in the model"
+    extra = [key for key in found if key not in expected]
+    return f"the checkpoint has key '{extra[0]}' that the model does not" if extra else None

@@ -11,10 +11,12 @@ import torch
 
 from learnai_cli.config import TrainSection
 from learnai_cli.engine.callbacks import Callback
+from learnai_cli.engine.checkpoint import load_model_state
 from learnai_cli.engine.device import autocast, grad_scaler, restore_rng_states, rng_states
 from learnai_cli.engine.distributed import NOT_DISTRIBUTED, Distributed, sum_across
 from learnai_cli.engine.evaluate import evaluate
 from learnai_cli.engine.lazy_dynamo import step_without_dynamo
+from learnai_cli.errors import UsageError
 
 
 def compiled(model: torch.nn.Module, mode) -> torch.nn.Module:
@@ -357,10 +359,15 @@ class Trainer:
             "config": resolved_config,
         }
 
-    def restore(self, checkpoint: dict[str, Any]) -> None:
-        """Continue from a checkpoint written by `checkpoint`: weights, optimizer, schedule, data order, RNGs."""
-        self.model.load_state_dict(checkpoint["model"])
-        self.optimizer.load_state_dict(checkpoint["optimizer"])
+    def restore(self, checkpoint: dict[str, Any], source: str = "the checkpoint") -> None:
+        """Continue from a checkpoint written by `checkpoint`: weights, optimizer, schedule, data order, RNGs. One
+        that does not fit this model or optimizer is a UsageError naming `source`, raised before anything changes
+        but the model's weights."""
+        load_model_state(self.model, checkpoint, source)
+        try:
+            self.optimizer.load_state_dict(checkpoint["optimizer"])
+        except (KeyError, ValueError, RuntimeError, TypeError) as error:
+            raise UsageError(f"checkpoint {source}: its optimizer state does not fit this run's optimizer ({error})")
         if self.scheduler is not None and checkpoint.get("scheduler") is not None:
             self.scheduler.load_state_dict(checkpoint["scheduler"])
         if self.scaler is not None and checkpoint.get("scaler"):
