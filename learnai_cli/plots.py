@@ -191,12 +191,12 @@ def plot_run(run: RunDir) -> list[Path]:
     records = run.metrics()
     if _epoch_records(records) or _by_steps(records):
         written.append(save_figure(loss_figure(records, run.meta().get("name", run.id)), run.loss_plot))
-    evaluation = read_json(run.eval_path)
-    if evaluation.get("confusion_matrix"):
-        figure = confusion_figure(
-            evaluation["confusion_matrix"], evaluation["class_names"], f"{run.id} ({evaluation['split']})"
-        )
-        written.append(save_figure(figure, run.confusion_plot))
+    for report in run.eval_reports():
+        evaluation = read_json(report)
+        if evaluation.get("confusion_matrix"):
+            title = f"{run.id} ({evaluation.get('split', '?')} split, {Path(evaluation.get('checkpoint', '?')).stem})"
+            figure = confusion_figure(evaluation["confusion_matrix"], evaluation["class_names"], title)
+            written.append(save_figure(figure, run.confusion_plot(report)))
     return written
 
 

@@ -10,18 +10,16 @@ import io
 import json
 import os
 import re
-import socket
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
 
 from learnai_cli.atomic import Damaged, dumps_jsonl, read_json, read_jsonl, temp_files, write_atomic, write_json
 from learnai_cli.errors import UsageError
-from learnai_cli.runlock import RunInUse, RunLock, lock_holder
+from learnai_cli.runlock import RunInUse, RunLock
 
 DEFAULT_RUNS_DIR = "runs"
 RUN_ID_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}_")
@@ -42,7 +40,8 @@ class RunDir:
     metrics_path = property(lambda self: self.path / "metrics.jsonl")
     metrics_csv_path = property(lambda self: self.path / "metrics.csv")
     predictions_path = property(lambda self: self.path / "predictions.jsonl")  # train.record_predictions
-    eval_path = property(lambda self: self.path / "eval.json")
+    legacy_eval_path = property(lambda self: self.path / "eval.json")  # before one result per split and checkpoint
+    eval_dir = property(lambda self: self.path / "eval")
     data_fingerprint_path = property(lambda self: self.path / "data_fingerprint.json")  # the data files trained on
     log_path = property(lambda self: self.path / "train.log")
     checkpoints = property(lambda self: self.path / "checkpoints")
@@ -50,12 +49,25 @@ class RunDir:
     best_checkpoint = property(lambda self: self.checkpoints / "best.pt")
     plots = property(lambda self: self.path / "plots")
     loss_plot = property(lambda self: self.plots / "loss.png")
-    confusion_plot = property(lambda self: self.plots / "confusion_matrix.png")
     fit_plot = property(lambda self: self.plots / "fit.png")
     animation_paths = property(lambda self: (self.plots / "training.gif", self.plots / "training.mp4"))
     export_dir = property(lambda self: self.path / "export")
     tensorboard_dir = property(lambda self: self.path / "tensorboard")
     lock_path = property(lambda self: self.path / ".lock")  # held by the one process that owns the run (runlock.py)
+
+    def eval_report(self, split: str, checkpoint: str) -> Path:
+        """eval/<split>-<checkpoint>.json: one result per split and checkpoint (best, last or a .pt file's stem)."""
+        return self.eval_dir / f"{split}-{re.sub(r'[^A-Za-z0-9._-]', '_', checkpoint)[:80]}.json"
+
+    def eval_reports(self) -> list[Path]:
+        """Every evaluation result of the run, oldest first (a run from before eval/ has its eval.json)."""
+        found = [self.legacy_eval_path] if self.legacy_eval_path.is_file() else []
+        return found + sorted(self.eval_dir.glob("*.json"), key=lambda p: (p.stat().st_mtime, p.name))
+
+    def confusion_plot(self, report: Path) -> Path:
+        """plots/confusion_matrix_<split>-<checkpoint>.png beside the evaluation result it draws."""
+        suffix = "" if report == self.legacy_eval_path else f"_{report.stem}"
+        return self.plots / f"confusion_matrix{suffix}.png"
 
     def checkpoint(self, which: str) -> Path:
         """checkpoints/best.pt or checkpoints/last.pt."""
@@ -234,10 +246,6 @@ def _inside(root: Path, run: RunDir) -> RunDir:
     return run
 
 
-STALE_HEARTBEAT_SECONDS = 15 * 60
-STARTING_GRACE_SECONDS = 30  # a directory this young without meta.json is a run being created, not a damaged one
-IN_USE = ("running", "starting")  # statuses whose run belongs to a live process: rm and gc leave them alone
-
 # The fields of meta.json readers rely on, and the types they must have.
 META_TYPES: dict[str, tuple[type, ...]] = {
     "status": (str,),
@@ -309,83 +317,7 @@ def _probe(folder: Path) -> str | None:
     return None
 
 
-def effective_status(meta: dict[str, Any]) -> str:
-    """The recorded status, except a 'running' run whose process is gone (or silent for long) is 'crashed'."""
-    status = meta.get("status", "unknown")
-    if status != "running":
-        return status
-    if meta.get("host") == socket.gethostname() and isinstance(meta.get("pid"), int):
-        return "running" if _process_alive(meta["pid"]) else "crashed"
-    try:
-        age = (datetime.now() - datetime.fromisoformat(meta.get("heartbeat", ""))).total_seconds()
-    except (TypeError, ValueError):
-        return "crashed"
-    return "running" if age < STALE_HEARTBEAT_SECONDS else "crashed"
-
-
-def run_status(run: RunDir, own_lock: bool = False) -> tuple[str, str]:
-    """(status, problem) of a run as readers should see it: a run whose lock a live process holds is running; one
-    whose owner is gone is crashed; a young directory without meta.json is starting; unreadable files: damaged.
-    own_lock: this process holds the lock (so any previous owner is gone)."""
-    if not own_lock and lock_holder(run.lock_path) is not None:
-        return "running", ""
-    try:
-        meta = run.meta()
-    except DamagedRun as damage:
-        return "damaged", damage.problem
-    if not meta:
-        if _age_s(run.path) < STARTING_GRACE_SECONDS:
-            return "starting", ""
-        return "damaged", "meta.json is missing"
-    if meta.get("status") == "running" and meta.get("locked"):
-        return "crashed", ""  # its owner held the lock while running; nobody holds it now
-    return effective_status(meta), ""
-
-
-def _age_s(path: Path) -> float:
-    try:
-        return time.time() - path.stat().st_mtime
-    except OSError:
-        return float("inf")
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    except (OverflowError, ValueError):
-        return False
-    return True
-
-
-def iter_summaries(root: Path) -> Iterator[dict[str, Any]]:
-    """One summary row per run for `learnai runs`; a damaged run is a row with status `damaged` and its problem."""
-    for run in all_runs(root):
-        status, problem = run_status(run)
-        meta = run.meta(strict=False)
-        best = meta.get("best") or {}
-        yield {
-            "id": run.id,
-            "name": meta.get("name", ""),
-            "status": status,
-            "problem": problem or None,
-            "epochs": meta.get("epochs_completed"),
-            "best_metric": best.get("metric") if isinstance(best.get("metric"), str) else None,
-            "best_value": best.get("value") if _is_number(best.get("value")) else None,
-            "duration_s": meta.get("duration_s"),
-            "started": meta.get("started"),
-            "path": str(run.path),
-        }
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 __all__ = [
-    "RunDir", "RunLock", "RunInUse", "DamagedRun", "all_runs", "resolve", "runs_root", "run_status",
-    "effective_status", "iter_summaries", "check_writable", "create_sweep_dir",
+    "RunDir", "RunLock", "RunInUse", "DamagedRun", "all_runs", "resolve", "runs_root", "check_writable",
+    "create_sweep_dir",
 ]  # fmt: skip

@@ -49,7 +49,7 @@ def test_linear_regression_learns_weight_and_bias(cli, runs_dir):
     assert report["ok"] and report["split"] == "test" and report["samples"] == 1000
     assert report["parameters"]["linear.weight"][0] == pytest.approx(2.0, abs=0.05)
     assert report["metrics"]["mse"] < 0.05
-    assert json.loads((run / "eval.json").read_text())["metrics"] == report["metrics"]
+    assert json.loads((run / "eval" / "test-best.json").read_text())["metrics"] == report["metrics"]
 
 
 def test_toy_classes_eval_plot_and_runs(cli, runs_dir):
@@ -65,7 +65,7 @@ def test_toy_classes_eval_plot_and_runs(cli, runs_dir):
     assert len(report["confusion_matrix"]) == 3 and sum(map(sum, report["confusion_matrix"])) == 6
 
     plotted = cli.json("plot", run_id)
-    assert sorted(p.split("/")[-1] for p in plotted["plots"]) == ["confusion_matrix.png", "loss.png"]
+    assert sorted(p.split("/")[-1] for p in plotted["plots"]) == ["confusion_matrix_val-last.png", "loss.png"]
     for path in plotted["plots"]:
         with open(path, "rb") as png:
             assert png.read(8) == b"\x89PNG\r\n\x1a\n"

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from learnai_cli import atomic
+from learnai_cli import atomic, runstatus
 from learnai_cli import rundir as runs
 from learnai_cli.errors import UsageError
 
@@ -83,7 +83,7 @@ def test_one_process_owns_a_run_and_a_dead_owners_lock_is_taken_over(tmp_path):
     run, lock = runs.RunDir.create_locked(tmp_path, "owned", now=NOW)
     with pytest.raises(runs.RunInUse, match=rf"pid {os.getpid()}"):
         run.lock()
-    assert runs.run_status(run) == ("running", "")  # no meta.json yet, but held: never removable
+    assert runstatus.run_status(run) == ("running", "")  # no meta.json yet, but held: never removable
     lock.release()
     assert not run.lock_path.exists()
     # a process that took the lock and died without releasing it (SIGKILL): its lock file stays, the flock does not
@@ -96,13 +96,13 @@ def test_one_process_owns_a_run_and_a_dead_owners_lock_is_taken_over(tmp_path):
 
 def test_status_of_starting_locked_crashed_and_damaged_runs(tmp_path):
     run = runs.RunDir.create(tmp_path, "s", now=NOW)
-    assert runs.run_status(run)[0] == "starting"
+    assert runstatus.run_status(run)[0] == "starting"
     os.utime(run.path, (0, 0))
-    assert runs.run_status(run) == ("damaged", "meta.json is missing")
+    assert runstatus.run_status(run) == ("damaged", "meta.json is missing")
     run.update_meta(status="running", pid=os.getpid(), host="elsewhere", locked=True)
-    assert runs.run_status(run)[0] == "crashed"  # says running, but nobody holds its lock
+    assert runstatus.run_status(run)[0] == "crashed"  # says running, but nobody holds its lock
     run.meta_path.write_text("null")
-    status, problem = runs.run_status(run)
+    status, problem = runstatus.run_status(run)
     assert status == "damaged" and "meta.json" in problem and "null" in problem
     with pytest.raises(runs.DamagedRun, match="learnai rm"):
         run.meta()

@@ -27,7 +27,7 @@ def evaluate(
     runs_dir: Optional[Path] = RunsDirOption,
     json_output: bool = JsonOption,
 ) -> None:
-    """Evaluate a run's checkpoint on a split; writes eval.json (and a confusion matrix for classifiers)."""
+    """Evaluate a run's checkpoint on a split; writes eval/<split>-<checkpoint>.json (and a confusion matrix)."""
     from learnai_cli import rundir
     from learnai_cli.commands.evaluate import evaluate_run
 

@@ -49,7 +49,7 @@ def _render_runs(result: dict[str, Any]) -> None:
         stdout.print(f"no runs in {result['runs_dir']}", highlight=False)
         return
     table = Table(title=f"runs in {result['runs_dir']}")
-    for column in ("id", "name", "status", "epochs", "best", "duration", "started"):
+    for column in ("id", "name", "status", "epochs", "best", "test", "duration", "started"):
         table.add_column(column)
     for row in result["runs"]:
         best = f"{row['best_metric']} {row['best_value']:.4g}" if row["best_value"] is not None else ""
@@ -61,11 +61,20 @@ def _render_runs(result: dict[str, Any]) -> None:
             status,
             str(row["epochs"] or 0),
             best,
+            _test_text(row.get("test")),
             duration,
             str(row["started"] or ""),
         )
         table.add_row(*map(Text, cells))
     stdout.print(table)
+
+
+def _test_text(metrics: dict[str, float] | None) -> str:
+    """The test result's headline: accuracy for classifiers, else mse, else the loss."""
+    if not metrics:
+        return ""
+    name = next((k for k in ("accuracy", "mse", "loss") if k in metrics), next(iter(metrics)))
+    return f"{name} {metrics[name]:.4g}"
 
 
 def show(run_id: str = RunIdArgument, runs_dir: Optional[Path] = RunsDirOption, json_output: bool = JsonOption) -> None:
@@ -89,6 +98,9 @@ def _render_show(result: dict[str, Any]) -> None:
         stdout.print(Text(f"  best {best['metric']} {best['value']:.4g} at epoch {best['epoch']}"))
     if result["last_epoch"]:
         stdout.print(Text(f"  last epoch: {metrics_text(result['last_epoch'])}"))
+    for evaluation in result.get("evaluations", []):
+        scores = "  ".join(f"{k} {v:.4g}" for k, v in (evaluation["metrics"] or {}).items() if isinstance(v, float))
+        stdout.print(Text(f"  eval {evaluation['split']} ({evaluation['checkpoint']}): {scores}"))
     stdout.print(Text(yaml.safe_dump(result["config"], sort_keys=False)))
     for entry in result["files"]:
         stdout.print(Text(f"  {entry['path']}  ({entry['bytes']:,} bytes)"))

@@ -48,7 +48,8 @@ def load_trained(run: RunDir, checkpoint: str = "best"):
 
 
 def evaluate_run(run: RunDir, checkpoint: str = "best", split: str = "test") -> dict[str, Any]:
-    """Evaluate and write eval.json (plus a confusion matrix plot for classification); returns the results."""
+    """Evaluate and write eval/<split>-<checkpoint>.json (plus a confusion matrix plot for classification), one result
+    per split and checkpoint, so evaluating another split never replaces a result; returns the results."""
     from learnai_cli.engine.device import autocast
     from learnai_cli.engine.evaluate import evaluate
 
@@ -75,7 +76,9 @@ def evaluate_run(run: RunDir, checkpoint: str = "best", split: str = "test") -> 
     }
     report.update(_class_report(experiment, batches, precision))
     report.update(_what_was_learned(experiment, split))
-    write_json(run.eval_path, report)
+    run.eval_dir.mkdir(exist_ok=True)
+    report["report"] = str(run.eval_report(split, checkpoint if checkpoint in ("best", "last") else path.stem))
+    write_json(Path(report["report"]), report)
     report["plots"] = [str(p) for p in _plots(run)]
     return report
 

@@ -13,10 +13,10 @@ from learnai_cli.rundir import RunDir
 
 def check_resumable(run: RunDir) -> dict[str, Any]:
     """The run's meta when it can be resumed (we hold its lock); refuse completed, running and damaged runs."""
-    from learnai_cli import rundir
+    from learnai_cli import runstatus
 
     meta = run.meta()  # a damaged meta.json raises DamagedRun
-    status = rundir.run_status(run, own_lock=True)[0] if meta else "unknown"
+    status = runstatus.run_status(run, own_lock=True)[0] if meta else "unknown"
     if status == "completed":
         raise UsageError(
             f"run {run.id} already completed ({meta.get('epochs_completed')} epochs); nothing to resume. Start a "

@@ -6,9 +6,11 @@ import shutil
 from pathlib import Path
 from typing import Any, Optional
 
+from learnai_cli.atomic import read_json
 from learnai_cli.errors import UsageError
-from learnai_cli.rundir import IN_USE, DamagedRun, RunDir, RunInUse, all_runs, iter_summaries, run_status
+from learnai_cli.rundir import DamagedRun, RunDir, RunInUse, all_runs
 from learnai_cli.runlock import lock_holder
+from learnai_cli.runstatus import IN_USE, iter_summaries, run_status
 
 
 def show(run: RunDir) -> dict[str, Any]:
@@ -27,8 +29,15 @@ def show(run: RunDir) -> dict[str, Any]:
         "meta": run.meta(strict=False),
         "config": run.read_config(),
         "last_epoch": records[-1] if records else None,
+        "evaluations": [_evaluation(report) for report in run.eval_reports()],
         "files": [{"path": str(p.relative_to(run.path)), "bytes": p.stat().st_size} for p in files],
     }
+
+
+def _evaluation(report: Path) -> dict[str, Any]:
+    """One `learnai eval` result in brief: split, checkpoint, metrics."""
+    result = read_json(report)
+    return {"split": result.get("split"), "checkpoint": result.get("checkpoint"), "metrics": result.get("metrics")}
 
 
 def filtered_summaries(root: Path, status: Optional[str], name: Optional[str]) -> list[dict[str, Any]]:

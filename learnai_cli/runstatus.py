@@ -1,0 +1,107 @@
+"""What state a run is in, as every reader should see it: running, starting, crashed, damaged, or as recorded.
+
+No torch here: `learnai runs` lists hundreds of runs through this module and rundir.py.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterator
+
+from learnai_cli.rundir import DamagedRun, RunDir, all_runs
+from learnai_cli.runlock import lock_holder
+
+STALE_HEARTBEAT_SECONDS = 15 * 60
+STARTING_GRACE_SECONDS = 30  # a directory this young without meta.json is a run being created, not a damaged one
+IN_USE = ("running", "starting")  # statuses whose run belongs to a live process: rm and gc leave them alone
+
+
+def effective_status(meta: dict[str, Any]) -> str:
+    """The recorded status, except a 'running' run whose process is gone (or silent for long) is 'crashed'."""
+    status = meta.get("status", "unknown")
+    if status != "running":
+        return status
+    if meta.get("host") == socket.gethostname() and isinstance(meta.get("pid"), int):
+        return "running" if _process_alive(meta["pid"]) else "crashed"
+    try:
+        age = (datetime.now() - datetime.fromisoformat(meta.get("heartbeat", ""))).total_seconds()
+    except (TypeError, ValueError):
+        return "crashed"
+    return "running" if age < STALE_HEARTBEAT_SECONDS else "crashed"
+
+
+def run_status(run: RunDir, own_lock: bool = False) -> tuple[str, str]:
+    """(status, problem) of a run as readers should see it: a run whose lock a live process holds is running; one
+    whose owner is gone is crashed; a young directory without meta.json is starting; unreadable files: damaged.
+    own_lock: this process holds the lock (so any previous owner is gone)."""
+    if not own_lock and lock_holder(run.lock_path) is not None:
+        return "running", ""
+    try:
+        meta = run.meta()
+    except DamagedRun as damage:
+        return "damaged", damage.problem
+    if not meta:
+        if _age_s(run.path) < STARTING_GRACE_SECONDS:
+            return "starting", ""
+        return "damaged", "meta.json is missing"
+    if meta.get("status") == "running" and meta.get("locked"):
+        return "crashed", ""  # its owner held the lock while running; nobody holds it now
+    return effective_status(meta), ""
+
+
+def _age_s(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return float("inf")
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    except (OverflowError, ValueError):
+        return False
+    return True
+
+
+def iter_summaries(root: Path) -> Iterator[dict[str, Any]]:
+    """One summary row per run for `learnai runs`; a damaged run is a row with status `damaged` and its problem."""
+    for run in all_runs(root):
+        status, problem = run_status(run)
+        meta = run.meta(strict=False)
+        best = meta.get("best") or {}
+        yield {
+            "id": run.id,
+            "name": meta.get("name", ""),
+            "status": status,
+            "problem": problem or None,
+            "epochs": meta.get("epochs_completed"),
+            "best_metric": best.get("metric") if isinstance(best.get("metric"), str) else None,
+            "best_value": best.get("value") if _is_number(best.get("value")) else None,
+            "duration_s": meta.get("duration_s"),
+            "started": meta.get("started"),
+            "test": test_metrics(run),
+            "path": str(run.path),
+        }
+
+
+def test_metrics(run: RunDir) -> dict[str, float] | None:
+    """The test-split metrics of the run's best checkpoint (else its newest test result), once `learnai eval` ran."""
+    from learnai_cli.atomic import read_json
+
+    reports = [r for r in run.eval_reports() if read_json(r).get("split") == "test"]
+    best = [r for r in reports if r == run.eval_report("test", "best")]
+    metrics = read_json((best or reports)[-1]).get("metrics") if reports else None
+    return {k: v for k, v in metrics.items() if _is_number(v)} if isinstance(metrics, dict) else None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
