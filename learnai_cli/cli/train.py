@@ -38,6 +38,13 @@ ResumeOption = typer.Option(
     help="Continue RUN_ID from its checkpoints/last.pt instead of starting a new run.",
     metavar="RUN_ID",
 )
+InitFromOption = typer.Option(
+    None,
+    "--init-from",
+    help="Start the new run's model from another run's weights (best.pt, or RUN:last for last.pt); optimizer "
+    "and schedule start fresh.",
+    metavar="RUN[:best|last]",
+)
 DryRunOption = typer.Option(
     False,
     "--dry-run",
@@ -68,6 +75,7 @@ def train(
     config_path: Optional[Path] = ConfigArgument,
     overrides: Optional[List[str]] = OverridesArgument,
     resume: Optional[str] = ResumeOption,
+    init_from: Optional[str] = InitFromOption,
     dry_run: bool = DryRunOption,
     no_progress: bool = NoProgressOption,
     nproc_per_node: Optional[int] = NprocOption,
@@ -83,28 +91,47 @@ def train(
     from learnai_cli.commands import train as training
 
     with reporting_errors(json_output):
-        if resume is not None and (config_path is not None or dry_run or plugin):
-            raise UsageError(
-                "--resume continues a run with its saved config: give no CONFIG, overrides, --plugin or --dry-run "
-                "with it"
-            )
+        if resume is not None:  # its positional arguments are overrides (only train.epochs=N is taken)
+            overrides = _resume_overrides(config_path, overrides or [], dry_run, plugin, init_from)
         if nproc_per_node is not None and "WORLD_SIZE" not in os.environ:
             _check_before_launch(config_path, overrides or [], plugin or [], resume, runs_dir)  # once, not per worker
             arguments = _without_flag_values(sys.argv[1:])
             raise typer.Exit(training.launch(arguments, nproc_per_node, nnodes, node_rank, master_addr, master_port))
         interactive = sys.stderr.isatty() and not json_output and not no_progress
         if resume is not None:
-            summary = training.resume(
-                runs_root(runs_dir), resume, ["learnai", "train", "--resume", resume], interactive
-            )
+            from learnai_cli.commands.resume import resume as resume_run
+
+            command = ["learnai", "train", "--resume", resume, *overrides]
+            summary = resume_run(runs_root(runs_dir), resume, command, interactive, overrides)
         else:
-            summary = _train_config(config_path, overrides or [], plugin or [], runs_dir, dry_run, interactive)
+            summary = _train_config(
+                config_path, overrides or [], plugin or [], runs_dir, dry_run, interactive, init_from
+            )
         if summary is not None:  # ranks other than 0 of a distributed job report nothing
             emit(summary, json_output, _render_train)
 
 
+def _resume_overrides(config_path, overrides: list[str], dry_run: bool, plugin, init_from) -> list[str]:
+    """With --resume, every positional argument is an override; only train.epochs=N is accepted."""
+    from learnai_cli.commands.resume import check_overrides
+
+    given = ([str(config_path)] if config_path is not None else []) + overrides
+    if dry_run or plugin or init_from or any("=" not in argument for argument in given):
+        raise UsageError(
+            "--resume continues a run with its saved config: give no CONFIG, --plugin, --init-from or --dry-run "
+            "with it (train.epochs=N may raise its epoch budget)"
+        )
+    return check_overrides(given)
+
+
 def _train_config(
-    config_path, overrides: list[str], plugin_specs: list[str], runs_dir, dry_run: bool, interactive: bool
+    config_path,
+    overrides: list[str],
+    plugin_specs: list[str],
+    runs_dir,
+    dry_run: bool,
+    interactive: bool,
+    init_from: Optional[str] = None,
 ):
     from learnai_cli import config as config_module
     from learnai_cli.commands import train as training
@@ -113,8 +140,10 @@ def _train_config(
         raise UsageError("give a CONFIG file to train (e.g. configs/linear_regression.yaml), or --resume RUN_ID")
     experiment_config = config_module.load(config_path, overrides, plugins=plugin_specs)
     command = ["learnai", "train", str(config_path), *overrides] + (["--dry-run"] if dry_run else [])
-    command += [f"--plugin={p}" for p in plugin_specs]
-    return training.train(experiment_config, runs_root(runs_dir), command, interactive, dry_run=dry_run)
+    command += [f"--plugin={p}" for p in plugin_specs] + ([f"--init-from={init_from}"] if init_from else [])
+    return training.train(
+        experiment_config, runs_root(runs_dir), command, interactive, dry_run=dry_run, init_from=init_from
+    )
 
 
 def _check_before_launch(config_path, overrides: list[str], plugin_specs: list[str], resume, runs_dir) -> None:

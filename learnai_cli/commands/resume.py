@@ -1,26 +1,107 @@
-"""`learnai train --resume`: whether a run can be continued, and the experiment and checkpoint to continue it from.
+"""`learnai train --resume`: whether a run can be continued, the experiment and checkpoint to continue it from, and
+raising the epoch budget of a run (`--resume RUN train.epochs=N`).
 
-The caller (commands/train.py) holds the run's lock while these checks run and until training ends.
+The run's lock is held while these checks run and until training ends.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import inspect
+import os
+import socket
+from pathlib import Path
+from typing import Any, Optional
 
 from learnai_cli.errors import UsageError
 from learnai_cli.rundir import RunDir
 
+EPOCHS_KEY = "train.epochs"
 
-def check_resumable(run: RunDir) -> dict[str, Any]:
-    """The run's meta when it can be resumed (we hold its lock); refuse completed, running and damaged runs."""
+
+def check_overrides(overrides: list[str]) -> list[str]:
+    """--resume takes no override but train.epochs=N (raising the run's epoch budget)."""
+    for override in overrides:
+        if override.partition("=")[0].strip() != EPOCHS_KEY:
+            raise UsageError(
+                "--resume continues a run with its saved config; only train.epochs may be raised (got "
+                f"{override}): start a new run, or use --init-from RUN to start from its weights"
+            )
+    return overrides
+
+
+def resume(
+    root: Path, run_id: str, command: list[str], interactive: bool, overrides: list[str] = ()
+) -> Optional[dict[str, Any]]:
+    """Continue a run from its last.pt in the same directory: weights, optimizer, schedule, data order, RNGs; with
+    `train.epochs=N` up to N epochs (config.yaml then records N and meta.json the extension)."""
+    from learnai_cli import rundir
+    from learnai_cli.commands import train as training
+    from learnai_cli.data import fingerprint as data_fingerprint
+    from learnai_cli.engine.distributed import from_environment as distributed_job
+
+    overrides = check_overrides(list(overrides))
+    with training.interrupting_on_signals():
+        run = rundir.resolve(root, run_id)
+        job = distributed_job()
+        if not job.is_main:  # other ranks follow rank 0, which owns the run and checks it
+            experiment, checkpoint = resumable(run, job, overrides=overrides)
+            saved = (checkpoint.get("config") or {}).get("train") or {}
+            if saved.get("epochs") != experiment.experiment_config.train.epochs:  # extended, as rank 0 checked
+                clear_stop(checkpoint)
+            return training.fit_worker(experiment, checkpoint)
+        with run.lock():  # before anything is read or rewritten: a second resume is refused here
+            meta = check_resumable(run, extending=bool(overrides))
+            experiment, checkpoint = resumable(run, job, completed_check=not meta, overrides=overrides)
+            extension = check_extension(run, experiment.experiment_config, checkpoint)
+            if extension is None and overrides:
+                check_resumable(run)  # train.epochs as it was: a plain resume, which a completed run refuses
+            data_section = experiment.experiment_config.data
+            data_fingerprint.warn_if_changed(run.data_fingerprint_path, data_section.name, data_section.kwargs)
+            with training.starting(run):
+                if extension:
+                    clear_stop(checkpoint)
+                trainer = training.make_trainer(experiment, checkpoint, run.last_checkpoint)  # a misfit fails here
+                _reopen(run, meta, checkpoint, experiment.experiment_config, extension)
+                at = f"epoch {checkpoint['epoch']}, step {checkpoint['step']}"
+                run.log(f"resumed from last.pt at {at}: {' '.join(command)}")
+            return training.fit(run, experiment, command, interactive, trainer)
+
+
+def _reopen(run: RunDir, meta: dict[str, Any], checkpoint: dict[str, Any], experiment_config, extension) -> None:
+    """The run's files set back to its checkpoint, and meta.json (and config.yaml, when extended) rewritten."""
+    run.clean_temp_files()
+    run.keep_metrics_up_to(checkpoint["step"])  # records after the checkpoint will be produced again
+    state = checkpoint["train_state"]
+    run.keep_predictions_up_to(checkpoint["epoch"] if state["batches_done"] == 0 else checkpoint["epoch"] - 1)
+    fields: dict[str, Any] = {}
+    if extension:
+        run.write_config(experiment_config.to_dict())
+        old, new = extension
+        fields["extended"] = [*meta.get("extended", []), {"at": _now(), "epochs": [old, new]}]
+    run.update_meta(
+        status="running",
+        message="",
+        pid=os.getpid(),
+        host=socket.gethostname(),
+        locked=True,
+        resumed=[*meta.get("resumed", []), _now()],
+        **fields,
+    )
+
+
+def check_resumable(run: RunDir, extending: bool = False) -> dict[str, Any]:
+    """The run's meta when it can be resumed (we hold its lock); refuse running and damaged runs, and completed ones
+    unless their epoch budget is being raised."""
     from learnai_cli import runstatus
 
     meta = run.meta()  # a damaged meta.json raises DamagedRun
     status = runstatus.run_status(run, own_lock=True)[0] if meta else "unknown"
-    if status == "completed":
+    if status == "completed" and not extending:
+        done = meta.get("epochs_completed")
         raise UsageError(
-            f"run {run.id} already completed ({meta.get('epochs_completed')} epochs); nothing to resume. Start a "
-            "new run to train more."
+            f"run {run.id} already completed ({done} epochs); nothing to resume. To train it further: learnai "
+            f"train --resume {run.id} train.epochs=N (N > {done}), or start a new run from its weights with "
+            f"--init-from {run.id}"
         )
     if status == "running":
         raise UsageError(
@@ -34,13 +115,16 @@ def check_resumable(run: RunDir) -> dict[str, Any]:
     return meta
 
 
-def resumable(run: RunDir, job, completed_check: bool = False):
-    """The experiment rebuilt from the run's config and its last.pt; refuses a checkpoint that is not resumable."""
+def resumable(run: RunDir, job, completed_check: bool = False, overrides: list[str] = ()):
+    """The experiment rebuilt from the run's config (with `overrides`) and its last.pt; refuses a checkpoint that is
+    not resumable."""
     from learnai_cli import config as config_module
     from learnai_cli.commands.experiment import build_experiment
     from learnai_cli.engine.checkpoint import load_checkpoint
 
-    experiment_config = config_module.validate(run.read_config(), source=str(run.config_path), base_dir=run.path)
+    experiment_config = config_module.validate(
+        run.read_config(), source=str(run.config_path), overrides=list(overrides), base_dir=run.path
+    )
     experiment = build_experiment(experiment_config, job=job)
     last = run.last_checkpoint
     checkpoint = load_checkpoint(last)
@@ -54,3 +138,51 @@ def resumable(run: RunDir, job, completed_check: bool = False):
             f"{checkpoint['epoch']} of {experiment_config.train.epochs}); nothing to resume"
         )
     return experiment, checkpoint
+
+
+def check_extension(run: RunDir, experiment_config, checkpoint: dict[str, Any]) -> Optional[tuple[int, int]]:
+    """(old, new) epoch budget when train.epochs is being raised; None when it is unchanged. Refuses a budget that
+    is not above the epochs already done, a lower one, a scheduler built from the epoch count, and a run that
+    train.max_steps ended (only train.epochs may change, so it would stop again at once)."""
+    train = experiment_config.train
+    old, new = (run.read_config().get("train") or {}).get("epochs"), train.epochs
+    done = checkpoint["epoch"] if checkpoint["train_state"].get("batches_done", 0) == 0 else checkpoint["epoch"] - 1
+    if new <= done:
+        raise UsageError(f"run {run.id} has completed {done} epochs: train.epochs={new} must be more than that")
+    if new == old:
+        return None
+    if isinstance(old, int) and new < old:
+        raise UsageError(f"run {run.id} trains for {old} epochs: --resume can only raise train.epochs, not lower it")
+    scheduler = experiment_config.scheduler
+    if scheduler is not None and _built_from_epochs(scheduler.name):
+        raise UsageError(
+            f"run {run.id} uses scheduler '{scheduler.name}', whose schedule is built from train.epochs: it cannot "
+            f"be stretched to {new} epochs. Start a new run from its weights instead: learnai train CONFIG "
+            f"--init-from {run.id}"
+        )
+    if train.max_steps is not None and checkpoint["step"] >= train.max_steps:
+        raise UsageError(
+            f"run {run.id} ended at train.max_steps={train.max_steps}, which --resume cannot change: start a new "
+            f"run from its weights with --init-from {run.id}"
+        )
+    return old, new
+
+
+def clear_stop(checkpoint: dict[str, Any]) -> None:
+    """A run given more epochs trains on: an early stop (or stop_when) recorded in its checkpoint is cleared, and
+    early stopping starts a fresh patience. A run that did not stop is left exactly as it was."""
+    if checkpoint.get("should_stop"):
+        checkpoint["should_stop"], checkpoint["stop_reason"] = False, ""
+        checkpoint["train_state"] = {**checkpoint["train_state"], "epochs_without_improvement": 0}
+
+
+def _built_from_epochs(name: str) -> bool:
+    from learnai_cli import registry
+
+    return "epochs" in inspect.signature(registry.SCHEDULERS.get(name).builder).parameters
+
+
+def _now() -> str:
+    from datetime import datetime
+
+    return datetime.now().isoformat(timespec="seconds")

@@ -35,21 +35,31 @@ def train(
     interactive: bool,
     dry_run: bool = False,
     tags: Optional[dict[str, str]] = None,
+    init_from: Optional[str] = None,
 ) -> dict[str, Any]:
     """Train one config into a new run directory (a throwaway one for --dry-run); returns a summary. `tags` go into
-    meta.json."""
+    meta.json. `init_from` (RUN[:best|last] in `root`) gives the model that run's weights before the first step."""
+    from learnai_cli.commands.init_from import resolve_init_from
+
     with interrupting_on_signals():  # from the first line: a signal during start-up exits 130, no traceback
+        source = resolve_init_from(root, init_from) if init_from else None
+        tags = {**(tags or {}), **({"init_from": source.meta()} if source else {})}
         if dry_run:
             train_section = experiment_config.train.model_copy(update=DRY_RUN_SETTINGS)
             experiment_config = experiment_config.model_copy(update={"train": train_section})
             with tempfile.TemporaryDirectory(prefix="learnai-dry-run-") as scratch:
-                summary = _train_new(experiment_config, Path(scratch), command, interactive, tags or {})
+                summary = _train_new(experiment_config, Path(scratch), command, interactive, tags, source)
             return {**summary, "dry_run": True, "run_dir": None}
-        return _train_new(experiment_config, root, command, interactive, tags or {})
+        return _train_new(experiment_config, root, command, interactive, tags, source)
 
 
 def _train_new(
-    experiment_config: ExperimentConfig, root: Path, command: list[str], interactive: bool, tags: dict[str, str]
+    experiment_config: ExperimentConfig,
+    root: Path,
+    command: list[str],
+    interactive: bool,
+    tags: dict[str, Any],
+    source=None,
 ) -> Optional[dict[str, Any]]:
     from learnai_cli.commands.experiment import build_experiment
     from learnai_cli.engine import distributed
@@ -59,24 +69,26 @@ def _train_new(
     if job.is_main:
         check_writable(root)  # before anything is built: an unusable runs root costs no start-up time
     experiment = build_experiment(experiment_config, job=job)  # bad data or shapes fail here, before a run dir exists
+    if source is not None:
+        source.load_into(experiment.model)  # another architecture fails here too; optimizer and schedule start fresh
     if not job.is_main:
-        return _fit_worker(experiment, checkpoint=None)
+        return fit_worker(experiment, checkpoint=None)
     run, lock = RunDir.create_locked(root, experiment_config.name)  # owned by this process from its first moment
     with lock:
         if job.enabled:
             backend = "nccl" if experiment.device.type == "cuda" else "gloo"
             tags = {**tags, "distributed": {"world_size": job.world_size, "backend": backend}}
-        with _starting(run):
+        with starting(run):
             run.write_config(experiment_config.to_dict())
             data_section = experiment_config.data
             data_fingerprint.record(run.data_fingerprint_path, data_section.name, data_section.kwargs)
             run.update_meta(**_start_meta(experiment_config, run, command, device_name(experiment.device)), **tags)
-            trainer = _make_trainer(experiment, checkpoint=None)
-        return _fit(run, experiment, command, interactive, trainer)
+            trainer = make_trainer(experiment, checkpoint=None)
+        return fit(run, experiment, command, interactive, trainer)
 
 
 @contextmanager
-def _starting(run: RunDir):
+def starting(run: RunDir):
     """Between creating (or reopening) a run and its first step: a signal marks it interrupted (exit 130); a write
     that fails (full disk) fails it (exit 1). The lock is released either way, so it never reads as running."""
     try:
@@ -99,44 +111,6 @@ def _record_quietly(run: RunDir, **fields: Any) -> bool:
         return False
 
 
-def resume(root: Path, run_id: str, command: list[str], interactive: bool) -> dict[str, Any]:
-    """Continue a run from its last.pt in the same directory: weights, optimizer, schedule, data order, RNGs."""
-    from learnai_cli import rundir
-    from learnai_cli.commands.resume import check_resumable, resumable
-    from learnai_cli.engine.distributed import from_environment as distributed_job
-
-    with interrupting_on_signals():
-        run = rundir.resolve(root, run_id)
-        job = distributed_job()
-        if not job.is_main:  # other ranks follow rank 0, which owns the run and checks it
-            experiment, checkpoint = resumable(run, job)
-            return _fit_worker(experiment, checkpoint)
-        with run.lock():  # before anything is read or rewritten: a second resume is refused here
-            meta = check_resumable(run)
-            experiment, checkpoint = resumable(run, job, completed_check=not meta)
-            data_section = experiment.experiment_config.data
-            data_fingerprint.warn_if_changed(run.data_fingerprint_path, data_section.name, data_section.kwargs)
-            with _starting(run):
-                trainer = _make_trainer(experiment, checkpoint, run.last_checkpoint)  # one that does not fit fails here
-                run.clean_temp_files()
-                run.keep_metrics_up_to(checkpoint["step"])  # records after the checkpoint will be produced again
-                state = checkpoint["train_state"]
-                run.keep_predictions_up_to(
-                    checkpoint["epoch"] if state["batches_done"] == 0 else checkpoint["epoch"] - 1
-                )
-                run.update_meta(
-                    status="running",
-                    message="",
-                    pid=os.getpid(),
-                    host=socket.gethostname(),
-                    locked=True,
-                    resumed=[*meta.get("resumed", []), _now()],
-                )
-                at = f"epoch {checkpoint['epoch']}, step {checkpoint['step']}"
-                run.log(f"resumed from last.pt at {at}: {' '.join(command)}")
-            return _fit(run, experiment, command, interactive, trainer)
-
-
 def _recorders(run: RunDir, experiment, interactive: bool) -> list:
     """The callbacks that write the run's files, show progress and feed optional loggers."""
     from learnai_cli.recorders.progress import ProgressReporter
@@ -157,9 +131,9 @@ def _recorders(run: RunDir, experiment, interactive: bool) -> list:
     return callbacks
 
 
-def _fit(run: RunDir, experiment, command: list[str], interactive: bool, trainer) -> dict[str, Any]:
+def fit(run: RunDir, experiment, command: list[str], interactive: bool, trainer) -> dict[str, Any]:
     """Train with the run's recorders attached, then record how it ended (exit 1 if even that cannot be written)."""
-    with _starting(run):
+    with starting(run):
         if trainer.state.step == 0 and trainer.state.epoch == 0:
             run.log(f"learnai {__version__}: {' '.join(command)}")
         trainer.callbacks = _recorders(run, experiment, interactive)
@@ -196,7 +170,7 @@ def _record_end(run: RunDir, trainer, recorder, status: str, message: str, start
     return meta
 
 
-def _make_trainer(experiment, checkpoint: Optional[dict], source: object = "the checkpoint"):
+def make_trainer(experiment, checkpoint: Optional[dict], source: object = "the checkpoint"):
     from learnai_cli.engine.trainer import Trainer
 
     train_section = experiment.experiment_config.train
@@ -219,12 +193,12 @@ def _make_trainer(experiment, checkpoint: Optional[dict], source: object = "the 
     return trainer
 
 
-def _fit_worker(experiment, checkpoint: Optional[dict]) -> None:
+def fit_worker(experiment, checkpoint: Optional[dict]) -> None:
     """Ranks other than 0 train in step with it but write nothing; rank 0 reports for the job."""
     from learnai_cli.engine import distributed
     from learnai_cli.engine.trainer import Diverged, StopRequested
 
-    trainer = _make_trainer(experiment, checkpoint)
+    trainer = make_trainer(experiment, checkpoint)
     with stop_on_signals(trainer):
         try:
             trainer.fit()

@@ -58,9 +58,16 @@ def snapshot(payload: Any) -> Any:
     return payload
 
 
-def load_model_state(model: torch.nn.Module, checkpoint: dict[str, Any], source: Any) -> None:
+def load_model_state(
+    model: torch.nn.Module,
+    checkpoint: dict[str, Any],
+    source: Any,
+    fits: str = "the model of this run's config.yaml",
+    advice: str = "use the checkpoint of this run, or the config it was trained with",
+) -> None:
     """Load a checkpoint's weights into a model; one that does not fit (another architecture, missing or extra
-    keys) is a UsageError naming the checkpoint and the first key that differs, not a raw load_state_dict error."""
+    keys) is a UsageError naming the checkpoint and the first key that differs, not a raw load_state_dict error.
+    `fits` names the model, `advice` says what to do instead."""
     weights = checkpoint.get("model")
     if not isinstance(weights, dict):
         raise UsageError(f"checkpoint {source} holds no model weights: it is damaged or not a learnai checkpoint")
@@ -72,8 +79,7 @@ def load_model_state(model: torch.nn.Module, checkpoint: dict[str, Any], source:
         except (RuntimeError, KeyError, TypeError, ValueError) as error:
             problem = str(error).strip().splitlines()[-1].strip()
     raise UsageError(
-        f"checkpoint {source} does not fit the model of this run's config.yaml: {problem}. It was written by "
-        "another model or architecture; use the checkpoint of this run, or the config it was trained with"
+        f"checkpoint {source} does not fit {fits}: {problem}. It was written by another model or architecture; {advice}"
     )
 
 
