@@ -18,6 +18,7 @@ from learnai_cli.engine.distributed import NOT_DISTRIBUTED, Distributed, check_b
 from learnai_cli.engine.lazy_dynamo import skip_dynamo_import
 from learnai_cli.engine.threads import auto_threads, default_threads, macs_per_sample
 from learnai_cli.errors import ConfigError, short_repr
+from learnai_cli.log import logger
 
 
 @dataclass
@@ -138,6 +139,7 @@ def _add_scheduler(experiment: Experiment) -> None:
     section = experiment.experiment_config.scheduler
     if section is None:
         return
+    _warn_peak_overrides_lr(experiment.experiment_config)
     steps = optimizer_steps_per_epoch(experiment.experiment_config, len(experiment.data.train))
     experiment.scheduler = build_part(
         "scheduler",
@@ -149,6 +151,17 @@ def _add_scheduler(experiment: Experiment) -> None:
         mode=experiment.experiment_config.train.mode,
     )
     experiment.scheduler_interval = registry.SCHEDULERS.get(section.name).meta["interval"]
+
+
+def _warn_peak_overrides_lr(experiment_config: ExperimentConfig) -> None:
+    """A scheduler's max_lr sets the rate itself: an optimizer.lr that differs would be silently unused."""
+    max_lr = experiment_config.scheduler.kwargs.get("max_lr")
+    lr = experiment_config.optimizer.kwargs.get("lr")
+    if max_lr is not None and lr is not None and max_lr != lr:
+        logger.warning(
+            f"scheduler.max_lr ({max_lr}) sets the peak learning rate, so optimizer.lr ({lr}) is not used; "
+            "drop scheduler.max_lr to let optimizer.lr set the peak, or set them equal"
+        )
 
 
 def check_model_fits_data(experiment: Experiment) -> None:
