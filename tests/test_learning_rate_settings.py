@@ -75,3 +75,13 @@ def test_onecycle_never_switches_momentum_on_for_sgd_without_it(cli):
     optimizer = registry.OPTIMIZERS.build("sgd", {"lr": 0.01}, params=[torch.nn.Parameter(torch.zeros(2))])
     registry.SCHEDULERS.build("onecycle", {}, optimizer=optimizer, epochs=1, steps_per_epoch=10, mode="min")
     assert optimizer.param_groups[0]["momentum"] == 0
+
+
+def test_a_test_split_for_a_dataset_with_its_own_test_set_warns_that_it_is_unused(cli, mnist_root, caplog):
+    common = [f"data.root={mnist_root}", "train.epochs=1", "train.precision=fp32", "data.val_split=20"]
+    with caplog.at_level("WARNING", logger="learnai"):
+        cli.json("train", CONFIGS / "mnist_mlp.yaml", *common)
+        assert not [r for r in caplog.records if "test_split" in r.getMessage()]
+        cli.json("train", CONFIGS / "mnist_mlp.yaml", *common, "data.test_split=0.3")
+    warned = [r.getMessage() for r in caplog.records if "data.test_split" in r.getMessage()]
+    assert warned and "not used" in warned[0] and "mnist" in warned[0]

@@ -69,6 +69,7 @@ def build_data(experiment_config: ExperimentConfig) -> tuple[DatasetSplits, str]
     section = experiment_config.data
     splits = build_part("data", registry.DATASETS, section, seed=experiment_config.seed)
     task = registry.DATASETS.get(section.name).meta["task"]
+    _warn_unused_splits(section, splits)
     carved = carve(
         splits,
         section.val_split,
@@ -78,6 +79,18 @@ def build_data(experiment_config: ExperimentConfig) -> tuple[DatasetSplits, str]
         stratify=task != "regression",
     )
     return cache_in_memory(carved, section.memory_budget_mb, section.num_workers), task
+
+
+def _warn_unused_splits(section: Any, splits: DatasetSplits) -> None:
+    """A hold-out size other than the default for a split the dataset ships itself is not used: say so."""
+    default = type(section).model_fields
+    for key, given in (("val_split", splits.val), ("test_split", splits.test)):
+        value = getattr(section, key)
+        if given is not None and value != default[key].default:
+            logger.warning(
+                f"data.{key}={value} is not used: dataset '{section.name}' has its own {key.split('_')[0]} split "
+                f"({len(given)} samples)"
+            )
 
 
 def build_model(experiment_config: ExperimentConfig) -> torch.nn.Module:
