@@ -125,15 +125,31 @@ def adadelta(
     return optim.Adadelta(params, lr=lr, rho=rho, weight_decay=weight_decay)
 
 
+def _optimizer_lrs(optimizer) -> list[float]:
+    return [group["lr"] for group in optimizer.param_groups]
+
+
+def _check_floor(optimizer, min_lr: float, what: str) -> None:
+    """A floor above the optimizer's lr would be ignored (plateau) or turn a decay into a rise (cosine)."""
+    lr = min(_optimizer_lrs(optimizer), default=min_lr)
+    if min_lr > lr:
+        raise ArgumentError(
+            "min_lr",
+            f"min_lr ({min_lr:g}) is above optimizer.lr ({lr:g}), so {what}; lower scheduler.min_lr "
+            "or raise optimizer.lr",
+        )
+
+
 @SCHEDULERS.register("step", interval="epoch")
 def step(optimizer, step_size: PositiveCount = 10, gamma: NonNegativeFloat = 0.1):
-    """Multiply the learning rate by gamma every step_size epochs (StepLR)."""
+    """Multiply the learning rate (starting at optimizer.lr) by gamma every step_size epochs (StepLR)."""
     return optim.lr_scheduler.StepLR(optimizer, step_size=step_size, gamma=gamma)
 
 
 @SCHEDULERS.register("cosine", interval="step")
 def cosine(optimizer, epochs: int, steps_per_epoch: int, min_lr: NonNegativeFloat = 0.0):
     """Cosine decay from the optimizer's lr to min_lr over the whole run, stepped every batch."""
+    _check_floor(optimizer, min_lr, "the cosine schedule would raise the rate instead of decaying it")
     return optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, epochs * steps_per_epoch), eta_min=min_lr)
 
 
@@ -142,23 +158,34 @@ def onecycle(
     optimizer,
     epochs: int,
     steps_per_epoch: int,
-    max_lr: NonNegativeFloat = 0.01,
+    max_lr: Optional[NonNegativeFloat] = None,
     pct_start: Annotated[float, Field(gt=0, lt=1)] = 0.25,
     div_factor: PositiveFloat = 25.0,
     final_div_factor: PositiveFloat = 1e4,
     anneal_strategy: Literal["cos", "linear"] = "cos",
+    cycle_momentum: Optional[bool] = None,
 ):
-    """One-cycle policy (OneCycleLR): warm up to max_lr, then anneal far below; fast convergence."""
+    """One-cycle policy (OneCycleLR): warm up from lr/div_factor to the peak, then anneal far below.
+
+    The peak is the optimizer's lr (optimizer.lr) unless max_lr sets it (then optimizer.lr is not used; train warns
+    when both are set and differ). cycle_momentum (null: when the optimizer already uses momentum, or Adam-style
+    betas) cycles momentum/beta1 between 0.85 and 0.95; it is never switched on for an optimizer without momentum."""
+    peak = _optimizer_lrs(optimizer) if max_lr is None else max_lr
+    if cycle_momentum is None:
+        cycle_momentum = all("betas" in group or group.get("momentum", 0) > 0 for group in optimizer.param_groups)
+    elif cycle_momentum and not all("betas" in g or "momentum" in g for g in optimizer.param_groups):
+        raise ArgumentError("cycle_momentum", "cycle_momentum: true needs an optimizer with momentum or betas")
     # OneCycleLR divides by zero when the warm-up spans under one step (tiny smoke runs); pad the cycle.
     total_steps = max(epochs * steps_per_epoch, math.ceil(2 / pct_start) + 2)
     return optim.lr_scheduler.OneCycleLR(
         optimizer,
-        max_lr=max_lr,
+        max_lr=peak,
         total_steps=total_steps,
         pct_start=pct_start,
         div_factor=div_factor,
         final_div_factor=final_div_factor,
         anneal_strategy=anneal_strategy,
+        cycle_momentum=cycle_momentum,
     )
 
 
@@ -171,7 +198,9 @@ def reduce_on_plateau(
     threshold: NonNegativeFloat = 1e-4,
     min_lr: NonNegativeFloat = 0.0,
 ):
-    """Cut the lr by factor when the monitored metric stops improving for patience epochs."""
+    """Cut the lr (starting at optimizer.lr) by factor when the monitored metric stops improving for patience
+    epochs, never below min_lr."""
+    _check_floor(optimizer, min_lr, "the rate could never be cut and factor would be ignored")
     return optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, mode=mode, factor=factor, patience=patience, threshold=threshold, min_lr=min_lr
     )

@@ -20,13 +20,26 @@ def checkpoint_path(run: RunDir, checkpoint: str) -> Path:
     if checkpoint in ("best", "last"):
         path = run.checkpoint(checkpoint)
         if not path.is_file():
-            status = run.meta(strict=False).get("status", "unknown")
-            raise UsageError(f"run {run.id} has no {path.name} (status: {status}); try --checkpoint last")
+            raise UsageError(missing_checkpoint(run, checkpoint))
         return path
     path = Path(checkpoint)
     if not path.is_file():
         raise UsageError(f"--checkpoint: '{checkpoint}' is neither best, last nor an existing checkpoint file")
     return path
+
+
+def missing_checkpoint(run: RunDir, checkpoint: str) -> str:
+    """Why `checkpoint` (best | last) is missing, suggesting only a checkpoint that exists."""
+    meta = run.meta(strict=False)
+    status, message = meta.get("status", "unknown"), meta.get("message")
+    other = "last" if checkpoint == "best" else "best"
+    missing = f"run {run.id} has no {run.checkpoint(checkpoint).name}"
+    if run.checkpoint(other).is_file():
+        return f"{missing} (status: {status}); try --checkpoint {other}"
+    why = f"status: {status}" + (f": {message}" if message else "")
+    if status == "running":
+        return f"{missing} and no {run.checkpoint(other).name} yet: it writes one at the end of its first epoch ({why})"
+    return f"{missing} and no {run.checkpoint(other).name}: it wrote no checkpoint ({why})"
 
 
 def load_trained(run: RunDir, checkpoint: str = "best"):

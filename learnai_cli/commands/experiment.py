@@ -18,6 +18,7 @@ from learnai_cli.engine.distributed import NOT_DISTRIBUTED, Distributed, check_b
 from learnai_cli.engine.lazy_dynamo import skip_dynamo_import
 from learnai_cli.engine.threads import auto_threads, default_threads, macs_per_sample
 from learnai_cli.errors import ConfigError, short_repr
+from learnai_cli.log import logger
 
 
 @dataclass
@@ -68,6 +69,7 @@ def build_data(experiment_config: ExperimentConfig) -> tuple[DatasetSplits, str]
     section = experiment_config.data
     splits = build_part("data", registry.DATASETS, section, seed=experiment_config.seed)
     task = registry.DATASETS.get(section.name).meta["task"]
+    _warn_unused_splits(section, splits)
     carved = carve(
         splits,
         section.val_split,
@@ -77,6 +79,18 @@ def build_data(experiment_config: ExperimentConfig) -> tuple[DatasetSplits, str]
         stratify=task != "regression",
     )
     return cache_in_memory(carved, section.memory_budget_mb, section.num_workers), task
+
+
+def _warn_unused_splits(section: Any, splits: DatasetSplits) -> None:
+    """A hold-out size other than the default for a split the dataset ships itself is not used: say so."""
+    default = type(section).model_fields
+    for key, given in (("val_split", splits.val), ("test_split", splits.test)):
+        value = getattr(section, key)
+        if given is not None and value != default[key].default:
+            logger.warning(
+                f"data.{key}={value} is not used: dataset '{section.name}' has its own {key.split('_')[0]} split "
+                f"({len(given)} samples)"
+            )
 
 
 def build_model(experiment_config: ExperimentConfig) -> torch.nn.Module:
@@ -138,6 +152,7 @@ def _add_scheduler(experiment: Experiment) -> None:
     section = experiment.experiment_config.scheduler
     if section is None:
         return
+    _warn_peak_overrides_lr(experiment.experiment_config)
     steps = optimizer_steps_per_epoch(experiment.experiment_config, len(experiment.data.train))
     experiment.scheduler = build_part(
         "scheduler",
@@ -149,6 +164,17 @@ def _add_scheduler(experiment: Experiment) -> None:
         mode=experiment.experiment_config.train.mode,
     )
     experiment.scheduler_interval = registry.SCHEDULERS.get(section.name).meta["interval"]
+
+
+def _warn_peak_overrides_lr(experiment_config: ExperimentConfig) -> None:
+    """A scheduler's max_lr sets the rate itself: an optimizer.lr that differs would be silently unused."""
+    max_lr = experiment_config.scheduler.kwargs.get("max_lr")
+    lr = experiment_config.optimizer.kwargs.get("lr")
+    if max_lr is not None and lr is not None and max_lr != lr:
+        logger.warning(
+            f"scheduler.max_lr ({max_lr}) sets the peak learning rate, so optimizer.lr ({lr}) is not used; "
+            "drop scheduler.max_lr to let optimizer.lr set the peak, or set them equal"
+        )
 
 
 def check_model_fits_data(experiment: Experiment) -> None:

@@ -27,7 +27,7 @@ def plot_runs(root: Path, run_ids: list[str], compare: bool, animate: bool, outp
     for run in chosen:
         drawn = plots.plot_run(run) + (plots.animate_run(run) if animate else [])
         if not drawn:
-            raise UsageError(f"run {run.id} has no metrics to plot yet")
+            raise UsageError(_no_metrics(run))
         if animate and not run.predictions_path.exists():
             raise UsageError(
                 f"run {run.id} recorded no predictions: train it with train.record_predictions=true (1-D "
@@ -35,6 +35,14 @@ def plot_runs(root: Path, run_ids: list[str], compare: bool, animate: bool, outp
             )
         written += drawn
     return written
+
+
+def _no_metrics(run: rundir.RunDir) -> str:
+    meta = run.meta(strict=False)
+    status, message = meta.get("status", "unknown"), meta.get("message")
+    if status == "running":
+        return f"run {run.id} has no metrics to plot yet (it is still running)"
+    return f"run {run.id} recorded no metrics to plot (status: {status}" + (f": {message})" if message else ")")
 
 
 def plot_landscape(arguments: list[str], output: Path) -> Path:

@@ -227,6 +227,12 @@ def _record_replicas(run: RunDir, trainer) -> None:
         distributed.teardown(trainer.job)
 
 
+def _rate_key(experiment_config: ExperimentConfig) -> str:
+    """The setting that holds the (peak) learning rate: a scheduler's explicit max_lr, else optimizer.lr."""
+    scheduler = experiment_config.scheduler
+    return "scheduler.max_lr" if scheduler and scheduler.kwargs.get("max_lr") is not None else "optimizer.lr"
+
+
 def _run_loop(trainer, run: RunDir, experiment_config: ExperimentConfig) -> tuple[str, str, Optional[Exception]]:
     """Fit, and turn each way a run can end into (status, message, error to raise)."""
     import torch
@@ -238,11 +244,12 @@ def _run_loop(trainer, run: RunDir, experiment_config: ExperimentConfig) -> tupl
         trainer.fit()
         return "completed", trainer.stop_reason, None
     except Diverged as diverged:
-        message = f"{diverged}; the learning rate is likely too high: lower optimizer.lr or set train.grad_clip"
+        rate = _rate_key(experiment_config)
+        message = f"{diverged}; the learning rate is likely too high: lower {rate} or set train.grad_clip"
         kept = (
-            "checkpoints/last.pt holds the last finite weights"
+            "Checkpoints/last.pt holds the last finite weights"
             if run.last_checkpoint.exists()
-            else "no checkpoint was written before it"
+            else "No checkpoint was written before it"
         )
         return "diverged", message, RunFailed(f"run {run.id} diverged: {message}. {kept}")
     except StopRequested as stop:

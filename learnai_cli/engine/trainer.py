@@ -40,8 +40,8 @@ class Diverged(Exception):
 
     def __init__(self, epoch: int, step: int, last_finite_loss: Optional[float], reason: str = "loss became NaN/inf"):
         self.epoch, self.step, self.last_finite_loss = epoch, step, last_finite_loss
-        last = f"{last_finite_loss:.4g}" if last_finite_loss is not None else "none"
-        super().__init__(f"{reason} at epoch {epoch}, step {step} (last finite loss: {last})")
+        last = f"last finite loss: {last_finite_loss:.3g}" if last_finite_loss is not None else "no finite loss seen"
+        super().__init__(f"{reason} at epoch {epoch}, step {step} ({last})")
 
 
 class StopRequested(Exception):
@@ -170,6 +170,8 @@ class Trainer:
                 continue
             if state.first_loss is None:  # one sync in the whole run; averaged so every rank judges divergence alike
                 state.first_loss = sum_across(self.job, loss.detach())[0] / self.job.world_size
+                if state.last_finite_loss is None and math.isfinite(state.first_loss):
+                    state.last_finite_loss = state.first_loss  # known already: no sync of its own
             scaled = loss / accumulate if accumulate > 1 else loss
             (self.scaler.scale(scaled) if self.scaler else scaled).backward()
             weighted = loss.detach().float() * targets.shape[0]  # stays on the device: no sync per step
