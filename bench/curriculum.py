@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from bench.common import RESULTS, learnai_train, machine
-from bench.real_digits import DEFAULT_SOURCE, make_real_digits
+from bench.real_digits import default_source, make_real_digits
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -58,11 +58,8 @@ def run_config(name: str, runs: Path, digits: Path | None) -> dict[str, Any]:
 
 
 def main() -> int:
-    digits = (
-        make_real_digits(Path(tempfile.mkdtemp(prefix="learnai-digits-")))
-        if (DEFAULT_SOURCE / "t10k-images-idx3-ubyte.gz").exists()
-        else None
-    )
+    source = default_source()  # $LEARNAI_MNIST_T10K; without it the MNIST configs are skipped
+    digits = make_real_digits(Path(tempfile.mkdtemp(prefix="learnai-digits-")), source) if source else None
     names = sys.argv[1:] or sorted(p.stem for p in CONFIGS.glob("*.yaml"))
     results = []
     with tempfile.TemporaryDirectory() as runs:

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from bench.common import epoch_throughput, learnai_train, mnist_shaped_folder
-from bench.real_digits import DEFAULT_SOURCE, make_real_digits
+from bench.real_digits import SOURCE_VARIABLE, default_source, make_real_digits
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "mnist_cnn.yaml"
 
@@ -56,9 +56,10 @@ def real_digits_accuracy(size: str, runs: Path) -> dict[str, Any]:
     from learnai_cli.commands.evaluate import evaluate_run
     from learnai_cli.rundir import RunDir
 
-    if not (DEFAULT_SOURCE / "t10k-images-idx3-ubyte.gz").exists():
-        return {"skipped": f"the real test digits are not at {DEFAULT_SOURCE}"}
-    root = make_real_digits(Path(tempfile.mkdtemp(prefix="learnai-real-digits-")))
+    source = default_source()
+    if source is None:
+        return {"skipped": f"set ${SOURCE_VARIABLE} to a folder holding the real MNIST t10k files"}
+    root = make_real_digits(Path(tempfile.mkdtemp(prefix="learnai-real-digits-")), source)
     epochs, extra = (8, {}) if size == "full" else (1, {"limit": 512})
     config = shipped_config(root, val_split=1000, **extra)
     config["train"]["epochs"] = epochs

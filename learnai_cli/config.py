@@ -300,7 +300,11 @@ def _check_monitor(config: ExperimentConfig) -> list[str]:
     if config.data.name not in registry.DATASETS:
         return []  # the unknown dataset is reported already
     task = registry.DATASETS.get(config.data.name).meta["task"]
-    valid = ["train_loss", "val_loss"] + [f"val_{name}" for name in metrics.names_for_task(task)]
+    # task="auto": the builder decides from the data, so any task's metric may be recorded
+    tasks = metrics.TASK_METRICS if task == "auto" else (task,)
+    names = dict.fromkeys(name for each in tasks for name in metrics.names_for_task(each))
+    valid = ["train_loss", "val_loss"] + [f"val_{name}" for name in names]
+    described = f"data '{config.data.name}'" if task == "auto" else f"a {task} task"
     problems = []
     for key, metric in (
         ("train.monitor", config.train.monitor),
@@ -308,7 +312,7 @@ def _check_monitor(config: ExperimentConfig) -> list[str]:
     ):
         if metric and metric not in valid:
             problems.append(
-                f"{key}: '{metric}' is not recorded for a {task} task.{did_you_mean(metric, valid)} Valid: "
+                f"{key}: '{metric}' is not recorded for {described}.{did_you_mean(metric, valid)} Valid: "
                 f"{', '.join(valid)}"
             )
     stop = config.train.stop_when

@@ -321,7 +321,8 @@ DATASETS = Registry(
     provided=("seed",),
     required_meta=("task",),
     locations=tuple(
-        f"learnai_cli.data.{source}" for source in ("synthetic", "tabular", "vision", "folders", "sequences")
+        f"learnai_cli.data.{source}"
+        for source in ("synthetic", "tabular", "csv_table", "vision", "folders", "sequences")
     ),
 )
 LOSSES = Registry("loss", allow_references=True, locations=("learnai_cli.losses",))

@@ -56,6 +56,11 @@ def _render_eval(report: dict[str, Any]) -> None:
         for name, value in report["per_class_accuracy"].items():
             per_class.add_row(Text(name), "" if value is None else f"{value:.3f}")
         stdout.print(per_class)
+    scaling = report.get("data_info", {}).get("standardization")
+    if scaling:
+        pairs = zip(scaling["features"], scaling["mean"], scaling["std"])
+        listed = ", ".join(f"{name} {mean:.4g}±{std:.4g}" for name, mean, std in pairs)
+        stdout.print(Text(f"features standardised by the training split's mean±std: {listed}"))
     if "learned_polynomial" in report:
         stdout.print(Text(f"learned: {report['learned_polynomial']}\ntrue:    {report['true_polynomial']}"))
     for path in report.get("plots", []):

@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 import torch
 
-from learnai_cli import registry
+from learnai_cli import metrics, registry
 from learnai_cli.commands.loss_pairing import check_output_fits_loss
 from learnai_cli.config import ExperimentConfig, Section
 from learnai_cli.data.splits import DatasetSplits, TensorSplit, cache_in_memory, carve, split_targets
@@ -68,7 +68,12 @@ def build_data(experiment_config: ExperimentConfig) -> tuple[DatasetSplits, str]
     """The dataset with train/val/test carved and limited as the data section says."""
     section = experiment_config.data
     splits = build_part("data", registry.DATASETS, section, seed=experiment_config.seed)
-    task = registry.DATASETS.get(section.name).meta["task"]
+    task = splits.task or registry.DATASETS.get(section.name).meta["task"]
+    if task not in metrics.TASK_METRICS:  # task="auto" at registration: the builder must say which it chose
+        raise ConfigError(
+            f"data '{section.name}' decides its task from the data but its builder returned task={splits.task!r}; "
+            f"it must return one of {', '.join(metrics.TASK_METRICS)}"
+        )
     _warn_unused_splits(section, splits)
     carved = carve(
         splits,
@@ -78,6 +83,8 @@ def build_data(experiment_config: ExperimentConfig) -> tuple[DatasetSplits, str]
         experiment_config.seed,
         stratify=task != "regression",
     )
+    if carved.after_carve is not None:  # e.g. standardisation with the training split's statistics only
+        carved = carved.after_carve(carved)
     return cache_in_memory(carved, section.memory_budget_mb, section.num_workers), task
 
 

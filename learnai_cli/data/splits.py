@@ -8,9 +8,17 @@ from typing import Any, Callable, Optional, Union
 import torch
 from torch.utils.data import Dataset, Subset
 
-from learnai_cli.errors import ConfigError
+from learnai_cli.errors import ConfigError, UsageError
 
-__all__ = ["TensorSplit", "DatasetSplits", "Split", "carve", "split_targets", "cache_in_memory"]
+__all__ = [
+    "TensorSplit",
+    "DatasetSplits",
+    "Split",
+    "carve",
+    "split_targets",
+    "cache_in_memory",
+    "standardize_features",
+]
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,11 @@ class DatasetSplits:
     # How `learnai predict` turns one raw input (a surname, an image file's path) into a batch of one;
     # None means a comma-separated row of numbers, for tabular inputs.
     encode_input: Optional[Callable[[str], torch.Tensor]] = None
+    # The task, when the builder decides it from the data (datasets registered with task="auto").
+    task: Optional[str] = None
+    # Called once train/val/test are carved (build_data), for what must see the final training split only, e.g.
+    # standardize_features; returns the splits to use.
+    after_carve: Optional[Callable[["DatasetSplits"], "DatasetSplits"]] = None
 
 
 def carve(
@@ -63,6 +76,51 @@ def carve(
     if limit is not None:
         train, val, test = (_first(part, limit) for part in (train, val, test))
     return replace(splits, train=train, val=val, test=test)
+
+
+def standardize_features(splits: DatasetSplits, feature_names: list[str]) -> DatasetSplits:
+    """Scale every feature column of tensor splits by the TRAINING split's mean and standard deviation (a constant
+    column keeps std 1), record them in info["standardization"], and make `predict` scale a CSV row alike."""
+    train = splits.train
+    if not isinstance(train, TensorSplit) or train.inputs.dim() != 2:
+        return splits
+    mean = train.inputs.double().mean(dim=0)
+    std = train.inputs.double().std(dim=0, correction=0) if len(train) > 1 else torch.ones_like(mean)
+    std = torch.where(std > 1e-12, std, torch.ones_like(std))
+    mean, std = mean.float(), std.float()
+
+    def scale(split: Optional[Split]) -> Optional[Split]:
+        return TensorSplit((split.inputs - mean) / std, split.targets) if isinstance(split, TensorSplit) else split
+
+    def encode(text: str) -> torch.Tensor:
+        return (parse_row(text, feature_names) - mean) / std
+
+    statistics = {"features": feature_names, "mean": mean.tolist(), "std": std.tolist()}
+    return replace(
+        splits,
+        train=scale(train),
+        val=scale(splits.val),
+        test=scale(splits.test),
+        info={**splits.info, "standardization": statistics},
+        encode_input=encode,
+    )
+
+
+def parse_row(text: str, feature_names: list[str]) -> torch.Tensor:
+    """A batch of one from 'x1,x2,...' with one number per feature; a wrong count or a non-number is a UsageError."""
+    cells = text.split(",")
+    if len(cells) != len(feature_names):
+        raise UsageError(
+            f"this model takes {len(feature_names)} comma-separated numbers ({', '.join(feature_names)}); "
+            f"got {len(cells)}"
+        )
+    values = []
+    for name, cell in zip(feature_names, cells):
+        try:
+            values.append(float(cell))
+        except ValueError:
+            raise UsageError(f"feature {name}: {cell.strip()!r} is not a number") from None
+    return torch.tensor([values], dtype=torch.float32)
 
 
 def split_targets(split: Split) -> Optional[torch.Tensor]:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
+import hashlib
+import os
 import sys
 from pathlib import Path
 
@@ -10,14 +13,29 @@ from learnai_cli.data.splits import DatasetSplits, TensorSplit
 from learnai_cli.errors import DataError, clip
 from learnai_cli.registry import DATASETS
 
-# torchvision names the files it looks for; the message for a missing dataset lists them.
-IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+# The gzipped files torchvision's classes read from <root>/<class name>/raw, with their sizes in bytes (their md5s
+# are the classes' `resources`). A file present there unpacked is used as it is.
+GZ_SIZES = {
+    "MNIST": {
+        "train-images-idx3-ubyte.gz": 9_912_422,
+        "train-labels-idx1-ubyte.gz": 28_881,
+        "t10k-images-idx3-ubyte.gz": 1_648_877,
+        "t10k-labels-idx1-ubyte.gz": 4_542,
+    },
+    "FashionMNIST": {
+        "train-images-idx3-ubyte.gz": 26_421_880,
+        "train-labels-idx1-ubyte.gz": 29_515,
+        "t10k-images-idx3-ubyte.gz": 4_422_102,
+        "t10k-labels-idx1-ubyte.gz": 5_148,
+    },
+}
 
 
 def load_idx_dataset(dataset_class, root: str, download: bool, mean: float, std: float) -> DatasetSplits:
     """Official train/test splits as float tensors (N, 1, 28, 28), normalised like ToTensor + Normalize."""
     from learnai_cli.data.folders import image_file_encoder, image_transform
 
+    unpack_raw_files(dataset_class, root)
     train, test = (_open(dataset_class, root, download, is_train) for is_train in (True, False))
     return DatasetSplits(
         train=_to_tensors(train, mean, std),
@@ -27,20 +45,56 @@ def load_idx_dataset(dataset_class, root: str, download: bool, mean: float, std:
     )
 
 
+def raw_folder(dataset_class, root: str) -> Path:
+    return Path(root) / dataset_class.__name__ / "raw"
+
+
+def unpack_raw_files(dataset_class, root: str) -> None:
+    """Unpack the .gz files a user put in the raw folder (torchvision unpacks them only while downloading); one whose
+    md5 is not torchvision's (a half-finished download) is a DataError naming it, its size and the expected one."""
+    folder = raw_folder(dataset_class, root)
+    for name, md5 in dataset_class.resources:
+        packed = folder / os.path.basename(name)
+        plain = packed.with_suffix("")
+        if plain.exists() or not packed.is_file():
+            continue
+        data = packed.read_bytes()
+        if hashlib.md5(data, usedforsecurity=False).hexdigest() != md5:
+            expected = GZ_SIZES.get(dataset_class.__name__, {}).get(packed.name)
+            sizes = f"{len(data):,} bytes" + (f", expected {expected:,}" if expected else "")
+            raise DataError(
+                f"{clip(str(packed), 300)} is damaged ({sizes}; its md5 is not {md5}): a half-finished download? "
+                "Delete it and download or copy it again."
+            )
+        partial = plain.with_name(plain.name + ".part")
+        partial.write_bytes(gzip.decompress(data))
+        partial.replace(plain)
+
+
 def _open(dataset_class, root: str, download: bool, is_train: bool):
     # torchvision prints download progress on stdout, which belongs to --json output.
     with contextlib.redirect_stdout(sys.stderr):
         try:
             return dataset_class(root=root, train=is_train, download=download)
         except (RuntimeError, OSError, ValueError) as error:
-            raw_folder = Path(root) / dataset_class.__name__ / "raw"
-            how = "download failed" if download else "download is off (data.download: false)"
-            raise DataError(
-                f"{dataset_class.__name__} files are missing under {clip(str(raw_folder), 300)} and {how}: "
-                f"{clip(str(error), 300)}\n"
-                f"Put {', '.join(IDX_FILES)} (or their .gz) in {clip(str(raw_folder), 300)}, "
-                "or set data.root to the folder that holds them."
-            ) from None
+            raise DataError(missing_files_message(dataset_class, root, download, error)) from None
+
+
+def missing_files_message(dataset_class, root: str, download: bool, error: BaseException) -> str:
+    """Which four files to put where, with their sizes, so a learner without a network can train."""
+    name, folder = dataset_class.__name__, clip(str(raw_folder(dataset_class, root)), 300)
+    how = "the download failed" if download else "download is off (data.download: false)"
+    sizes = GZ_SIZES.get(name, {})
+    files = [os.path.basename(file) for file, _ in dataset_class.resources]
+    listed = "\n".join(f"  {file}" + (f"  ({sizes[file]:,} bytes)" if file in sizes else "") for file in files)
+    return (
+        f"{name} files are missing under {folder} and {how}: {clip(str(error), 300)}\n"
+        f"To train without a network, copy these {len(files)} files (from any {name} mirror, still gzipped) "
+        f"into {folder}:\n{listed}\n"
+        "learnai checks them against torchvision's md5s and unpacks them; "
+        "or set data.root to the folder whose "
+        f"{name}/raw holds them."
+    )
 
 
 def _to_tensors(dataset, mean: float, std: float) -> TensorSplit:
