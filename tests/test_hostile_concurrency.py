@@ -88,8 +88,9 @@ def epochs_in(run: Path) -> list[int]:
 
 @pytest.mark.slow
 def test_two_resumes_of_one_run_at_once_only_one_proceeds(cli, tmp_path):
-    epochs = 40
-    config = tiny_config(tmp_path / "cfg", "toy_classes", {"train": {"epochs": epochs, "log_every_steps": 1000}})
+    epochs = 40  # epochs of 500 steps: long enough to be interrupted on any machine, short to finish
+    changes = {"data": {"n": 20_000}, "train": {"epochs": epochs, "batch_size": 32, "log_every_steps": 1000}}
+    config = tiny_config(tmp_path / "cfg", "linear_regression", changes)
     runs = cli.runs_dir
     first = learnai("train", config, "--runs-dir", runs, "--no-progress")
     wait_for(lambda: any(runs.glob("*/checkpoints/last.pt")), 120, "the first checkpoint", first)

@@ -35,7 +35,7 @@ def test_names_gru_classifies_and_predicts(cli):
     assert payload["final"]["val_accuracy"] > 0.6
     report = cli.json("eval", payload["run_id"])
     assert len(report["per_class_accuracy"]) == 18 and "Japanese" in report["per_class_accuracy"]
-    assert any(p.endswith("confusion_matrix.png") for p in report["plots"])
+    assert any(p.endswith("confusion_matrix_test-best.png") for p in report["plots"])
     predicted = cli.json("predict", payload["run_id"], "Nakamura")
     assert len(predicted["top"]) == 3 and predicted["top"][0]["class"] == "Japanese"
     assert sum(p["probability"] for p in predicted["top"]) <= 1.0001

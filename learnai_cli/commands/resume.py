@@ -147,10 +147,10 @@ def check_extension(run: RunDir, experiment_config, checkpoint: dict[str, Any]) 
     train = experiment_config.train
     old, new = (run.read_config().get("train") or {}).get("epochs"), train.epochs
     done = checkpoint["epoch"] if checkpoint["train_state"].get("batches_done", 0) == 0 else checkpoint["epoch"] - 1
-    if new <= done:
-        raise UsageError(f"run {run.id} has completed {done} epochs: train.epochs={new} must be more than that")
     if new == old:
         return None
+    if new <= done:
+        raise UsageError(f"run {run.id} has completed {done} epochs: train.epochs={new} must be more than that")
     if isinstance(old, int) and new < old:
         raise UsageError(f"run {run.id} trains for {old} epochs: --resume can only raise train.epochs, not lower it")
     scheduler = experiment_config.scheduler
