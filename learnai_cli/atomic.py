@@ -10,6 +10,16 @@ from typing import Any
 
 from learnai_cli.log import logger
 
+
+def _file_mode() -> int:
+    """What open() would give a new file: 0666 minus the process's umask (read once: umask can only be set)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+FILE_MODE = _file_mode()
+
 __all__ = ["write_atomic", "write_json", "read_json", "read_jsonl", "dumps_jsonl", "Damaged", "temp_files"]
 
 TEMP_SUFFIX = ".tmp"
@@ -28,6 +38,7 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     payload = data.encode() if isinstance(data, str) else data
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     try:
+        os.fchmod(handle, FILE_MODE)  # mkstemp makes 0600; a run's files are as readable as the user's others
         with os.fdopen(handle, "wb") as file:
             file.write(payload)
             file.flush()

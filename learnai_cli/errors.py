@@ -6,6 +6,11 @@ import difflib
 import reprlib
 from typing import Iterable
 
+__all__ = [
+    "EXIT_OK", "EXIT_RUN_FAILED", "EXIT_USAGE", "EXIT_INTERRUPTED", "LearnaiError", "ConfigError", "UsageError",
+    "DataError", "RunFailed", "Interrupted", "closest", "did_you_mean", "short_repr", "clip",
+]  # fmt: skip
+
 # Exit codes shared by every command (README: "Exit codes").
 EXIT_OK = 0
 EXIT_RUN_FAILED = 1

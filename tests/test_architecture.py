@@ -92,3 +92,15 @@ def test_ruff(check):
     assert ruff, "ruff is missing: pip install -c constraints.txt -e '.[dev]'"
     done = subprocess.run([ruff, *check, "."], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+
+
+# What README's "Adding a model, dataset or loss" shows a plugin author: these modules say what is public.
+PUBLIC_API = ("learnai_cli.registry", "learnai_cli.data.splits", "learnai_cli.engine.callbacks", "learnai_cli.errors")
+
+
+@pytest.mark.parametrize("name", PUBLIC_API)
+def test_the_public_api_modules_declare_what_is_public(name):
+    import importlib
+
+    module = importlib.import_module(name)
+    assert module.__all__ and all(hasattr(module, exported) for exported in module.__all__)

@@ -134,3 +134,14 @@ def test_damaged_jsonl_lines_are_skipped(tmp_path, caplog):
     path.write_bytes(b'{"epoch": 1}\n{"epoch": "\xff"}\n[1]\nnull\n{"epoch": 2}\n')
     assert atomic.read_jsonl(path) == [{"epoch": 1}, {"epoch": 2}]
     assert "line 2 is not UTF-8" in caplog.text and "line 3 is not a JSON object" in caplog.text
+
+
+def test_run_files_respect_the_umask(cli, runs_dir):
+    """Atomically written files (meta, config, checkpoints) get the same mode as appended ones (metrics.jsonl)."""
+    from tests.conftest import CONFIGS
+
+    cli.json("train", CONFIGS / "linear_regression.yaml", "train.epochs=1")
+    run = next(runs_dir.iterdir())
+    expected = atomic.FILE_MODE
+    for name in ("meta.json", "config.yaml", "metrics.jsonl", "checkpoints/last.pt", "plots/loss.png"):
+        assert (run / name).stat().st_mode & 0o777 == expected, name

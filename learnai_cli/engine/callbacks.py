@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+__all__ = ["Callback"]
+
 
 class Callback:
     """Override what you need; every hook is a no-op by default."""
