@@ -52,7 +52,7 @@ def test_completed_run_given_more_epochs_equals_a_straight_run(cli):
     [
         ("optimizer.lr=0.1", "only train.epochs may be raised (got optimizer.lr=0.1)"),
         ("train.epochs=2", "has completed 3 epochs: train.epochs=2 must be more"),
-        ("train.epochs=3", "has completed 3 epochs: train.epochs=3 must be more"),
+        ("train.epochs=3", "already completed (3 epochs); nothing to resume. To train it further"),
         ("train.epochs=lots", "train.epochs"),
     ],
 )
