@@ -333,7 +333,9 @@ SCHEDULERS = Registry(
     required_meta=("interval",),
     locations=("learnai_cli.optim",),
 )
-METRICS = Registry("metric", locations=("learnai_cli.metrics",))
+METRICS = Registry(
+    "metric", provided=("predicted", "outputs", "targets"), locations=("learnai_cli.metrics",)
+)  # all passed in
 
 # `learnai list KIND` names; config sections name theirs in config.BUILDER_SECTIONS.
 REGISTRIES = {

@@ -85,6 +85,9 @@ def test_list_command(cli):
     assert set(payload) == {"ok", "models", "datasets", "losses", "optimizers", "schedulers", "metrics"}
     mlp = next(e for e in payload["models"] if e["name"] == "mlp")
     assert "in_features: int" in mlp["arguments"] and mlp["summary"].startswith("Fully connected")
+    assert all(entry["arguments"] == [] for entry in payload["metrics"])  # tensors the loop passes, not settings
+    gru = next(e for e in payload["models"] if e["name"] == "name_gru")
+    assert "vocab_size: int = 59" in gru["arguments"]  # a module constant shown as its value
     wrong = cli("list", "modls")
     assert wrong.exit_code == 2 and "Did you mean 'models'?" in wrong.stderr
 
