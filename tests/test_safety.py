@@ -8,14 +8,6 @@ import sys
 import pytest
 
 
-class CreatesAFile:
-    def __init__(self, path):
-        self.path = path
-
-    def __reduce__(self):
-        return (open, (self.path, "w"))
-
-
 def run_cli_checking_torch_stays_unimported(argv: list[str]) -> subprocess.CompletedProcess:
     """Run the CLI in a fresh interpreter and fail if anything imported torch."""
     code = (

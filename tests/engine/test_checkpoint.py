@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 import torch
 
@@ -18,17 +15,6 @@ class CreatesAFile:
 
     def __reduce__(self):
         return (open, (self.path, "w"))
-
-
-def run_cli_checking_torch_stays_unimported(argv: list[str]) -> subprocess.CompletedProcess:
-    """Run the CLI in a fresh interpreter and fail if anything imported torch."""
-    code = (
-        "import sys; from learnai_cli.cli import main\n"
-        f"sys.argv = ['learnai', *{argv!r}]\n"
-        "try:\n    main()\nexcept SystemExit as done:\n    assert done.code in (0, 2, None), done.code\n"
-        "assert 'torch' not in sys.modules, 'torch was imported'\n"
-    )
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
 
 
 def test_crafted_pickle_checkpoint_is_refused_without_running_code(tmp_path):
