@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -112,3 +114,18 @@ def test_train_via_python_dash_m(tmp_path):
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["status"] == "completed"
     assert "epoch 3/3" in done.stderr  # plain progress lines when not on a terminal
+
+
+def test_a_command_line_click_refuses_still_prints_one_json_object(tmp_path):
+    """--json promises one object on stdout, also when the command line itself is wrong (Click's usage errors)."""
+    for argv in (["eval", "--json", "--bogus"], ["train", "--json", "--resume"], ["runs", "--json", "--status"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "learnai_cli", *argv], capture_output=True, text=True, cwd=tmp_path
+        )
+        assert done.returncode == 2, done.stderr
+        assert json.loads(done.stdout) == {
+            "ok": False,
+            "exit_code": 2,
+            "error": "invalid command line (the message is on stderr)",
+        }
+        assert "Traceback" not in done.stderr and done.stderr.strip()

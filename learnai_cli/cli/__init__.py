@@ -76,7 +76,17 @@ def main() -> None:
     except SystemExit as done:
         if stopping.received:
             _exit_after_signal(EXIT_INTERRUPTED if done.code == 1 else done.code)  # 1: click's "Aborted!"
+        _json_for_usage_errors(done.code)
         raise
+
+
+def _json_for_usage_errors(code) -> None:
+    """A command line Click refused (unknown option, missing argument) still gives --json its one object on stdout;
+    the message itself is the one printed on stderr."""
+    from learnai_cli.cli._shared import JSON_PRINTED, print_json
+
+    if "--json" in sys.argv[1:] and code not in (0, None) and not JSON_PRINTED:
+        print_json({"ok": False, "exit_code": code, "error": "invalid command line (the message is on stderr)"})
 
 
 def _exit_after_signal(code) -> None:

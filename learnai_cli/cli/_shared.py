@@ -58,7 +58,7 @@ def reporting_errors(json_output: bool) -> Iterator[None]:
     except Declined as declined:
         stdout.print(str(declined), highlight=False)
         if json_output:
-            print(json.dumps({"ok": True, "removed": [], "message": str(declined)}))
+            print_json({"ok": True, "removed": [], "message": str(declined)})
     except KeyboardInterrupt:
         _fail("interrupted", EXIT_INTERRUPTED, json_output)
 
@@ -72,7 +72,7 @@ def _fail(message: str, code: int, json_output: bool, details: dict[str, Any] | 
     stderr.print(label, end="")
     print(message, file=sys.stderr, flush=True)
     if json_output:  # details: what an error knows beyond its message, e.g. a damaged run's status and problem
-        print(json.dumps({"ok": False, "exit_code": code, "error": message, **(details or {})}, default=str))
+        print_json({"ok": False, "exit_code": code, "error": message, **(details or {})})
     raise typer.Exit(code)
 
 
@@ -80,10 +80,19 @@ class Declined(Exception):
     """The user answered no: nothing happens and that is not an error (exit 0)."""
 
 
+JSON_PRINTED: list[bool] = []  # whether this process printed its --json object (main() prints one if not)
+
+
+def print_json(payload: dict[str, Any]) -> None:
+    """The one JSON object of --json, on stdout."""
+    print(json.dumps(payload, default=str))
+    JSON_PRINTED.append(True)
+
+
 def emit(result: dict[str, Any], json_output: bool, render: Callable[[dict[str, Any]], None]) -> None:
     """One JSON object on stdout with --json, else the command's own rendering."""
     if json_output:
-        print(json.dumps({"ok": True, **result}, default=str))
+        print_json({"ok": True, **result})
     else:
         render(result)
 

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from learnai_cli.cli._shared import JsonOption, PluginOption, emit, reporting_errors, stdout
+from learnai_cli.cli._shared import JsonOption, PluginOption, emit, print_json, reporting_errors, stdout
 
 KINDS_HELP = "One of: models, datasets, losses, optimizers, schedulers, metrics. All when left out."
 
@@ -39,7 +39,7 @@ def schema(json_output: bool = JsonOption) -> None:
     from learnai_cli.config import config_schema
 
     if json_output:  # the one JSON object of --json, like every other command
-        print(json.dumps({"ok": True, "schema": config_schema()}))
+        print_json({"ok": True, "schema": config_schema()})
     else:
         print(json.dumps(config_schema(), indent=2))
 
