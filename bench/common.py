@@ -37,10 +37,25 @@ def machine() -> dict[str, Any]:
         "cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        **(_cuda_versions() if torch.cuda.is_available() else {}),
         "python": platform.python_version(),
         "torch": torch.__version__,
         "learnai": __version__,
     }
+
+
+def _cuda_versions() -> dict[str, Any]:
+    """The CUDA runtime torch was built with and the driver nvidia-smi reports (when it is on the PATH)."""
+    import subprocess
+
+    import torch
+
+    try:
+        query = ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"]
+        driver = subprocess.run(query, capture_output=True, text=True, timeout=30).stdout.split("\n")[0].strip()
+    except (OSError, subprocess.SubprocessError):
+        driver = None
+    return {"cuda": torch.version.cuda, "driver": driver or None}
 
 
 def save(results_dir: Path, name: str, data: dict[str, Any]) -> Path:

@@ -1,4 +1,5 @@
-"""Benchmark 4: how long commands take to start: --help, list, and runs over 500 run directories."""
+"""Benchmark 4: how long commands take to start: --help, list, and runs over 500 run directories; and the fixed cost
+of the commands that import torch (train, eval, predict, config, export of a small run) over `import torch` itself."""
 
 from __future__ import annotations
 
@@ -41,6 +42,10 @@ def timed(arguments: list[str], repeats: int) -> float:
     return round(statistics.median(seconds), 3)
 
 
+REPO = Path(__file__).resolve().parents[1]
+SMALL_CONFIG = "configs/linear_regression.yaml"
+
+
 def run(size: str, real_mnist: Path | None = None) -> dict[str, Any]:
     repeats, count = (5, 500) if size == "full" else (1, 20)
     with tempfile.TemporaryDirectory() as root:
@@ -53,7 +58,23 @@ def run(size: str, real_mnist: Path | None = None) -> dict[str, Any]:
                 f"learnai runs ({count} runs)": timed(["runs", "--runs-dir", root], repeats),
                 "python -c 'import torch' (for scale)": _import_torch(repeats),
             },
+            "fixed_cost": fixed_costs(repeats, full=size == "full"),
         }
+
+
+def fixed_costs(repeats: int, full: bool) -> dict[str, Any]:
+    """Wall seconds of the torch commands on a small run (linear regression), and the training time inside train."""
+    config = str(REPO / SMALL_CONFIG)
+    with tempfile.TemporaryDirectory() as root:
+        runs = ["--runs-dir", root]
+        seconds = {f"learnai train {SMALL_CONFIG}": timed(["train", config, *runs, "--no-progress"], repeats)}
+        meta = json.loads(next(Path(root).glob("20*/meta.json")).read_text())  # any of them: the same training
+        commands = {"eval": ["eval", "latest", *runs], "predict": ["predict", "latest", "1.5", *runs]}
+        if full:
+            commands["config"] = ["config", config]
+            commands["export"] = ["export", "latest", "--format", "state_dict", *runs]
+        seconds.update({f"learnai {name}": timed(arguments, repeats) for name, arguments in commands.items()})
+    return {"import_torch": _import_torch(repeats), "training_seconds": meta["duration_s"], "median_seconds": seconds}
 
 
 def _import_torch(repeats: int) -> float:

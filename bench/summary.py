@@ -12,8 +12,8 @@ def write_summary(results: Path, output: Path = OUTPUT) -> Path:
     found = {p.stem: json.loads(p.read_text()) for p in sorted(results.glob("*.json"))}
     lines = ["# Benchmarks", "", "Written by `python -m bench` from `bench/results/*.json`; rerun it to refresh.", ""]
     for name, result in found.items():
-        if name not in SECTIONS:
-            continue  # a result with no section here (e.g. curriculum.json, summarised in the README)
+        if name not in SECTIONS or "skipped" in result:
+            continue  # a result with no section here (e.g. curriculum.json, summarised in docs/shipped-experiments.md)
         machine = result["machine"]
         lines += [
             f"## {name}",
@@ -23,9 +23,31 @@ def write_summary(results: Path, output: Path = OUTPUT) -> Path:
             "",
         ]
         lines += SECTIONS[name](result) + [""]
-    lines += _gpu_section(found)
+    lines += _gpu_results(results / "gpu") or _gpu_section(found)
     output.write_text("\n".join(lines))
     return output
+
+
+def _gpu_results(folder: Path) -> list[str]:
+    """The GPU section from results measured on a CUDA machine (`python -m bench --results bench/results/gpu`)."""
+    found = {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+    if not found:
+        return []
+    machine = next(iter(found.values()))["machine"]
+    lines = [
+        "## GPU",
+        "",
+        f"Measured {machine['date']} on an {machine['gpu']} (driver {machine.get('driver')}, CUDA "
+        f"{machine.get('cuda')}), {machine['cores']} CPU cores ({machine['cpu']}), torch {machine['torch']}, "
+        f"learnai {machine['learnai']}, by `python -m bench --results bench/results/gpu` on that machine.",
+        "",
+    ]
+    for name, result in found.items():
+        if name in SECTIONS and "skipped" not in result:
+            section = [line.replace("bench/results/scaling.png", "bench/results/gpu/scaling.png") for line in
+                       SECTIONS[name](result)]  # fmt: skip
+            lines += [f"### {name} (GPU)", ""] + section + [""]
+    return lines
 
 
 def _gpu_section(found: dict[str, dict]) -> list[str]:
@@ -108,7 +130,25 @@ def _scaling(r: dict) -> list[str]:
 
 def _startup(r: dict) -> list[str]:
     lines = [f"Median of {r['repeats']} runs, each a fresh interpreter.", "", "| command | seconds |", "| --- | ---: |"]
-    return lines + [f"| `{command}` | {seconds} |" for command, seconds in r["median_seconds"].items()]
+    lines += [f"| `{command}` | {seconds} |" for command, seconds in r["median_seconds"].items()]
+    return lines + (_fixed_cost(r["fixed_cost"]) if "fixed_cost" in r else [])
+
+
+def _fixed_cost(cost: dict) -> list[str]:
+    """Issue 13's targets: train within import torch + its training + 1.0 s, the other commands import torch + 0.7 s."""
+    torch_s, training = cost["import_torch"], cost["training_seconds"]
+    lines = [
+        "",
+        f"Fixed cost of the commands that use torch, on a small run (linear regression, {training} s of training as "
+        f"meta.json records it), over `python -c 'import torch'` ({torch_s} s) measured alongside:",
+        "",
+        "| command | seconds | over import torch | target over import torch |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for command, seconds in cost["median_seconds"].items():
+        target = f"{training} + 1.0" if command.startswith("learnai train") else "0.7"
+        lines.append(f"| `{command}` | {seconds} | {seconds - torch_s:+.2f} | {target} |")
+    return lines
 
 
 def _curriculum_overhead(r: dict) -> list[str]:
@@ -153,10 +193,69 @@ def _curriculum_overhead(r: dict) -> list[str]:
     return lines
 
 
+def _gpu(r: dict) -> list[str]:
+    lines = [
+        f"`{r['config']}` on {r['data']}; training seconds per epoch (validation excluded), data resident on the GPU.",
+        "",
+        "| settings | epoch seconds | samples/s | val accuracy (random labels) | train call, s |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for name, m in {**r["one_epoch"], **r["two_epochs_compiled"]}.items():
+        seconds = " / ".join(f"{s:.3f}" for s in m["epoch_seconds"])
+        rate = " / ".join(f"{v:,.0f}" for v in m["samples_per_s"])
+        lines.append(f"| {name} | {seconds} | {rate} | {m['val_accuracy']:.3f} | {m['train_call_wall_seconds']} |")
+    process, syncs = r["whole_process"], r["host_syncs"]
+    lines += ["", "Compiled runs show epoch 1 (with compilation) / epoch 2."]
+    if "wall_seconds" in process:
+        lines.append(f"- `{process['command']}` as a fresh process, spawn to exit: {process['wall_seconds']} s wall.")
+    counts = ", ".join(f"{n.replace('_', ' ')}: {c}" for n, c in syncs.items())
+    lines.append(f"- synchronizing CUDA calls in one fit (no log interval inside): {counts}.")
+    step = r.get("per_step_profile")
+    if step:
+        top = ", ".join(f"{op} {ms} ms" for op, ms in list(step["top_host_ops_ms_per_step"].items())[:5])
+        lines.append(
+            f"- one step ({step['settings']}): {step['wall_ms_per_step']} ms wall, "
+            f"{step['kernel_launches_per_step']} kernel launches, {step['gpu_kernel_ms_per_step']} ms of GPU kernels; "
+            f"most host time: {top}."
+        )
+    return lines
+
+
+def _tune(r: dict) -> list[str]:
+    searches = {"grid (every point trained to the end)": r["grid"], "TPE + median pruning": r["tpe_median_pruning"]}
+    extra = f" with {' '.join(r['overrides'])}" if r["overrides"] else ""
+    lines = [
+        f"`{r['config']}`{extra}, objective {r['monitor']}: `learnai tune` over optimizer.lr with the same number of "
+        "trials. Run by `python -m bench.tune`.",
+        "",
+        "| search | trials | best val_loss | best optimizer.lr | epochs trained | training s | wall s |",
+        "| --- | ---: | ---: | --- | ---: | ---: | ---: |",
+    ]
+    for label, found in searches.items():
+        lr = found["best_params"].get("optimizer.lr", "")
+        lines.append(
+            f"| {label} | {found['trials']} ({_counts(found['counts'])}) | {found['best_value']:.4g} | {lr} | "
+            f"{found['epochs_trained']} | {found['train_seconds']} | {found['wall_seconds']} |"
+        )
+    lesson = r["lesson"]
+    lines += [
+        "",
+        f"The learning-rate lesson as a search, `{lesson['command']}`: best val_loss {lesson['best_value']:.4g} "
+        f"({_counts(lesson['counts'])}; {lesson['epochs_trained']} epochs, {lesson['train_seconds']} s of training).",
+    ]
+    return lines
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {status}" for status, n in counts.items())
+
+
 SECTIONS = {
     "overhead": _overhead,
     "time_to_accuracy": _time_to_accuracy,
     "scaling": _scaling,
     "startup": _startup,
     "curriculum_overhead": _curriculum_overhead,
+    "gpu": _gpu,
+    "tune": _tune,
 }

@@ -6,7 +6,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from learnai_cli.log import logger
 
@@ -93,9 +93,10 @@ def _json_kind(data: Any) -> str:
     return {list: "a list", str: "a string", bool: "a boolean"}.get(type(data), "a number")
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
+def read_jsonl(path: Path, check: Callable[[dict[str, Any]], str | None] | None = None) -> list[dict[str, Any]]:
     """Records of an append-only JSONL file. A torn last line (from a kill), a line that is not UTF-8 or not a JSON
-    object is skipped with a warning; an unreadable file reads as no records, with a warning."""
+    object is skipped with a warning; an unreadable file reads as no records, with a warning. `check` says what is
+    wrong with a record that is a JSON object (or None): such a record is skipped with a warning too."""
     try:
         lines = path.read_bytes().splitlines()
     except FileNotFoundError:
@@ -115,10 +116,11 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         except ValueError:
             logger.warning(f"{path}: line {number} is incomplete and was skipped")
             continue
-        if isinstance(record, dict):
-            records.append(record)
+        problem = "is not a JSON object" if not isinstance(record, dict) else check(record) if check else None
+        if problem:
+            logger.warning(f"{path}: line {number} {problem} (damaged) and was skipped")
         else:
-            logger.warning(f"{path}: line {number} is not a JSON object (damaged) and was skipped")
+            records.append(record)
     return records
 
 

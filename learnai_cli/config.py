@@ -18,7 +18,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveFloat
 from learnai_cli.config_yaml import check_structure, describe_yaml_error, load_text, parse_yaml, read_yaml
 from learnai_cli.errors import ConfigError, clip, did_you_mean, short_repr
 
-__all__ = ["ExperimentConfig", "load", "validate", "apply_overrides", "read_yaml", "parse_yaml", "config_schema"]
+__all__ = [
+    "ExperimentConfig", "load", "validate", "apply_overrides", "read_yaml", "parse_yaml", "config_schema", "flatten",
+]  # fmt: skip
 
 FRAMEWORK_DATA_KEYS = ("name", "val_split", "test_split", "limit", "num_workers", "memory_budget_mb")
 
@@ -30,6 +32,8 @@ MAX_THREADS = 1024
 Epochs = Annotated[int, Field(gt=0, le=MAX_EPOCHS)]
 Steps = Annotated[int, Field(gt=0, le=MAX_STEPS)]
 BatchSize = Annotated[int, Field(gt=0, le=MAX_BATCH_SIZE)]
+
+DEVICE_PATTERN = r"^(auto|cpu|cuda|cuda:\d+)$"  # the devices learnai runs on (config.yaml's device, --device)
 
 
 class Section(BaseModel):
@@ -99,8 +103,8 @@ class TrainSection(Strict):
     mode: Literal["min", "max"] = "min"
     early_stopping: Optional[EarlyStopping] = None
     stop_when: Optional[StopWhen] = Field(None, description="e.g. {metric: train_loss, below: 0.001}")
-    loggers: list[Literal["csv", "tensorboard"]] = Field(
-        ["csv"], description="csv (metrics.jsonl/csv, always written) and optionally tensorboard"
+    loggers: list[Literal["csv", "tensorboard", "mlflow"]] = Field(
+        ["csv"], description="csv (metrics.jsonl/csv, always written) and optionally tensorboard and mlflow"
     )
     record_predictions: bool = Field(
         False, description="1-D regression: store predictions on a grid each epoch (learnai plot --animate)"
@@ -117,8 +121,9 @@ class TrainSection(Strict):
         1e7, description="diverged when the loss exceeds this multiple of its first value (null: only NaN/inf)"
     )
     deterministic: bool = False
-    precision: Literal["fp32", "bf16", "fp16"] = Field(
-        "fp32", description="autocast dtype for forward passes; fp16 adds a GradScaler"
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
+        "auto",
+        description="autocast dtype for forward passes (auto: bf16 on CUDA, fp32 on CPU); fp16 adds a GradScaler",
     )
     channels_last: bool = Field(False, description="NHWC memory layout for image models (faster convolutions)")
     compile: Union[bool, Literal["default", "reduce-overhead", "max-autotune"]] = Field(
@@ -133,7 +138,7 @@ class TrainSection(Strict):
 class ExperimentConfig(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=80)
     seed: int = Field(0, ge=0, lt=2**63)
-    device: str = Field("auto", pattern=r"^(auto|cpu|cuda|cuda:\d+)$")
+    device: str = Field("auto", pattern=DEVICE_PATTERN)
     plugins: list[str] = []
     data: DataSection
     model: Section
@@ -141,14 +146,32 @@ class ExperimentConfig(Strict):
     optimizer: Section
     scheduler: Optional[Section] = None
     train: TrainSection = TrainSection()
+    search: dict[str, str] = Field(
+        {},
+        description="learnai tune's search space: {key.path: 'loguniform(a,b)' | 'uniform(a,b)' | 'int(a,b)' | "
+        "'choice(v1,v2)'}; learnai train ignores it",
+    )
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data for config.yaml, `name` first in every section."""
+        """Plain data for config.yaml, `name` first in every section (no `search:` when there is none)."""
         data = self.model_dump(mode="json")
+        if not data["search"]:
+            del data["search"]
         for key in BUILDER_SECTIONS:
             if data.get(key) is not None:
                 data[key] = {"name": data[key].pop("name"), **data[key]}
         return data
+
+
+def flatten(resolved_config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{'optimizer.lr': 0.01, ...}: the dotted key paths that overrides use, each with its value (lists whole)."""
+    flat: dict[str, Any] = {}
+    for key, value in resolved_config.items():
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 # Each builder section and the registry its `name` is looked up in.
@@ -279,6 +302,9 @@ def validate(
     return ExperimentConfig.model_validate(resolved)
 
 
+BUILTIN_PREFIX = "builtin:"  # data.path: builtin:diabetes.csv.gz names learnai_cli/data/builtin/diabetes.csv.gz
+
+
 def _absolute_paths(entry, section: str, kwargs: dict[str, Any], folder: Path, origins: dict[str, str]) -> dict:
     """The builder's path arguments (Entry.path_arguments, and meta `globs=` for glob patterns) made absolute;
     see validate()."""
@@ -290,6 +316,8 @@ def _absolute_paths(entry, section: str, kwargs: dict[str, Any], folder: Path, o
             base = str((Path.cwd() if any(key == k or key.startswith(k + ".") for k in origins) else folder).absolute())
             base = glob.escape(base) if argument in entry.meta.get("globs", ()) else base
             resolved[argument] = os.path.normpath(os.path.join(base, os.path.expanduser(value)))
+            if value.startswith(BUILTIN_PREFIX):  # a file shipped inside the package, wherever it is installed
+                resolved[argument] = str(Path(__file__).parent / "data" / "builtin" / value[len(BUILTIN_PREFIX) :])
     return resolved
 
 
@@ -340,8 +368,21 @@ def _describe_schema_error(error: dict, origins: dict[str, str]) -> str:
             f"use letters, digits, '.', '_' or '-' only; it names the run directory (got {short_repr(error['input'])})",
             origins,
         )
+    if error["type"] in ("model_type", "dict_type"):  # `optimizer=adam`, `train=5`: a value where a section goes
+        return _located(path, _not_a_section(path, error.get("input")), origins)
     message = error["msg"].removeprefix("Value error, ")
     return _located(path, f"{message} (got {short_repr(error.get('input'))})", origins)
+
+
+def _not_a_section(path: str, given: Any) -> str:
+    got = f"not a single value (got {short_repr(given)})"
+    if path in SECTION_MODELS:
+        keys = list(SECTION_MODELS[path].model_fields)
+        return (
+            f"is a section (keys such as {', '.join(keys[:4])}), {got}; set one of its keys, e.g. {path}.{keys[0]}=..."
+        )
+    example = f"{path}.name={given}" if isinstance(given, str) else f"{path}.name=..."
+    return f"is a section (name: and its settings), {got}; to choose one, set {example}"
 
 
 def _located(path: str, message: str, origins: dict[str, str]) -> str:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import difflib
+import os
 import reprlib
 from typing import Iterable
 
 __all__ = [
-    "EXIT_OK", "EXIT_RUN_FAILED", "EXIT_USAGE", "EXIT_INTERRUPTED", "LearnaiError", "ConfigError", "UsageError",
-    "DataError", "RunFailed", "Interrupted", "closest", "did_you_mean", "short_repr", "clip",
+    "EXIT_OK", "EXIT_RUN_FAILED", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_BROKEN_PIPE", "LearnaiError", "ConfigError",
+    "UsageError", "DataError", "RunFailed", "ExportFailed", "Interrupted", "closest", "did_you_mean", "short_repr",
+    "clip", "first_line",
 ]  # fmt: skip
 
 # Exit codes shared by every command (README: "Exit codes").
@@ -16,6 +18,7 @@ EXIT_OK = 0
 EXIT_RUN_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # the reader of stdout went away (`learnai runs | head`), as a shell reports SIGPIPE
 
 
 class LearnaiError(Exception):
@@ -51,6 +54,16 @@ class RunFailed(LearnaiError):
     exit_code = EXIT_RUN_FAILED
 
 
+class ExportFailed(LearnaiError):
+    """An exported file did not load back or did not match the trained model, so it was not written (exit 1)."""
+
+    exit_code = EXIT_RUN_FAILED
+
+    def __init__(self, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.details = details or {}  # the input that failed, for --json
+
+
 class Interrupted(LearnaiError):
     """Ctrl-C or SIGTERM stopped the run (exit 130)."""
 
@@ -58,9 +71,29 @@ class Interrupted(LearnaiError):
 
 
 def closest(word: str, choices: Iterable[str]) -> str | None:
-    """The valid name a typo most likely meant, or None."""
-    matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return matches[0] if matches else None
+    """The valid name a typo most likely meant, or None: among difflib's close matches, one keyboard slip away
+    (a letter added, dropped, changed, or two neighbours swapped) first, then the most similar, then the longest
+    shared prefix. difflib alone ties val_mea between val_mae and val_mse and picks by alphabet."""
+    choices = list(dict.fromkeys(choices))
+    matches = difflib.get_close_matches(word, choices, n=max(1, len(choices)), cutoff=0.6)
+    if not matches:
+        return None
+
+    def likeness(match: str) -> tuple:
+        ratio = difflib.SequenceMatcher(None, word, match).ratio()
+        return (_one_slip(word, match), ratio, len(os.path.commonprefix([word, match])))
+
+    return max(matches, key=likeness)
+
+
+def _one_slip(word: str, other: str) -> bool:
+    """At most one edit apart, counting a swap of two neighbouring letters as one edit."""
+    if abs(len(word) - len(other)) > 1:
+        return False
+    start = len(os.path.commonprefix([word, other]))
+    end = len(os.path.commonprefix([word[start:][::-1], other[start:][::-1]]))
+    left, right = word[start : len(word) - end], other[start : len(other) - end]
+    return len(left) <= 1 and len(right) <= 1 or (len(left) == len(right) == 2 and left == right[::-1])
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
@@ -86,3 +119,9 @@ def clip(text: str, limit: int = 80) -> str:
         return text
     head = (limit - 20) * 2 // 3
     return f"{text[:head]}...{text[head - limit + 20 :]} ({len(text):,} characters)"
+
+
+def first_line(error: BaseException, limit: int = 300) -> str:
+    """A library's error as one line: a database error's SQL statement or a report's pages stay out."""
+    text = str(error).strip()
+    return clip((text.splitlines() or [type(error).__name__])[0], limit) if text else type(error).__name__

@@ -11,7 +11,6 @@ import matplotlib
 
 matplotlib.use("Agg")  # headless: CI and servers have no display
 import matplotlib.pyplot as plt
-from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from learnai_cli.atomic import read_json, read_jsonl, write_atomic
@@ -20,12 +19,15 @@ from learnai_cli.rundir import RunDir
 
 
 def save_figure(figure, path: Path) -> Path:
-    """Render to PNG bytes first, then write atomically, so a plot is never half-written; a path that cannot
-    take a file (a directory, under a file, a name too long) is a UsageError naming it."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(figure)
+    """Render in the format the file's suffix names (png, svg, pdf, jpg, ...) first, then write atomically, so a plot
+    is never half-written; a path that cannot take a file (a directory, under a file, a name too long, a suffix
+    matplotlib cannot write) is a UsageError naming it."""
     check_output_path(path)
+    buffer = io.BytesIO()
+    try:
+        figure.savefig(buffer, format=path.suffix[1:].lower(), dpi=110, bbox_inches="tight")
+    finally:
+        plt.close(figure)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, buffer.getvalue())
@@ -35,15 +37,36 @@ def save_figure(figure, path: Path) -> Path:
 
 
 def check_output_path(path: Path) -> None:
-    """Refuse, before any work, an output path that is a directory, lies under a file or has too long a name."""
+    """Refuse, before any work, an output path that is a directory, lies under a file, has too long a name, or ends
+    in a suffix that names no format matplotlib writes here."""
     try:
         if path.is_dir():
             raise UsageError(f"cannot write the plot to {path}: it is a directory; give a file name such as plot.png")
         parent = next((p for p in path.parents if p.exists()), None)
     except OSError as error:  # e.g. a name longer than the file system allows
         raise UsageError(f"cannot write the plot {path}: {error.strerror or error}") from None
+    formats = output_formats()
+    if path.suffix[1:].lower() not in formats:
+        problem = f"'{path.suffix}' is not a format matplotlib can write" if path.suffix else "it has no suffix"
+        raise UsageError(
+            f"cannot write the plot {path}: {problem}; end the file name with the format to write: "
+            f"{', '.join('.' + name for name in formats)}"
+        )
     if parent is not None and not parent.is_dir():
         raise UsageError(f"cannot write the plot {path}: {parent} is a file, not a folder")
+
+
+def output_formats() -> list[str]:
+    """The suffixes a plot can be written as: what matplotlib saves (png, svg, pdf, jpg, ...); pgf only where the
+    LaTeX it runs is installed."""
+    import shutil
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    formats = set(FigureCanvasAgg.get_supported_filetypes())
+    if not shutil.which(matplotlib.rcParams["pgf.texsystem"]):
+        formats.discard("pgf")
+    return sorted(formats)
 
 
 # Fewer epochs than this, and a loss curve per epoch is a couple of dots: plot the logged steps instead.
@@ -185,101 +208,35 @@ def confusion_figure(matrix: list[list[int]], labels: list[str], title: str, nor
     return figure
 
 
-def plot_run(run: RunDir) -> list[Path]:
-    """(Re)draw every plot a run's files allow; returns the paths written."""
+def warm_up() -> None:
+    """Draw a throwaway loss chart: a process's first figure also loads fonts and renderers (about 0.1 s)."""
+    records = [
+        {"type": "epoch", "epoch": e, "train_loss": 1.0 / e, "val_loss": 1.0 / e, "val_mae": 0.5} for e in (1, 2)
+    ]
+    figure = loss_figure(records, "warm-up")
+    figure.savefig(io.BytesIO(), format="png", dpi=110, bbox_inches="tight")
+    plt.close(figure)
+
+
+def plot_run(run: RunDir, normalize: bool | None = None) -> list[Path]:
+    """(Re)draw every plot a run's files allow; returns the paths written. `normalize` is confusion_figure's."""
     written = []
     records = run.metrics()
     if _epoch_records(records) or _by_steps(records):
         written.append(save_figure(loss_figure(records, run.meta().get("name", run.id)), run.loss_plot))
     for report in run.eval_reports():
-        evaluation = read_json(report)
-        if evaluation.get("confusion_matrix"):
-            title = f"{run.id} ({evaluation.get('split', '?')} split, {Path(evaluation.get('checkpoint', '?')).stem})"
-            figure = confusion_figure(evaluation["confusion_matrix"], evaluation["class_names"], title)
-            written.append(save_figure(figure, run.confusion_plot(report)))
+        written += plot_evaluation(run, report, normalize)
     return written
 
 
-def _settings(meta: dict[str, Any]) -> list[str]:
-    """A run's key=value settings: its sweep label, else the overrides on its command line."""
-    if meta.get("label"):
-        return str(meta["label"]).split()
-    command = meta.get("command") or []
-    return [word for word in command[2:] if "=" in word and not word.startswith("-")]
-
-
-def run_labels(runs: list[RunDir]) -> tuple[list[str], list[str]]:
-    """Legend labels that show only what differs between the runs, and the settings all of them share."""
-    settings = [_settings(run.meta()) for run in runs]
-    shared = [s for s in settings[0] if all(s in other for other in settings[1:])] if len(runs) > 1 else []
-    labels = [" ".join(s for s in own if s not in shared) or run.id for own, run in zip(settings, runs)]
-    labels = [f"{label} [{run.id}]" if labels.count(label) > 1 else label for label, run in zip(labels, runs)]
-    return labels, shared
-
-
-def compare_figure(runs: list[RunDir]):
-    """Several runs' loss curves on one chart, e.g. the learning-rate lesson.
-
-    One colour per run (train solid, val dashed); a diverged run ends in an 'x' where its last finite loss was
-    recorded. Per logged step when every run is only a few epochs long, otherwise per epoch.
-    """
-    figure, axis = plt.subplots(figsize=(8, 5))
-    all_records = [run.metrics() for run in runs]
-    logged = [records for records in all_records if records]  # a run that diverged at once logged nothing
-    by_steps = bool(logged) and all(_by_steps(records) for records in logged)
-    labels, shared = run_labels(runs)
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    values = []
-    for index, (run, records, label) in enumerate(zip(runs, all_records, labels)):
-        values += _draw_compared_run(axis, run.meta(), records, label, colors[index % len(colors)], by_steps)
-    if _wide_positive(values):
-        axis.set_yscale("log")
-    title = "loss by run" + (f" (all: {' '.join(shared)})" if shared else "")
-    axis.set(
-        xlabel="step" if by_steps else "epoch", ylabel="loss", title=title if len(title) <= 90 else title[:87] + "..."
-    )
-    _integer_ticks(axis)
-    _compare_legends(axis, any(run.meta().get("status") == "diverged" for run in runs), by_steps)
-    axis.grid(alpha=0.3)
-    return figure
-
-
-def _draw_compared_run(axis, meta: dict, records: list[dict], label: str, color, by_steps: bool) -> list[float]:
-    """One run's train (solid) and val (dashed) curves; a diverged run ends in an 'x'. Returns the values drawn."""
-    _, train, val, _ = _loss_series(records, by_steps)
-    diverged = meta.get("status") == "diverged"
-    if diverged and not by_steps:  # its diverging epoch has no epoch record: end on its last logged step
-        last_epoch = max((r["epoch"] for r in _epoch_records(records) if _finite(r.get("epoch"))), default=0)
-        tail = [r for r in _step_records(records) if r.get("epoch", 0) > last_epoch]
-        if tail:
-            train.append((last_epoch + 1, tail[-1]["train_loss"]))
-    legend = f"{label} (diverged)" if diverged else label
-    where = meta.get("steps") if by_steps else (meta.get("epochs_completed") or 0) + 1
-    if diverged and not train:
-        legend = f"{label} (diverged at {'step' if by_steps else 'epoch'} {where}, no finite loss logged)"
-    axis.plot(*(zip(*train) if train else ([], [])), "-", color=color, label=legend)
-    if val:  # per step there is one val point per epoch: dots, or a single one would not show
-        axis.plot(*zip(*val), "--", color=color, marker="o" if by_steps else None, markersize=5)
-    cross = {"color": color, "markersize": 10, "markeredgewidth": 2}
-    if diverged and train:
-        axis.plot(*train[-1], "x", **cross)
-    elif diverged and _finite(where):  # nothing to draw: mark where it happened, on the top edge
-        axis.plot([where], [1.0], "x", clip_on=False, transform=axis.get_xaxis_transform(), **cross)
-    return [y for _, y in train + val]
-
-
-def _compare_legends(axis, any_diverged: bool, by_steps: bool) -> None:
-    """The runs' legend and a key of line styles, outside the axes so no curve hides behind them."""
-    run_legend = axis.legend(fontsize=8, title="run", loc="upper left", bbox_to_anchor=(1.02, 1.0))
-    axis.add_artist(run_legend)
-    run_legend.set_clip_on(False)  # add_artist clips to the axes: this legend is outside them
-    styles = [
-        Line2D([], [], color="gray", linestyle="-", label="train"),
-        Line2D([], [], color="gray", linestyle="--", marker="o" if by_steps else None, label="val"),
-    ]
-    if any_diverged:
-        styles.append(Line2D([], [], color="gray", marker="x", linestyle="", label="diverged"))
-    axis.legend(handles=styles, fontsize=8, loc="lower left", bbox_to_anchor=(1.02, 0.0))
+def plot_evaluation(run: RunDir, report: Path, normalize: bool | None = None) -> list[Path]:
+    """The confusion matrix of one evaluation result (eval/<split>-<checkpoint>.json); none for a regression."""
+    evaluation = read_json(report)
+    if not evaluation.get("confusion_matrix"):
+        return []
+    title = f"{run.id} ({evaluation.get('split', '?')} split, {Path(evaluation.get('checkpoint', '?')).stem})"
+    figure = confusion_figure(evaluation["confusion_matrix"], evaluation["class_names"], title, normalize)
+    return [save_figure(figure, run.confusion_plot(report))]
 
 
 # The curriculum's loss-landscape data: y = 2x on three points.

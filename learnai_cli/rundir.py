@@ -21,6 +21,8 @@ from learnai_cli.atomic import Damaged, dumps_jsonl, read_json, read_jsonl, temp
 from learnai_cli.errors import UsageError
 from learnai_cli.runlock import RunInUse, RunLock
 
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when built with it: `runs` reads every config
+
 DEFAULT_RUNS_DIR = "runs"
 RUN_ID_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}_")
 
@@ -133,20 +135,35 @@ class RunDir:
         return meta
 
     def read_config(self) -> dict[str, Any]:
-        try:
-            config = yaml.safe_load(self.config_path.read_bytes().decode("utf-8"))
-        except (OSError, yaml.YAMLError, UnicodeDecodeError) as error:
-            problem = "is not UTF-8 text" if isinstance(error, UnicodeDecodeError) else f"cannot be read: {error}"
-            raise UsageError(f"run {self.id}: config.yaml {problem}; restore it to use this run") from None
-        if not isinstance(config, dict):
-            raise UsageError(f"run {self.id}: config.yaml holds no config mapping; restore it to use this run")
+        config, problem = self._config_and_problem()
+        if problem:
+            raise UsageError(f"run {self.id}: config.yaml {problem}; restore it to use this run")
         return config
+
+    def config_problem(self) -> str | None:
+        """What is wrong with config.yaml ("config.yaml is missing", ...), or None when it reads as a config."""
+        _, problem = self._config_and_problem(detail=False)
+        return f"config.yaml {problem}" if problem else None
+
+    def _config_and_problem(self, detail: bool = True) -> tuple[dict[str, Any], str | None]:
+        try:
+            config = yaml.load(self.config_path.read_bytes().decode("utf-8"), Loader=SAFE_LOADER)  # noqa: S506
+        except FileNotFoundError:
+            return {}, "is missing"
+        except (OSError, yaml.YAMLError, UnicodeDecodeError) as error:
+            if isinstance(error, UnicodeDecodeError):
+                return {}, "is not UTF-8 text"
+            return {}, f"cannot be read: {error}" if detail else "cannot be read as YAML"
+        if not isinstance(config, dict):
+            return {}, "holds no config mapping"
+        return config, None
 
     def write_config(self, resolved_config: dict[str, Any]) -> None:
         write_atomic(self.config_path, yaml.safe_dump(resolved_config, sort_keys=False))
 
     def metrics(self) -> list[dict[str, Any]]:
-        return read_jsonl(self.metrics_path)
+        """metrics.jsonl's records; a line that is not a whole record, or one of the wrong shape, is skipped."""
+        return read_jsonl(self.metrics_path, check=metrics_record_problem)
 
     def epoch_records(self) -> list[dict[str, Any]]:
         return [r for r in self.metrics() if r.get("type", "epoch") == "epoch"]
@@ -203,6 +220,31 @@ SWEEP_SUMMARY_CSV, SWEEP_SUMMARY_JSON, COMPARISON_PLOT, LANDSCAPE_PLOT = (
     "comparison.png",
     "landscape.png",
 )
+# train.loggers: [mlflow] without MLFLOW_TRACKING_URI: MLflow's SQLite store and its artifacts, in the runs root.
+MLFLOW_STORE, MLFLOW_ARTIFACTS = "mlflow.db", "mlartifacts"
+
+
+# What a `learnai tune` study folder (runs/<study>/) holds besides its summaries; a study name never looks like a
+# run id (it starts with a letter), so `learnai runs` never lists it.
+STUDY_DB, STUDY_PLOTS, STUDY_ASK_LOCK = "study.db", "plots", ".ask.lock"
+STUDY_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,79}$")
+
+
+def study_dir(root: Path, name: str) -> Path:
+    """runs/<study>/: the default SQLite storage, summary.csv/json and plots of one study."""
+    if not STUDY_NAME_PATTERN.match(name):
+        raise UsageError(
+            f"study name '{name}' must start with a letter and hold only letters, digits, . _ - (at most 80)"
+        )
+    if name == "latest":  # `plot latest --compare` would mean the newest run, never this study
+        raise UsageError("'latest' names the newest run in every command: give the study another name")
+    check_writable(root)
+    try:
+        (root / name).mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # a file of that name is there, or the folder cannot be made
+        cause = "a file of that name is in the way" if (root / name).exists() else (error.strerror or str(error))
+        raise UsageError(f"cannot use {root / name} as the folder of study {name}: {cause}; choose another --study")
+    return root / name
 
 
 def runs_root(option: str | Path | None) -> Path:
@@ -270,6 +312,29 @@ class DamagedRun(UsageError):
         )
         self.problem = problem
         self.details = {"run_id": run.id, "status": "damaged", "problem": problem}
+
+
+def metrics_record_problem(record: dict[str, Any]) -> str | None:
+    """What makes a metrics.jsonl record unusable, or None: an epoch or step record needs a whole-number epoch (and
+    step, if it has one), and every other value a number or null. Records of other types are left alone."""
+    kind = record.get("type", "epoch")
+    if kind not in ("epoch", "step"):
+        return None if isinstance(kind, str) else f"has the type {_shown(kind)}, not a name"
+    described = "an epoch record" if kind == "epoch" else "a step record"
+    if "epoch" not in record:
+        return f"is {described} without an epoch"
+    for key in ("epoch", "step"):
+        value = record.get(key)
+        if key in record and not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+            return f"is {described} whose {key} is {_shown(value)}, not a whole number"
+    for key, value in record.items():
+        if key != "type" and not (value is None or isinstance(value, (int, float)) and not isinstance(value, bool)):
+            return f"is {described} whose {key} is {_shown(value)}, not a number"
+    return None
+
+
+def _shown(value: Any) -> str:
+    return json.dumps(value)[:40]
 
 
 def _check_meta_types(path: Path, meta: dict[str, Any]) -> None:

@@ -18,6 +18,8 @@ from learnai_cli.runlock import lock_holder
 STALE_HEARTBEAT_SECONDS = 15 * 60
 STARTING_GRACE_SECONDS = 30  # a directory this young without meta.json is a run being created, not a damaged one
 IN_USE = ("running", "starting")  # statuses whose run belongs to a live process: rm and gc leave them alone
+# Every status `learnai runs` may show (runs written by other tools may add their own).
+STATUSES = ("running", "starting", "completed", "pruned", "failed", "diverged", "interrupted", "crashed", "damaged")
 
 
 def effective_status(meta: dict[str, Any]) -> str:
@@ -76,6 +78,9 @@ def iter_summaries(root: Path) -> Iterator[dict[str, Any]]:
     """One summary row per run for `learnai runs`; a damaged run is a row with status `damaged` and its problem."""
     for run in all_runs(root):
         status, problem = run_status(run)
+        if status not in (*IN_USE, "damaged"):  # a finished run whose config cannot be read cannot be used either
+            problem = run.config_problem() or ""
+            status = "damaged" if problem else status
         meta = run.meta(strict=False)
         best = meta.get("best") or {}
         yield {

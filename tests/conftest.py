@@ -34,6 +34,18 @@ class Cli:
         return json.loads(result.stdout)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked cuda are skipped on machines without a CUDA GPU (CI); `pytest -m cuda` runs them on one."""
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    no_gpu = pytest.mark.skip(reason="needs a CUDA GPU")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(no_gpu)
+
+
 @pytest.fixture
 def runs_dir(tmp_path: Path) -> Path:
     return tmp_path / "runs"

@@ -21,7 +21,10 @@ def test_benchmarks_run_at_tiny_size_and_write_results(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     results = {p.stem: json.loads(p.read_text()) for p in tmp_path.glob("*.json")}
-    assert set(results) == {"overhead", "time_to_accuracy", "scaling", "startup"}
+    assert set(results) == {"overhead", "time_to_accuracy", "scaling", "startup", "gpu"}
+    import torch
+
+    assert ("skipped" in results["gpu"]) != torch.cuda.is_available()  # GPU figures only where there is a GPU
     for result in results.values():
         assert result["size"] == "tiny" and result["machine"]["torch"]
     overhead = results["overhead"]
@@ -36,11 +39,18 @@ def test_benchmarks_run_at_tiny_size_and_write_results(tmp_path):
     assert set(results["scaling"]["samples_per_s_by_batch_size"]) == {"32", "64"}
     assert (tmp_path / "scaling.png").read_bytes()[:4] == b"\x89PNG"
     assert "learnai --help" in results["startup"]["median_seconds"]
+    fixed = results["startup"]["fixed_cost"]  # the torch commands on a small run, and import torch beside them
+    assert set(fixed["median_seconds"]) == {
+        "learnai train configs/linear_regression.yaml",
+        "learnai eval",
+        "learnai predict",
+    }
+    assert fixed["training_seconds"] > 0 and fixed["import_torch"] > 0  # read from the real run and measured
 
     from bench.summary import write_summary
 
     summary = write_summary(tmp_path, tmp_path / "BENCHMARKS.md").read_text()
-    assert "| hand-written" in summary
+    assert "| hand-written" in summary and "| `learnai eval` |" in summary
     gpu = results["overhead"]["machine"]["gpu"]  # the GPU section says what the run found, GPU or not
     assert (f"Measured on a GPU: overhead on {gpu}" if gpu else "No GPU was available") in summary
 

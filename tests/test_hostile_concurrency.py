@@ -12,38 +12,15 @@ import socket
 import subprocess
 import sys
 import time
-import traceback
 from pathlib import Path
 
 import pytest
-import yaml
 
-from learnai_cli.cli import app
+from tests.hostile import invoke, tiny_config
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs"
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
-
-
-def invoke(cli, *args) -> tuple[int, str]:
-    """Run `learnai ARGS` in-process; an exception that escapes the CLI is returned as a traceback in the output."""
-    result = cli.runner.invoke(
-        app, [str(a) for a in args], env={"LEARNAI_RUNS_DIR": str(cli.runs_dir)}, catch_exceptions=True
-    )
-    output = result.output
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        output += "\nTraceback (most recent call last):\n" + "".join(traceback.format_exception(result.exception))
-    return result.exit_code, output
-
-
-def tiny_config(folder: Path, base: str, changes: dict) -> Path:
-    raw = yaml.safe_load((CONFIGS / f"{base}.yaml").read_text())
-    for section, values in changes.items():
-        raw[section] = {**raw.get(section, {}), **values} if isinstance(values, dict) else values
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{base}.yaml"
-    path.write_text(yaml.safe_dump(raw, sort_keys=False))
-    return path
 
 
 def learnai(*args, **kwargs) -> subprocess.Popen:
@@ -194,7 +171,8 @@ def test_gc_in_a_loop_never_breaks_a_training_that_is_starting(cli, tmp_path):
 
 @pytest.mark.parametrize("signum,delay", [(signal.SIGTERM, 0.5), (signal.SIGTERM, 1.5), (signal.SIGINT, 1.0)])
 def test_a_signal_during_start_up_exits_130_without_a_traceback(tmp_path, signum, delay):
-    config = tiny_config(tmp_path / "cfg", "linear_regression", {"data": {"n": 64}, "train": {"epochs": 1}})
+    # Long enough that the signal never lands after training, while the run draws its plots and exits.
+    config = tiny_config(tmp_path / "cfg", "linear_regression", {"data": {"n": 64}, "train": {"epochs": 3000}})
     process = learnai("train", config, "--runs-dir", tmp_path / "runs", "--no-progress")
     time.sleep(delay)
     assert process.poll() is None, "learnai started faster than the test can signal it"
@@ -204,9 +182,70 @@ def test_a_signal_during_start_up_exits_130_without_a_traceback(tmp_path, signum
     assert "Traceback" not in output, output[-3000:]
 
 
+SWALLOWING_MODEL = '''import os, signal, time
+from torch import nn
+from learnai_cli.registry import MODELS
+
+
+@MODELS.register("swallowing_linear")
+def swallowing_linear(n_in: int = 1, n_out: int = 1):
+    """A linear model whose building swallows a Ctrl-C that arrives meanwhile, as a bare except or a finalizer can."""
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(2)
+    except KeyboardInterrupt:
+        pass
+    return nn.Linear(n_in, n_out)
+'''
+
+
+def train_with_plugin_model(tmp_path: Path, source: str, model: str) -> tuple[int, str]:
+    """`learnai train` of a tiny config whose model comes from a plugin file with this source."""
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "cfg" / "plugin_model.py").write_text(source)
+    changes = {"plugins": ["plugin_model.py"], "model": {"name": model}, "train": {"epochs": 3000}}
+    config = tiny_config(tmp_path / "cfg", "linear_regression", changes)
+    code, output = finish(learnai("train", config, "--runs-dir", tmp_path / "runs", "--no-progress"))
+    assert code == 130, output[-3000:]
+    assert "Traceback" not in output and "epoch 1/" not in output, output[-3000:]
+    return code, output
+
+
+def test_a_start_up_signal_whose_interrupt_a_library_swallowed_still_stops_the_run(tmp_path):
+    train_with_plugin_model(tmp_path, SWALLOWING_MODEL, "swallowing_linear")
+    (run,) = (tmp_path / "runs").iterdir()
+    assert json.loads((run / "meta.json").read_text())["status"] == "interrupted"
+
+
+SIGNALLED_IMPORT = """import os, signal, time
+from pathlib import Path
+from torch import nn
+from learnai_cli.registry import MODELS
+
+os.kill(os.getpid(), signal.SIGINT)  # a Ctrl-C that lands while this module is being imported
+deadline = time.time() + 1.0
+while time.time() < deadline:  # Python bytecode runs meanwhile: a KeyboardInterrupt raised now would cut it short
+    pass
+Path(__file__).with_name("import-finished").write_text("yes")
+
+
+@MODELS.register("signalled_linear")
+def signalled_linear(n_in: int = 1, n_out: int = 1):
+    return nn.Linear(n_in, n_out)
+"""
+
+
+def test_a_signal_inside_an_import_waits_for_the_import_to_finish_then_stops_the_run(tmp_path):
+    # Cutting an import short can leave a C extension half-initialised (numpy: "cannot load module more than once
+    # per process"), so the next import raised ImportError with a traceback instead of exiting 130.
+    train_with_plugin_model(tmp_path, SIGNALLED_IMPORT, "signalled_linear")
+    assert (tmp_path / "cfg" / "import-finished").read_text() == "yes"
+
+
 @pytest.mark.slow
 def test_a_bad_config_under_nproc_per_node_is_reported_once_with_exit_2(tmp_path):
-    config = tiny_config(tmp_path / "cfg", "linear_regression", {"data": {"n": 64}, "train": {"epochs": 1}})
+    # Long enough that the signal never lands after training, while the run draws its plots and exits.
+    config = tiny_config(tmp_path / "cfg", "linear_regression", {"data": {"n": 64}, "train": {"epochs": 3000}})
     with socket.socket() as probe:  # a free port: other tests use torchrun's default 29500 at the same time
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

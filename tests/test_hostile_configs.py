@@ -12,7 +12,6 @@ import math
 import re
 import tempfile
 import time
-import traceback
 import uuid
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from learnai_cli.cli import app
+from tests.hostile import assert_refused, invoke, snapshot
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs"
@@ -30,17 +29,6 @@ TINY_LINEAR = {"data": {"n": 64}, "train": {"epochs": 1, "batch_size": 16}}
 
 
 # --- helpers -------------------------------------------------------------------------------------------
-
-
-def invoke(cli, *args) -> tuple[int, str]:
-    """Run `learnai ARGS` in-process; an exception that escapes the CLI is returned as a traceback in the output."""
-    result = cli.runner.invoke(
-        app, [str(a) for a in args], env={"LEARNAI_RUNS_DIR": str(cli.runs_dir)}, catch_exceptions=True
-    )
-    output = result.output
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        output += "\nTraceback (most recent call last):\n" + "".join(traceback.format_exception(result.exception))
-    return result.exit_code, output
 
 
 def merge(base: dict, changes: dict) -> dict:
@@ -69,29 +57,6 @@ def write_config(
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return path
-
-
-def snapshot(*folders: Path) -> dict[str, tuple[int, int]]:
-    """Every file (size, mtime) under the folders, bytecode caches aside."""
-    files = {}
-    for folder in folders:
-        if folder.exists():
-            for path in folder.rglob("*"):
-                if path.is_file() and "__pycache__" not in path.parts:
-                    stat = path.stat()
-                    files[str(path)] = (stat.st_size, stat.st_mtime_ns)
-    return files
-
-
-def assert_refused(code: int, output: str, needles, expected: int = 2) -> None:
-    """Exit `expected`, no traceback, and the message holds one of `needles` (each a str or a tuple of alternatives)."""
-    tail = output[-4000:]
-    assert "Traceback" not in output, f"a traceback reached the user (exit {code}):\n{tail}"
-    assert code == expected, f"exit {code}, expected {expected}:\n{tail}"
-    lowered = output.lower()
-    for needle in needles:
-        options = needle if isinstance(needle, tuple) else (needle,)
-        assert any(o.lower() in lowered for o in options), f"message names none of {options}:\n{tail}"
 
 
 def assert_no_run(runs_dir: Path) -> None:

@@ -10,14 +10,15 @@ import json
 import os
 import re
 import shutil
-import traceback
+import zipfile
 from pathlib import Path
 
 import pytest
-import yaml
+import torch
 from typer.testing import CliRunner
 
 from learnai_cli.cli import app
+from tests.hostile import assert_refused, invoke, snapshot, tiny_config
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs"
@@ -25,52 +26,6 @@ SHIPPED_DIABETES = REPO / "learnai_cli" / "data" / "builtin" / "diabetes.csv.gz"
 
 
 # --- helpers -------------------------------------------------------------------------------------------
-
-
-def invoke(cli, *args) -> tuple[int, str]:
-    """Run `learnai ARGS` in-process; an exception that escapes the CLI is returned as a traceback in the output."""
-    result = cli.runner.invoke(
-        app, [str(a) for a in args], env={"LEARNAI_RUNS_DIR": str(cli.runs_dir)}, catch_exceptions=True
-    )
-    output = result.output
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        output += "\nTraceback (most recent call last):\n" + "".join(traceback.format_exception(result.exception))
-    return result.exit_code, output
-
-
-def assert_refused(code: int, output: str, needles, expected=(2,)) -> None:
-    """Exit in `expected`, no traceback, and the message holds one of `needles` (each a str or tuple of alternatives)."""
-    tail = output[-4000:]
-    assert "Traceback" not in output, f"a traceback reached the user (exit {code}):\n{tail}"
-    assert code in expected, f"exit {code}, expected {expected}:\n{tail}"
-    lowered = output.lower()
-    for needle in needles:
-        options = needle if isinstance(needle, tuple) else (needle,)
-        assert any(o.lower() in lowered for o in options), f"message names none of {options}:\n{tail}"
-
-
-def snapshot(*folders: Path) -> dict[str, tuple[int, int]]:
-    files = {}
-    for folder in folders:
-        if folder.exists():
-            for path in folder.rglob("*"):
-                if path.is_file() and "__pycache__" not in path.parts:
-                    stat = path.stat()
-                    files[str(path)] = (stat.st_size, stat.st_mtime_ns)
-    return files
-
-
-def tiny_config(folder: Path, base: str, changes: dict, name: str = "cfg") -> Path:
-    raw = yaml.safe_load((CONFIGS / f"{base}.yaml").read_text())
-    for section, values in changes.items():
-        if isinstance(values, dict) and isinstance(raw.get(section), dict):
-            raw[section] = {**raw[section], **values}
-        else:
-            raw[section] = values
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(raw, sort_keys=False))
-    return path
 
 
 def diabetes_rows(count: int, features: int = 8, bad: tuple[int, int, str] | None = None) -> str:
@@ -134,7 +89,26 @@ def _replace_checkpoints(run: Path, templates, how: str) -> None:
             target.write_bytes(target.read_bytes()[:100])
         elif how == "empty":
             target.write_bytes(b"")
+        else:
+            write_bad_checkpoint(target, how)
     _set_status(run, "interrupted")  # so that --resume has to read last.pt
+
+
+def write_bad_checkpoint(target: Path, how: str) -> None:
+    """A file in a checkpoint's place that is not one: text, noise, another tool's file, weights that are not."""
+    if how == "text":
+        target.write_text("hello, I am a text file\n")
+    elif how == "random":
+        target.write_bytes(bytes(range(256)) * 20)
+    elif how == "not_learnai":
+        torch.save({"weight": torch.zeros(2)}, target)
+    elif how == "weights_not_tensors":
+        torch.save({"format_version": 1, "model": {"linear.weight": "x"}}, target)
+    elif how == "zip_junk":
+        with zipfile.ZipFile(target, "w") as archive:
+            archive.writestr("archive/data.pkl", b"junk")
+    else:
+        raise AssertionError(how)
 
 
 def _damage(kind: str, run: Path, templates) -> None:
@@ -190,6 +164,7 @@ META += ["meta_wrong_types"]
 METRICS = ["metrics_non_utf8", "metrics_not_objects"]
 CONFIG = ["config_deleted", "config_garbage", "config_binary", "config_list"]
 CHECKPOINTS = ["checkpoints_other_architecture", "checkpoints_truncated", "checkpoints_empty"]
+CHECKPOINTS += ["checkpoints_text", "checkpoints_random", "checkpoints_not_learnai", "checkpoints_weights_not_tensors"]
 
 # (damage, command, expectation, the words the message must hold one of). Expectations: "refuse" = exit 2,
 # the message names the damaged file, nothing on disk changes; "tolerate" = no traceback and a documented
@@ -199,6 +174,8 @@ CASES = (
     + [(k, "resume", "refuse", ("meta.json", "damaged")) for k in META]
     + [(k, "eval", "tolerate", ("meta.json", "damaged")) for k in META]
     + [(k, "plot", "tolerate", ("meta.json", "damaged")) for k in META]
+    + [(k, "diff", "refuse", ("meta.json", "damaged")) for k in META]
+    + [(k, c, "tolerate", ("meta.json", "damaged")) for k in META for c in ("export", "predict")]
     + [(k, c, "tolerate", ("metrics.jsonl", "damaged")) for k in METRICS for c in ("show", "plot", "eval")]
     + [(k, c, "refuse", ("config.yaml",)) for k in CONFIG for c in ("show", "eval", "resume", "predict", "export")]
     + [(k, c, "refuse", ("best.pt", "checkpoint")) for k in CHECKPOINTS for c in ("eval", "predict", "export")]
@@ -213,6 +190,7 @@ COMMANDS = {
     "plot": lambda run: ["plot", run],
     "predict": lambda run: ["predict", run, "1.5"],
     "export": lambda run: ["export", run, "--format", "state_dict"],
+    "diff": lambda run: ["diff", HEALTHY, run],
 }
 
 
@@ -234,6 +212,24 @@ def test_commands_on_a_damaged_run_fail_cleanly(cli, templates, two_runs, damage
             assert_refused(code, output, [words])
 
 
+BAD_FILES = ["text", "random", "not_learnai", "weights_not_tensors", "zip_junk", "empty"]
+
+
+@pytest.mark.parametrize("command", ["eval", "predict", "export"])
+@pytest.mark.parametrize("how", BAD_FILES)
+def test_a_file_that_is_not_a_checkpoint_given_as_checkpoint_is_refused(cli, two_runs, tmp_path, how, command):
+    bad = tmp_path / "not-a-checkpoint.pt"
+    if how == "empty":
+        bad.write_bytes(b"")
+    else:
+        write_bad_checkpoint(bad, how)
+    before = snapshot(cli.runs_dir)
+    code, output = invoke(cli, *COMMANDS[command](HEALTHY), "--checkpoint", bad)
+    assert_refused(code, output, [("not-a-checkpoint.pt",), ("checkpoint",)])
+    assert "weights_only" not in output, output  # torch's advice to load unsafely is not for a learnai user
+    assert snapshot(cli.runs_dir) == before
+
+
 @pytest.mark.parametrize("damage", META + METRICS + CONFIG + CHECKPOINTS + ["completed_meta_deleted"])
 @pytest.mark.parametrize("as_json", [True, False], ids=["json", "table"])
 def test_runs_still_lists_every_run_beside_a_damaged_one(cli, templates, two_runs, damage, as_json):
@@ -244,8 +240,9 @@ def test_runs_still_lists_every_run_beside_a_damaged_one(cli, templates, two_run
         rows = {row["id"]: row for row in json.loads(output.strip().splitlines()[-1])["runs"]}
         assert HEALTHY in rows and DAMAGED in rows, rows
         assert rows[HEALTHY]["status"] == "completed"
-        if damage in META:
+        if damage in META + CONFIG:
             assert rows[DAMAGED]["status"] == "damaged", rows[DAMAGED]
+            assert "config.yaml" in rows[DAMAGED]["problem"] or damage in META, rows[DAMAGED]
     else:
         assert HEALTHY in output and DAMAGED in output, output
         if damage in META:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import matplotlib
 import pytest
+import yaml
 
-from learnai_cli import plots
+from learnai_cli import compare_plots, plots
 from learnai_cli.atomic import write_json
 from learnai_cli.rundir import RunDir
 from tests.conftest import CONFIGS
@@ -58,6 +59,28 @@ def test_landscape_of_the_curriculum_data_and_of_a_config(cli, tmp_path):
 # Figures from run directories written by hand, in the trainer's format (RunDir + RunRecorder): no training, no torch.
 
 
+BASE_CONFIG = {
+    "name": "toy",
+    "data": {"name": "toy_classes"},
+    "model": {"name": "mlp", "in_features": 2, "hidden": [5], "out_features": 3},
+    "loss": {"name": "cross_entropy"},
+    "optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.0},
+    "train": {"epochs": 6, "batch_size": 6},
+}
+
+
+def write_config(run: RunDir, settings: dict) -> None:
+    """config.yaml: BASE_CONFIG with `settings` ({"optimizer.lr": 0.5} sets a key, {"model": {...}} a section)."""
+    config = json.loads(json.dumps(BASE_CONFIG))
+    for key, value in settings.items():
+        *sections, leaf = key.split(".")
+        node = config
+        for section in sections:
+            node = node[section]
+        node[leaf] = value
+    run.write_config(config)
+
+
 def make_run(
     root: Path,
     name: str,
@@ -69,9 +92,13 @@ def make_run(
     command=None,
     diverge_at_epoch=None,
     start_loss=1.0,
+    config=None,
 ) -> RunDir:
-    """A run directory as the trainer leaves it: meta.json, and metrics.jsonl with step and epoch records."""
+    """A run directory as the trainer leaves it: config.yaml (BASE_CONFIG, the label's key=value settings, then
+    `config`), meta.json, and metrics.jsonl with step and epoch records."""
     run = RunDir.create(root, name)
+    settings = {key: yaml.safe_load(value) for key, value in (word.split("=", 1) for word in (label or "").split())}
+    write_config(run, {"name": name, "train.epochs": epochs, **settings, **(config or {})})
     meta = {
         "run_id": run.id,
         "name": name,
@@ -168,7 +195,7 @@ def sweep_runs(root: Path) -> list[RunDir]:
 
 
 def test_compare_gives_each_run_one_colour_and_a_short_label(tmp_path):
-    figure = plots.compare_figure(sweep_runs(tmp_path))
+    figure = compare_plots.compare_figure(sweep_runs(tmp_path))
     axis = figure.axes[0]
     curves = lines_of(axis)
     run_legend = axis.artists[0] if axis.artists else None
@@ -185,32 +212,95 @@ def test_compare_gives_each_run_one_colour_and_a_short_label(tmp_path):
 
 def test_compare_shows_a_diverged_run_up_to_its_divergence_and_marks_it(tmp_path):
     runs = sweep_runs(tmp_path)
-    axis = plots.compare_figure(runs).axes[0]
+    axis = compare_plots.compare_figure(runs).axes[0]
     colour = [c for c in lines_of(axis) if c[3] == "-"][2][2]
     train = next(c for c in lines_of(axis) if c[3] == "-" and c[2] == colour)
     last_logged = [r for r in runs[2].metrics() if r["type"] == "step"][-1]
-    assert train[0] == [1, 2, 3] and train[1][-1] == pytest.approx(last_logged["train_loss"])  # into its last epoch
+    # Two epochs and a part: drawn per logged step, placed in the epochs (step 25 of 10-step epochs at 2.5).
+    assert train[0] == pytest.approx([step / 10 for step in range(1, 31)])
+    assert train[1][-1] == pytest.approx(last_logged["train_loss"])  # into its last epoch
     (marker,) = [c for c in lines_of(axis) if c[4] == "x"]
     assert marker[2] == colour and marker[0] == [3] and marker[1] == [pytest.approx(last_logged["train_loss"])]
     styles = [t.get_text() for t in axis.get_legend().get_texts()]
     assert styles == ["train", "val", "diverged"]
 
 
-def test_compare_labels_runs_by_their_command_line_overrides(tmp_path):
-    first = make_run(tmp_path, "toy", epochs=6, command=["learnai", "train", "toy.yaml", "train.epochs=6"])
-    second = make_run(
-        tmp_path, "toy", epochs=6, command=["learnai", "train", "toy.yaml", "train.epochs=6", "optimizer.lr=0.5"]
+def test_compare_labels_runs_by_the_settings_their_configs_differ_in(tmp_path):
+    # The command lines only name the runs (name=e_gru); their configs say what differs: model, arguments, lr.
+    def command(*overrides):
+        return ["learnai", "train", "e.yaml", *overrides]
+
+    gru = make_run(
+        tmp_path, "e_gru", 6, command=command("name=e_gru"), config={"model": {"name": "gru", "hidden_size": 32}}
     )
-    axis = plots.compare_figure([first, second]).axes[0]
-    assert [t.get_text() for t in axis.artists[0].get_texts()] == [first.id, "optimizer.lr=0.5"]
+    mlp = make_run(tmp_path, "e_mlp", 6, command=command("name=e_mlp"))
+    fast = make_run(
+        tmp_path, "e_mlp", 6, command=command("name=e_mlp", "optimizer.lr=0.5"), config={"optimizer.lr": 0.5}
+    )
+    axis = compare_plots.compare_figure([gru, mlp, fast]).axes[0]
+    assert [t.get_text() for t in axis.artists[0].get_texts()] == [
+        "model.name=gru optimizer.lr=0.1 …",  # which model first, then what every run sets; "…": the model's arguments
+        "model.name=mlp optimizer.lr=0.1 …",
+        "model.name=mlp optimizer.lr=0.5 …",
+    ]
+    assert axis.get_title() == "loss by run (all: data.name=toy_classes loss.name=cross_entropy optimizer.name=sgd …)"
+
+
+def test_compare_labels_skip_settings_that_tell_no_runs_apart(tmp_path):
+    toy = [make_run(tmp_path, "toy", 6, config={"optimizer.lr": lr}) for lr in (0.1, 0.5)]
+    other = {"data": {"name": "linear"}, "model": {"name": "linear_regression"}, "loss": {"name": "mse"}}
+    line = make_run(tmp_path, "line", 6, config=other)
+    labels, _ = compare_plots.run_labels([*toy, line])  # model.name and loss.name follow data.name: not named
+    assert labels == [
+        "data.name=toy_classes optimizer.lr=0.1 …",
+        "data.name=toy_classes optimizer.lr=0.5 …",
+        "data.name=linear optimizer.lr=0.1 …",
+    ]
+
+
+def test_compare_labels_runs_that_differ_in_nothing_by_their_ids(tmp_path):
+    same = [
+        make_run(tmp_path, "toy", epochs=6, command=["learnai", "train", "toy.yaml", "train.epochs=6"]) for _ in "ab"
+    ]
+    axis = compare_plots.compare_figure(same).axes[0]
+    assert [t.get_text() for t in axis.artists[0].get_texts()] == [run.id for run in same]
+    assert axis.get_title().startswith("loss by run (all: train.epochs=6 data.name=toy_classes model.name=mlp")
 
 
 def test_compare_of_one_epoch_runs_is_per_step(tmp_path):
     runs = [make_run(tmp_path, "one", epochs=1, steps_per_epoch=30, label=f"optimizer.lr={lr}") for lr in (0.1, 1)]
-    axis = plots.compare_figure(runs).axes[0]
+    axis = compare_plots.compare_figure(runs).axes[0]
     assert axis.get_xlabel() == "step"
     assert [len(c[0]) for c in lines_of(axis) if c[3] == "-"] == [30, 30]
     assert drawn_ticks_are_integers(axis)
+
+
+def pixels_of(axis, colour: str) -> int:
+    """How many pixels inside the axes (legends are outside) are drawn in this colour."""
+    import numpy as np
+
+    axis.figure.canvas.draw()
+    image = np.asarray(axis.figure.canvas.buffer_rgba())[..., :3].astype(int)
+    box = axis.get_window_extent()
+    inside = image[int(image.shape[0] - box.y1) : int(image.shape[0] - box.y0), int(box.x0) : int(box.x1)]
+    wanted = np.array(matplotlib.colors.to_rgb(colour)) * 255
+    return int((np.abs(inside - wanted).sum(axis=-1) < 40).sum())
+
+
+def test_compare_by_epoch_shows_runs_of_one_epoch(tmp_path):
+    # Among 8-epoch runs, a 1-epoch run was a line through one point: a legend entry with nothing drawn.
+    cnn = make_run(tmp_path, "cnn", epochs=1, steps_per_epoch=40, config={"model": {"name": "basic_cnn"}})
+    quiet = make_run(tmp_path, "quiet", epochs=1, log_every=1000, config={"optimizer.lr": 0.05})  # no step records
+    longer = [make_run(tmp_path, "mlp", 8, config={"optimizer.lr": lr}, start_loss=lr * 4) for lr in (0.1, 0.5)]
+    axis = compare_plots.compare_figure([cnn, quiet, *longer]).axes[0]
+    assert axis.get_xlabel() == "epoch"
+    solid = [c for c in lines_of(axis) if c[3] == "-"]
+    dashed = [c for c in lines_of(axis) if c[3] == "--"]
+    assert solid[0][0] == pytest.approx([step / 40 for step in range(1, 41)])  # its steps, placed in the epoch
+    assert solid[1][0] == [1] and solid[1][4] == "o" and all(c[0] == [1] and c[4] == "o" for c in dashed[:2])
+    assert [len(c[0]) for c in solid[2:]] == [8, 8] and solid[2][4] == "None"  # long runs stay plain lines
+    for curve in solid:
+        assert pixels_of(axis, curve[2]) > 20, f"run drawn in {curve[2]} does not show"
 
 
 def matrix_shown(figure):
@@ -243,8 +333,73 @@ def test_compare_marks_a_run_that_diverged_before_logging_anything(tmp_path):
         lost.meta_path,
         {"status": "diverged", "label": "optimizer.lr=50 train.epochs=6", "epochs_completed": 0, "steps": 5},
     )
-    axis = plots.compare_figure([*runs, lost]).axes[0]
+    axis = compare_plots.compare_figure([*runs, lost]).axes[0]
     texts = [t.get_text() for t in axis.artists[0].get_texts()]
     assert texts[2] == "optimizer.lr=50 (diverged at epoch 1, no finite loss logged)"
     (marker,) = [c for c in lines_of(axis) if c[4] == "x"]
     assert marker[0] == [1] and marker[2] == [c for c in lines_of(axis) if c[3] == "-"][2][2]
+
+
+def test_plot_normalize_and_no_normalize_choose_the_confusion_matrix_form(cli, runs_dir):
+    run = make_run(runs_dir, "names", epochs=2)
+    report = run.eval_report("test", "best")
+    report.parent.mkdir()
+    matrix = [[900, 80, 20], [10, 25, 5], [3, 2, 15]]  # imbalanced: fractions by default
+    write_json(report, {"split": "test", "checkpoint": "best", "confusion_matrix": matrix, "class_names": list("abc")})
+    drawn = {}
+    for flag in ("--normalize", "--no-normalize", None):
+        written = cli.json("plot", run.id, *([flag] if flag else []))["plots"]
+        assert str(run.confusion_plot(report)) in written
+        drawn[flag] = run.confusion_plot(report).read_bytes()
+    assert drawn[None] == drawn["--normalize"] != drawn["--no-normalize"]
+
+
+def test_plot_normalize_where_no_confusion_matrix_is_drawn_is_a_usage_error(cli, runs_dir, tmp_path):
+    run = make_run(runs_dir, "fit", epochs=2)
+    for arguments, says in [
+        ([run.id, "--normalize"], f"run {run.id} has no confusion matrix to normalise: `learnai eval {run.id}`"),
+        ([run.id, run.id, "--compare", "--no-normalize"], "--no-normalize is for a run's confusion matrices"),
+        (["--landscape", "--normalize", "-o", tmp_path / "l.png"], "--landscape draws none"),
+    ]:
+        result = cli("plot", *arguments)
+        assert result.exit_code == 2 and says in result.stderr, result.stderr
+    assert not (tmp_path / "l.png").exists()
+
+
+def test_plot_normalize_on_a_regression_run_says_it_has_no_confusion_matrix(cli, runs_dir):
+    trained = cli.json("train", CONFIGS / "linear_regression.yaml", "train.epochs=1")
+    assert json.loads((Path(trained["run_dir"]) / "meta.json").read_text())["task"] == "regression"
+    result = cli("plot", trained["run_id"], "--normalize")
+    assert result.exit_code == 2 and "is a regression run" in result.stderr, result.stderr
+    assert "learnai eval" not in result.stderr  # eval draws no confusion matrix for it either
+
+
+MAGIC = {".svg": b"<?xml", ".pdf": b"%PDF", ".jpg": b"\xff\xd8\xff", ".png": PNG, ".PNG": PNG, ".eps": b"%!PS"}
+
+
+@pytest.mark.parametrize("suffix", sorted(MAGIC))
+def test_compare_and_landscape_write_the_format_their_suffix_names(cli, runs_dir, tmp_path, suffix):
+    runs = [make_run(runs_dir, "a", epochs=2), make_run(runs_dir, "b", epochs=2)]
+    for arguments in ([runs[0].id, runs[1].id, "--compare"], ["--landscape"]):
+        out = tmp_path / arguments[-1].strip("-") / f"chart{suffix}"
+        assert cli.json("plot", *arguments, "-o", out)["plots"] == [str(out)]
+        assert out.read_bytes().startswith(MAGIC[suffix]), out.read_bytes()[:16]
+
+
+@pytest.mark.parametrize("name", ["chart.txt", "chart", "chart.png.bak"])
+def test_plot_refuses_a_suffix_that_names_no_format_and_lists_the_valid_ones(cli, runs_dir, tmp_path, name):
+    run = make_run(runs_dir, "a", epochs=2)
+    for arguments in ([run.id, run.id, "--compare"], ["--landscape"]):
+        result = cli("plot", *arguments, "-o", tmp_path / name)
+        assert result.exit_code == 2 and "Traceback" not in result.stderr
+        assert str(tmp_path / name) in result.stderr and ".png, .ps, .raw, .rgba, .svg" in result.stderr
+    assert list(tmp_path.iterdir()) == [runs_dir]
+    shown = " ".join(cli("plot", "--help").stdout.replace("│", " ").split())  # the help as one line of words
+    assert "in the format its suffix names: .png, .svg, .pdf, .jpg" in shown, shown
+
+
+def test_plot_of_a_run_refuses_an_output_it_would_not_write(cli, runs_dir, tmp_path):
+    run = make_run(runs_dir, "a", epochs=2)
+    result = cli("plot", run.id, "-o", tmp_path / "loss.svg")
+    assert result.exit_code == 2 and "-o is where --compare or --landscape write their chart" in result.stderr
+    assert not (tmp_path / "loss.svg").exists() and not run.loss_plot.exists()

@@ -1,13 +1,11 @@
-"""Fitting the tools users have: show, runs filters, rm, gc, init, schema, export, TensorBoard, completion."""
+"""Fitting the tools users have: show, runs filters, rm, gc, init, schema, TensorBoard, completion."""
 
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import pytest
-import torch
 import yaml
 
 from tests.conftest import CONFIGS
@@ -55,7 +53,7 @@ def test_init_writes_a_valid_config_with_comments(cli, tmp_path):
     assert cli("config", made["config"]).exit_code == 0
     again = cli("init", "my_fit", "--from", "generalfit", "--dir", str(tmp_path))
     assert again.exit_code == 2 and "exists already" in again.stderr
-    assert "Available: bilstm_padding" in cli("init", "x", "--from", "nope", "--dir", str(tmp_path)).stderr
+    assert "Shipped: bilstm_padding" in cli("init", "x", "--from", "nope", "--dir", str(tmp_path)).stderr
 
 
 def test_schema_is_json_schema_of_the_config(cli):
@@ -63,25 +61,6 @@ def test_schema_is_json_schema_of_the_config(cli):
     assert schema["title"] == "learnai experiment config"
     assert {"data", "model", "loss", "optimizer", "train"} <= set(schema["properties"])
     assert set(schema["required"]) >= {"name", "data", "model", "loss", "optimizer"}
-
-
-@pytest.mark.parametrize("fmt", ["torchscript", "state_dict", "onnx"])
-def test_export(cli, fmt):
-    trained = cli.json("train", CONFIGS / "linear_regression.yaml", "train.epochs=2", "data.n=300")
-    exported = cli.json("export", trained["run_id"], "--format", fmt)
-    path = Path(exported["path"])
-    assert path.stat().st_size > 0 and exported["example_input_shape"] == [1, 1]
-    if fmt == "torchscript":
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)  # newer torch marks jit as deprecated; the file still loads
-            model = torch.jit.load(path)
-        assert model(torch.tensor([[1.0]])).shape == (1, 1)
-    elif fmt == "state_dict":
-        assert set(torch.load(path, weights_only=True)) == {"linear.weight", "linear.bias"}
-    else:
-        import onnx
-
-        onnx.checker.check_model(onnx.load(str(path)))
 
 
 def test_tensorboard_logger_writes_event_files(cli):
@@ -143,3 +122,36 @@ def test_shell_example_uses_exit_codes(tmp_path):
         ["bash", str(REPO / "examples/ci/train.sh"), str(bad)], cwd=tmp_path, env=env, capture_output=True, text=True
     )
     assert refused.returncode == 2 and "fix the config first" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["runs"],
+        ["runs", "--json"],
+        ["show", "latest"],
+        ["list", "models", "--json"],
+        ["list"],
+        ["nosuchcommand", "--json"],
+    ],
+)
+def test_a_reader_that_closes_stdout_early_gets_exit_141_and_no_traceback(two_runs, runs_dir, arguments):
+    # `learnai runs --json | head -c 10`: the reader is gone before learnai writes; a shell reports SIGPIPE as 141.
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    environment = {**os.environ, "LEARNAI_RUNS_DIR": str(runs_dir), "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "learnai_cli", *arguments],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environment,
+    )
+    process.stdout.close()
+    errors = process.stderr.read().decode()
+    code = process.wait(timeout=60)
+    assert "Traceback" not in errors and "BrokenPipeError" not in errors, errors
+    assert code == (2 if arguments[0] == "nosuchcommand" else 141), errors

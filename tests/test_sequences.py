@@ -30,7 +30,7 @@ def test_names_are_shipped_and_encoded():
     assert encode_name("Núñez") == encode_name("Nunez") and encode_name("日本") == []
 
 
-def test_names_gru_classifies_and_predicts(cli):
+def test_names_gru_classifies_and_predicts(cli, caplog):
     payload = cli.json("train", CONFIGS / "names_gru.yaml", "train.epochs=2", "model.hidden=32")
     assert payload["final"]["val_accuracy"] > 0.6
     report = cli.json("eval", payload["run_id"])
@@ -41,6 +41,12 @@ def test_names_gru_classifies_and_predicts(cli):
     assert sum(p["probability"] for p in predicted["top"]) <= 1.0001
     shown = cli("predict", payload["run_id"], "Nakamura").stdout
     assert shown.startswith("1. Japanese")
+    dropped = cli("predict", payload["run_id"], "Naka_mura2")
+    assert dropped.exit_code == 0
+    assert "predicting for 'Nakamura': the model has no letter for '2', '_'" in caplog.text
+    caplog.clear()
+    assert cli("predict", payload["run_id"], "Núñez").exit_code == 0
+    assert "no letter" not in caplog.text  # accents fold as in training
 
 
 def test_collate_pads_each_batch_to_its_own_longest(cli):
@@ -63,6 +69,16 @@ def test_predict_errors(cli):
 
     row = json.loads(cli("predict", payload["run_id"], "--json", "--", "-0.3,0.5,0.2,-0.3,0,0.0,-0.5,0.0").stdout)
     assert [t["class"] for t in row["top"]] in (["no diabetes", "diabetes"], ["diabetes", "no diabetes"])
+    regression = cli.json("train", CONFIGS / "linear_regression.yaml", "train.epochs=1")["run_id"]
+    for runs, text in (
+        (payload["run_id"], "nan,0,0,0,0,0,0,0"),
+        (regression, "nan"),
+        (regression, "inf"),
+        (regression, "-inf"),
+    ):
+        refused = cli("predict", runs, "--", text)
+        assert refused.exit_code == 2 and "is not a finite number" in refused.stderr, refused.stderr
+    assert cli("predict", regression, "abc").stderr.startswith("error: feature x1: 'abc' is not a number")
 
 
 def test_predict_an_image_file(cli, mnist_root, tmp_path):

@@ -10,16 +10,19 @@ import sys
 import typer
 
 from learnai_cli import __version__
-from learnai_cli.cli import results, runs, setup, train
+from learnai_cli.cli import results, runs, setup, train, tune
 from learnai_cli.cli._shared import complete_run_id
-from learnai_cli.errors import EXIT_INTERRUPTED
+from learnai_cli.cli.help_display import Command, Group
+from learnai_cli.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED
 
 __all__ = ["app", "main", "complete_run_id"]
 
 app = typer.Typer(
     name="learnai",
+    cls=Group,
     help="Config-driven PyTorch experiments: train from YAML, then eval, plot and compare runs.\n\n"
-    "Exit codes: 0 success, 1 the run failed (diverged, error in training), 2 bad usage or config, 130 interrupted.",
+    "Exit codes: 0 success, 1 the run failed (diverged, error in training), 2 bad usage or config, 130 interrupted, "
+    "141 stdout closed early (| head).",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
     add_completion=True,
@@ -44,20 +47,22 @@ def root(
 
 
 # The commands in the order `learnai --help` lists them.
-app.command()(train.train)
-app.command("eval")(results.evaluate)
-app.command()(results.predict)
-app.command()(results.export)
-app.command()(results.plot)
-app.command()(train.sweep)
-app.command("runs")(runs.list_runs)
-app.command()(runs.show)
-app.command("rm")(runs.remove)
-app.command()(runs.gc)
-app.command()(setup.init)
-app.command()(setup.schema)
-app.command("list")(setup.list_builders)
-app.command("config")(train.config)
+app.command(cls=Command)(train.train)
+app.command("eval", cls=Command)(results.evaluate)
+app.command(cls=Command)(results.predict)
+app.command(cls=Command)(results.export)
+app.command(cls=Command)(results.plot)
+app.command(cls=Command)(train.sweep)
+app.command(cls=Command)(tune.tune)
+app.command("runs", cls=Command)(runs.list_runs)
+app.command(cls=Command)(runs.show)
+app.command(cls=Command)(runs.diff)
+app.command("rm", cls=Command)(runs.remove)
+app.command(cls=Command)(runs.gc)
+app.command(cls=Command)(setup.init)
+app.command(cls=Command)(setup.schema)
+app.command("list", cls=Command)(setup.list_builders)
+app.command("config", cls=Command)(train.config)
 
 
 def main() -> None:
@@ -73,11 +78,23 @@ def main() -> None:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        _exit_after_signal(EXIT_BROKEN_PIPE)
     except SystemExit as done:
         if stopping.received:
             _exit_after_signal(EXIT_INTERRUPTED if done.code == 1 else done.code)  # 1: click's "Aborted!"
+        if _stdout_closed():  # click met EPIPE (e.g. `learnai runs --json | head -c 10`) and exited 1
+            _exit_after_signal(EXIT_BROKEN_PIPE)
         _json_for_usage_errors(done.code)
         raise
+
+
+def _stdout_closed() -> bool:
+    """Whether the reader of stdout went away: click (or typer's copy of it) then wraps stdout in a
+    PacifyFlushWrapper and exits 1; Rich makes its console quiet and exits 1."""
+    from learnai_cli.cli._shared import stdout
+
+    return type(sys.stdout).__name__ == "PacifyFlushWrapper" or stdout.quiet
 
 
 def _json_for_usage_errors(code) -> None:
@@ -86,7 +103,10 @@ def _json_for_usage_errors(code) -> None:
     from learnai_cli.cli._shared import JSON_PRINTED, print_json
 
     if "--json" in sys.argv[1:] and code not in (0, None) and not JSON_PRINTED:
-        print_json({"ok": False, "exit_code": code, "error": "invalid command line (the message is on stderr)"})
+        try:
+            print_json({"ok": False, "exit_code": code, "error": "invalid command line (the message is on stderr)"})
+        except BrokenPipeError:  # nobody reads stdout: the refusal's own exit code still tells
+            _exit_after_signal(code)
 
 
 def _exit_after_signal(code) -> None:
@@ -94,6 +114,9 @@ def _exit_after_signal(code) -> None:
     (torch's import runs Python through pybind11) as unhandled, and would end the process by SIGINT (-2) instead."""
     import os
 
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except OSError:  # the reader is gone (a closed pipe): nothing more can reach it
+            pass
     os._exit(code if isinstance(code, int) else EXIT_INTERRUPTED)

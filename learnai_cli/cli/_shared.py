@@ -38,14 +38,24 @@ PluginOption = typer.Option(
     help="Module or .py file to import for its registered builders (repeatable); plugins run code.",
     metavar="MODULE|FILE.py",
 )
-RunsDirOption = typer.Option(None, "--runs-dir", envvar="LEARNAI_RUNS_DIR", help=RUNS_DIR_HELP, show_default="./runs")
+RunsDirOption = typer.Option(
+    None, "--runs-dir", envvar="LEARNAI_RUNS_DIR", help=RUNS_DIR_HELP, show_default="./runs", metavar="DIR"
+)
 RunIdArgument = typer.Argument(
     ...,
     help="Run directory name, a unique prefix of it, or 'latest'.",
     autocompletion=complete_run_id,
     metavar="RUN_ID",
 )
-CheckpointOption = typer.Option("best", "--checkpoint", help="best, last, or a path to a .pt file.")
+CheckpointOption = typer.Option(
+    "best", "--checkpoint", help="best, last, or a path to a .pt file.", metavar="best|last|PATH"
+)
+DeviceOption = typer.Option(
+    None,
+    "--device",
+    metavar="auto|cpu|cuda[:N]",
+    help="Where to run the model (default: the run's device where this machine has it, else the CPU).",
+)
 
 
 @contextmanager
@@ -60,7 +70,10 @@ def reporting_errors(json_output: bool) -> Iterator[None]:
         if json_output:
             print_json({"ok": True, "removed": [], "message": str(declined)})
     except KeyboardInterrupt:
-        _fail("interrupted", EXIT_INTERRUPTED, json_output)
+        from learnai_cli.commands.stopping import received
+
+        by = received[-1] if received else "Ctrl-C"
+        _fail(f"{by} stopped the command before it finished", EXIT_INTERRUPTED, json_output)
 
 
 def _fail(message: str, code: int, json_output: bool, details: dict[str, Any] | None = None) -> None:

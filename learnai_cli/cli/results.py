@@ -11,6 +11,7 @@ from rich.text import Text
 
 from learnai_cli.cli._shared import (
     CheckpointOption,
+    DeviceOption,
     JsonOption,
     RunIdArgument,
     RunsDirOption,
@@ -24,6 +25,7 @@ def evaluate(
     run_id: str = RunIdArgument,
     checkpoint: str = CheckpointOption,
     split: str = typer.Option("test", "--split", help="The split to evaluate.", metavar="test|val|train"),
+    device: Optional[str] = DeviceOption,
     runs_dir: Optional[Path] = RunsDirOption,
     json_output: bool = JsonOption,
 ) -> None:
@@ -33,7 +35,7 @@ def evaluate(
 
     with reporting_errors(json_output):
         run = rundir.resolve(rundir.runs_root(runs_dir), run_id)
-        emit(evaluate_run(run, checkpoint=checkpoint, split=split), json_output, _render_eval)
+        emit(evaluate_run(run, checkpoint=checkpoint, split=split, device=device), json_output, _render_eval)
 
 
 def _render_eval(report: dict[str, Any]) -> None:
@@ -76,7 +78,8 @@ def predict(
         "(tabular and regression models).",
     ),
     checkpoint: str = CheckpointOption,
-    top: int = typer.Option(3, "--top", min=1, help="How many classes to show."),
+    top: int = typer.Option(3, "--top", min=1, help="How many classes to show.", metavar="N"),
+    device: Optional[str] = DeviceOption,
     runs_dir: Optional[Path] = RunsDirOption,
     json_output: bool = JsonOption,
 ) -> None:
@@ -86,7 +89,7 @@ def predict(
 
     with reporting_errors(json_output):
         run = rundir.resolve(rundir.runs_root(runs_dir), run_id)
-        emit(run_prediction(run, text, checkpoint, top), json_output, _render_prediction)
+        emit(run_prediction(run, text, checkpoint, top, device), json_output, _render_prediction)
 
 
 def _render_prediction(result: dict[str, Any]) -> None:
@@ -100,33 +103,73 @@ def _render_prediction(result: dict[str, Any]) -> None:
 def export(
     run_id: str = RunIdArgument,
     fmt: str = typer.Option(
-        "torchscript",
+        "pt2",
         "--format",
-        help="torchscript, onnx (needs the onnx and onnxscript packages) or state_dict.",
-        metavar="torchscript|onnx|state_dict",
+        help="pt2: a torch.export program (torch.export.load), dynamic batch and sequence length; "
+        "onnx: dynamo exporter, dynamic axes (pip install 'learnai\\[onnx]'); "
+        "safetensors: the weights only, readable without pickle (pip install 'learnai\\[export]'); "
+        "torchscript: for old consumers, deprecated by PyTorch (use pt2); state_dict: the weights, torch.save'd.",
+        metavar="pt2|onnx|safetensors|torchscript|state_dict",
     ),
     checkpoint: str = CheckpointOption,
+    verbose: bool = typer.Option(
+        False, "--verbose", help="Show the exporter's own progress lines and warnings (on stderr).", metavar=""
+    ),
     runs_dir: Optional[Path] = RunsDirOption,
     json_output: bool = JsonOption,
 ) -> None:
-    """Export a run's model to the run's export/ folder: TorchScript, ONNX or a state_dict."""
+    """Export a run's model to its export/ folder, proven first: the file is loaded back and must match the trained
+    model, else exit 1 and nothing is written. pt2, onnx and torchscript are run on real inputs of the run's data,
+    at other batch sizes (and sequence lengths) than the export's example; safetensors and state_dict are compared
+    tensor by tensor and need no data."""
     from learnai_cli import rundir
+    from learnai_cli.commands.export import check_format
     from learnai_cli.commands.export import export as export_model
 
     with reporting_errors(json_output):
-        result = export_model(rundir.resolve(rundir.runs_root(runs_dir), run_id), fmt, checkpoint)
-        emit(result, json_output, lambda r: stdout.print(Text(f"wrote {r['path']} ({r['format']})")))
+        check_format(fmt)  # before the run id: a wrong format is the mistake to report
+        result = export_model(rundir.resolve(rundir.runs_root(runs_dir), run_id), fmt, checkpoint, verbose)
+        emit(result, json_output, _render_export)
+
+
+def _render_export(result: dict[str, Any]) -> None:
+    checked, checkpoint = result["checked_inputs"], Path(result["checkpoint"])
+    run_dir = Path(result["path"]).parent.parent
+    shown = checkpoint.relative_to(run_dir) if checkpoint.is_relative_to(run_dir) else checkpoint
+    stdout.print(Text(f"wrote {result['path']} ({result['format']}, from {shown}, {result['bytes']:,} bytes)"))
+    if not checked:  # a weights format: its tensors were compared, no data was needed
+        stdout.print(Text(f"loaded back and matched the trained model's {result['checked_tensors']} tensors exactly"))
+        return
+    stdout.print(
+        Text(
+            f"loaded back and matched the trained model on {len(checked)} inputs of the run's data "
+            f"(max abs difference {result['max_abs_diff']:.2g})"
+        )
+    )
+
+
+MetricOption = typer.Option(
+    None, "--metric", help="With --compare: this per-epoch metric instead of the losses, e.g. val_accuracy.",
+    metavar="METRIC",
+)  # fmt: skip
 
 
 def plot(
     run_ids: Optional[List[str]] = typer.Argument(
         None,
-        help="Run ids (directory name, unique prefix or 'latest'); with --landscape, an optional config.",
+        help="Run ids (directory name, unique prefix or 'latest') or sweep/study ids; with --landscape, an optional "
+        "config.",
         show_default=False,
+        metavar="RUN_ID",
     ),
     compare: bool = typer.Option(
-        False, "--compare", help="Overlay the loss curves of all the runs given in one chart.", metavar=""
+        False,
+        "--compare",
+        help="Overlay the runs in one chart: their loss curves, or --metric. A sweep or study id stands for all "
+        "its runs.",
+        metavar="",
     ),
+    metric: Optional[str] = MetricOption,
     animate: bool = typer.Option(
         False,
         "--animate",
@@ -141,23 +184,35 @@ def plot(
         "(or a given config's 1-D data).",
         metavar="",
     ),
+    normalize: Optional[bool] = typer.Option(
+        None,
+        "--normalize/--no-normalize",
+        help="Confusion matrices as fractions of each true class, or as counts. Default: fractions when the classes "
+        "are imbalanced (largest > 3x smallest), else counts.",
+        show_default=False,
+    ),
     output: Optional[Path] = typer.Option(
-        None, "--output", "-o", help="Where --compare / --landscape write their PNG (default: in the runs root)."
+        None,
+        "--output",
+        "-o",
+        help="Where --compare / --landscape write their chart (default: comparison.png / landscape.png in the runs "
+        "root), in the format its suffix names: .png, .svg, .pdf, .jpg, .webp, .eps, ...",
+        metavar="FILE",
     ),
     runs_dir: Optional[Path] = RunsDirOption,
     json_output: bool = JsonOption,
 ) -> None:
-    """(Re)draw plots from run files, without importing torch: loss curves, confusion matrix, --compare, --animate,
-    --landscape."""
+    """(Re)draw plots from run files, without importing torch: loss curves, confusion matrices, or see the options."""
     from learnai_cli import rundir
-    from learnai_cli.commands.plot import plot_landscape, plot_runs
+    from learnai_cli.commands.plot import plot_landscape, plot_runs, refuse_normalize
 
     with reporting_errors(json_output):
         root = rundir.runs_root(runs_dir)
         if landscape:
+            refuse_normalize(normalize, "--landscape")
             written = [plot_landscape(run_ids or [], output or root / rundir.LANDSCAPE_PLOT)]
         else:
-            written = plot_runs(root, run_ids or [], compare, animate, output)
+            written = plot_runs(root, run_ids or [], compare, animate, output, normalize, metric)
         emit({"plots": [str(p) for p in written]}, json_output, _render_written)
 
 

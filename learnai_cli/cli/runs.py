@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, List, Optional
 
 import typer
 from rich.table import Table
@@ -20,6 +20,7 @@ from learnai_cli.cli._shared import (
     reporting_errors,
     stdout,
 )
+from learnai_cli.errors import UsageError
 
 YesOption = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (scripts).", metavar="")
 
@@ -28,32 +29,62 @@ def list_runs(
     status: Optional[str] = typer.Option(
         None,
         "--status",
-        help="Only runs with this status: running, starting, completed, failed, diverged, interrupted, crashed, "
-        "damaged.",
+        help="Only runs with this status: running, starting, completed, pruned, failed, diverged, interrupted, "
+        "crashed, damaged.",
+        metavar="STATUS",
     ),
-    name: Optional[str] = typer.Option(None, "--name", help="Only runs whose name or id contains this."),
+    name: Optional[str] = typer.Option(
+        None, "--name", help="Only runs whose name or id contains this.", metavar="TEXT"
+    ),
+    filters: Optional[List[str]] = typer.Option(
+        None,
+        "--filter",
+        help="Only runs whose KEY equals VALUE (repeatable): sweep=ID, study=ID, label=..., optimizer.name=adam, "
+        "any meta.json field, config key or column.",
+        metavar="KEY=VALUE",
+    ),
+    columns: Optional[str] = typer.Option(
+        None,
+        "--columns",
+        help="Comma-separated columns after the id: last-epoch metrics (val_accuracy), test_<metric> once "
+        "evaluated, duration (seconds of training), epochs, status, best, config keys (optimizer.lr), meta.json "
+        "fields (sweep).",
+        metavar="A,B,...",
+    ),
+    sort: Optional[str] = typer.Option(
+        None, "--sort", help="Sort by this column (any name --columns takes); runs without it last.", metavar="KEY"
+    ),
+    descending: bool = typer.Option(False, "--desc", help="Sort from the largest value down.", metavar=""),
     runs_dir: Optional[Path] = RunsDirOption,
     json_output: bool = JsonOption,
 ) -> None:
-    """List runs: id, name, status, epochs, best metric, duration, start time."""
+    """List runs: id, name, status, epochs, best metric, test result, training time, start time (or --columns)."""
     from learnai_cli import rundir
     from learnai_cli.commands.runs import filtered_summaries
 
     with reporting_errors(json_output):
         root = rundir.runs_root(runs_dir)
-        emit({"runs_dir": str(root), "runs": filtered_summaries(root, status, name)}, json_output, _render_runs)
+        chosen = [c.strip() for c in (columns or "").split(",") if c.strip()]
+        if columns is not None and not chosen:
+            raise UsageError("--columns needs one or more names, e.g. --columns val_accuracy,test_accuracy,duration")
+        rows = filtered_summaries(root, status, name, filters or [], chosen, sort, descending)
+        result = {"runs_dir": str(root), "runs": rows, **({"columns": chosen} if chosen else {})}
+        emit(result, json_output, _render_runs)
 
 
 def _render_runs(result: dict[str, Any]) -> None:
     if not result["runs"]:
         stdout.print(f"no runs in {result['runs_dir']}", highlight=False)
         return
+    if result.get("columns"):
+        _render_columns(result)
+        return
     table = Table(title=f"runs in {result['runs_dir']}")
-    for column in ("id", "name", "status", "epochs", "best", "test", "duration", "started"):
+    for column in ("id", "name", "status", "epochs", "best", "test", "train time", "started"):
         table.add_column(column)
     for row in result["runs"]:
         best = f"{row['best_metric']} {row['best_value']:.4g}" if row["best_value"] is not None else ""
-        duration = f"{row['duration_s']:.1f}s" if row["duration_s"] is not None else ""
+        duration = seconds_text(row["duration_s"])
         status = f"damaged: {row['problem']}" if row["status"] == "damaged" else row["status"]
         cells = (
             row["id"],
@@ -67,6 +98,40 @@ def _render_runs(result: dict[str, Any]) -> None:
         )
         table.add_row(*map(Text, cells))
     stdout.print(table)
+
+
+def seconds_text(seconds: Any) -> str:
+    """A duration for a table cell: 0.047s, 12.3s, 1234s (a sub-second run is not 0.0s)."""
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
+        return ""
+    return f"{seconds:.3g}s" if seconds < 100 else f"{seconds:.0f}s"
+
+
+def _render_columns(result: dict[str, Any]) -> None:
+    from learnai_cli.commands.selection import SECONDS_COLUMNS
+
+    table = Table(title=f"runs in {result['runs_dir']}")
+    table.add_column("id")
+    for column in result["columns"]:
+        values = [row["columns"][column] for row in result["runs"] if row["columns"][column] is not None]
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        header = f"{column} (s)" if column in SECONDS_COLUMNS else column  # the cells are bare numbers
+        table.add_column(header, justify="right" if numbers else "left")  # numbers line up by their digits
+    for row in result["runs"]:
+        table.add_row(Text(row["id"]), *(Text(cell_text(row["columns"][c])) for c in result["columns"]))
+    stdout.print(table)
+
+
+def cell_text(value: Any) -> str:
+    """A value in a table cell: numbers to 4 significant digits, lists and mappings as JSON (as `diff` shows them,
+    and as --filter takes them), nothing for a missing value."""
+    import json
+
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _test_text(metrics: dict[str, float] | None) -> str:
@@ -90,8 +155,10 @@ def _render_show(result: dict[str, Any]) -> None:
     import yaml
 
     meta, best = result["meta"], result["meta"].get("best") or {}
-    epochs, seconds = meta.get("epochs_completed", 0), meta.get("duration_s", 0)
-    stdout.print(Text(f"{result['run_id']}  {result['status']}  {epochs} epochs  {seconds} s  ({result['run_dir']})"))
+    epochs, seconds = meta.get("epochs_completed", 0), seconds_text(meta.get("duration_s", 0))
+    stdout.print(
+        Text(f"{result['run_id']}  {result['status']}  {epochs} epochs in {seconds} of training  ({result['run_dir']})")
+    )
     if meta.get("message"):
         stdout.print(Text(f"  {meta['message']}"))
     if best.get("value") is not None:
@@ -104,6 +171,55 @@ def _render_show(result: dict[str, Any]) -> None:
     stdout.print(Text(yaml.safe_dump(result["config"], sort_keys=False)))
     for entry in result["files"]:
         stdout.print(Text(f"  {entry['path']}  ({entry['bytes']:,} bytes)"))
+
+
+def diff(
+    run_a: str = typer.Argument(
+        ..., help="The first run (id, unique prefix or 'latest').", autocompletion=complete_run_id, metavar="RUN_A"
+    ),
+    run_b: str = typer.Argument(..., help="The second run.", autocompletion=complete_run_id, metavar="RUN_B"),
+    runs_dir: Optional[Path] = RunsDirOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Compare two runs: the config keys that differ (both values), and their results side by side."""
+    from learnai_cli import rundir
+    from learnai_cli.commands.diff import diff_runs
+
+    with reporting_errors(json_output):
+        root = rundir.runs_root(runs_dir)
+        emit(diff_runs(rundir.resolve(root, run_a), rundir.resolve(root, run_b)), json_output, _render_diff)
+
+
+def _render_diff(result: dict[str, Any]) -> None:
+    run_a, run_b = result["runs"]
+    stdout.print(Text(f"A: {run_a}\nB: {run_b}"))
+    if result["config"]:
+        table = Table(title="config keys that differ")
+        for column in ("key", "A", "B"):
+            table.add_column(column)
+        for row in result["config"]:
+            cells = [_config_text(row, side) for side in ("a", "b")]
+            table.add_row(Text(row["key"]), *map(Text, cells))
+        stdout.print(table)
+    else:
+        stdout.print(Text("the configs are the same"))
+    table = Table(title="results")
+    for column, justify in (("metric", "left"), ("A", "right"), ("B", "right"), ("B - A", "right")):
+        table.add_column(column, justify=justify)
+    for row in result["metrics"]:
+        a, b = row["a"], row["b"]
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b))
+        table.add_row(*map(Text, (row["metric"], cell_text(a), cell_text(b), cell_text(b - a) if numbers else "")))
+    stdout.print(table)
+
+
+def _config_text(row: dict[str, Any], side: str) -> str:
+    import json
+
+    if row.get("missing_in") == side:
+        return "(absent)"
+    value = row[side]
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def remove(
@@ -130,7 +246,10 @@ def remove(
 
 def gc(
     keep_last: int = typer.Option(
-        ..., "--keep-last", help="Keep this many of the newest runs; delete the older ones (never running ones)."
+        ...,
+        "--keep-last",
+        help="Keep this many of the newest runs; delete the older ones (never running ones).",
+        metavar="N",
     ),
     yes: bool = YesOption,
     runs_dir: Optional[Path] = RunsDirOption,

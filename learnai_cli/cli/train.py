@@ -31,7 +31,7 @@ DISTRIBUTED_FLAGS = ("--nproc-per-node", "--nnodes", "--node-rank", "--master-ad
 ConfigArgument = typer.Argument(
     None, help="Experiment YAML file, e.g. configs/linear_regression.yaml.", show_default=False, metavar="CONFIG"
 )
-OverridesArgument = typer.Argument(None, help=OVERRIDES_HELP, show_default=False)
+OverridesArgument = typer.Argument(None, help=OVERRIDES_HELP, show_default=False, metavar="KEY=VALUE")
 ResumeOption = typer.Option(
     None,
     "--resume",
@@ -60,15 +60,20 @@ NprocOption = typer.Option(
     min=1,
     help="Train data-parallel with this many processes on this node (torchrun; DDP).",
     rich_help_panel=DISTRIBUTED,
+    metavar="N",
 )
 NnodesOption = typer.Option(
-    1, "--nnodes", min=1, help="Number of nodes (machines) in the job.", rich_help_panel=DISTRIBUTED
+    1, "--nnodes", min=1, help="Number of nodes (machines) in the job.", rich_help_panel=DISTRIBUTED, metavar="N"
 )
 NodeRankOption = typer.Option(
-    0, "--node-rank", min=0, help="This node's rank, 0..nnodes-1.", rich_help_panel=DISTRIBUTED
+    0, "--node-rank", min=0, help="This node's rank, 0..nnodes-1.", rich_help_panel=DISTRIBUTED, metavar="RANK"
 )
-MasterAddrOption = typer.Option("127.0.0.1", "--master-addr", help="Address of node 0.", rich_help_panel=DISTRIBUTED)
-MasterPortOption = typer.Option(29500, "--master-port", help="A free port on node 0.", rich_help_panel=DISTRIBUTED)
+MasterAddrOption = typer.Option(
+    "127.0.0.1", "--master-addr", help="Address of node 0.", rich_help_panel=DISTRIBUTED, metavar="HOST"
+)
+MasterPortOption = typer.Option(
+    29500, "--master-port", help="A free port on node 0.", rich_help_panel=DISTRIBUTED, metavar="PORT"
+)
 
 
 def train(
@@ -94,7 +99,8 @@ def train(
         if resume is not None:  # its positional arguments are overrides (only train.epochs=N is taken)
             overrides = _resume_overrides(config_path, overrides or [], dry_run, plugin, init_from)
         if nproc_per_node is not None and "WORLD_SIZE" not in os.environ:
-            _check_before_launch(config_path, overrides or [], plugin or [], resume, runs_dir)  # once, not per worker
+            checked = _check_before_launch(config_path, overrides or [], plugin or [], resume, runs_dir)  # once
+            _check_gpus_for(checked, nproc_per_node)
             arguments = _without_flag_values(sys.argv[1:])
             raise typer.Exit(training.launch(arguments, nproc_per_node, nnodes, node_rank, master_addr, master_port))
         interactive = sys.stderr.isatty() and not json_output and not no_progress
@@ -146,7 +152,7 @@ def _train_config(
     )
 
 
-def _check_before_launch(config_path, overrides: list[str], plugin_specs: list[str], resume, runs_dir) -> None:
+def _check_before_launch(config_path, overrides: list[str], plugin_specs: list[str], resume, runs_dir):
     """The config (or the run to resume) checked in this process, so a bad one is reported once with exit 2
     instead of by every worker and then by torchrun."""
     from learnai_cli import config as config_module
@@ -154,11 +160,25 @@ def _check_before_launch(config_path, overrides: list[str], plugin_specs: list[s
 
     if resume is not None:
         run = rundir.resolve(runs_root(runs_dir), resume)
-        config_module.validate(run.read_config(), source=str(run.config_path), base_dir=run.path)
-    elif config_path is None:
+        return config_module.validate(run.read_config(), source=str(run.config_path), base_dir=run.path)
+    if config_path is None:
         raise UsageError("give a CONFIG file to train (e.g. configs/linear_regression.yaml), or --resume RUN_ID")
-    else:
-        config_module.load(config_path, overrides, plugins=plugin_specs)
+    return config_module.load(config_path, overrides, plugins=plugin_specs)
+
+
+def _check_gpus_for(experiment_config, nproc_per_node: int) -> None:
+    """On CUDA each process needs a GPU of its own (nccl): more processes than GPUs is refused before launching."""
+    import torch
+
+    device = experiment_config.device
+    if device == "cpu" or not torch.cuda.is_available():
+        return  # CPU processes (gloo), or a missing CUDA that each worker reports as a device error
+    count = torch.cuda.device_count()
+    if nproc_per_node > count:
+        raise UsageError(
+            f"--nproc-per-node {nproc_per_node}: each process trains on its own GPU and this machine has {count}; "
+            f"use --nproc-per-node {count}, or device=cpu for CPU processes"
+        )
 
 
 def _without_flag_values(arguments: list[str]) -> list[str]:
@@ -189,11 +209,14 @@ def _render_train(summary: dict[str, Any]) -> None:
     if best.get("value") is not None:
         stdout.print(f"  best {best['metric']} {best['value']:.4g} at epoch {best['epoch']}", highlight=False)
     stdout.print(f"  run dir: {summary['run_dir']}", highlight=False)
+    if summary.get("mlflow"):
+        tracked = summary["mlflow"]
+        stdout.print(f"  mlflow run: {tracked['run_id']} in {tracked['tracking_uri']}", highlight=False)
 
 
 def config(
     config_path: Path = typer.Argument(..., help="Experiment YAML file.", metavar="CONFIG"),
-    overrides: Optional[List[str]] = typer.Argument(None, help=OVERRIDES_HELP, show_default=False),
+    overrides: Optional[List[str]] = typer.Argument(None, help=OVERRIDES_HELP, show_default=False, metavar="KEY=VALUE"),
     plugin: Optional[List[str]] = PluginOption,
     json_output: bool = JsonOption,
 ) -> None:
@@ -215,8 +238,11 @@ def _render_config(result: dict[str, Any]) -> None:
 def sweep(
     config_path: Path = typer.Argument(..., help="Experiment YAML file.", metavar="CONFIG"),
     axes: List[str] = typer.Argument(
-        ..., help="key.path=v1,v2,v3 per axis; every combination is trained (single values act as overrides)."
+        ...,
+        help="key.path=v1,v2,v3 per axis; every combination is trained (single values act as overrides).",
+        metavar="KEY=V1,V2",
     ),
+    no_progress: bool = NoProgressOption,
     runs_dir: Optional[Path] = RunsDirOption,
     json_output: bool = JsonOption,
 ) -> None:
@@ -224,7 +250,7 @@ def sweep(
     from learnai_cli.commands.sweep import run_sweep
 
     with reporting_errors(json_output):
-        interactive = sys.stderr.isatty() and not json_output
+        interactive = sys.stderr.isatty() and not json_output and not no_progress
         emit(run_sweep(config_path, axes, runs_root(runs_dir), interactive), json_output, _render_sweep)
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from learnai_cli.atomic import write_json
 from learnai_cli.data import fingerprint as data_fingerprint
 from learnai_cli.errors import UsageError
+from learnai_cli.log import logger
 from learnai_cli.rundir import RunDir
 
 SPLITS = ("test", "val", "train")
@@ -42,15 +43,14 @@ def missing_checkpoint(run: RunDir, checkpoint: str) -> str:
     return f"{missing} and no {run.checkpoint(other).name}: it wrote no checkpoint ({why})"
 
 
-def load_trained(run: RunDir, checkpoint: str = "best"):
-    """The run's experiment rebuilt from its config.yaml, with the checkpoint's weights; (experiment, path,
-    checkpoint)."""
-    from learnai_cli import config as config_module
+def load_trained(run: RunDir, checkpoint: str = "best", device: Optional[str] = None):
+    """The run's experiment rebuilt from its config.yaml, with the checkpoint's weights, on `device` (default: the
+    run's own device where this machine has it, else the CPU); (experiment, path, checkpoint)."""
     from learnai_cli.commands.experiment import build_experiment
     from learnai_cli.engine.checkpoint import load_checkpoint, load_model_state
 
     path = checkpoint_path(run, checkpoint)
-    experiment_config = config_module.validate(run.read_config(), source=str(run.config_path), base_dir=run.path)
+    experiment_config = trained_config(run, device)
     data_fingerprint.warn_if_changed(
         run.data_fingerprint_path, experiment_config.data.name, experiment_config.data.kwargs
     )
@@ -60,7 +60,35 @@ def load_trained(run: RunDir, checkpoint: str = "best"):
     return experiment, path, state
 
 
-def evaluate_run(run: RunDir, checkpoint: str = "best", split: str = "test") -> dict[str, Any]:
+def trained_config(run: RunDir, device: Optional[str] = None):
+    """The run's config.yaml validated, its device replaced by `device` or one this machine has."""
+    from learnai_cli import config as config_module
+
+    recorded = run.read_config()
+    recorded["device"] = device_here(recorded.get("device", "auto"), device)
+    return config_module.validate(recorded, source=str(run.config_path), base_dir=run.path)
+
+
+def device_here(recorded: Any, asked: Optional[str]) -> Any:
+    """--device when given (checked like a config's device); a run trained on CUDA runs on the CPU of a machine
+    without one, since a checkpoint's weights load on any device."""
+    from learnai_cli.engine.device import resolve_device
+
+    if asked is not None:
+        resolve_device(asked, "--device")  # an unknown or missing device is a UsageError naming the flag
+        return asked
+    if isinstance(recorded, str) and recorded.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            logger.warning(f"this run trained on {recorded}; no CUDA here, so it runs on the CPU")
+            return "cpu"
+    return recorded
+
+
+def evaluate_run(
+    run: RunDir, checkpoint: str = "best", split: str = "test", device: Optional[str] = None
+) -> dict[str, Any]:
     """Evaluate and write eval/<split>-<checkpoint>.json (plus a confusion matrix plot for classification), one result
     per split and checkpoint, so evaluating another split never replaces a result; returns the results."""
     from learnai_cli.engine.device import autocast
@@ -68,7 +96,7 @@ def evaluate_run(run: RunDir, checkpoint: str = "best", split: str = "test") -> 
 
     if split not in SPLITS:
         raise UsageError(f"--split must be one of {', '.join(SPLITS)} (got '{split}')")
-    experiment, path, state = load_trained(run, checkpoint)
+    experiment, path, state = load_trained(run, checkpoint, device)
     batches = experiment.batches(split)
     if batches is None:
         raise UsageError(f"run {run.id}: its data has no {split} split")
@@ -92,7 +120,7 @@ def evaluate_run(run: RunDir, checkpoint: str = "best", split: str = "test") -> 
     run.eval_dir.mkdir(exist_ok=True)
     report["report"] = str(run.eval_report(split, checkpoint if checkpoint in ("best", "last") else path.stem))
     write_json(Path(report["report"]), report)
-    report["plots"] = [str(p) for p in _plots(run)]
+    report["plots"] = [str(p) for p in _plots(run, report)]
     return report
 
 
@@ -160,7 +188,10 @@ def polynomial_text(coefficients: list[float]) -> str:
     return "y = " + ("-" if first_sign == "-" else "") + first + "".join(f" {sign} {term}" for sign, term in terms[1:])
 
 
-def _plots(run: RunDir) -> list[Path]:
-    from learnai_cli.plots import plot_run
+def _plots(run: RunDir, report: dict[str, Any]) -> list[Path]:
+    """This evaluation's confusion matrix, for a classifier; the training plots are train's (and `learnai plot`'s)."""
+    if not report.get("confusion_matrix"):
+        return []  # a regression: nothing to draw, so matplotlib is not even imported
+    from learnai_cli.plots import plot_evaluation
 
-    return plot_run(run)
+    return plot_evaluation(run, Path(report["report"]))

@@ -10,14 +10,15 @@ import torch
 
 from learnai_cli import metrics, registry
 from learnai_cli.commands.loss_pairing import check_output_fits_loss
+from learnai_cli.commands.precision import resolve_precision
 from learnai_cli.config import ExperimentConfig, Section
 from learnai_cli.data.splits import DatasetSplits, TensorSplit, cache_in_memory, carve, split_targets
 from learnai_cli.engine.batches import make_batches
 from learnai_cli.engine.device import resolve_device, seed_everything
 from learnai_cli.engine.distributed import NOT_DISTRIBUTED, Distributed, check_batch_size, setup
 from learnai_cli.engine.lazy_dynamo import skip_dynamo_import
-from learnai_cli.engine.threads import auto_threads, default_threads, macs_per_sample
-from learnai_cli.errors import ConfigError, short_repr
+from learnai_cli.engine.threads import auto_threads, available_cpus, default_threads, macs_per_sample
+from learnai_cli.errors import ConfigError, UsageError, short_repr
 from learnai_cli.log import logger
 
 
@@ -118,10 +119,13 @@ def build_part(key: str, found: registry.Registry, section: Section, **provided:
 
 
 def build_experiment(
-    experiment_config: ExperimentConfig, with_optimizer: bool = True, job: Distributed = NOT_DISTRIBUTED
+    experiment_config: ExperimentConfig,
+    with_optimizer: bool = True,
+    job: Distributed = NOT_DISTRIBUTED,
+    threads: Optional[int] = None,
 ) -> Experiment:
     """Seed, pick the device (this rank's, under torchrun), build everything, and check that model and data fit
-    together."""
+    together. `threads`: the count a resumed run started with, kept under train.threads auto (the same sums)."""
     check_batch_size(job, experiment_config.train.batch_size)
     device = setup(job, resolve_device(experiment_config.device))
     data, task = build_data(experiment_config)
@@ -132,12 +136,20 @@ def build_experiment(
     from_logits = registry.LOSSES.get(experiment_config.loss.name).meta.get("from_logits", True)
     experiment = Experiment(experiment_config, device, data, task, model, loss_fn, from_logits, job=job)
     check_model_fits_data(experiment)
-    torch.set_num_threads(_thread_count(experiment))  # before the first training step; resumes choose alike
+    precision = resolve_precision(experiment)  # auto -> what this device and model run under
+    if precision != experiment_config.train.precision:
+        train_section = experiment_config.train.model_copy(update={"precision": precision})
+        experiment.experiment_config = experiment_config = experiment_config.model_copy(update={"train": train_section})
+    torch.set_num_threads(_thread_count(experiment, threads))  # before the first training step
     _check_record_predictions(experiment)
     if "tensorboard" in experiment_config.train.loggers:
         from learnai_cli.recorders.tensorboard import require_tensorboard
 
         require_tensorboard()
+    if "mlflow" in experiment_config.train.loggers:
+        from learnai_cli.recorders.mlflow_tracking import require_mlflow
+
+        require_mlflow()
     if with_optimizer:
         if not experiment_config.train.compile:
             skip_dynamo_import()  # torch.optim would import torch._dynamo (seconds) and never use it
@@ -198,7 +210,8 @@ def check_model_fits_data(experiment: Experiment) -> None:
     model.eval()
     cuda = [experiment.device.index or 0] if experiment.device.type == "cuda" else []
     try:
-        with torch.random.fork_rng(devices=cuda):
+        # torch's own kernels: cuDNN's RNN has no eval-mode backward, its convolutions may want large workspaces
+        with torch.random.fork_rng(devices=cuda), torch.backends.cudnn.flags(enabled=False):
             outputs = model(inputs)
             mismatch = check_output_fits_loss(names.loss.name, model, outputs)
             if mismatch:
@@ -207,8 +220,18 @@ def check_model_fits_data(experiment: Experiment) -> None:
             _check_loss(experiment, loss)
     except (KeyboardInterrupt, ConfigError):
         raise
+    except torch.cuda.OutOfMemoryError:
+        raise UsageError(
+            f"model '{names.model.name}' does not fit in the memory of {experiment.device} even for 2 samples: "
+            "choose a smaller model (or device=cpu)"
+        ) from None
     except BaseException as error:
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        if "deterministic" in first_line:  # torch.use_deterministic_algorithms refused an op of this model
+            raise ConfigError(
+                f"train.deterministic: model '{names.model.name}' uses an operation with no deterministic "
+                f"implementation on {experiment.device}: {first_line}. Set train.deterministic=false"
+            ) from None
         output_shape = (
             f", model output {tuple(outputs.shape)}" if isinstance(locals().get("outputs"), torch.Tensor) else ""
         )
@@ -242,11 +265,14 @@ def _check_loss(experiment: Experiment, loss: Any) -> None:
         raise ConfigError(f"loss.name: loss {short_repr(experiment.experiment_config.loss.name)} {problem}")
 
 
-def _thread_count(experiment: Experiment) -> int:
-    """train.threads, or for auto one thread when a step is tiny, else the CPUs this process may use."""
+def _thread_count(experiment: Experiment, resumed_with: Optional[int] = None) -> int:
+    """train.threads, or for auto one thread when a step is tiny, else the idle CPUs this process may use (a
+    resumed run: the count it started with, so its sums add up in the same order)."""
     setting = experiment.experiment_config.train.threads
     if setting != "auto":
         return setting
+    if isinstance(resumed_with, int) and resumed_with >= 1:
+        return min(resumed_with, available_cpus())
     data = experiment.data
     batches = make_batches(data.train, 2, False, experiment.device, seed=0, limit=1, collate_fn=data.collate_fn)
     inputs, _ = next(iter(batches))

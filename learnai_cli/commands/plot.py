@@ -12,22 +12,56 @@ from learnai_cli import rundir
 from learnai_cli.errors import UsageError
 
 
-def plot_runs(root: Path, run_ids: list[str], compare: bool, animate: bool, output: Optional[Path]) -> list[Path]:
-    """The plots of each run (and its animation), or one comparison chart of all of them."""
-    from learnai_cli import plots
+def plot_runs(
+    root: Path,
+    run_ids: list[str],
+    compare: bool,
+    animate: bool,
+    output: Optional[Path],
+    normalize: Optional[bool] = None,
+    metric: Optional[str] = None,
+) -> list[Path]:
+    """The plots of each run (and its animation), or one comparison chart of all of them: their losses, or one
+    metric per epoch. A sweep or study id stands for all its runs. `normalize`: confusion matrices as fractions of
+    each true class (True), as counts (False), or by class balance (None)."""
+    from learnai_cli import compare_plots, plots
+    from learnai_cli.commands.selection import resolve_runs
 
     if not run_ids:
-        raise UsageError("give one or more RUN_IDs (see `learnai runs`), or --landscape")
+        raise UsageError("give one or more RUN_IDs or a sweep/study id (see `learnai runs`), or --landscape")
+    if metric is not None and not compare:
+        raise UsageError("--metric chooses what --compare draws: add --compare (e.g. plot A B --compare --metric ...)")
+    if output is not None and not compare:  # else a run's plots are drawn and -o silently ignored
+        raise UsageError(
+            f"-o {output}: -o is where --compare or --landscape write their chart; a run's own plots are written to "
+            "its plots/ folder (`learnai show RUN` lists them): add --compare, or drop -o"
+        )
     if output is not None:
         plots.check_output_path(output)
-    chosen = [rundir.resolve(root, run_id) for run_id in run_ids]
+    chosen = resolve_runs(root, run_ids)
     if compare:
-        return [plots.save_figure(plots.compare_figure(chosen), output or root / rundir.COMPARISON_PLOT)]
+        refuse_normalize(normalize, "--compare")
+        if metric is None:
+            figure = compare_plots.compare_figure(chosen)
+        else:
+            _check_metric(chosen, metric)
+            figure = compare_plots.compare_metric_figure(chosen, metric)
+        return [plots.save_figure(figure, output or root / rundir.COMPARISON_PLOT)]
     written = []
     for run in chosen:
-        drawn = plots.plot_run(run) + (plots.animate_run(run) if animate else [])
+        drawn = plots.plot_run(run, normalize) + (plots.animate_run(run) if animate else [])
         if not drawn:
             raise UsageError(_no_metrics(run))
+        if normalize is not None and run.meta().get("task") == "regression":
+            raise UsageError(
+                f"run {run.id} is a regression run: it has no confusion matrix to normalise (they are drawn for "
+                "classifiers); drop --normalize/--no-normalize"
+            )
+        if normalize is not None and not {run.confusion_plot(report) for report in run.eval_reports()} & set(drawn):
+            raise UsageError(
+                f"run {run.id} has no confusion matrix to normalise: `learnai eval {run.id}` draws one for a "
+                "classifier; --normalize/--no-normalize then redraws it"
+            )
         if animate and not run.predictions_path.exists():
             raise UsageError(
                 f"run {run.id} recorded no predictions: train it with train.record_predictions=true (1-D "
@@ -35,6 +69,26 @@ def plot_runs(root: Path, run_ids: list[str], compare: bool, animate: bool, outp
             )
         written += drawn
     return written
+
+
+def refuse_normalize(normalize: Optional[bool], mode: str) -> None:
+    """--normalize/--no-normalize given where no confusion matrix is drawn: a usage error, not a silent no-op."""
+    if normalize is not None:
+        flag = "--normalize" if normalize else "--no-normalize"
+        raise UsageError(f"{flag} is for a run's confusion matrices; {mode} draws none")
+
+
+def _check_metric(runs: list[rundir.RunDir], metric: str) -> None:
+    """Refuse a metric none of the runs recorded per epoch, naming those they did."""
+    from learnai_cli.errors import did_you_mean
+
+    recorded = {key for run in runs for record in run.epoch_records() for key in record}
+    if metric not in recorded:
+        names = sorted(recorded - {"type", "epoch", "step", "samples"})
+        raise UsageError(
+            f"--metric {metric}: none of the {len(runs)} run(s) recorded it per epoch.{did_you_mean(metric, names)} "
+            f"Recorded: {', '.join(names) or 'nothing yet'}"
+        )
 
 
 def _no_metrics(run: rundir.RunDir) -> str:

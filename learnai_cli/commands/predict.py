@@ -3,18 +3,20 @@ an image file), or a row of comma-separated numbers for tabular data."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from learnai_cli.errors import UsageError
 from learnai_cli.rundir import RunDir
 
 
-def predict(run: RunDir, text: str, checkpoint: str = "best", top: int = 3) -> dict[str, Any]:
+def predict(
+    run: RunDir, text: str, checkpoint: str = "best", top: int = 3, device: Optional[str] = None
+) -> dict[str, Any]:
     import torch
 
     from learnai_cli.commands.evaluate import load_trained
 
-    experiment, path, _ = load_trained(run, checkpoint)
+    experiment, path, _ = load_trained(run, checkpoint, device)
     experiment.model.eval()
     inputs = _encode(experiment, text).to(experiment.device)
     with torch.no_grad():
@@ -33,7 +35,7 @@ def predict(run: RunDir, text: str, checkpoint: str = "best", top: int = 3) -> d
 
 def _encode(experiment, text: str):
     """The dataset's own encoder when it declares one, else a CSV row of numbers for tabular inputs."""
-    import torch
+    from learnai_cli.data.splits import parse_row
 
     if experiment.data.encode_input is not None:
         return experiment.data.encode_input(text)
@@ -43,13 +45,7 @@ def _encode(experiment, text: str):
             "learnai predict takes a surname, an image file or a CSV row of numbers; "
             f"data '{experiment.experiment_config.data.name}' wants none of these"
         )
-    try:
-        values = [float(v) for v in text.split(",")]
-    except ValueError:
-        raise UsageError(f"'{text}' is not a comma-separated row of numbers") from None
-    if len(values) != sample.shape[1]:
-        raise UsageError(f"this model takes {sample.shape[1]} comma-separated numbers; got {len(values)}")
-    return torch.tensor([values])
+    return parse_row(text, [f"x{i + 1}" for i in range(sample.shape[1])])
 
 
 def _probabilities(outputs, experiment):

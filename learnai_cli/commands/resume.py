@@ -12,6 +12,7 @@ import socket
 from pathlib import Path
 from typing import Any, Optional
 
+from learnai_cli.commands.run_meta import now
 from learnai_cli.errors import UsageError
 from learnai_cli.rundir import RunDir
 
@@ -57,7 +58,7 @@ def resume(
                 check_resumable(run)  # train.epochs as it was: a plain resume, which a completed run refuses
             data_section = experiment.experiment_config.data
             data_fingerprint.warn_if_changed(run.data_fingerprint_path, data_section.name, data_section.kwargs)
-            with training.starting(run):
+            with training.starting(run, new_run=False):
                 if extension:
                     clear_stop(checkpoint)
                 trainer = training.make_trainer(experiment, checkpoint, run.last_checkpoint)  # a misfit fails here
@@ -77,14 +78,14 @@ def _reopen(run: RunDir, meta: dict[str, Any], checkpoint: dict[str, Any], exper
     if extension:
         run.write_config(experiment_config.to_dict())
         old, new = extension
-        fields["extended"] = [*meta.get("extended", []), {"at": _now(), "epochs": [old, new]}]
+        fields["extended"] = [*meta.get("extended", []), {"at": now(), "epochs": [old, new]}]
     run.update_meta(
         status="running",
         message="",
         pid=os.getpid(),
         host=socket.gethostname(),
         locked=True,
-        resumed=[*meta.get("resumed", []), _now()],
+        resumed=[*meta.get("resumed", []), now()],
         **fields,
     )
 
@@ -125,7 +126,7 @@ def resumable(run: RunDir, job, completed_check: bool = False, overrides: list[s
     experiment_config = config_module.validate(
         run.read_config(), source=str(run.config_path), overrides=list(overrides), base_dir=run.path
     )
-    experiment = build_experiment(experiment_config, job=job)
+    experiment = build_experiment(experiment_config, job=job, threads=run.meta(strict=False).get("threads"))
     last = run.last_checkpoint
     checkpoint = load_checkpoint(last)
     missing = [k for k in ("model", "epoch", "step", "train_state", "rng", "data_rng") if k not in checkpoint]
@@ -180,9 +181,3 @@ def _built_from_epochs(name: str) -> bool:
     from learnai_cli import registry
 
     return "epochs" in inspect.signature(registry.SCHEDULERS.get(name).builder).parameters
-
-
-def _now() -> str:
-    from datetime import datetime
-
-    return datetime.now().isoformat(timespec="seconds")

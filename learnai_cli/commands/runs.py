@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from learnai_cli.atomic import read_json
 from learnai_cli.errors import UsageError
 from learnai_cli.rundir import DamagedRun, RunDir, RunInUse, all_runs
 from learnai_cli.runlock import lock_holder
-from learnai_cli.runstatus import IN_USE, iter_summaries, run_status
+from learnai_cli.runstatus import IN_USE, STATUSES, iter_summaries, run_status
 
 
 def show(run: RunDir) -> dict[str, Any]:
@@ -40,14 +40,50 @@ def _evaluation(report: Path) -> dict[str, Any]:
     return {"split": result.get("split"), "checkpoint": result.get("checkpoint"), "metrics": result.get("metrics")}
 
 
-def filtered_summaries(root: Path, status: Optional[str], name: Optional[str]) -> list[dict[str, Any]]:
-    """`learnai runs` rows, keeping a status and names containing `name`."""
+def filtered_summaries(
+    root: Path,
+    status: Optional[str],
+    name: Optional[str],
+    filters: Sequence[str] = (),
+    columns: Sequence[str] = (),
+    sort: Optional[str] = None,
+    descending: bool = False,
+) -> list[dict[str, Any]]:
+    """`learnai runs` rows, keeping a status, names containing `name` and runs matching every KEY=VALUE filter;
+    with `columns`, each row's values under those names; sorted by `sort` (selection.py says what a name means)."""
+    from learnai_cli.commands import selection
+
     rows = list(iter_summaries(root))
     if status:
+        _check_status(status, rows, "--status ")
         rows = [r for r in rows if r["status"] == status]
     if name:
         rows = [r for r in rows if name in str(r["name"]) or name in r["id"]]
-    return rows
+    if not (filters or columns or sort):
+        return rows
+    values = [selection.RunValues(row) for row in rows]
+    wanted = [selection.parse_filter(spec) for spec in filters]
+    for key, text in wanted:
+        if key == "status":
+            _check_status(text, rows, "--filter status=")
+    selection.check_known(values, [key for key, _ in wanted], "--filter")
+    selection.check_known(values, columns, "--columns")
+    selection.check_known(values, [sort] if sort else [], "--sort")
+    values = [v for v in values if all(selection.matches(v.get(key), text) for key, text in wanted)]
+    if sort:
+        values = selection.sort_values(values, sort, descending)
+    return [{**v.row, "columns": {c: selection.shown(v.get(c)) for c in columns}} for v in values]
+
+
+def _check_status(status: str, rows: list[dict[str, Any]], option: str) -> None:
+    """Refuse a status no run can have (a typo would otherwise list no runs and exit 0)."""
+    from learnai_cli.errors import did_you_mean
+
+    known = list(dict.fromkeys([*STATUSES, *(str(row["status"]) for row in rows)]))
+    if status not in known:
+        raise UsageError(
+            f"{option}{status}: not a status a run can have.{did_you_mean(status, known)} Valid: {', '.join(known)}"
+        )
 
 
 def remove(run: RunDir) -> None:

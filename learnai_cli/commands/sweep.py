@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from learnai_cli.atomic import write_atomic
+from learnai_cli.commands.search_space import split_top_level
 from learnai_cli.errors import Interrupted, RunFailed, UsageError
 from learnai_cli.rundir import (
     COMPARISON_PLOT,
@@ -25,18 +26,7 @@ def parse_axis(spec: str) -> tuple[str, list[str]]:
     key, sep, values = spec.partition("=")
     if not sep or not key or not values:
         raise UsageError(f"sweep axis '{spec}' must look like key.path=v1,v2,v3 (e.g. optimizer.lr=0.01,0.1,1)")
-    parts, depth, current = [], 0, ""
-    for char in values:
-        if char in "[{":
-            depth += 1
-        elif char in "]}":
-            depth -= 1
-        if char == "," and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    return key, [*parts, current]
+    return key, split_top_level(values)
 
 
 def points(axes: list[tuple[str, list[str]]]) -> list[list[str]]:
@@ -106,7 +96,8 @@ def _row(label: str, overrides: list[str], run: RunDir | None, experiment_config
 def _write(sweep_dir: Path, rows: list[dict[str, Any]], mode: str) -> list[dict[str, Any]]:
     """summary.csv and summary.json sorted by the monitored metric (failed and diverged last), and the comparison
     plot."""
-    from learnai_cli.plots import compare_figure, save_figure
+    from learnai_cli.compare_plots import compare_figure
+    from learnai_cli.plots import save_figure
 
     def order(row):
         usable = row["status"] == "completed" and row["best"] is not None

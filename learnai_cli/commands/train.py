@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 import errno
-import os
-import platform
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import traceback
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional
 
 from learnai_cli import __version__
-from learnai_cli.commands.stopping import interrupting_on_signals, stop_on_signals
+from learnai_cli.commands.run_meta import now, start_meta
+from learnai_cli.commands.stopping import interrupting_on_signals, raise_if_interrupted, stop_on_signals
 from learnai_cli.config import ExperimentConfig
 from learnai_cli.data import fingerprint as data_fingerprint
 from learnai_cli.errors import Interrupted, LearnaiError, RunFailed
-from learnai_cli.log import logger
+from learnai_cli.plot_process import PlotProcess
 from learnai_cli.rundir import RunDir, check_writable
 
 DRY_RUN_SETTINGS = {"epochs": 1, "max_steps": 1, "limit_batches": 1}
@@ -36,21 +32,33 @@ def train(
     dry_run: bool = False,
     tags: Optional[dict[str, str]] = None,
     init_from: Optional[str] = None,
+    callbacks: tuple = (),
 ) -> dict[str, Any]:
     """Train one config into a new run directory (a throwaway one for --dry-run); returns a summary. `tags` go into
-    meta.json. `init_from` (RUN[:best|last] in `root`) gives the model that run's weights before the first step."""
+    meta.json. `init_from` (RUN[:best|last] in `root`) gives the model that run's weights before the first step.
+    `callbacks` hear the trainer after the run's own recorders (tune's pruning reporter)."""
     from learnai_cli.commands.init_from import resolve_init_from
 
     with interrupting_on_signals():  # from the first line: a signal during start-up exits 130, no traceback
         source = resolve_init_from(root, init_from) if init_from else None
         tags = {**(tags or {}), **({"init_from": source.meta()} if source else {})}
         if dry_run:
-            train_section = experiment_config.train.model_copy(update=DRY_RUN_SETTINGS)
+            loggers = _dry_run_loggers(experiment_config.train.loggers)
+            train_section = experiment_config.train.model_copy(update={**DRY_RUN_SETTINGS, "loggers": loggers})
             experiment_config = experiment_config.model_copy(update={"train": train_section})
             with tempfile.TemporaryDirectory(prefix="learnai-dry-run-") as scratch:
-                summary = _train_new(experiment_config, Path(scratch), command, interactive, tags, source)
+                summary = _train_new(experiment_config, Path(scratch), command, interactive, tags, source, callbacks)
             return {**summary, "dry_run": True, "run_dir": None}
-        return _train_new(experiment_config, root, command, interactive, tags, source)
+        return _train_new(experiment_config, root, command, interactive, tags, source, callbacks)
+
+
+def _dry_run_loggers(loggers: list[str]) -> list[str]:
+    """A dry run keeps nothing, so it sends no run to MLflow (it still checks that the logger would work)."""
+    if "mlflow" in loggers:
+        from learnai_cli.recorders.mlflow_tracking import require_mlflow
+
+        require_mlflow()
+    return [name for name in loggers if name != "mlflow"]
 
 
 def _train_new(
@@ -60,6 +68,7 @@ def _train_new(
     interactive: bool,
     tags: dict[str, Any],
     source=None,
+    callbacks: tuple = (),
 ) -> Optional[dict[str, Any]]:
     from learnai_cli.commands.experiment import build_experiment
     from learnai_cli.engine import distributed
@@ -69,6 +78,7 @@ def _train_new(
     if job.is_main:
         check_writable(root)  # before anything is built: an unusable runs root costs no start-up time
     experiment = build_experiment(experiment_config, job=job)  # bad data or shapes fail here, before a run dir exists
+    experiment_config = experiment.experiment_config  # as resolved for this machine (e.g. precision auto)
     if source is not None:
         source.load_into(experiment.model)  # another architecture fails here too; optimizer and schedule start fresh
     if not job.is_main:
@@ -82,24 +92,37 @@ def _train_new(
             run.write_config(experiment_config.to_dict())
             data_section = experiment_config.data
             data_fingerprint.record(run.data_fingerprint_path, data_section.name, data_section.kwargs)
-            run.update_meta(**_start_meta(experiment_config, run, command, device_name(experiment.device)), **tags)
+            run.update_meta(
+                **start_meta(experiment_config, run, command, device_name(experiment.device)),
+                task=experiment.task,
+                **tags,
+            )
             trainer = make_trainer(experiment, checkpoint=None)
-        return fit(run, experiment, command, interactive, trainer)
+        return fit(run, experiment, command, interactive, trainer, callbacks)
 
 
 @contextmanager
-def starting(run: RunDir):
+def starting(run: RunDir, new_run: bool = True):
     """Between creating (or reopening) a run and its first step: a signal marks it interrupted (exit 130); a write
-    that fails (full disk) fails it (exit 1). The lock is released either way, so it never reads as running."""
+    that fails (full disk) fails it (exit 1); a new run that cannot start (data too big for the GPU) is marked
+    failed, a resume that is refused leaves the run as it was. The lock is released either way."""
     try:
         yield
     except KeyboardInterrupt:
-        _record_quietly(run, status="interrupted", message="interrupted during start-up", ended=_now())
+        _record_quietly(run, status="interrupted", message="interrupted during start-up", ended=now())
         raise Interrupted(f"run {run.id} was interrupted during start-up") from None
     except OSError as error:
         where = error.filename or run.path
-        _record_quietly(run, status="failed", message=f"cannot write {where}: {error.strerror}", ended=_now())
+        _record_quietly(run, status="failed", message=f"cannot write {where}: {error.strerror}", ended=now())
         raise RunFailed(f"run {run.id} could not start: cannot write {where}: {error.strerror or error}") from None
+    except RunFailed as failure:  # e.g. the MLflow tracking store cannot be reached
+        _record_quietly(run, status="failed", message=failure.message.partition(": ")[2], ended=now())
+        raise
+    except LearnaiError as error:  # e.g. data too big for the GPU, found while the batches are made
+        if not new_run:
+            raise  # a refused resume (a checkpoint that does not fit) changes nothing on disk
+        _record_quietly(run, status="failed", message=str(error), ended=now())
+        raise type(error)(f"run {run.id} could not start: {error}") from None  # its own exit code
 
 
 def _record_quietly(run: RunDir, **fields: Any) -> bool:
@@ -123,6 +146,10 @@ def _recorders(run: RunDir, experiment, interactive: bool) -> list:
         from learnai_cli.recorders.tensorboard import TensorBoardLogger
 
         callbacks.append(TensorBoardLogger(run.tensorboard_dir))
+    if "mlflow" in experiment_config.train.loggers:
+        from learnai_cli.recorders.mlflow_tracking import MlflowLogger
+
+        callbacks.append(MlflowLogger(run, experiment_config.to_dict()))
     if experiment_config.train.record_predictions:
         from learnai_cli.recorders.predictions import PredictionRecorder
 
@@ -131,24 +158,32 @@ def _recorders(run: RunDir, experiment, interactive: bool) -> list:
     return callbacks
 
 
-def fit(run: RunDir, experiment, command: list[str], interactive: bool, trainer) -> dict[str, Any]:
-    """Train with the run's recorders attached, then record how it ended (exit 1 if even that cannot be written)."""
+def fit(
+    run: RunDir, experiment, command: list[str], interactive: bool, trainer, callbacks: tuple = ()
+) -> dict[str, Any]:
+    """Train with the run's recorders (then `callbacks`) attached, then record how it ended (exit 1 if even that
+    cannot be written)."""
     with starting(run):
         if trainer.state.step == 0 and trainer.state.epoch == 0:
             run.log(f"learnai {__version__}: {' '.join(command)}")
-        trainer.callbacks = _recorders(run, experiment, interactive)
+        trainer.callbacks = _recorders(run, experiment, interactive) + list(callbacks)
+        raise_if_interrupted()  # a signal during start-up whose KeyboardInterrupt got lost still ends it here
     recorder = trainer.callbacks[0]
     started = time.time()
-    with stop_on_signals(trainer):
-        status, message, error = _run_loop(trainer, run, experiment.experiment_config)
-    _record_replicas(run, trainer)
+    plotter = PlotProcess()
+    plotter.start()  # imports matplotlib beside the training, so the final plots do not wait for that
     try:
+        with stop_on_signals(trainer):
+            status, message, error = _run_loop(trainer, run, experiment.experiment_config)
+        _record_replicas(run, trainer)
         meta = _record_end(run, trainer, recorder, status, message, started)
-    except OSError as failure:  # a full disk: the lock, released on the way out, lets readers tell it crashed
-        raise RunFailed(
-            f"run {run.id} ended ({status}) but could not record it in {run.meta_path}: {failure.strerror or failure}"
-        ) from None
-    plots = _draw_plots(run)
+    except BaseException:
+        plotter.close()  # the run's end is not recorded: nothing to draw
+        raise
+    plots = plotter.draw(run.path)
+    for callback in trainer.callbacks:  # trackers copy the run's final files and status (MLflow)
+        if hasattr(callback, "record_end"):
+            callback.record_end(meta, plots)
     if error is not None:
         error.run_id = run.id  # callers such as sweep find the run that failed
         raise error
@@ -156,13 +191,24 @@ def fit(run: RunDir, experiment, command: list[str], interactive: bool, trainer)
 
 
 def _record_end(run: RunDir, trainer, recorder, status: str, message: str, started: float) -> dict[str, Any]:
+    try:
+        return _write_end(run, trainer, recorder, status, message, started)
+    except OSError as failure:  # a full disk: the lock, released on the way out, lets readers tell it crashed
+        raise RunFailed(
+            f"run {run.id} ended ({status}) but could not record it in {run.meta_path}: {failure.strerror or failure}"
+        ) from None
+
+
+def _write_end(run: RunDir, trainer, recorder, status: str, message: str, started: float) -> dict[str, Any]:
     previous = run.meta(strict=False)
     meta = run.update_meta(
         status=status,
         message=message,
-        ended=_now(),
+        ended=now(),
         duration_s=round(float(previous.get("duration_s") or 0.0) + time.time() - started, 3),
-        epochs_completed=trainer.state.epoch if status == "completed" else previous.get("epochs_completed", 0),
+        epochs_completed=trainer.state.epoch
+        if status in ("completed", "pruned")
+        else previous.get("epochs_completed", 0),
         steps=trainer.state.step,
         best=recorder.best(trainer),
     )
@@ -237,12 +283,15 @@ def _run_loop(trainer, run: RunDir, experiment_config: ExperimentConfig) -> tupl
     """Fit, and turn each way a run can end into (status, message, error to raise)."""
     import torch
 
-    from learnai_cli.engine.trainer import Diverged, StopRequested
+    from learnai_cli.engine.device import out_of_memory_advice
+    from learnai_cli.engine.trainer import Diverged, Pruned, StopRequested
 
     resume_hint = f"continue with: learnai train --resume {run.id}"
     try:
         trainer.fit()
         return "completed", trainer.stop_reason, None
+    except Pruned as pruned:  # not a failure: the search decided this run is not worth finishing
+        return "pruned", str(pruned), None
     except Diverged as diverged:
         rate = _rate_key(experiment_config)
         message = f"{diverged}; the learning rate is likely too high: lower {rate} or set train.grad_clip"
@@ -263,8 +312,7 @@ def _run_loop(trainer, run: RunDir, experiment_config: ExperimentConfig) -> tupl
             Interrupted(f"run {run.id} {message}; last.pt holds the last checkpoint.\n{resume_hint}"),
         )
     except torch.cuda.OutOfMemoryError:
-        batch_size = experiment_config.train.batch_size
-        message = f"out of GPU memory at train.batch_size={batch_size}; try train.batch_size={max(1, batch_size // 2)}"
+        message = out_of_memory_advice(experiment_config.train.batch_size, experiment_config.train.accumulate_steps)
         return "failed", message, RunFailed(f"run {run.id} failed: {message}")
     except LearnaiError as failure:  # e.g. an image that passed the check at build time but cannot be decoded
         message = str(failure).strip().splitlines()[-1]  # a DataLoader worker wraps it in its traceback
@@ -285,52 +333,6 @@ def _failed(run: RunDir, failure: Exception) -> tuple[str, str, Exception]:
     return "failed", message, RunFailed(f"run {run.id} failed: {message} (traceback in {run.log_path})")
 
 
-def _now() -> str:
-    return datetime.now().isoformat(timespec="seconds")
-
-
-def _start_meta(experiment_config: ExperimentConfig, run: RunDir, command: list[str], device: str) -> dict[str, Any]:
-    import torch
-
-    return {
-        "run_id": run.id,
-        "name": experiment_config.name,
-        "status": "running",
-        "started": _now(),
-        "heartbeat": _now(),
-        "pid": os.getpid(),
-        "host": socket.gethostname(),
-        "command": command,
-        "cwd": str(Path.cwd()),
-        "versions": {"python": platform.python_version(), "torch": torch.__version__, "learnai": __version__},
-        "device": device,
-        "seed": experiment_config.seed,
-        "git_commit": _git_commit(),
-        "epochs_completed": 0,
-        "locked": True,  # this process holds the run's lock while it runs: without a holder it reads as crashed
-    }
-
-
-def _git_commit() -> str | None:
-    if shutil.which("git") is None:
-        return None
-    try:
-        result = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return result.stdout.strip() or None if result.returncode == 0 else None
-
-
-def _draw_plots(run: RunDir) -> list[str]:
-    from learnai_cli.plots import plot_run
-
-    try:
-        return [str(p) for p in plot_run(run)]
-    except Exception as failure:  # a plotting problem must not turn a finished training into a failure
-        logger.warning(f"could not draw plots for {run.id}: {failure}")
-        return []
-
-
 def _summary(run: RunDir, meta: dict[str, Any], records: list[dict[str, Any]], plots: list[str]) -> dict[str, Any]:
     return {
         "run_id": run.id,
@@ -343,6 +345,7 @@ def _summary(run: RunDir, meta: dict[str, Any], records: list[dict[str, Any]], p
         "checkpoints": {p.stem: str(p) for p in sorted(run.checkpoints.glob("*.pt"))},
         "plots": plots,
         "duration_s": meta.get("duration_s"),
+        **({"mlflow": meta["mlflow"]} if meta.get("mlflow") else {}),
     }
 
 

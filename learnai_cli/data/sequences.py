@@ -14,6 +14,7 @@ from torch.utils.data import Dataset
 
 from learnai_cli.data.splits import DatasetSplits, TensorSplit
 from learnai_cli.errors import DataError, UsageError
+from learnai_cli.log import logger
 from learnai_cli.registry import DATASETS
 
 # Surnames are folded to ASCII; index 0 is padding, so the vocabulary has len(NAME_CHARACTERS) + 1 entries.
@@ -41,8 +42,12 @@ def hello(source: str = "hello", target: str = "ohlol") -> DatasetSplits:
 
 def encode_name(name: str) -> list[int]:
     """A surname as character indices (1-based; accents folded to ASCII, other characters dropped)."""
-    ascii_name = "".join(c for c in unicodedata.normalize("NFD", name) if unicodedata.category(c) != "Mn")
-    return [NAME_CHARACTERS.index(c) + 1 for c in ascii_name if c in NAME_CHARACTERS]
+    return [NAME_CHARACTERS.index(c) + 1 for c in _folded(name) if c in NAME_CHARACTERS]
+
+
+def _folded(name: str) -> str:
+    """Accents folded away (é -> e), as the training names were read."""
+    return "".join(c for c in unicodedata.normalize("NFD", name) if unicodedata.category(c) != "Mn")
 
 
 def encode_name_input(text: str) -> torch.Tensor:
@@ -50,6 +55,10 @@ def encode_name_input(text: str) -> torch.Tensor:
     encoded = encode_name(text)
     if not encoded:
         raise UsageError(f"'{text}' has no letters this model knows (ASCII letters, space and .,;'-)")
+    dropped = sorted(set(_folded(text)) - set(NAME_CHARACTERS))
+    if dropped:  # not silently: say what the model was given instead
+        read = "".join(NAME_CHARACTERS[index - 1] for index in encoded)
+        logger.warning(f"predicting for {read!r}: the model has no letter for {', '.join(map(repr, dropped))}")
     return torch.tensor([encoded])
 
 

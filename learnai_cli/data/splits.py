@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional, Union
 
@@ -117,9 +118,12 @@ def parse_row(text: str, feature_names: list[str]) -> torch.Tensor:
     values = []
     for name, cell in zip(feature_names, cells):
         try:
-            values.append(float(cell))
+            value = float(cell)
         except ValueError:
             raise UsageError(f"feature {name}: {cell.strip()!r} is not a number") from None
+        if not math.isfinite(value):  # the model would answer nan, or a number that means nothing
+            raise UsageError(f"feature {name}: {cell.strip()!r} is not a finite number; give a value like the data's")
+        values.append(value)
     return torch.tensor([values], dtype=torch.float32)
 
 

@@ -13,6 +13,7 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 from learnai_cli.data.splits import Split, TensorSplit
+from learnai_cli.errors import DataError
 
 
 class ResumableOrder:
@@ -49,10 +50,9 @@ class TensorBatches(ResumableOrder):
     ):
         super().__init__(seed)
         self.rank, self.world_size = shard  # distributed: this rank trains on its slice of every global batch
-        self.inputs = split.inputs.to(device)
-        if channels_last and self.inputs.dim() == 4:
-            self.inputs = self.inputs.contiguous(memory_format=torch.channels_last)  # once, not per batch
-        self.targets = split.targets.to(device)
+        if limit is not None and not shuffle:  # only the rows it will read go to the device (e.g. start-up checks)
+            split = TensorSplit(split.inputs[: limit * batch_size], split.targets[: limit * batch_size])
+        self.inputs, self.targets = resident(split, device, channels_last)
         self.batch_size = batch_size
         self.shuffle = shuffle
         # Distributed runs drop a last partial batch: every rank needs a slice of the same size.
@@ -83,6 +83,21 @@ class TensorBatches(ResumableOrder):
             else:
                 index = order[start:stop]
                 yield self.inputs[index], self.targets[index]
+
+
+def resident(split: TensorSplit, device: torch.device, channels_last: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """The split's tensors on the device, once; a split too big for the GPU is a message saying how to stream it."""
+    try:
+        inputs = split.inputs.to(device)
+        if channels_last and inputs.dim() == 4:
+            inputs = inputs.contiguous(memory_format=torch.channels_last)  # once, not per batch
+        return inputs, split.targets.to(device)
+    except torch.cuda.OutOfMemoryError:
+        size = (split.inputs.nbytes + split.targets.nbytes) / 2**30
+        raise DataError(
+            f"the data ({len(split)} samples, {size:.2f} GiB) does not fit in the memory of {device}; set "
+            "data.num_workers=2 to stream it through a DataLoader instead of keeping it on the GPU"
+        ) from None
 
 
 class LoaderBatches(ResumableOrder):

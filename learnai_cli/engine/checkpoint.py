@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import pickle
+import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -28,18 +30,44 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise UsageError(f"checkpoint not found: {path}")
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise UsageError(f"cannot load checkpoint {path} safely: {first_line}") from None
+        with warnings.catch_warnings():  # torch warns on some damaged files before it raises: the error says it all
+            warnings.simplefilter("ignore")
+            checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        if "global" not in _reason(error).lower():  # noise the unpickler cannot read: damaged, not dangerous
+            raise UsageError(_damaged(path, error)) from None
+        raise UsageError(  # the weights-only unpickler met a global: loading the file would run code
+            f"cannot load checkpoint {path} safely: it holds objects that would run code when loaded, and learnai "
+            f"loads weights only; it was not written by learnai or was altered ({_reason(error)})"
+        ) from None
+    except Exception as error:  # a damaged file fails in any way (KeyError on text, IndexError, OSError on a cut zip)
+        raise UsageError(_damaged(path, error)) from None
     if not isinstance(checkpoint, dict) or "format_version" not in checkpoint:
         raise UsageError(f"{path} is not a learnai checkpoint (no format_version)")
     if checkpoint["format_version"] != FORMAT_VERSION:
         raise UsageError(
-            f"{path} has checkpoint format {checkpoint['format_version']}, this learnai reads format {FORMAT_VERSION}; "
-            "use the learnai version that wrote it"
+            f"{path} has checkpoint format {checkpoint['format_version']!r}, this learnai reads format "
+            f"{FORMAT_VERSION}; use the learnai version that wrote it"
         )
     return checkpoint
+
+
+def _damaged(path: Path, error: Exception) -> str:
+    return (
+        f"cannot load checkpoint {path}: it is damaged (cut short or overwritten) or not a checkpoint learnai wrote "
+        f"({_reason(error)})"
+    )
+
+
+def _reason(error: Exception) -> str:
+    """torch.load's own words, shortened: its weights-only refusal advises weights_only=False, which is not for us."""
+    text = str(error).strip()
+    if "WeightsUnpickler error:" in text:
+        text = text.split("WeightsUnpickler error:", 1)[1].strip()
+    first = re.split(r"(?<=[.!?])\s", text.splitlines()[0].strip())[0] if text else ""  # its first sentence
+    if not first or first.isdigit() or len(first) < 4:
+        return f"torch.load: {type(error).__name__}" + (f" {first}" if first else "")
+    return "torch.load: " + (first if len(first) <= 160 else first[:157] + "...")
 
 
 def _torch_version() -> tuple[int, int]:
@@ -69,7 +97,7 @@ def load_model_state(
     keys) is a UsageError naming the checkpoint and the first key that differs, not a raw load_state_dict error.
     `fits` names the model, `advice` says what to do instead."""
     weights = checkpoint.get("model")
-    if not isinstance(weights, dict):
+    if not isinstance(weights, dict) or not all(isinstance(value, torch.Tensor) for value in weights.values()):
         raise UsageError(f"checkpoint {source} holds no model weights: it is damaged or not a learnai checkpoint")
     problem = _first_mismatch(model.state_dict(), weights)
     if problem is None:

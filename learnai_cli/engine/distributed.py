@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from learnai_cli.errors import ConfigError
+from learnai_cli.errors import ConfigError, UsageError
 
 
 @dataclass(frozen=True)
@@ -21,10 +21,11 @@ class Distributed:
     rank: int = 0
     world_size: int = 1
     local_rank: int = 0
+    launched: bool = False  # started by torchrun: a process group even for one process (the nccl path on one GPU)
 
     @property
     def enabled(self) -> bool:
-        return self.world_size > 1
+        return self.launched or self.world_size > 1
 
     @property
     def is_main(self) -> bool:
@@ -36,12 +37,10 @@ NOT_DISTRIBUTED = Distributed()
 
 def from_environment() -> Distributed:
     """The process's place in a torchrun job (WORLD_SIZE, RANK, LOCAL_RANK), or a single process."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    return (
-        Distributed(int(os.environ.get("RANK", "0")), world, int(os.environ.get("LOCAL_RANK", "0")))
-        if world > 1
-        else NOT_DISTRIBUTED
-    )
+    if "WORLD_SIZE" not in os.environ or "LOCAL_RANK" not in os.environ:
+        return NOT_DISTRIBUTED
+    world, rank, local_rank = (int(os.environ[k]) for k in ("WORLD_SIZE", "RANK", "LOCAL_RANK"))
+    return Distributed(rank, world, local_rank, launched=True)
 
 
 def setup(job: Distributed, device: torch.device) -> torch.device:
@@ -49,6 +48,11 @@ def setup(job: Distributed, device: torch.device) -> torch.device:
     if not job.enabled:
         return device
     if device.type == "cuda":
+        if job.local_rank >= torch.cuda.device_count():  # nccl needs one GPU per process
+            raise UsageError(
+                f"process {job.local_rank} of this node has no GPU of its own: this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s); use --nproc-per-node {torch.cuda.device_count()}"
+            )
         device = torch.device("cuda", job.local_rank)
         torch.cuda.set_device(device)
     if not dist.is_initialized():

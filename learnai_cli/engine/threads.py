@@ -16,6 +16,7 @@ from torch import nn
 
 # Multiply-adds per optimizer step below which one thread is fastest (about a millisecond on one core).
 SMALL_STEP_MACS = 5_000_000
+IDLE_LOOK_S = 0.2  # how long a run with several threads in view looks at how busy the CPUs are (20 ticks a CPU)
 
 
 _DEFAULT_THREADS = torch.get_num_threads()  # torch's own choice, read before learnai sets any count
@@ -72,7 +73,40 @@ def macs_per_sample(model: nn.Module, inputs: torch.Tensor) -> int:
 
 
 def auto_threads(step_macs: int, default_threads: int) -> int:
-    """One thread for small steps; otherwise torch's default (the physical cores) within the CPUs we may use."""
+    """One thread for small steps; otherwise torch's default (the physical cores) within the CPUs we may use, and
+    no more than are idle now: a thread on a core another process keeps busy makes every op wait for it."""
     if step_macs < SMALL_STEP_MACS:
         return 1
-    return max(1, min(default_threads, available_cpus()))
+    threads = max(1, min(default_threads, available_cpus()))
+    idle = idle_cpus() if threads > 1 else None
+    return threads if idle is None else max(1, min(threads, math.floor(idle + 0.5)))
+
+
+def idle_cpus(seconds: float = IDLE_LOOK_S) -> float | None:
+    """How many of the CPUs this process may run on were idle during a short look (/proc/stat's per-CPU times;
+    this process sleeps meanwhile); None where the system does not say."""
+    import time
+
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+        before = _cpu_times(cpus)
+        time.sleep(seconds)
+        after = _cpu_times(cpus)
+    except (AttributeError, OSError, ValueError):
+        return None
+    idle = 0.0
+    for cpu in cpus:
+        (idle_0, total_0), (idle_1, total_1) = before.get(cpu, (0, 0)), after.get(cpu, (0, 0))
+        idle += (idle_1 - idle_0) / (total_1 - total_0) if total_1 > total_0 else 1.0
+    return idle
+
+
+def _cpu_times(cpus: list[int]) -> dict[int, tuple[int, int]]:
+    """{cpu: (idle + iowait ticks, all ticks)} from /proc/stat's cpuN lines."""
+    wanted, times = {f"cpu{cpu}": cpu for cpu in cpus}, {}
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, *fields = line.split()
+        if name in wanted:
+            ticks = [int(field) for field in fields[:8]]  # user nice system idle iowait irq softirq steal
+            times[wanted[name]] = (ticks[3] + ticks[4], sum(ticks))
+    return times

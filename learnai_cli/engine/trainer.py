@@ -48,6 +48,11 @@ class StopRequested(Exception):
     """A signal asked the run to stop; the current step finished and last.pt was written."""
 
 
+class Pruned(Exception):
+    """A callback judged the run not worth finishing (a hyperparameter search pruned it); raised from on_checkpoint
+    at an epoch's end, after the run's files for that epoch are written."""
+
+
 @dataclass
 class TrainState:
     """Everything about progress that a checkpoint must carry to resume exactly."""
@@ -147,6 +152,9 @@ class Trainer:
             status = "completed"
         except Diverged:
             status = "diverged"
+            raise
+        except Pruned:
+            status = "pruned"
             raise
         except (StopRequested, KeyboardInterrupt):
             status = "interrupted"

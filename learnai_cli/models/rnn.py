@@ -42,6 +42,12 @@ class CharRNN(nn.Module):
             outputs, _ = self.rnn(inputs)
         return self.head(outputs).transpose(1, 2)
 
+    def exportable(self) -> nn.Module:
+        """This model with the time loop as a scan, so an export keeps the sequence length dynamic."""
+        from learnai_cli.models.rnn_export import ExportableCharRNN
+
+        return ExportableCharRNN(self)
+
 
 @MODELS.register("char_rnn")
 def char_rnn(
@@ -86,6 +92,12 @@ class NameClassifier(nn.Module):
         final = state[0] if isinstance(state, tuple) else state  # LSTM returns (h, c)
         last_layer = final[-self.directions :]  # forward (and backward) final states of the top layer
         return self.head(torch.cat(list(last_layer), dim=1))
+
+    def exportable(self) -> nn.Module:
+        """This model without packing, its time loop a scan, so an export keeps the name length dynamic."""
+        from learnai_cli.models.rnn_export import ExportableNameClassifier
+
+        return ExportableNameClassifier(self)
 
 
 @MODELS.register("name_gru")

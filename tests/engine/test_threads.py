@@ -1,7 +1,12 @@
-"""The thread count fits the work: one thread for tiny steps, the cores we may use for big ones."""
+"""The thread count fits the work: one thread for tiny steps, the idle cores we may use for big ones."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
+import pytest
 import torch
 from torch import nn
 
@@ -17,11 +22,32 @@ def test_multiply_adds_are_counted_on_linear_conv_and_recurrent_layers():
     assert threads.macs_per_sample(gru, torch.zeros(2, 7, 32)) == 3 * 64 * (32 + 64) * 7
 
 
-def test_tiny_steps_get_one_thread_and_big_ones_the_cores_we_may_use(monkeypatch):
+def test_tiny_steps_get_one_thread_and_big_ones_the_idle_cores_we_may_use(monkeypatch):
     assert threads.auto_threads(100, default_threads=8) == 1
     monkeypatch.setattr(threads, "available_cpus", lambda: 2)
+    monkeypatch.setattr(threads, "idle_cpus", lambda: 2.0)  # what the look at /proc/stat says, fixed here
     assert threads.auto_threads(threads.SMALL_STEP_MACS * 10, default_threads=8) == 2
     assert threads.auto_threads(threads.SMALL_STEP_MACS * 10, default_threads=1) == 1
+    monkeypatch.setattr(threads, "idle_cpus", lambda: 1.1)  # another process keeps one core busy
+    assert threads.auto_threads(threads.SMALL_STEP_MACS * 10, default_threads=8) == 1
+    monkeypatch.setattr(threads, "idle_cpus", lambda: None)  # a system without /proc/stat: the cores we may use
+    assert threads.auto_threads(threads.SMALL_STEP_MACS * 10, default_threads=8) == 2
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
+def test_a_core_kept_busy_by_another_process_is_not_counted_idle():
+    mine = os.sched_getaffinity(0)
+    busy_cpu, other_cpu = sorted(mine)[:2]
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        os.sched_setaffinity(spinner.pid, {busy_cpu})
+        os.sched_setaffinity(0, {busy_cpu, other_cpu})  # look at just these two CPUs
+        idle = threads.idle_cpus(0.5)
+        assert idle is not None and idle <= 1.5  # the spinner's CPU is busy; the other one may be idle
+    finally:
+        spinner.kill()
+        spinner.wait()
+        os.sched_setaffinity(0, mine)
 
 
 def test_available_cpus_respects_the_affinity_mask():
@@ -30,11 +56,12 @@ def test_available_cpus_respects_the_affinity_mask():
     assert 1 <= threads.available_cpus() <= len(os.sched_getaffinity(0))
 
 
-def test_auto_gives_tiny_curriculum_runs_one_thread_and_mnist_the_cores(mnist_root):
+def test_auto_gives_tiny_curriculum_runs_one_thread_and_mnist_the_cores(mnist_root, monkeypatch):
     from learnai_cli import config as config_module
     from learnai_cli.commands.experiment import build_experiment
     from tests.conftest import CONFIGS
 
+    monkeypatch.setattr(threads, "idle_cpus", lambda: float(threads.available_cpus()))  # a quiet machine
     before = torch.get_num_threads()
     try:
         build_experiment(config_module.load(CONFIGS / "toy_classes.yaml"))
@@ -44,5 +71,24 @@ def test_auto_gives_tiny_curriculum_runs_one_thread_and_mnist_the_cores(mnist_ro
         assert torch.get_num_threads() == min(threads.default_threads(), threads.available_cpus())
         build_experiment(config_module.load(CONFIGS / "toy_classes.yaml", ["train.threads=2"]))
         assert torch.get_num_threads() == 2  # an explicit count is used as given
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_a_resume_keeps_the_thread_count_its_run_started_with(cli, runs_dir):
+    import json
+
+    from tests.conftest import CONFIGS
+
+    trained = cli.json("train", CONFIGS / "toy_classes.yaml", "train.epochs=2")
+    meta_path = runs_dir / trained["run_id"] / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    assert meta["threads"] == 1  # auto: a tiny step
+    started_with = min(2, threads.available_cpus())
+    meta_path.write_text(json.dumps({**meta, "threads": started_with}))  # as if it had started on an idle machine
+    before = torch.get_num_threads()
+    try:
+        assert cli("train", "--resume", trained["run_id"], "train.epochs=3").exit_code == 0
+        assert torch.get_num_threads() == started_with  # the same sums in the same order as before the stop
     finally:
         torch.set_num_threads(before)

@@ -1,0 +1,60 @@
+"""train.precision for this experiment: auto becomes bf16 on a CUDA device when the model and loss run under bf16
+autocast (fp32 otherwise); an explicit bf16/fp16 they cannot run under is a config error before any run starts."""
+
+from __future__ import annotations
+
+import torch
+
+from learnai_cli.engine.batches import make_batches
+from learnai_cli.engine.device import autocast, effective_precision
+from learnai_cli.errors import ConfigError
+from learnai_cli.log import logger
+
+__all__ = ["resolve_precision"]
+
+
+def resolve_precision(experiment) -> str:
+    """The precision the run will use, recorded in its config.yaml instead of auto (so eval and resume match)."""
+    asked = experiment.experiment_config.train.precision
+    precision = effective_precision(experiment.device, asked)
+    if precision == "fp32":
+        return precision
+    failure = _fails_under(experiment, precision)
+    if failure is None or _fails_under(experiment, "fp32") is not None:
+        return precision  # runs under it, or fails in fp32 too: the model/data check reports that problem
+    names = experiment.experiment_config
+    what = f"model '{names.model.name}' with loss '{names.loss.name}'"
+    if asked == "auto":
+        logger.info(f"train.precision auto: fp32, since {what} cannot run under {precision} autocast ({failure})")
+        return "fp32"
+    raise ConfigError(
+        f"train.precision: {precision}: {what} cannot run under {precision} autocast on {experiment.device}: "
+        f"{failure}. Use train.precision=fp32 (or auto, which picks what works)"
+    )
+
+
+def _fails_under(experiment, precision: str):
+    """The first line of what a forward + loss + backward on two training samples raises under `precision`, or
+    None. The model runs in eval mode with the RNGs restored and gradients through autograd.grad: nothing changes."""
+    data, model = experiment.data, experiment.model
+    batches = make_batches(data.train, 2, False, experiment.device, seed=0, limit=1, collate_fn=data.collate_fn)
+    inputs, targets = next(iter(batches))
+    cuda = [experiment.device.index or 0] if experiment.device.type == "cuda" else []
+    was_training = model.training
+    model.eval()
+    try:
+        # cuDNN's RNN has no backward in eval mode and its convolutions may ask for large workspaces: the check
+        # runs torch's own kernels, which do neither
+        with torch.random.fork_rng(devices=cuda), torch.backends.cudnn.flags(enabled=False):
+            with autocast(experiment.device, precision):
+                loss = experiment.loss_fn(model(inputs), targets)
+            parameters = [p for p in model.parameters() if p.requires_grad]
+            if loss.requires_grad and parameters:
+                torch.autograd.grad(loss, parameters, allow_unused=True)
+        return None
+    except KeyboardInterrupt:
+        raise
+    except Exception as error:
+        return (str(error).strip().splitlines() or [type(error).__name__])[0]
+    finally:
+        model.train(was_training)

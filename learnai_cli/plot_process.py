@@ -1,0 +1,98 @@
+"""Draw a run's final plots in a helper process that imports matplotlib while the run trains.
+
+Importing matplotlib costs about half a second; on a small run that is a large part of the command's wall time. The
+helper starts when training starts, so the import overlaps with training on another core, and draws when asked.
+Where matplotlib is already imported here (a process that drew before) the plots are drawn in-process.
+The helper reads one run directory per line on stdin and prints a JSON reply per line.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
+
+from learnai_cli.log import logger
+
+# The helper imports this very learnai_cli (not one that happens to be in the working directory, which -m puts first)
+HELPER_CODE = (
+    f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r}); "
+    "from learnai_cli.plot_process import main; main()"
+)
+# drawing takes about a second: a helper that has not answered in this long is stuck, and the plots are drawn here
+DRAW_TIMEOUT_S = 60
+
+
+class PlotProcess:
+    """Parent side: start() at the start of training, draw(run) at its end; draw() falls back to drawing here."""
+
+    def __init__(self) -> None:
+        self.process: Optional[subprocess.Popen] = None
+
+    def start(self) -> None:
+        if "learnai_cli.plots" in sys.modules:  # already paid for in this process
+            return
+        try:  # its own session: a terminal's Ctrl-C is for the training, which then asks for the plots
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", HELPER_CODE],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+                start_new_session=True,
+            )
+        except OSError:
+            self.process = None  # drawn in-process at the end
+
+    def draw(self, run_path: Path) -> list[str]:
+        """The paths of the plots written for the run (none, with a warning, if drawing failed)."""
+        reply = self._ask(run_path) if self.process is not None else None
+        if reply is None:
+            return draw_plots(run_path)
+        if "error" in reply:
+            logger.warning(f"could not draw plots for {run_path.name}: {reply['error']}")
+        return reply.get("plots", [])
+
+    def _ask(self, run_path: Path) -> Optional[dict]:
+        try:
+            output, _ = self.process.communicate(f"{run_path}\n", timeout=DRAW_TIMEOUT_S)
+            return json.loads(output.splitlines()[-1])
+        except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):  # it died or hung: draw here instead
+            self.close()
+            return None
+
+    def close(self) -> None:
+        """Ends the helper without drawing (a run that stops before recording its end)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+
+def draw_plots(run_path: Path) -> list[str]:
+    """Draw in this process; a plotting problem must not turn a finished training into a failure."""
+    reply = _drawn(run_path)
+    if "error" in reply:
+        logger.warning(f"could not draw plots for {run_path.name}: {reply['error']}")
+    return reply.get("plots", [])
+
+
+def _drawn(run_path: Path) -> dict:
+    from learnai_cli.plots import plot_run
+    from learnai_cli.rundir import RunDir
+
+    try:
+        return {"plots": [str(path) for path in plot_run(RunDir(run_path))]}
+    except Exception as failure:
+        return {"error": str(failure)}
+
+
+def main() -> None:
+    from learnai_cli.plots import warm_up
+
+    warm_up()  # the reason this process exists: import and first-draw costs paid while the run trains
+    for line in sys.stdin:
+        if line.strip():
+            print(json.dumps(_drawn(Path(line.strip()))), flush=True)

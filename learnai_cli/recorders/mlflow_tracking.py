@@ -1,0 +1,239 @@
+"""train.loggers: [mlflow]: the run's params, epoch metrics, tags, status and files in an MLflow tracking store.
+
+The store is MLFLOW_TRACKING_URI when set (a team's server), else a SQLite database in the runs root (MLflow's own
+default kind of local store since its file store was deprecated). The run directory stays the record; MLflow gets a
+copy. A `--resume` continues the same MLflow run, whose id meta.json keeps.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any, Optional
+from urllib.parse import urlsplit, urlunsplit
+
+from learnai_cli import __version__
+from learnai_cli.config import flatten
+from learnai_cli.engine.callbacks import Callback
+from learnai_cli.errors import ConfigError, RunFailed, first_line
+from learnai_cli.log import logger
+from learnai_cli.rundir import MLFLOW_ARTIFACTS, MLFLOW_STORE, RunDir
+
+# learnai's statuses as MLflow's run statuses; the exact one is also the tag learnai.status.
+# a pruned trial ended as its study meant it to (early, by the pruner): finished, with learnai.status saying pruned
+MLFLOW_STATUS = {"completed": "FINISHED", "pruned": "FINISHED", "failed": "FAILED", "diverged": "FAILED",
+                 "interrupted": "KILLED"}  # fmt: skip
+TAGGED_META = ("sweep", "label", "study", "trial")  # meta.json fields that group runs: copied as learnai.<field> tags
+PARAMS_PER_CALL, METRICS_PER_CALL = 100, 1000  # MLflow's limits on one log_batch
+# Epoch metrics are sent at most this often (and at the end): a SQLite commit costs tens of ms, and the curriculum's
+# runs have thousands of sub-millisecond epochs.
+SEND_SECONDS = 2.0
+MAX_PARAM_CHARS = 6000  # MLflow's limit on a param value
+
+
+def require_mlflow() -> None:
+    """Exit 2 with the install command when the logger cannot work here (checked before anything is built)."""
+    needed = ["mlflow"] if os.environ.get("MLFLOW_TRACKING_URI") else ["mlflow", "sqlalchemy", "alembic"]
+    missing = [name for name in needed if not _installed(name)]
+    if missing:
+        raise ConfigError(
+            f"train.loggers: mlflow needs {', '.join(missing)} (not installed): pip install 'learnai[mlflow]' (or "
+            "pip install mlflow)"
+        )
+
+
+def _installed(package: str) -> bool:
+    try:
+        return importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):  # a broken installation counts as missing
+        return False
+
+
+def tracking_uri(root: Path) -> str:
+    """MLFLOW_TRACKING_URI when set, else the SQLite store in the runs root."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(root / MLFLOW_STORE).resolve()}"
+
+
+def shown_uri(uri: str) -> str:
+    """The URI without a password, for meta.json and messages."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{parts.hostname}:{parts.port or ''}".rstrip(":")))
+
+
+class MlflowLogger(Callback):
+    """Starts (or continues) the MLflow run at construction; logs each epoch; `record_end` sets the status and
+    copies config, metrics, plots and best.pt. A store that fails mid-run costs a warning, never the training."""
+
+    def __init__(self, run: RunDir, resolved_config: dict[str, Any]):
+        self.run, self.uri, self.failed = run, tracking_uri(run.path.parent), False
+        self.unsent: list[dict[str, Any]] = []  # epoch records not yet sent
+        self.last_sent = 0.0  # the first epoch goes at once, so the run shows its first numbers early
+        try:
+            self.client = _client(self.uri)
+            self.run_id = self._continue_or_start(resolved_config)
+        except Exception as error:  # an unreachable server, a bad URI, a store MLflow refuses: before any step
+            raise RunFailed(f"run {run.id} could not start: MLflow tracking store {shown_uri(self.uri)}: {error}")
+
+    def _continue_or_start(self, resolved_config: dict[str, Any]) -> str:
+        meta = self.run.meta(strict=False)
+        saved = meta.get("mlflow") or {}
+        if saved.get("run_id") and saved.get("tracking_uri") == shown_uri(self.uri) and self._exists(saved["run_id"]):
+            run_id = saved["run_id"]
+            self.client.update_run(run_id, status="RUNNING")
+            self._log_params(run_id, resolved_config)
+        else:  # a new run, or a resume into another store (or after its run was purged): it gets the epochs so far
+            run_id = self._start(resolved_config, meta)
+            self._log_params(run_id, resolved_config)
+            self._log_epochs(run_id, self.run.epoch_records())
+        self.client.set_tag(run_id, "learnai.status", "running")
+        experiment_id = self.client.get_run(run_id).info.experiment_id
+        self.run.update_meta(
+            mlflow={"tracking_uri": shown_uri(self.uri), "experiment_id": experiment_id, "run_id": run_id}
+        )
+        return run_id
+
+    def _exists(self, run_id: str) -> bool:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.get_run(run_id)
+            return True
+        except MlflowException as error:
+            if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+                return False
+            raise
+
+    def _start(self, resolved_config: dict[str, Any], meta: dict[str, Any]) -> str:
+        experiment_id = self._experiment(os.environ.get("MLFLOW_EXPERIMENT_NAME") or resolved_config["name"])
+        tags = {
+            "mlflow.runName": self.run.id,
+            "mlflow.source.name": "learnai train",
+            "learnai.run_id": self.run.id,
+            "learnai.run_dir": str(self.run.path.resolve()),
+            "learnai.version": __version__,
+            **({"mlflow.source.git.commit": meta["git_commit"]} if meta.get("git_commit") else {}),
+            **{f"learnai.{key}": str(meta[key]) for key in TAGGED_META if meta.get(key) is not None},
+        }
+        return self.client.create_run(experiment_id, run_name=self.run.id, tags=tags).info.run_id
+
+    def _experiment(self, name: str) -> str:
+        """The experiment's id, creating it (its artifacts beside the runs, for the local store) on first use."""
+        from mlflow.exceptions import MlflowException
+
+        found = self.client.get_experiment_by_name(name)
+        if found is not None:
+            return found.experiment_id
+        local = not os.environ.get("MLFLOW_TRACKING_URI")
+        location = (self.run.path.parent / MLFLOW_ARTIFACTS / name).resolve().as_uri() if local else None
+        try:
+            return self.client.create_experiment(name, artifact_location=location)
+        except MlflowException:  # another process created it meanwhile
+            return self.client.get_experiment_by_name(name).experiment_id
+
+    def _log_params(self, run_id: str, resolved_config: dict[str, Any]) -> None:
+        """The flattened config; on a resume only keys not yet logged (MLflow refuses changing a param: an extended
+        train.epochs becomes the tag learnai.train.epochs)."""
+        from mlflow.entities import Param
+
+        logged = self.client.get_run(run_id).data.params
+        values = {key: _param_text(value) for key, value in flatten(resolved_config).items()}
+        for key, value in values.items():
+            if key in logged and logged[key] != value:
+                self.client.set_tag(run_id, f"learnai.{key}", value)
+        new = [Param(key, value) for key, value in values.items() if key not in logged]
+        for start in range(0, len(new), PARAMS_PER_CALL):
+            self.client.log_batch(run_id, params=new[start : start + PARAMS_PER_CALL])
+
+    def _log_epochs(self, run_id: str, records: list[dict[str, Any]]) -> None:
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        metrics = [
+            Metric(key, float(value), now, int(record["epoch"]))
+            for record in records
+            for key, value in record.items()
+            if key not in ("type", "epoch", "step") and isinstance(value, (int, float)) and not isinstance(value, bool)
+        ]
+        for start in range(0, len(metrics), METRICS_PER_CALL):
+            self.client.log_batch(run_id, metrics=metrics[start : start + METRICS_PER_CALL])
+
+    def on_epoch_end(self, trainer, record: dict[str, Any]) -> None:
+        self.unsent.append(record)
+        if time.monotonic() - self.last_sent >= SEND_SECONDS:
+            self._send()
+
+    def on_fit_end(self, trainer, status: str) -> None:
+        self._send()
+
+    def _send(self) -> None:
+        records, self.unsent, self.last_sent = self.unsent, [], time.monotonic()
+        if records:
+            self._safely("log epoch metrics", lambda: self._log_epochs(self.run_id, records))
+
+    def record_end(self, meta: dict[str, Any], plots: list[str]) -> None:
+        """After the run's own files are final: status, best value, and the files as artifacts."""
+        status = meta.get("status", "failed")
+        best = meta.get("best") or {}
+        self._safely("log the run's files", lambda: self._log_files(plots))
+        if isinstance(best.get("value"), (int, float)) and isinstance(best.get("metric"), str):
+            best_step = best.get("epoch") or 0
+            self._safely("log the best value", lambda: self._log_best(best["metric"], best["value"], best_step))
+        self._safely("set the status", lambda: self._end(status, meta.get("message") or ""))
+
+    def _log_files(self, plots: list[str]) -> None:
+        run = self.run
+        for path, folder in (
+            (run.config_path, None),
+            (run.metrics_csv_path, None),
+            (run.best_checkpoint, "checkpoints"),
+        ):
+            if path.is_file():
+                self.client.log_artifact(self.run_id, str(path), folder)
+        for plot in plots:
+            self.client.log_artifact(self.run_id, plot, "plots")
+
+    def _log_best(self, metric: str, value: float, epoch: int) -> None:
+        history = self.client.get_metric_history(self.run_id, f"best_{metric}")
+        if history and (history[-1].step, history[-1].value) == (int(epoch), float(value)):
+            return  # a resume that found no better epoch: the best is already there once
+        self.client.log_metric(self.run_id, f"best_{metric}", float(value), step=int(epoch))
+
+    def _end(self, status: str, message: str) -> None:
+        self.client.set_tag(self.run_id, "learnai.status", status)
+        if message:
+            self.client.set_tag(self.run_id, "learnai.message", message[:5000])
+        self.client.set_terminated(self.run_id, status=MLFLOW_STATUS.get(status, "FAILED"))
+
+    def _safely(self, what: str, action) -> None:
+        """Run one MLflow call; after a first failure warn once and stop sending (the run files are the record)."""
+        if self.failed:
+            return
+        try:
+            action()
+        except Exception as error:
+            self.failed = True
+            reason = first_line(error)  # a database error carries its whole SQL statement on the following lines
+            warning = f"MLflow: could not {what} ({shown_uri(self.uri)}: {reason}); no more is sent to it for this run"
+            logger.warning(warning)
+            self.run.log(f"warning: {warning}")
+
+
+def _client(uri: str):
+    """An MlflowClient for `uri`, with MLflow's start-up chatter (database migrations) kept off the terminal."""
+    from mlflow import MlflowClient
+
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    return MlflowClient(tracking_uri=uri)
+
+
+def _param_text(value: Optional[Any]) -> str:
+    import json
+
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= MAX_PARAM_CHARS else text[: MAX_PARAM_CHARS - 3] + "..."

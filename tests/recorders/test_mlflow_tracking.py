@@ -1,0 +1,95 @@
+"""train.loggers: [mlflow]: runs logged to the local store are read back through MLflow's own client, a resume
+continues the same MLflow run, and a missing package or an unusable store is a clear error."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+
+import pytest
+
+from tests.conftest import CONFIGS, Cli
+
+# The optional extra (in .[dev]); without it only the logger's refusal is tested.
+needs_mlflow = pytest.mark.skipif(importlib.util.find_spec("mlflow") is None, reason="mlflow is not installed")
+MLFLOW = "train.loggers=[csv, mlflow]"
+
+
+@pytest.fixture(scope="module")
+def local_store(tmp_path_factory):
+    """One runs root (so one SQLite store, whose first use builds its tables) for the tests that train."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        patch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
+        yield Cli(tmp_path_factory.mktemp("mlflow") / "runs")
+
+
+def client_for(runs_dir):
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=f"sqlite:///{(runs_dir / 'mlflow.db').resolve()}")
+
+
+def history(client, run_id: str, metric: str) -> list[tuple[int, float]]:
+    return [(m.step, m.value) for m in client.get_metric_history(run_id, metric)]
+
+
+@pytest.mark.slow
+@needs_mlflow
+def test_a_run_and_its_resume_read_back_through_the_mlflow_client(local_store):
+    cli, runs_dir = local_store, local_store.runs_dir
+    trained = cli.json("train", CONFIGS / "toy_classes.yaml", "train.epochs=2", MLFLOW)
+    meta = json.loads((runs_dir / trained["run_id"] / "meta.json").read_text())
+    client, mlflow_id = client_for(runs_dir), meta["mlflow"]["run_id"]
+    assert trained["mlflow"] == meta["mlflow"]  # the summary names the MLflow run
+    logged = client.get_run(mlflow_id)
+    assert logged.info.status == "FINISHED" and logged.info.run_name == trained["run_id"]
+    assert logged.data.tags["learnai.status"] == "completed" and logged.data.tags["learnai.run_id"] == trained["run_id"]
+    assert logged.data.tags["learnai.version"] and "mlflow.source.git.commit" in logged.data.tags
+    params = logged.data.params
+    assert params["train.epochs"] == "2" and params["optimizer.lr"] == "0.01" and params["model.hidden"] == "[5]"
+    assert [step for step, _ in history(client, mlflow_id, "val_loss")] == [1, 2]
+    assert history(client, mlflow_id, "val_loss")[-1][1] == pytest.approx(trained["final"]["val_loss"])
+    assert logged.data.metrics["best_val_accuracy"] == pytest.approx(trained["best"]["value"])
+    files = {a.path for folder in ("", "plots", "checkpoints") for a in client.list_artifacts(mlflow_id, folder)}
+    assert {"config.yaml", "metrics.csv", "plots/loss.png", "checkpoints/best.pt"} <= files
+
+    resumed = cli.json("train", "--resume", trained["run_id"], "train.epochs=3")
+    again = client.get_run(mlflow_id)
+    assert resumed["status"] == "completed" and again.info.status == "FINISHED"
+    assert [step for step, _ in history(client, mlflow_id, "val_loss")] == [1, 2, 3]  # the same MLflow run goes on
+    assert again.data.params["train.epochs"] == "2" and again.data.tags["learnai.train.epochs"] == "3"
+    cli.json("train", "--resume", trained["run_id"], "train.epochs=4")
+    best = history(client, mlflow_id, "best_val_accuracy")
+    assert len(best) == len(set(best)) >= 1  # each end logs the best once, not again when a resume found no better
+    assert len(client.search_runs([logged.info.experiment_id])) == 1
+
+
+@pytest.mark.slow
+@needs_mlflow
+def test_a_diverged_run_is_a_failed_mlflow_run(local_store):
+    cli, runs_dir = local_store, local_store.runs_dir
+    diverging = ("optimizer.name=sgd", "optimizer.lr=1e6", "train.epochs=2", "train.log_every_steps=1", MLFLOW)
+    assert cli("train", CONFIGS / "linear_regression.yaml", *diverging).exit_code == 1
+    [run_id] = [row["id"] for row in cli.json("runs", "--status", "diverged")["runs"]]
+    logged = client_for(runs_dir).get_run(json.loads((runs_dir / run_id / "meta.json").read_text())["mlflow"]["run_id"])
+    assert logged.info.status == "FAILED" and logged.data.tags["learnai.status"] == "diverged"
+    assert "learning rate" in logged.data.tags["learnai.message"]
+
+
+@needs_mlflow
+def test_an_unusable_tracking_store_fails_the_run_before_training_and_dry_runs_send_nothing(cli, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "nosuchscheme://tracking.example")
+    assert cli("train", CONFIGS / "toy_classes.yaml", MLFLOW, "--dry-run").exit_code == 0
+    result = cli("train", CONFIGS / "toy_classes.yaml", "train.epochs=2", MLFLOW)
+    assert result.exit_code == 1 and "MLflow tracking store nosuchscheme://tracking.example" in result.stderr
+    assert "Traceback" not in result.stderr
+    [row] = cli.json("runs")["runs"]
+    assert row["status"] == "failed" and row["epochs"] == 0
+
+
+def test_without_mlflow_installed_the_logger_is_refused_with_the_install_command(cli, monkeypatch):
+    monkeypatch.setitem(sys.modules, "mlflow", None)  # what Python does for a package that cannot be imported
+    result = cli("config", CONFIGS / "toy_classes.yaml", MLFLOW)
+    assert result.exit_code == 2 and "pip install 'learnai[mlflow]'" in result.stderr
