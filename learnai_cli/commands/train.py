@@ -253,6 +253,7 @@ def fit_worker(experiment, checkpoint: Optional[dict]) -> None:
         # Anything else ends this process with an error, and torchrun then stops the whole job rather than let
         # rank 0 wait.
     distributed.gather(experiment.job, distributed.weights_checksum(trainer.model))
+    trainer.leave_data_parallel()
     distributed.teardown(experiment.job)
     return None
 
@@ -270,6 +271,7 @@ def _record_replicas(run: RunDir, trainer) -> None:
                 "replicas_identical": len(set(checksums)) == 1,
             }
         )
+        trainer.leave_data_parallel()
         distributed.teardown(trainer.job)
 
 

@@ -129,6 +129,14 @@ class Trainer:
             data_parallel(model, job, self.device), settings.compile
         )  # the raw model keeps state_dict keys plain
 
+    def leave_data_parallel(self) -> None:
+        """Drop the DDP wrapper before the process group is destroyed: it holds the group and its last collectives,
+        which would otherwise outlive destroy_process_group and abort the process (gloo) as the interpreter exits."""
+        import gc
+
+        self.forward_model = self.model
+        gc.collect()
+
     def fit(self) -> TrainState:
         """Train until the last epoch, max_steps or early stopping; callbacks hear how it ended."""
         status = "failed"
