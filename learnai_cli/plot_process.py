@@ -1,14 +1,18 @@
 """Draw a run's final plots in a helper process that imports matplotlib while the run trains.
 
 Importing matplotlib costs about half a second; on a small run that is a large part of the command's wall time. The
-helper starts when training starts, so the import overlaps with training on another core, and draws when asked.
+`train` command starts the helper before its own start-up (reading the config imports torch, over a second), so the
+import overlaps with that and with training on another core; the helper draws when asked. Runs started otherwise
+(sweep, tune) start one when training starts.
 Where matplotlib is already imported here (a process that drew before) the plots are drawn in-process.
 The helper reads one run directory per line on stdin and prints a JSON reply per line.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +27,35 @@ HELPER_CODE = (
 )
 # drawing takes about a second: a helper that has not answered in this long is stuck, and the plots are drawn here
 DRAW_TIMEOUT_S = 60
+
+
+_early: Optional["PlotProcess"] = None  # started by start_early(), taken by the run's fit through claim()
+
+
+def start_early() -> None:
+    """Start the helper now, before the command's slow start-up; ranks other than 0 of a distributed job (RANK,
+    set by torchrun) draw nothing and start none. One never claimed is stopped as the process exits."""
+    global _early
+    if _early is not None or os.environ.get("RANK", "0") != "0":
+        return
+    _early = PlotProcess()
+    _early.start()
+    atexit.register(_close_unclaimed)
+
+
+def claim() -> "PlotProcess":
+    """The helper start_early() started (if it is still alive), else a new one, started."""
+    global _early
+    plotter, _early = _early, None
+    if plotter is None or plotter.process is None or plotter.process.poll() is not None:
+        plotter = PlotProcess()
+        plotter.start()
+    return plotter
+
+
+def _close_unclaimed() -> None:
+    if _early is not None:  # the command ended before training (a bad config): nothing to draw
+        _early.close()
 
 
 class PlotProcess:

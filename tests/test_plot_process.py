@@ -55,3 +55,30 @@ def test_a_run_that_ends_without_recording_its_end_stops_the_helper_without_draw
     assert helper is not None
     plotter.close()
     assert helper.poll() is not None and plotter.process is None
+
+
+def test_the_train_command_starts_the_helper_early_and_the_fit_takes_that_one(monkeypatch):
+    from learnai_cli import plot_process
+
+    monkeypatch.delitem(sys.modules, "learnai_cli.plots", raising=False)
+    monkeypatch.setattr(plot_process, "_early", None)
+    plot_process.start_early()
+    early = plot_process._early
+    assert early is not None and early.process is not None and early.process.poll() is None
+    assert plot_process.claim() is early and plot_process._early is None  # taken once
+    early.close()
+
+
+def test_an_early_helper_nobody_claims_is_stopped_at_exit_and_other_ranks_start_none(monkeypatch):
+    from learnai_cli import plot_process
+
+    monkeypatch.delitem(sys.modules, "learnai_cli.plots", raising=False)
+    monkeypatch.setattr(plot_process, "_early", None)
+    monkeypatch.setenv("RANK", "1")  # a distributed job's second process: rank 0 draws
+    plot_process.start_early()
+    assert plot_process._early is None
+    monkeypatch.delenv("RANK")
+    plot_process.start_early()
+    helper = plot_process._early.process
+    plot_process._close_unclaimed()  # what atexit runs after a bad config ended the command
+    assert helper.poll() is not None

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from learnai_cli import plot_process
 from learnai_cli.cli._shared import (
     OVERRIDES_HELP,
     JsonOption,
@@ -104,6 +105,7 @@ def train(
             arguments = _without_flag_values(sys.argv[1:])
             raise typer.Exit(training.launch(arguments, nproc_per_node, nnodes, node_rank, master_addr, master_port))
         interactive = sys.stderr.isatty() and not json_output and not no_progress
+        plot_process.start_early()  # its matplotlib import overlaps this process's import of torch
         if resume is not None:
             from learnai_cli.commands.resume import resume as resume_run
 

@@ -12,13 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Optional
 
-from learnai_cli import __version__
+from learnai_cli import __version__, plot_process
 from learnai_cli.commands.run_meta import now, start_meta
 from learnai_cli.commands.stopping import interrupting_on_signals, raise_if_interrupted, stop_on_signals
 from learnai_cli.config import ExperimentConfig
 from learnai_cli.data import fingerprint as data_fingerprint
 from learnai_cli.errors import Interrupted, LearnaiError, RunFailed
-from learnai_cli.plot_process import PlotProcess
 from learnai_cli.rundir import RunDir, check_writable
 
 DRY_RUN_SETTINGS = {"epochs": 1, "max_steps": 1, "limit_batches": 1}
@@ -170,8 +169,7 @@ def fit(
         raise_if_interrupted()  # a signal during start-up whose KeyboardInterrupt got lost still ends it here
     recorder = trainer.callbacks[0]
     started = time.time()
-    plotter = PlotProcess()
-    plotter.start()  # imports matplotlib beside the training, so the final plots do not wait for that
+    plotter = plot_process.claim()  # imports matplotlib beside the training, so the final plots do not wait for that
     try:
         with stop_on_signals(trainer):
             status, message, error = _run_loop(trainer, run, experiment.experiment_config)
