@@ -53,6 +53,12 @@ def claim() -> "PlotProcess":
     return plotter
 
 
+def helper_pids() -> tuple[int, ...]:
+    """The early helper's process id while it runs: its start-up CPU is this command's, not another process's."""
+    process = _early.process if _early is not None else None
+    return (process.pid,) if process is not None and process.poll() is None else ()
+
+
 def _close_unclaimed() -> None:
     if _early is not None:  # the command ended before training (a bad config): nothing to draw
         _early.close()

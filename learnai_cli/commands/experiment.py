@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 import torch
 
-from learnai_cli import metrics, registry
+from learnai_cli import metrics, plot_process, registry
 from learnai_cli.commands.loss_pairing import check_output_fits_loss
 from learnai_cli.commands.precision import resolve_precision
 from learnai_cli.config import ExperimentConfig, Section
@@ -277,7 +277,7 @@ def _thread_count(experiment: Experiment, resumed_with: Optional[int] = None) ->
     batches = make_batches(data.train, 2, False, experiment.device, seed=0, limit=1, collate_fn=data.collate_fn)
     inputs, _ = next(iter(batches))
     step_macs = macs_per_sample(experiment.model, inputs) * experiment.experiment_config.train.batch_size
-    return auto_threads(step_macs, default_threads())
+    return auto_threads(step_macs, default_threads(), own_pids=plot_process.helper_pids())
 
 
 def _check_record_predictions(experiment: Experiment) -> None:

@@ -72,33 +72,50 @@ def macs_per_sample(model: nn.Module, inputs: torch.Tensor) -> int:
     return sum(counted) // max(1, len(inputs) if isinstance(inputs, torch.Tensor) else 1)
 
 
-def auto_threads(step_macs: int, default_threads: int) -> int:
+def auto_threads(step_macs: int, default_threads: int, own_pids: tuple[int, ...] = ()) -> int:
     """One thread for small steps; otherwise torch's default (the physical cores) within the CPUs we may use, and
-    no more than are idle now: a thread on a core another process keeps busy makes every op wait for it."""
+    no more than are idle now: a thread on a core another process keeps busy makes every op wait for it. `own_pids`
+    are this command's helpers (the plot process warming up), whose CPU counts as idle: they are about to sleep."""
     if step_macs < SMALL_STEP_MACS:
         return 1
     threads = max(1, min(default_threads, available_cpus()))
-    idle = idle_cpus() if threads > 1 else None
+    idle = idle_cpus(own_pids=own_pids) if threads > 1 else None
     return threads if idle is None else max(1, min(threads, math.floor(idle + 0.5)))
 
 
-def idle_cpus(seconds: float = IDLE_LOOK_S) -> float | None:
+def idle_cpus(seconds: float = IDLE_LOOK_S, own_pids: tuple[int, ...] = ()) -> float | None:
     """How many of the CPUs this process may run on were idle during a short look (/proc/stat's per-CPU times;
-    this process sleeps meanwhile); None where the system does not say."""
+    this process sleeps meanwhile), counting the CPU time of `own_pids` as idle; None where the system does not
+    say."""
     import time
 
     try:
         cpus = sorted(os.sched_getaffinity(0))
-        before = _cpu_times(cpus)
+        before, own_before = _cpu_times(cpus), _process_ticks(own_pids)
         time.sleep(seconds)
-        after = _cpu_times(cpus)
+        after, own_after = _cpu_times(cpus), _process_ticks(own_pids)
     except (AttributeError, OSError, ValueError):
         return None
-    idle = 0.0
+    idle, elapsed = 0.0, 0
     for cpu in cpus:
         (idle_0, total_0), (idle_1, total_1) = before.get(cpu, (0, 0)), after.get(cpu, (0, 0))
         idle += (idle_1 - idle_0) / (total_1 - total_0) if total_1 > total_0 else 1.0
-    return idle
+        elapsed = max(elapsed, total_1 - total_0)
+    if elapsed:  # each CPU's ticks advance with the wall clock: a helper's ticks over them is the CPUs it kept busy
+        idle += max(0, own_after - own_before) / elapsed
+    return min(idle, float(len(cpus)))
+
+
+def _process_ticks(pids: tuple[int, ...]) -> int:
+    """User + system clock ticks the processes have used (/proc/PID/stat); one that has exited counts 0."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of the whole line
+    return ticks
 
 
 def _cpu_times(cpus: list[int]) -> dict[int, tuple[int, int]]:

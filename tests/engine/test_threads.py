@@ -25,12 +25,12 @@ def test_multiply_adds_are_counted_on_linear_conv_and_recurrent_layers():
 def test_tiny_steps_get_one_thread_and_big_ones_the_idle_cores_we_may_use(monkeypatch):
     assert threads.auto_threads(100, default_threads=8) == 1
     monkeypatch.setattr(threads, "available_cpus", lambda: 2)
-    monkeypatch.setattr(threads, "idle_cpus", lambda: 2.0)  # what the look at /proc/stat says, fixed here
+    monkeypatch.setattr(threads, "idle_cpus", lambda **_: 2.0)  # what the look at /proc/stat says, fixed here
     assert threads.auto_threads(threads.SMALL_STEP_MACS * 10, default_threads=8) == 2
     assert threads.auto_threads(threads.SMALL_STEP_MACS * 10, default_threads=1) == 1
-    monkeypatch.setattr(threads, "idle_cpus", lambda: 1.1)  # another process keeps one core busy
+    monkeypatch.setattr(threads, "idle_cpus", lambda **_: 1.1)  # another process keeps one core busy
     assert threads.auto_threads(threads.SMALL_STEP_MACS * 10, default_threads=8) == 1
-    monkeypatch.setattr(threads, "idle_cpus", lambda: None)  # a system without /proc/stat: the cores we may use
+    monkeypatch.setattr(threads, "idle_cpus", lambda **_: None)  # a system without /proc/stat: the cores we may use
     assert threads.auto_threads(threads.SMALL_STEP_MACS * 10, default_threads=8) == 2
 
 
@@ -61,7 +61,7 @@ def test_auto_gives_tiny_curriculum_runs_one_thread_and_mnist_the_cores(mnist_ro
     from learnai_cli.commands.experiment import build_experiment
     from tests.conftest import CONFIGS
 
-    monkeypatch.setattr(threads, "idle_cpus", lambda: float(threads.available_cpus()))  # a quiet machine
+    monkeypatch.setattr(threads, "idle_cpus", lambda **_: float(threads.available_cpus()))  # a quiet machine
     before = torch.get_num_threads()
     try:
         build_experiment(config_module.load(CONFIGS / "toy_classes.yaml"))
@@ -92,3 +92,23 @@ def test_a_resume_keeps_the_thread_count_its_run_started_with(cli, runs_dir):
         assert torch.get_num_threads() == started_with  # the same sums in the same order as before the stop
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
+def test_the_cpu_of_this_commands_own_helper_counts_as_idle():
+    """The plot helper warms up while the run looks at the CPUs: it must not cost the run its threads."""
+    mine = os.sched_getaffinity(0)
+    busy_cpu, other_cpu = sorted(mine)[:2]
+    helper = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        os.sched_setaffinity(helper.pid, {busy_cpu})
+        os.sched_setaffinity(0, {busy_cpu, other_cpu})
+        counted_busy = threads.idle_cpus(0.5)
+        counted_idle = threads.idle_cpus(0.5, own_pids=(helper.pid,))
+        assert counted_busy is not None and counted_idle is not None
+        assert counted_idle - counted_busy >= 0.7  # the helper's core (1.0) is given back, up to the noise
+    finally:
+        helper.kill()
+        helper.wait()
+        os.sched_setaffinity(0, mine)
+    assert threads._process_ticks((helper.pid,)) == 0  # a process that has exited counts nothing
