@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 
 import pytest
 import torch
@@ -34,20 +35,27 @@ def test_tiny_steps_get_one_thread_and_big_ones_the_idle_cores_we_may_use(monkey
     assert threads.auto_threads(threads.SMALL_STEP_MACS * 10, default_threads=8) == 2
 
 
-@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
-def test_a_core_kept_busy_by_another_process_is_not_counted_idle():
+@contextmanager
+def spinner_on_one_cpu():
+    """A process spinning on one CPU, and this process looking at just that CPU and one other."""
     mine = os.sched_getaffinity(0)
     busy_cpu, other_cpu = sorted(mine)[:2]
     spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         os.sched_setaffinity(spinner.pid, {busy_cpu})
-        os.sched_setaffinity(0, {busy_cpu, other_cpu})  # look at just these two CPUs
-        idle = threads.idle_cpus(0.5)
-        assert idle is not None and idle <= 1.5  # the spinner's CPU is busy; the other one may be idle
+        os.sched_setaffinity(0, {busy_cpu, other_cpu})
+        yield spinner.pid
     finally:
         spinner.kill()
         spinner.wait()
         os.sched_setaffinity(0, mine)
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
+def test_a_core_kept_busy_by_another_process_is_not_counted_idle():
+    with spinner_on_one_cpu():
+        idle = threads.idle_cpus(0.5)
+    assert idle is not None and idle <= 1.5  # the spinner's CPU is busy; the other one may be idle
 
 
 def test_available_cpus_respects_the_affinity_mask():
@@ -97,18 +105,9 @@ def test_a_resume_keeps_the_thread_count_its_run_started_with(cli, runs_dir):
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
 def test_the_cpu_of_this_commands_own_helper_counts_as_idle():
     """The plot helper warms up while the run looks at the CPUs: it must not cost the run its threads."""
-    mine = os.sched_getaffinity(0)
-    busy_cpu, other_cpu = sorted(mine)[:2]
-    helper = subprocess.Popen([sys.executable, "-c", "while True: pass"])
-    try:
-        os.sched_setaffinity(helper.pid, {busy_cpu})
-        os.sched_setaffinity(0, {busy_cpu, other_cpu})
+    with spinner_on_one_cpu() as helper:
         counted_busy = threads.idle_cpus(0.5)
-        counted_idle = threads.idle_cpus(0.5, own_pids=(helper.pid,))
-        assert counted_busy is not None and counted_idle is not None
-        assert counted_idle - counted_busy >= 0.7  # the helper's core (1.0) is given back, up to the noise
-    finally:
-        helper.kill()
-        helper.wait()
-        os.sched_setaffinity(0, mine)
-    assert threads._process_ticks((helper.pid,)) == 0  # a process that has exited counts nothing
+        counted_idle = threads.idle_cpus(0.5, own_pids=(helper,))
+    assert counted_busy is not None and counted_idle is not None
+    assert counted_idle - counted_busy >= 0.7  # the helper's core (1.0) is given back, up to the noise
+    assert threads._process_ticks((helper,)) == 0  # a process that has exited counts nothing
