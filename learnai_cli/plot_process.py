@@ -29,6 +29,7 @@ HELPER_CODE = (
 DRAW_TIMEOUT_S = 60
 
 
+_finishing: list[subprocess.Popen] = []  # helpers that answered and are exiting on their own
 _early: Optional["PlotProcess"] = None  # started by start_early(), taken by the run's fit through claim()
 
 
@@ -95,12 +96,19 @@ class PlotProcess:
         return reply.get("plots", [])
 
     def _ask(self, run_path: Path) -> Optional[dict]:
+        """Its reply, read as soon as it is written: the helper then exits on its own (its stdin is closed), and
+        this process does not wait for that interpreter's shut-down."""
         try:
-            output, _ = self.process.communicate(f"{run_path}\n", timeout=DRAW_TIMEOUT_S)
-            return json.loads(output.splitlines()[-1])
-        except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):  # it died or hung: draw here instead
+            self.process.stdin.write(f"{run_path}\n")
+            self.process.stdin.close()
+            reply = json.loads(_read_line(self.process.stdout, DRAW_TIMEOUT_S))
+        except (OSError, ValueError, subprocess.TimeoutExpired):  # it died or hung: draw here instead
             self.close()
             return None
+        self.process.stdout.close()
+        _finishing.append(self.process)  # kept, so that letting go of it is not a "still running" warning
+        self.process = None
+        return reply
 
     def close(self) -> None:
         """Ends the helper without drawing (a run that stops before recording its end)."""
@@ -108,6 +116,15 @@ class PlotProcess:
             self.process.kill()
             self.process.wait()
         self.process = None
+
+
+def _read_line(stream, timeout: float) -> str:
+    """One line from a pipe, or TimeoutExpired after `timeout` seconds of nothing to read."""
+    import select
+
+    if not select.select([stream], [], [], timeout)[0]:
+        raise subprocess.TimeoutExpired("plot helper", timeout)
+    return stream.readline()
 
 
 def draw_plots(run_path: Path) -> list[str]:
