@@ -106,6 +106,7 @@ class PlotProcess:
             self.close()
             return None
         self.process.stdout.close()
+        _finishing[:] = [helper for helper in _finishing if helper.poll() is None]  # reaps those that exited
         _finishing.append(self.process)  # kept, so that letting go of it is not a "still running" warning
         self.process = None
         return reply

@@ -82,3 +82,22 @@ def test_an_early_helper_nobody_claims_is_stopped_at_exit_and_other_ranks_start_
     helper = plot_process._early.process
     plot_process._close_unclaimed()  # what atexit runs after a bad config ended the command
     assert helper.poll() is not None
+
+
+def test_helpers_that_answered_are_reaped_not_kept(cli, runs_dir, monkeypatch):
+    """A sweep or tune process draws once per run: the helpers that exited must not pile up."""
+    from learnai_cli import plot_process
+
+    assert cli("train", str(CONFIGS / "linear_regression.yaml"), "train.epochs=1").exit_code == 0
+    (run,) = [p for p in runs_dir.iterdir() if p.is_dir()]
+    monkeypatch.delitem(sys.modules, "learnai_cli.plots", raising=False)  # so that start() starts real helpers
+    monkeypatch.setattr(plot_process, "_finishing", [])
+    for _ in range(3):
+        plotter = PlotProcess()
+        plotter.start()
+        assert plotter.draw(run) == [str(run / "plots" / "loss.png")]
+        plot_process._finishing[-1].wait(timeout=30)  # it exits on its own once it has answered
+    plotter = PlotProcess()
+    plotter.start()
+    plotter.draw(run)
+    assert len(plot_process._finishing) == 1  # the three that exited were reaped when the fourth was kept
