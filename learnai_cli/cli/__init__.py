@@ -71,6 +71,7 @@ def main() -> None:
     from learnai_cli.commands import stopping
     from learnai_cli.log import configure
 
+    _skip_collections_at_exit()
     try:
         stopping.install_interrupt_handlers()
         configure()
@@ -87,6 +88,25 @@ def main() -> None:
             _exit_after_signal(EXIT_BROKEN_PIPE)
         _json_for_usage_errors(done.code)
         raise
+
+
+def _skip_collections_at_exit() -> None:
+    """Freeze every object once the other exit handlers have run (atexit runs the first registered last).
+
+    CPython's shut-down runs full garbage collections over everything still alive, which once torch is imported is
+    ~200k objects: 0.3-0.4 s of every command's wall time on a small machine. Frozen objects are skipped; their
+    finalizers still run as their references go, and collecting cycles at exit is not something Python promises.
+    """
+    import atexit
+    import gc
+
+    global _FREEZE_REGISTERED
+    if not _FREEZE_REGISTERED:  # main() may run many times in one process (tests): one handler is enough
+        atexit.register(gc.freeze)
+        _FREEZE_REGISTERED = True
+
+
+_FREEZE_REGISTERED = False
 
 
 def _stdout_closed() -> bool:
