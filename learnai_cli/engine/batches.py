@@ -68,8 +68,11 @@ class TensorBatches(ResumableOrder):
 
     def iterate(self, skip: int = 0):
         """One pass; `skip` batches at the start are not produced (resuming mid-epoch)."""
-        self.begin_pass()
         count = self.targets.shape[0]
+        if self.batches == 1 and self.world_size == 1 and skip == 0 and self.batch_size >= count:
+            yield self.inputs, self.targets  # the whole split in one batch: its order changes nothing but rounding
+            return
+        self.begin_pass()
         order = torch.randperm(count, generator=self.generator).to(self.inputs.device) if self.shuffle else None
         local = self.batch_size // self.world_size
         for start in range(skip * self.batch_size, self.batches * self.batch_size, self.batch_size):

@@ -66,6 +66,14 @@ def grad_scaler(device: torch.device, precision: str):
     return torch.amp.GradScaler(device.type) if effective_precision(device, precision) == "fp16" else None
 
 
+def weighted_loss(loss: torch.Tensor, samples: int) -> torch.Tensor | float:
+    """loss x samples, for sums over an epoch: a number on the CPU, where reading a value costs nothing and tensor
+    arithmetic costs a few microseconds an operation; a tensor on a GPU, left there so that no step waits for it."""
+    if loss.device.type == "cpu":
+        return loss.item() * samples
+    return loss.detach().float() * samples
+
+
 def out_of_memory_advice(batch: int, accumulate: int) -> str:
     """What to change when a step does not fit: half the batch, with accumulation keeping the effective batch."""
     if batch == 1:

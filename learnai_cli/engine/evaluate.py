@@ -6,6 +6,7 @@ import contextlib
 
 import torch
 
+from learnai_cli.engine.device import weighted_loss
 from learnai_cli.metrics import MetricAccumulator, prediction_classes
 
 
@@ -13,14 +14,14 @@ from learnai_cli.metrics import MetricAccumulator, prediction_classes
 def evaluate(
     model, batches, loss_fn, task: str, from_logits: bool, autocast=contextlib.nullcontext
 ) -> dict[str, float]:
-    """Mean loss and the task's metrics; sums stay on the device until one sync at the end."""
+    """Mean loss and the task's metrics; on a GPU the sums stay there until one sync at the end."""
     model.eval()
     metrics = MetricAccumulator(task, from_logits)
     loss_sum, count = None, 0
     for inputs, targets in batches:
         with autocast():
             outputs = model(inputs)
-            batch_loss = loss_fn(outputs, targets).detach().float() * targets.shape[0]
+            batch_loss = weighted_loss(loss_fn(outputs, targets), targets.shape[0])
         loss_sum = batch_loss if loss_sum is None else loss_sum + batch_loss
         count += targets.shape[0]
         metrics.update(outputs, targets)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
 import torch
@@ -12,10 +11,11 @@ import torch
 from learnai_cli.config import TrainSection
 from learnai_cli.engine.callbacks import Callback
 from learnai_cli.engine.checkpoint import load_model_state
-from learnai_cli.engine.device import autocast, grad_scaler, restore_rng_states, rng_states
+from learnai_cli.engine.device import autocast, grad_scaler, restore_rng_states, rng_states, weighted_loss
 from learnai_cli.engine.distributed import NOT_DISTRIBUTED, Distributed, sum_across
 from learnai_cli.engine.evaluate import evaluate
-from learnai_cli.engine.lazy_dynamo import step_without_dynamo
+from learnai_cli.engine.lazy_dynamo import clear_gradients, step_without_dynamo
+from learnai_cli.engine.train_state import TrainState
 from learnai_cli.errors import UsageError
 
 
@@ -51,47 +51,6 @@ class StopRequested(Exception):
 class Pruned(Exception):
     """A callback judged the run not worth finishing (a hyperparameter search pruned it); raised from on_checkpoint
     at an epoch's end, after the run's files for that epoch are written."""
-
-
-@dataclass
-class TrainState:
-    """Everything about progress that a checkpoint must carry to resume exactly."""
-
-    epoch: int = 0  # the epoch in progress (batches_done > 0) or the last finished one
-    step: int = 0  # optimizer steps so far
-    batches_done: int = 0  # batches of `epoch` already trained; 0 at an epoch boundary
-    best_value: Optional[float] = None
-    best_epoch: Optional[int] = None
-    epochs_without_improvement: int = 0
-    last_finite_loss: Optional[float] = None
-    nonfinite_steps_skipped: int = 0
-    first_loss: Optional[float] = None  # the loss of the very first step: the scale divergence is judged against
-    # Running sums of the epoch in progress (sample-weighted losses), kept on the device.
-    epoch_loss: Optional[torch.Tensor] = None
-    epoch_samples: int = 0
-    interval_loss: Optional[torch.Tensor] = None
-    interval_samples: int = 0
-    epoch_seconds: float = 0.0
-
-    SUMS = ("epoch_loss", "interval_loss")
-
-    def to_dict(self) -> dict[str, Any]:
-        data = {k: v for k, v in self.__dict__.items() if k not in self.SUMS}
-        data.update({k: getattr(self, k).detach().cpu() for k in self.SUMS if getattr(self, k) is not None})
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], device: torch.device) -> "TrainState":
-        values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        for key in cls.SUMS:
-            if values.get(key) is not None:
-                values[key] = values[key].to(device)
-        return cls(**values)
-
-    def start_epoch(self, epoch: int) -> None:
-        self.epoch, self.batches_done, self.epoch_seconds = epoch, 0, 0.0
-        self.epoch_loss, self.epoch_samples = None, 0
-        self.interval_loss, self.interval_samples = None, 0
 
 
 class Trainer:
@@ -190,7 +149,7 @@ class Trainer:
                     state.last_finite_loss = state.first_loss  # known already: no sync of its own
             scaled = loss / accumulate if accumulate > 1 else loss
             (self.scaler.scale(scaled) if self.scaler else scaled).backward()
-            weighted = loss.detach().float() * targets.shape[0]  # stays on the device: no sync per step
+            weighted = weighted_loss(loss, targets.shape[0])
             state.epoch_loss = weighted if state.epoch_loss is None else state.epoch_loss + weighted
             state.interval_loss = weighted if state.interval_loss is None else state.interval_loss + weighted
             state.epoch_samples += targets.shape[0]
@@ -260,7 +219,7 @@ class Trainer:
             self.scaler.update()
         else:
             step_without_dynamo(self.optimizer)
-        self.optimizer.zero_grad(set_to_none=True)
+        clear_gradients(self.optimizer)
         self.state.step += 1
         if self.scheduler is not None and self.scheduler_interval == "step":
             self.scheduler.step()

@@ -6,6 +6,7 @@ import json
 
 import torch
 
+from learnai_cli.atomic import append_line
 from learnai_cli.engine.callbacks import Callback
 from learnai_cli.rundir import RunDir
 
@@ -36,8 +37,5 @@ class PredictionRecorder(Callback):
         trainer.model.eval()
         predicted = trainer.model(self.grid.to(trainer.device)).float().view(-1).cpu()
         trainer.model.train(was_training)
-        with self.path.open("a") as file:
-            file.write(
-                json.dumps({"type": "epoch", "epoch": record["epoch"], "y": [round(v, 6) for v in predicted.tolist()]})
-                + "\n"
-            )
+        values = [round(v, 6) for v in predicted.tolist()]
+        append_line(self.path, json.dumps({"type": "epoch", "epoch": record["epoch"], "y": values}))

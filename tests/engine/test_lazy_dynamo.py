@@ -1,4 +1,5 @@
-"""Runs that compile nothing never import torch._dynamo, and the shortcut step equals optimizer.step() bitwise."""
+"""Runs that compile nothing never import torch._dynamo; the shortcut step and gradient clearing equal optimizer.step()
+and optimizer.zero_grad() bitwise."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ SETTINGS = {"sgd": {"lr": 0.01, "momentum": 0.9}}
 TRAIN_EACH_OPTIMIZER = """
 import sys, torch
 from learnai_cli import registry
-from learnai_cli.engine.lazy_dynamo import skip_dynamo_import, step_without_dynamo
+from learnai_cli.engine.lazy_dynamo import clear_gradients, skip_dynamo_import, step_without_dynamo
 skip_dynamo_import()
 weights = {}
 for name in registry.OPTIMIZERS.names():
@@ -25,7 +26,8 @@ for name in registry.OPTIMIZERS.names():
     for _ in range(5):
         model(torch.randn(8, 3)).pow(2).mean().backward()
         step_without_dynamo(optimizer)
-        optimizer.zero_grad()
+        clear_gradients(optimizer)
+        assert all(p.grad is None for p in model.parameters())
         scheduler.step()
     optimizer.load_state_dict(optimizer.state_dict())
     weights[name] = [p.detach() for p in model.parameters()]
@@ -66,3 +68,20 @@ def test_a_training_run_without_compile_never_imports_dynamo(tmp_path):
         arguments = ["train", str(CONFIGS / f"{config}.yaml"), "train.epochs=3", "--runs-dir", str(tmp_path)]
         done = subprocess.run([sys.executable, "-c", script, *arguments], cwd=REPO, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_clearing_gradients_calls_an_optimizers_own_zero_grad():
+    from learnai_cli.engine.lazy_dynamo import clear_gradients
+
+    class Counting(torch.optim.SGD):
+        calls = []
+
+        def zero_grad(self, set_to_none: bool = True) -> None:
+            self.calls.append(set_to_none)
+            super().zero_grad(set_to_none)
+
+    model = torch.nn.Linear(2, 1)
+    optimizer = Counting(model.parameters(), lr=0.1)
+    model(torch.ones(3, 2)).sum().backward()
+    clear_gradients(optimizer)
+    assert Counting.calls == [True] and all(p.grad is None for p in model.parameters())
