@@ -6,9 +6,9 @@ try:  # everything inside: a Ctrl-C or SIGTERM at any moment of start-up exits 1
     from learnai_cli.commands.stopping import install_interrupt_handlers
 
     install_interrupt_handlers()  # before the slow imports: SIGTERM now interrupts like Ctrl-C
-    from learnai_cli.cli import main
+    from learnai_cli.cli import run
 
-    main()
+    run()
 except KeyboardInterrupt:
     print("interrupted", file=sys.stderr)
     sys.exit(130)

@@ -42,3 +42,39 @@ def test_light_commands_exit_the_same_way(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert int(done.stdout.rsplit("frozen at exit:", 1)[1]) > 0
+
+
+def _console_script(tmp_path, *argv: str) -> subprocess.CompletedProcess:
+    """What the `learnai` script runs, with an exit handler registered before it: the shut-down it stands for (it
+    would run after learnai's own handlers) must not happen."""
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('the interpreter shut down as usual', file=sys.stderr))\n"
+        "from learnai_cli.cli import run\n"
+        f"sys.argv = ['learnai', *{list(argv)!r}]\n"
+        "sys.exit(run())\n"
+    )
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+
+
+def test_the_console_script_ends_right_after_its_exit_handlers_with_everything_flushed(tmp_path):
+    runs = str(tmp_path / "runs")
+    config = str(CONFIGS / "toy_classes.yaml")
+    done = _console_script(tmp_path, "train", config, "train.epochs=2", "--runs-dir", runs, "--json")
+    assert done.returncode == 0, done.stderr
+    assert "shut down as usual" not in done.stderr
+    summary = json.loads(done.stdout)  # a pipe is block-buffered: the whole object was flushed before the end
+    assert summary["status"] == "completed"
+    assert (tmp_path / "runs" / summary["run_id"] / "plots" / "loss.png").stat().st_size > 0
+    listed = _console_script(tmp_path, "runs", "--runs-dir", runs, "--json")
+    assert listed.returncode == 0 and summary["run_id"] in listed.stdout
+
+
+def test_the_console_script_keeps_each_exit_status(tmp_path):
+    assert _console_script(tmp_path, "train", str(tmp_path / "missing.yaml")).returncode == 2
+    assert _console_script(tmp_path, "--version").returncode == 0
+    diverging = _console_script(
+        tmp_path, "train", str(CONFIGS / "linear_regression.yaml"), "optimizer.lr=1e6", "train.epochs=3",
+        "--runs-dir", str(tmp_path / "runs"),
+    )  # fmt: skip
+    assert diverging.returncode == 1 and "diverged" in diverging.stderr
