@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from tests.conftest import CONFIGS
 
@@ -54,7 +58,15 @@ def _console_script(tmp_path, *argv: str) -> subprocess.CompletedProcess:
         f"sys.argv = ['learnai', *{list(argv)!r}]\n"
         "sys.exit(run())\n"
     )
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=_block_buffered()
+    )
+
+
+def _block_buffered() -> dict[str, str]:
+    """As a user's shell has it: stdout to a pipe or file is block-buffered (PYTHONUNBUFFERED, set in some
+    sandboxes, would hide what the last flush has to write)."""
+    return {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
 
 
 def test_the_console_script_ends_right_after_its_exit_handlers_with_everything_flushed(tmp_path):
@@ -78,3 +90,25 @@ def test_the_console_script_keeps_each_exit_status(tmp_path):
         "--runs-dir", str(tmp_path / "runs"),
     )  # fmt: skip
     assert diverging.returncode == 1 and "diverged" in diverging.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_output_that_cannot_be_written_is_an_error_not_a_silent_success(tmp_path):
+    code = "import sys\nfrom learnai_cli.cli import run\nsys.argv = ['learnai', *sys.argv[1:]]\nsys.exit(run())\n"
+    with open("/dev/full", "w") as full:  # every write fails with ENOSPC, like a full disk
+        done = subprocess.run(
+            [sys.executable, "-c", code, "runs", "--json", "--runs-dir", str(tmp_path)],
+            stdout=full, stderr=subprocess.PIPE, text=True, env=_block_buffered(),
+        )  # fmt: skip
+    assert done.returncode == 1 and "cannot write the output" in done.stderr, done.stderr
+
+
+def test_a_reader_gone_before_the_last_flush_gets_141(tmp_path):
+    code = "import sys\nfrom learnai_cli.cli import run\nsys.argv = ['learnai', *sys.argv[1:]]\nsys.exit(run())\n"
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, "--version"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=_block_buffered(),
+    )  # fmt: skip
+    process.stdout.close()  # `learnai --version | true`
+    errors = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 141 and "Traceback" not in errors, errors

@@ -164,3 +164,55 @@ def test_second_sigint_stops_at_once_and_leaves_readable_files(tmp_path):
     assert json.loads((run_dir / "meta.json").read_text())["status"] == "interrupted"
     torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)  # intact
     assert not list(run_dir.rglob("*.tmp"))
+
+
+def test_a_stop_signal_in_the_middle_of_an_epoch_line_stops_the_run_instead_of_failing_it(tmp_path):
+    # Block-buffered stderr, as in a user's shell: the handler can land inside the loop's own write of an epoch line.
+    # A toy run prints an epoch line every ~0.3 ms, so each of these signals lands in or near one.
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+    for attempt in range(3):
+        runs = tmp_path / str(attempt)
+        process = subprocess.Popen(
+            learnai("train", str(CONFIGS / "toy_classes.yaml"), "train.epochs=100000", "--runs-dir", str(runs),
+                    "--no-progress"),
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=environment,
+        )  # fmt: skip
+        next(line for line in process.stderr if line.startswith("epoch 50/"))
+        process.send_signal(signal.SIGINT)
+        stderr = process.stderr.read()
+        assert process.wait(timeout=60) == 130, stderr[-2000:]
+        meta = json.loads(next(runs.glob("*/meta.json")).read_text())
+        assert meta["status"] == "interrupted" and "SIGINT" in meta["message"], meta
+
+
+def test_the_stop_message_goes_straight_to_the_terminal_not_through_the_stderr_stream(monkeypatch):
+    from learnai_cli.commands.stopping import stop_on_signals
+
+    class Busy:
+        """A stderr that is in the middle of a write: writing through it again raises, as Python's buffered
+        streams do ("reentrant call inside <_io.BufferedWriter name='<stderr>'>")."""
+
+        def __init__(self, descriptor: int):
+            self.descriptor = descriptor
+
+        def fileno(self) -> int:
+            return self.descriptor
+
+        def write(self, text: str) -> int:
+            raise RuntimeError("reentrant call inside <_io.BufferedWriter name='<stderr>'>")
+
+        def flush(self) -> None:
+            raise RuntimeError("reentrant call")
+
+    class Trainer:
+        stop_signal = None
+
+    read_end, write_end = os.pipe()
+    monkeypatch.setattr(sys, "stderr", Busy(write_end))
+    trainer = Trainer()
+    with stop_on_signals(trainer):
+        signal.raise_signal(signal.SIGINT)
+    os.close(write_end)
+    assert trainer.stop_signal == "SIGINT"
+    assert b"SIGINT: finishing the current step" in os.read(read_end, 4096)
+    os.close(read_end)

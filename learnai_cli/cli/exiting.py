@@ -48,9 +48,27 @@ def _end_now() -> None:
     if _status is None:
         return
     logging.shutdown()  # its own exit handler was registered earlier, so it would run after this one
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # the reader is gone or the stream closed: nothing more can reach it
-            pass
-    os._exit(_status)
+    status = _flushed_status(_status)
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError):  # nothing more can reach the terminal
+        pass
+    os._exit(status)
+
+
+def _flushed_status(status: int) -> int:
+    """Write out what stdout still buffers (a pipe or file is block-buffered: a --json object may be all of it). If
+    that fails, a command that had succeeded does not say so: 141 when the reader went away (`| head`), else 1 with
+    the reason on stderr (a full disk); a command that had already failed keeps its own status."""
+    from learnai_cli.errors import EXIT_BROKEN_PIPE, EXIT_RUN_FAILED
+
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return status or EXIT_BROKEN_PIPE
+    except ValueError:  # stdout was closed on purpose: nothing was left to write
+        return status
+    except OSError as error:
+        print(f"error: cannot write the output: {error.strerror or error}", file=sys.stderr)
+        return status or EXIT_RUN_FAILED
+    return status

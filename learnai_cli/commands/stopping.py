@@ -8,6 +8,7 @@ being built ends it with exit 130 and one line, never a traceback (or a bare SIG
 from __future__ import annotations
 
 import _thread
+import os
 import signal
 import sys
 import threading
@@ -100,17 +101,23 @@ def stop_on_signals(trainer):
         if trainer.stop_signal:
             raise KeyboardInterrupt
         trainer.stop_signal = signal.Signals(signum).name
-        try:
-            print(
-                f"\n{trainer.stop_signal}: finishing the current step and writing last.pt (press Ctrl-C again to "
-                "stop at once)",
-                file=sys.stderr,
-            )
-        except OSError:  # stderr gone (a closed pipe, a killed terminal): the stop must still be recorded
-            pass
+        _say(
+            f"\n{trainer.stop_signal}: finishing the current step and writing last.pt (press Ctrl-C again to "
+            "stop at once)\n"
+        )
 
     with _handlers(request_stop):
         yield
+
+
+def _say(text: str) -> None:
+    """From a signal handler: straight to file descriptor 2. The handler can run while the loop is inside a write to
+    sys.stderr (an epoch line), and writing through that same buffered stream again raises RuntimeError
+    ("reentrant call"), which would fail the run instead of stopping it."""
+    try:
+        os.write(sys.stderr.fileno(), text.encode(errors="replace"))
+    except (OSError, ValueError, AttributeError):  # stderr gone or not a file: the stop must still be recorded
+        pass
 
 
 @contextmanager
