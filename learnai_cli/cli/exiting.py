@@ -15,6 +15,8 @@ import os
 import sys
 from typing import Optional
 
+from learnai_cli.errors import EXIT_BROKEN_PIPE, EXIT_RUN_FAILED
+
 _status: Optional[int] = None  # the console script's exit status, once main() has returned or exited
 _registered: set[str] = set()
 
@@ -60,8 +62,6 @@ def _flushed_status(status: int) -> int:
     """Write out what stdout still buffers (a pipe or file is block-buffered: a --json object may be all of it). If
     that fails, a command that had succeeded does not say so: 141 when the reader went away (`| head`), else 1 with
     the reason on stderr (a full disk); a command that had already failed keeps its own status."""
-    from learnai_cli.errors import EXIT_BROKEN_PIPE, EXIT_RUN_FAILED
-
     try:
         sys.stdout.flush()
     except BrokenPipeError:
