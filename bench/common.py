@@ -18,6 +18,17 @@ RESULTS = Path(__file__).resolve().parent / "results"
 SIZES = {"tiny": {"train": 512, "test": 128}, "full": {"train": 60_000, "test": 10_000}}
 
 
+# Set by sandboxes and CI, not by a user's shell: no bytecode cache means every run recompiles learnai_cli's sources
+# (a tenth of a second or more per process), and unbuffered output costs a write per line.
+NOT_A_USERS_SHELL = ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED")
+
+
+def user_environment(**extra: str) -> dict[str, str]:
+    """The environment for a timed child process: this one's, as a user's shell would have it, plus `extra`."""
+    kept = {name: value for name, value in os.environ.items() if name not in NOT_A_USERS_SHELL}
+    return {**kept, **extra}
+
+
 def machine() -> dict[str, Any]:
     """What the numbers were measured on."""
     import torch

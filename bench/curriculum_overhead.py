@@ -5,7 +5,9 @@
     python -m bench.curriculum_overhead --configs toy_classes,rnn_hello --repeats 1 --epochs 2   # seconds
 
 For each config both commands run as fresh interpreters, alternating (learnai first on even repeats, the
-hand-written script first on odd ones), and the median wall-clock seconds of each is kept:
+hand-written script first on odd ones), and the median wall-clock seconds of each is kept. They run as from a
+user's shell (without the PYTHONDONTWRITEBYTECODE and PYTHONUNBUFFERED that sandboxes and CI set), each after one
+untimed 1-epoch warm-up, so Python's bytecode caches exist as they do from a user's second run on:
 
     python -m learnai_cli train configs/<name>.yaml --runs-dir <tmp> --no-progress [train.epochs=N]
     python bench/handwritten/<name>.py [--epochs N]
@@ -32,7 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.common import RESULTS, machine
+from bench.common import NOT_A_USERS_SHELL, RESULTS, machine, user_environment
 
 REPO = Path(__file__).resolve().parents[1]
 HANDWRITTEN = Path(__file__).resolve().parent / "handwritten"
@@ -52,11 +54,12 @@ NAME = "curriculum_overhead"
 
 
 def _environment() -> dict[str, str]:
-    """The child processes import this checkout's learnai_cli, whatever the caller's PYTHONPATH."""
+    """The child processes import this checkout's learnai_cli, whatever the caller's PYTHONPATH, in a user's
+    environment (bytecode cached, buffered output)."""
     paths = [str(REPO)] + [
         p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and Path(p).resolve() != REPO
     ]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    return user_environment(PYTHONPATH=os.pathsep.join(paths))
 
 
 def learnai_command(config: str, runs_dir: Path, epochs: int | None) -> list[str]:
@@ -111,6 +114,8 @@ def busy_neighbour(enabled: bool) -> Iterator[int | None]:
 def compare(config: str, repeats: int, epochs: int | None, runs_dir: Path) -> dict[str, Any]:
     """One table row: median seconds of each process over `repeats` alternating runs."""
     learnai, handwritten = [], []
+    for command in (learnai_command(config, runs_dir, 1), handwritten_command(config, 1)):
+        timed(command)  # untimed warm-up: bytecode caches written and files in the page cache, as for a user's 2nd run
     for repeat in range(repeats):
         order = [("learnai", learnai), ("handwritten", handwritten)]
         for which, runs in order if repeat % 2 == 0 else order[::-1]:
@@ -162,6 +167,8 @@ def run(configs: list[str], repeats: int = 3, busy: bool = False, epochs: int | 
             "load_average_after": [round(v, 2) for v in os.getloadavg()],
         },
         "busy": busy,
+        "environment": f"{' and '.join(NOT_A_USERS_SHELL)} unset, as in a user's shell; one untimed 1-epoch warm-up "
+        "of each command first",
         "epochs_override": epochs,
         "import_torch_s": floor,
         "rows": rows,

@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.common import user_environment
+
 
 def make_runs(root: Path, count: int) -> None:
     """Run directories as training leaves them (meta.json, metrics.jsonl), without training."""
@@ -34,10 +36,12 @@ def make_runs(root: Path, count: int) -> None:
 
 def timed(arguments: list[str], repeats: int) -> float:
     """Median wall-clock seconds of `python -m learnai_cli ARGS` (a fresh interpreter each time, as a shell runs it)."""
+    command, environment = [sys.executable, "-m", "learnai_cli", *arguments], user_environment()
+    subprocess.run(command, check=True, capture_output=True, env=environment)  # warm-up: bytecode caches written
     seconds = []
     for _ in range(repeats):
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "learnai_cli", *arguments], check=True, capture_output=True)
+        subprocess.run(command, check=True, capture_output=True, env=environment)
         seconds.append(time.perf_counter() - started)
     return round(statistics.median(seconds), 3)
 
@@ -81,6 +85,6 @@ def _import_torch(repeats: int) -> float:
     seconds = []
     for _ in range(repeats):
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import torch"], check=True)
+        subprocess.run([sys.executable, "-c", "import torch"], check=True, env=user_environment())
         seconds.append(time.perf_counter() - started)
     return round(statistics.median(seconds), 3)

@@ -174,7 +174,9 @@ def _curriculum_overhead(r: dict) -> list[str]:
             f"run(s) each{scale}; "
             f"load average before {m['machine']['load_average_before'][0]}; `python -c 'import torch'` "
             f"{'not recorded' if m['import_torch_s'] is None else str(m['import_torch_s']) + ' s'} (the floor "
-            "under both)." + (f" Note: {m['note']}." if m.get("note") else "")
+            "under both)."
+            + (f" Child processes: {m['environment']}." if m.get("environment") else "")
+            + (f" Note: {m['note']}." if m.get("note") else "")
         )
     rows = {row["config"]: {} for mode in modes for row in r[mode]["rows"]}
     for mode in modes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -51,3 +52,16 @@ def test_every_curriculum_config_has_a_hand_written_loop():
     assert all(
         (REPO / "configs" / f"{name}.yaml").exists() and (HANDWRITTEN / f"{name}.py").exists() for name in CONFIGS
     )
+
+
+def test_timed_children_run_as_from_a_users_shell(monkeypatch):
+    """A sandbox's PYTHONDONTWRITEBYTECODE would make every learnai run recompile its sources: not what users see."""
+    from bench.curriculum_overhead import _environment
+
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setenv("PYTHONUNBUFFERED", "1")
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    environment = _environment()
+    assert "PYTHONDONTWRITEBYTECODE" not in environment and "PYTHONUNBUFFERED" not in environment
+    assert environment["PYTHONPATH"].split(":") == [str(REPO), "/elsewhere"]
+    assert environment["PATH"] == os.environ["PATH"]
