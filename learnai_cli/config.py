@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveFloat, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveFloat, ValidationError, model_validator
 
+from learnai_cli.config_messages import describe_schema_error, kind_of, located
 from learnai_cli.config_yaml import check_structure, describe_yaml_error, load_text, parse_yaml, read_yaml
-from learnai_cli.errors import ConfigError, clip, did_you_mean, short_repr
+from learnai_cli.errors import ConfigError, clip, did_you_mean
+from learnai_cli.value_types import WholeNumber, merged_union_errors
 
 __all__ = [
     "ExperimentConfig", "load", "validate", "apply_overrides", "read_yaml", "parse_yaml", "config_schema", "flatten",
@@ -29,11 +31,13 @@ MAX_EPOCHS = 1_000_000
 MAX_STEPS = 10**12  # optimizer steps, batches and intervals counted in them, samples
 MAX_BATCH_SIZE = 10**9
 MAX_THREADS = 1024
-Epochs = Annotated[int, Field(gt=0, le=MAX_EPOCHS)]
-Steps = Annotated[int, Field(gt=0, le=MAX_STEPS)]
-BatchSize = Annotated[int, Field(gt=0, le=MAX_BATCH_SIZE)]
+Epochs = Annotated[WholeNumber, Field(gt=0, le=MAX_EPOCHS)]
+Steps = Annotated[WholeNumber, Field(gt=0, le=MAX_STEPS)]
+BatchSize = Annotated[WholeNumber, Field(gt=0, le=MAX_BATCH_SIZE)]
 
 DEVICE_PATTERN = r"^(auto|cpu|cuda|cuda:\d+)$"  # the devices learnai runs on (config.yaml's device, --device)
+# Recorded metrics (val_<name>) that improve upwards; losses, mse and mae go down.
+HIGHER_IS_BETTER = ("accuracy",)
 
 
 class Section(BaseModel):
@@ -65,10 +69,10 @@ class DataSection(Section):
     val_split: SplitSize = Field(0.1, description="fraction (0-1) or count held out for validation")
     test_split: SplitSize = Field(0.1, description="fraction or count held out for test, if no official test set")
     limit: Optional[Steps] = Field(None, description="cap every split at this many samples (smoke runs)")
-    num_workers: int = Field(
+    num_workers: WholeNumber = Field(
         0, ge=0, le=64, description="DataLoader worker processes; in-memory datasets then go through a DataLoader too"
     )
-    memory_budget_mb: int = Field(
+    memory_budget_mb: WholeNumber = Field(
         1024, ge=0, le=2**40, description="decode file-backed datasets into memory once when they fit (0: never)"
     )
 
@@ -100,7 +104,9 @@ class TrainSection(Strict):
     log_every_steps: Steps = Field(50, description="steps between loss syncs, step records and progress updates")
     val_every_epochs: Epochs = 1
     monitor: str = Field("val_loss", description="metric that picks best.pt: train_loss, val_loss or val_<metric>")
-    mode: Literal["min", "max"] = "min"
+    mode: Literal["min", "max"] = Field(
+        "min", description="whether a lower or higher monitor is better; default: the monitor's own (max for accuracy)"
+    )
     early_stopping: Optional[EarlyStopping] = None
     stop_when: Optional[StopWhen] = Field(None, description="e.g. {metric: train_loss, below: 0.001}")
     loggers: list[Literal["csv", "tensorboard", "mlflow"]] = Field(
@@ -114,7 +120,7 @@ class TrainSection(Strict):
     checkpoint_every_steps: Optional[Steps] = Field(
         None, description="also write last.pt every N optimizer steps (long epochs)"
     )
-    skip_nonfinite_steps: int = Field(
+    skip_nonfinite_steps: WholeNumber = Field(
         0, ge=0, le=MAX_STEPS, description="skip up to N steps whose loss is NaN/inf before declaring divergence"
     )
     divergence_factor: Optional[PositiveFloat] = Field(
@@ -129,15 +135,28 @@ class TrainSection(Strict):
     compile: Union[bool, Literal["default", "reduce-overhead", "max-autotune"]] = Field(
         False, description="torch.compile the model (true or a mode)"
     )
-    threads: Union[Literal["auto"], Annotated[int, Field(gt=0, le=MAX_THREADS)]] = Field(
+    threads: Union[Literal["auto"], Annotated[WholeNumber, Field(gt=0, le=MAX_THREADS)]] = Field(
         "auto",
         description="CPU threads for torch; auto: 1 for tiny steps, else the cores this process may use",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _mode_follows_monitor(cls, data: Any) -> Any:
+        """Without train.mode, the monitor's own direction: val_accuracy + min would keep the worst checkpoint."""
+        if isinstance(data, dict) and "mode" not in data and isinstance(data.get("monitor", "val_loss"), str):
+            return {**data, "mode": better_mode(data.get("monitor", "val_loss"))}
+        return data
+
+
+def better_mode(metric: str) -> Literal["min", "max"]:
+    """The direction in which a monitored metric improves."""
+    return "max" if metric.removeprefix("val_") in HIGHER_IS_BETTER else "min"
+
 
 class ExperimentConfig(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=80)
-    seed: int = Field(0, ge=0, lt=2**63)
+    seed: WholeNumber = Field(0, ge=0, lt=2**63)
     device: str = Field("auto", pattern=DEVICE_PATTERN)
     plugins: list[str] = []
     data: DataSection
@@ -222,7 +241,7 @@ def _set_path(raw: dict[str, Any], parts: list[str], value: Any) -> str | None:
         if child is None:
             child = node[part] = {}
         if not isinstance(child, dict):
-            return f"'{clip('.'.join(parts[: depth + 1]))}' is a {type(child).__name__}, not a section"
+            return f"'{clip('.'.join(parts[: depth + 1]))}' is {kind_of(child)}, not a section"
         node = child
     node[parts[-1]] = value
     return None
@@ -266,7 +285,7 @@ def validate(
         config = ExperimentConfig.model_validate(raw)
     except ValidationError as error:
         config = None
-        problems += [_describe_schema_error(e, origins) for e in error.errors()]
+        problems += [describe_schema_error(e, origins, SECTION_MODELS) for e in merged_union_errors(error.errors())]
 
     resolved = dict(raw)
     for section, registry_name in BUILDER_SECTIONS.items():
@@ -277,23 +296,24 @@ def validate(
         kwargs = {k: v for k, v in body.items() if k not in reserved}
         found = registry.REGISTRIES[registry_name]
         if body["name"] not in found:
-            problems.append(_located(f"{section}.name", found.unknown_name_message(body["name"]), origins))
+            problems.append(located(f"{section}.name", found.unknown_name_message(body["name"]), origins))
             continue
         if found.allow_references and ":" in body["name"]:
             try:
                 reference = found.reference(body["name"], base_dir, plugin_paths)
                 body = {**body, "name": reference.name}  # file paths made absolute
             except ConfigError as error:
-                problems.append(_located(f"{section}.name", error.message, origins))
+                problems.append(located(f"{section}.name", error.message, origins))
                 continue
         kwargs, arg_problems = found.check(body["name"], kwargs)
-        problems += [_located(f"{section}.{arg}", text, origins) for arg, text in arg_problems]
+        problems += [located(f"{section}.{arg}", text, origins) for arg, text in arg_problems]
         if paths_from is not None and not arg_problems:
             kwargs = _absolute_paths(found.get(body["name"]), section, kwargs, paths_from, origins)
         resolved[section] = {**{k: v for k, v in body.items() if k in reserved}, **kwargs}
 
     if config is not None:
-        problems += _check_monitor(config)
+        mode_given = isinstance(raw.get("train"), dict) and "mode" in raw["train"]
+        problems += _check_monitor(config, mode_given and paths_from is not None)
     if problems:
         count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
         raise ConfigError(f"{source}: {count} in the config", problems)
@@ -321,8 +341,9 @@ def _absolute_paths(entry, section: str, kwargs: dict[str, Any], folder: Path, o
     return resolved
 
 
-def _check_monitor(config: ExperimentConfig) -> list[str]:
-    """train.monitor must name a metric this task actually records."""
+def _check_monitor(config: ExperimentConfig, check_mode: bool = False) -> list[str]:
+    """train.monitor must name a metric this task actually records, and (`check_mode`: a new config that sets
+    train.mode) be kept in the direction it improves. A run's recorded config is not re-judged: it trained so."""
     from learnai_cli import metrics, registry
 
     if config.data.name not in registry.DATASETS:
@@ -343,53 +364,18 @@ def _check_monitor(config: ExperimentConfig) -> list[str]:
                 f"{key}: '{metric}' is not recorded for {described}.{did_you_mean(metric, valid)} Valid: "
                 f"{', '.join(valid)}"
             )
+    monitor, mode = config.train.monitor, config.train.mode
+    if check_mode and monitor in valid and mode != better_mode(monitor):
+        keeps = "lowest" if mode == "min" else "highest"
+        problems.append(
+            f"train.mode: '{mode}' would keep the checkpoint with the {keeps} {monitor}, the worst one: "
+            f"{monitor} is better when {'higher' if better_mode(monitor) == 'max' else 'lower'}. Set train.mode: "
+            f"{better_mode(monitor)}, or leave train.mode out (it follows the monitor)"
+        )
     stop = config.train.stop_when
     if stop and (stop.below is None) == (stop.above is None):
         problems.append("train.stop_when: give exactly one of below or above")
     return problems
-
-
-def _describe_schema_error(error: dict, origins: dict[str, str]) -> str:
-    loc = [str(part) for part in error["loc"]]
-    path = ".".join(loc)
-    parent, key = ".".join(loc[:-1]), loc[-1] if loc else ""
-    if error["type"] == "extra_forbidden":
-        valid = list(SECTION_MODELS[parent].model_fields) if parent in SECTION_MODELS else []
-        listing = f" Valid keys{' in ' + parent if parent else ''}: {', '.join(valid)}" if valid else ""
-        what = "section" if not parent else "key"
-        return _located(path, f"unknown {what}.{did_you_mean(clip(key), valid)}{listing}", origins)
-    if error["type"] == "missing":
-        return _located(path, "required key is missing", origins)
-    if error["type"] == "string_pattern_mismatch" and path == "device":
-        return _located(path, f"expected auto, cpu, cuda or cuda:N (got {short_repr(error['input'])})", origins)
-    if error["type"] == "string_pattern_mismatch" and path == "name":
-        return _located(
-            path,
-            f"use letters, digits, '.', '_' or '-' only; it names the run directory (got {short_repr(error['input'])})",
-            origins,
-        )
-    if error["type"] in ("model_type", "dict_type"):  # `optimizer=adam`, `train=5`: a value where a section goes
-        return _located(path, _not_a_section(path, error.get("input")), origins)
-    message = error["msg"].removeprefix("Value error, ")
-    return _located(path, f"{message} (got {short_repr(error.get('input'))})", origins)
-
-
-def _not_a_section(path: str, given: Any) -> str:
-    got = f"not a single value (got {short_repr(given)})"
-    if path in SECTION_MODELS:
-        keys = list(SECTION_MODELS[path].model_fields)
-        return (
-            f"is a section (keys such as {', '.join(keys[:4])}), {got}; set one of its keys, e.g. {path}.{keys[0]}=..."
-        )
-    example = f"{path}.name={given}" if isinstance(given, str) else f"{path}.name=..."
-    return f"is a section (name: and its settings), {got}; to choose one, set {example}"
-
-
-def _located(path: str, message: str, origins: dict[str, str]) -> str:
-    related = lambda key: path == key or path.startswith(key + ".") or key.startswith(path + ".")  # noqa: E731
-    source = next((o for key, o in origins.items() if related(key)), None)
-    suffix = f" [from override '{clip(source)}']" if source else ""
-    return f"{clip(path)}: {message}{suffix}"
 
 
 def config_schema() -> dict[str, Any]:

@@ -6,12 +6,13 @@ message echoes a huge value back.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from learnai_cli.errors import ConfigError, clip, short_repr
+from learnai_cli.errors import ConfigError, clip, kind_name, short_repr
 
 MAX_DEPTH, MAX_NODES = 32, 100_000
 MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -44,6 +45,14 @@ class StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+# YAML 1.2 floats: PyYAML (YAML 1.1) reads 1e-3 and 1e6 as text; a learner writes them as numbers.
+StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
 def load_text(text: str) -> Any:
     """YAML text as data, with StrictLoader; raises yaml.YAMLError, ValueError or RecursionError."""
     return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
@@ -73,7 +82,7 @@ def parse_yaml(text: str, source: str) -> dict[str, Any]:
         raise ConfigError(f"{source}: the config file holds no settings (only comments?)")
     check_structure(data, source)
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: the top level must be a mapping of sections, not a {type(data).__name__}")
+        raise ConfigError(f"{source}: the top level must be a mapping of sections, not {kind_name(type(data))}")
     return data
 
 

@@ -10,7 +10,7 @@ from typing import Iterable
 __all__ = [
     "EXIT_OK", "EXIT_RUN_FAILED", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_BROKEN_PIPE", "LearnaiError", "ConfigError",
     "UsageError", "DataError", "RunFailed", "ExportFailed", "Interrupted", "closest", "did_you_mean", "short_repr",
-    "clip", "first_line",
+    "clip", "first_line", "counted", "kind_name",
 ]  # fmt: skip
 
 # Exit codes shared by every command (README: "Exit codes").
@@ -109,6 +109,26 @@ _REPR.maxstring = _REPR.maxother = 60
 def short_repr(value) -> str:
     """A bounded repr for messages: huge or deeply shared values must not blow up an error message."""
     return _REPR.repr(value)
+
+
+def counted(count: int, noun: str) -> str:
+    """'1 sample', '2 samples'."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+KIND_NAMES = {
+    bool: "true/false",
+    int: "a whole number",
+    float: "a number",
+    str: "text",
+    list: "a list",
+    dict: "a mapping",
+}
+
+
+def kind_name(kind: type) -> str:
+    """A type as messages name it ('a whole number', not Python's 'int')."""
+    return KIND_NAMES.get(kind, f"a {kind.__name__}")
 
 
 def clip(text: str, limit: int = 80) -> str:

@@ -10,11 +10,21 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Callable, Sequence
+from typing import Any, Callable, Sequence
 
-from pydantic import ConfigDict, Field, ValidationError, create_model
+from pydantic import ConfigDict, ValidationError, create_model
 
 from learnai_cli.errors import ConfigError, LearnaiError, clip, did_you_mean, short_repr
+from learnai_cli.value_types import (  # re-exported: plugins annotate their builders with them
+    Fraction,
+    FractionBelow1,
+    NonNegativeFloat,
+    PositiveCount,
+    PositiveFloat,
+    WholeNumber,
+    merged_union_errors,
+    whole_numbers,
+)
 
 __all__ = [
     "Registry",
@@ -33,15 +43,8 @@ __all__ = [
     "Fraction",
     "FractionBelow1",
     "PositiveCount",
+    "WholeNumber",
 ]
-
-# Bounded argument types for builder signatures: the registry checks them when a config is validated, so a value
-# torch would reject (or that could never train) is a config error naming its key. Floats here are finite.
-NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-Fraction = Annotated[float, Field(ge=0, le=1)]
-FractionBelow1 = Annotated[float, Field(ge=0, lt=1)]
-PositiveCount = Annotated[int, Field(gt=0, le=10**12)]
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ class Entry:
         """A pydantic model of the arguments, so YAML values are type-checked before building."""
         fields = {
             p.name: (
-                Any if p.annotation is inspect.Parameter.empty else p.annotation,
+                Any if p.annotation is inspect.Parameter.empty else whole_numbers(p.annotation),
                 ... if p.default is inspect.Parameter.empty else p.default,
             )
             for p in self.parameters
@@ -214,7 +217,7 @@ class Registry:
         try:
             validated = entry.schema.model_validate(kwargs)
         except ValidationError as error:
-            return {}, [_describe_argument_error(entry, e) for e in error.errors()]
+            return {}, [_describe_argument_error(entry, e) for e in merged_union_errors(error.errors())]
         return validated.model_dump(mode="json"), []
 
     def build(self, name: str, kwargs: dict[str, Any], **provided: Any) -> Any:
@@ -296,7 +299,7 @@ def _describe_argument_error(entry: Entry, error: dict) -> tuple[str, str]:
         )
     if error["type"] == "missing":
         return argument, f"required argument of {entry.name} is missing"
-    return argument, f"{error['msg']} (got {short_repr(error['input'])})"
+    return argument, f"{error['msg'].removeprefix('Value error, ')} (got {short_repr(error['input'])})"
 
 
 def _is_path_type(annotation: Any) -> bool:

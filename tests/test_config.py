@@ -92,7 +92,7 @@ def test_every_problem_is_reported_in_one_pass():
         ("scheduler.name=cosin", "scheduler.name: unknown scheduler 'cosin'. Did you mean 'cosine'?"),
         ("scheduler.gamma=0.5", "scheduler.name: required key is missing"),
         ("optimizer.params=1", "optimizer.params: unknown argument for adam"),
-        ("optimizer.lr.value=1", "'optimizer.lr' is a float, not a section"),
+        ("optimizer.lr.value=1", "'optimizer.lr' is 0.05, a number, not a section"),
         ("train=5", "train: is a section (keys such as epochs, batch_size"),
         ("train.epochs", "must look like key.path=value"),
         ("=3", "must look like key.path=value"),

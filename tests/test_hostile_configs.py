@@ -537,3 +537,146 @@ def test_property_arbitrary_config_bytes_exit_2_without_traceback(cli, tmp_path,
     assert "Traceback" not in output, f"{content!r}:\n{output[-3000:]}"
     assert code == 2, f"{content!r}: exit {code}\n{output[-3000:]}"
     assert not cli.runs_dir.exists()
+
+
+# --- family 12: model sizes, true/false where a number goes, union members, mode against the monitor --------
+
+MODEL_SIZES = [  # every shipped model's size arguments are bounded: zero or negative is refused naming the key
+    ("toy_classes", "model.hidden=[0]", "model.hidden.0"),
+    ("toy_classes", "model.hidden=[5,0]", "model.hidden.1"),
+    ("toy_classes", "model.hidden=-3", "model.hidden"),
+    ("toy_classes", "model.out_features=0", "model.out_features"),
+    ("toy_classes", "model.dropout=1.5", "model.dropout"),
+    ("linear_regression", "model.n_out=0", "model.n_out"),
+    ("logistic_regression", "model.n_in=-1", "model.n_in"),
+    ("rnn_hello", "model.hidden=0", "model.hidden"),
+    ("rnn_hello", "model.num_layers=0", "model.num_layers"),
+    ("rnn_hello", "model.embedding_dim=-8", "model.embedding_dim"),
+    ("names_gru", "model.num_classes=0", "model.num_classes"),
+    ("mnist_cnn", "model.channels=[16,0]", "model.channels.1"),
+    ("mnist_deep_cnn", "model.hidden=[0]", "model.hidden.0"),
+    ("mnist_inception", "model.branch=0", "model.branch"),
+    ("mnist_resnet", "model.image_size=0", "model.image_size"),
+]
+
+
+@pytest.mark.parametrize("base,override,key", MODEL_SIZES, ids=[f"{b} {o}" for b, o, _ in MODEL_SIZES])
+def test_model_sizes_below_one_are_config_errors_naming_the_key(cli, base, override, key):
+    code, output = invoke(cli, "train", CONFIGS / f"{base}.yaml", override, "train.epochs=1")
+    assert_refused(code, output, [f"{key}:", ("greater than", "less than")])
+    assert_no_run(cli.runs_dir)
+
+
+def test_learnai_list_shows_the_bounds_of_model_sizes(cli):
+    shown = cli("list", "models").stdout
+    assert "hidden: Union[PositiveCount, list[PositiveCount]]" in shown and "n_out: PositiveCount = 1" in shown
+
+
+def test_a_plugin_model_with_a_zero_width_layer_still_trains(cli, tmp_path):
+    """A user's model may have an empty layer; counting its work for train.threads auto must not fail on it."""
+    name = f"odd_{uuid.uuid4().hex[:8]}"  # registries are process-wide: every test registers a new name
+    (tmp_path / "odd.py").write_text(
+        "from torch import nn\nfrom learnai_cli.registry import MODELS\n\n"
+        "class Odd(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.empty, self.head = nn.Linear(1, 0), nn.Linear(1, 1)\n\n"
+        "    def forward(self, x):\n"
+        "        return self.head(x) + self.empty(x).sum()\n\n"
+        f"@MODELS.register('{name}')\n"
+        "def odd():\n"
+        '    """A model with an empty layer."""\n'
+        "    return Odd()\n"
+    )
+    config = write_config(tmp_path, {"plugins": ["odd.py"]}, replace={"model": {"name": name}})
+    code, output = invoke(cli, "train", config, "--json")
+    assert code == 0, output[-3000:]
+
+
+BOOLEANS_AS_NUMBERS = [
+    ("train.epochs=yes", "train.epochs"),
+    ("train.epochs=true", "train.epochs"),
+    ("train.batch_size=on", "train.batch_size"),
+    ("seed=no", "seed"),
+    ("train.threads=true", "train.threads"),
+    ("data.limit=off", "data.limit"),
+    ("model.n_in=true", "model.n_in"),
+    ("scheduler.name=step", "scheduler.step_size=yes"),
+]
+
+
+@pytest.mark.parametrize("override,key", BOOLEANS_AS_NUMBERS)
+def test_true_or_false_where_a_whole_number_goes_is_refused(cli, override, key):
+    extra = [key] if "=" in key else []
+    code, output = invoke(cli, "config", CONFIGS / "linear_regression.yaml", override, *extra)
+    named = key.split("=")[0]
+    assert_refused(code, output, [f"{named}:", "true/false"])
+
+
+def test_a_boolean_for_a_plugin_builders_int_argument_is_refused(cli, tmp_path):
+    name = f"sized_{uuid.uuid4().hex[:8]}"
+    (tmp_path / "sized.py").write_text(
+        "from typing import Optional\nfrom torch import nn\nfrom learnai_cli.registry import MODELS\n\n"
+        f"@MODELS.register('{name}')\n"
+        "def sized(n_in: int = 1, extra: Optional[list[int]] = None):\n"
+        '    """A linear model with an unused list argument."""\n'
+        "    return nn.Linear(n_in, 1)\n"
+    )
+    config = write_config(tmp_path, {"plugins": ["sized.py"]}, replace={"model": {"name": name, "extra": [1, True]}})
+    code, output = invoke(cli, "config", config)
+    assert_refused(code, output, ["model.extra.1:", "true/false"])
+
+
+@pytest.mark.parametrize("text,value", [("1e6", 1000000), ("2e3", 2000), ("1.5e1", 15)])
+def test_exponent_numbers_are_numbers_as_in_yaml_1_2(cli, text, value):
+    """PyYAML reads 1e6 as text; a learner means a number (YAML 1.2), for whole numbers too when they are whole."""
+    result = cli.json("config", CONFIGS / "linear_regression.yaml", f"train.epochs={text}", f"optimizer.lr={text}")
+    result = result["config"]
+    assert result["train"]["epochs"] == value and result["optimizer"]["lr"] == value
+
+
+@pytest.mark.parametrize(
+    "override,expected",
+    [
+        ("train.threads=abc", "train.threads: Input should be 'auto' or a valid integer"),
+        ("train.threads=0", "train.threads: Input should be 'auto' or greater than 0"),
+        ("train.compile=fast", "train.compile: Input should be a valid boolean"),
+        ("model.hidden=[true]", "model.hidden.0: expected a whole number"),
+    ],
+)
+def test_a_union_is_one_message_naming_the_key_only(cli, override, expected):
+    base = "toy_classes" if override.startswith("model") else "linear_regression"
+    code, output = invoke(cli, "config", CONFIGS / f"{base}.yaml", override)
+    assert_refused(code, output, [expected])
+    assert not re.search(r"literal\[|constrained-int|function-after|\.int:|\.list\[", output), output
+
+
+def test_the_override_named_is_the_one_for_the_key(cli):
+    code, output = invoke(cli, "config", CONFIGS / "linear_regression.yaml", "train=1", "train.epochs=1")
+    assert_refused(code, output, ["train: is a section"])
+    assert "train: is a section (keys such as epochs" in output and "[from override 'train=1']" in output
+    assert "'train' is 1, a whole number, not a section" in output  # not Python's "is a int"
+
+
+@pytest.mark.parametrize("monitor,expected", [("val_accuracy", "max"), ("val_loss", "min"), ("train_loss", "min")])
+def test_train_mode_follows_the_monitor_when_not_given(cli, tmp_path, monitor, expected):
+    raw = yaml.safe_load((CONFIGS / "toy_classes.yaml").read_text())
+    raw["train"] = {k: v for k, v in raw["train"].items() if k != "mode"} | {"monitor": monitor}
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    assert cli.json("config", path)["config"]["train"]["mode"] == expected
+
+
+@pytest.mark.parametrize(
+    "base,overrides,wrong",
+    [
+        ("toy_classes", ["train.mode=min"], "'min' would keep the checkpoint with the lowest val_accuracy"),
+        ("toy_classes", ["train.monitor=val_loss"], "'max' would keep the checkpoint with the highest val_loss"),
+        ("linear_regression", ["train.mode=max"], "'max' would keep the checkpoint with the highest val_loss"),
+        ("linear_regression", ["train.monitor=val_mae", "train.mode=max"], "highest val_mae"),
+    ],
+)
+def test_a_mode_that_keeps_the_worst_checkpoint_is_refused(cli, base, overrides, wrong):
+    code, output = invoke(cli, "train", CONFIGS / f"{base}.yaml", *overrides)
+    assert_refused(code, output, ["train.mode:", wrong])
+    assert_no_run(cli.runs_dir)

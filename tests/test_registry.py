@@ -80,14 +80,14 @@ def test_list_command(cli):
     result = cli("list", "optimizers")
     assert result.exit_code == 0
     assert "manual_sgd" in result.stdout and "lr: NonNegativeFloat = 0.01" in result.stdout  # bounded: see registry
-    assert "hidden: Union[int, list[int]]" in cli("list", "models").stdout  # brackets are not eaten as markup
+    assert "hidden: Union[PositiveCount, list[PositiveCount]]" in cli("list", "models").stdout  # brackets: no markup
     payload = cli.json("list")
     assert set(payload) == {"ok", "models", "datasets", "losses", "optimizers", "schedulers", "metrics"}
     mlp = next(e for e in payload["models"] if e["name"] == "mlp")
-    assert "in_features: int" in mlp["arguments"] and mlp["summary"].startswith("Fully connected")
+    assert "in_features: PositiveCount" in mlp["arguments"] and mlp["summary"].startswith("Fully connected")
     assert all(entry["arguments"] == [] for entry in payload["metrics"])  # tensors the loop passes, not settings
     gru = next(e for e in payload["models"] if e["name"] == "name_gru")
-    assert "vocab_size: int = 59" in gru["arguments"]  # a module constant shown as its value
+    assert "vocab_size: PositiveCount = 59" in gru["arguments"]  # a module constant shown as its value
     wrong = cli("list", "modls")
     assert wrong.exit_code == 2 and "Did you mean 'models'?" in wrong.stderr
 

@@ -59,7 +59,7 @@ def macs_per_sample(model: nn.Module, inputs: torch.Tensor) -> int:
             steps = output.numel() // max(1, module.hidden_size * (2 if module.bidirectional else 1))
             counted.append(weights * steps)
         elif isinstance(module, (nn.Linear, nn.modules.conv._ConvNd)) and isinstance(output, torch.Tensor):
-            counted.append(output.numel() * module.weight[0].numel())
+            counted.append(output.numel() * module.weight.shape[1:].numel())  # a zero-width layer counts 0
 
     layers = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.modules.conv._ConvNd, nn.RNNBase))]
     hooks = [layer.register_forward_hook(count) for layer in layers]

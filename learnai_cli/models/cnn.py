@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from learnai_cli.registry import MODELS
+from learnai_cli.registry import MODELS, FractionBelow1, PositiveCount
 
 
 class BasicCNN(nn.Module):
@@ -28,7 +28,9 @@ class BasicCNN(nn.Module):
 
 
 @MODELS.register("basic_cnn")
-def basic_cnn(in_channels: int = 1, num_classes: int = 10, image_size: int = 28) -> nn.Module:
+def basic_cnn(
+    in_channels: PositiveCount = 1, num_classes: PositiveCount = 10, image_size: PositiveCount = 28
+) -> nn.Module:
     """Two conv(k5)+maxpool+ReLU blocks (1->10->20 channels) and a linear head (~98-99% on MNIST)."""
     return BasicCNN(in_channels, num_classes, image_size)
 
@@ -45,11 +47,11 @@ def conv_block(n_in: int, n_out: int) -> nn.Sequential:
 
 @MODELS.register("mnist_cnn")
 def mnist_cnn(
-    in_channels: int = 1,
-    num_classes: int = 10,
-    image_size: int = 28,
-    channels: list[int] = (16, 32, 64),
-    dropout: float = 0.0,
+    in_channels: PositiveCount = 1,
+    num_classes: PositiveCount = 10,
+    image_size: PositiveCount = 28,
+    channels: list[PositiveCount] = (16, 32, 64),
+    dropout: FractionBelow1 = 0.0,
 ) -> nn.Module:
     """A small fast CNN (conv-BN-ReLU-pool blocks + linear head) that reaches 99% on MNIST in one epoch."""
     blocks, n_in, side = [], in_channels, image_size
@@ -66,11 +68,11 @@ def mnist_cnn(
 
 @MODELS.register("deep_cnn")
 def deep_cnn(
-    in_channels: int = 1,
-    num_classes: int = 10,
-    image_size: int = 28,
-    channels: list[int] = (16, 32, 64),
-    hidden: list[int] = (128, 64),
+    in_channels: PositiveCount = 1,
+    num_classes: PositiveCount = 10,
+    image_size: PositiveCount = 28,
+    channels: list[PositiveCount] = (16, 32, 64),
+    hidden: list[PositiveCount] = (128, 64),
 ) -> nn.Module:
     """The curriculum's more complex CNN: 3 conv + 3 ReLU + 3 max-pool, then 3 linear layers."""
     layers: list[nn.Module] = []

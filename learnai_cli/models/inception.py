@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from learnai_cli.registry import MODELS
+from learnai_cli.registry import MODELS, PositiveCount
 
 
 class InceptionModule(nn.Module):
@@ -47,6 +47,11 @@ class InceptionNet(nn.Module):
 
 
 @MODELS.register("inception_net")
-def inception_net(in_channels: int = 1, num_classes: int = 10, image_size: int = 28, branch: int = 16) -> nn.Module:
+def inception_net(
+    in_channels: PositiveCount = 1,
+    num_classes: PositiveCount = 10,
+    image_size: PositiveCount = 28,
+    branch: PositiveCount = 16,
+) -> nn.Module:
     """A small GoogLeNet-style net: conv, Inception module, conv, Inception module, linear head."""
     return InceptionNet(in_channels, num_classes, image_size, branch)

@@ -6,7 +6,7 @@ from typing import Literal, Union
 
 from torch import nn
 
-from learnai_cli.registry import MODELS
+from learnai_cli.registry import MODELS, FractionBelow1, PositiveCount
 
 Activation = Literal["relu", "tanh", "sigmoid", "gelu", "leaky_relu"]
 OutputActivation = Literal["none", "sigmoid", "softmax", "log_softmax"]
@@ -26,12 +26,12 @@ def output_layer(name: OutputActivation) -> nn.Module:
 
 @MODELS.register("mlp")
 def mlp(
-    in_features: int,
-    out_features: int,
-    hidden: Union[int, list[int]] = (64,),
+    in_features: PositiveCount,
+    out_features: PositiveCount,
+    hidden: Union[PositiveCount, list[PositiveCount]] = (64,),
     activation: Activation = "relu",
     output_activation: OutputActivation = "none",
-    dropout: float = 0.0,
+    dropout: FractionBelow1 = 0.0,
 ) -> nn.Module:
     """Fully connected network in -> hidden... -> out; images are flattened first (784 for MNIST)."""
     sizes = [in_features] + ([hidden] if isinstance(hidden, int) else list(hidden))

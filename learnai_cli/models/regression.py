@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from learnai_cli.registry import MODELS
+from learnai_cli.registry import MODELS, PositiveCount
 
 
 class LinearRegression(nn.Module):
@@ -26,12 +26,12 @@ def polynomial_coefficients(model: LinearRegression) -> list[float] | None:
 
 
 @MODELS.register("linear_regression", polynomial=polynomial_coefficients)
-def linear_regression(n_in: int = 1, n_out: int = 1) -> nn.Module:
+def linear_regression(n_in: PositiveCount = 1, n_out: PositiveCount = 1) -> nn.Module:
     """Linear regression y = x·W + b (use polynomial features in the data for polynomial fits)."""
     return LinearRegression(n_in, n_out)
 
 
 @MODELS.register("logistic_regression")
-def logistic_regression(n_in: int = 1, n_out: int = 1) -> nn.Module:
+def logistic_regression(n_in: PositiveCount = 1, n_out: PositiveCount = 1) -> nn.Module:
     """Logistic regression: a linear layer and a sigmoid, giving probabilities for binary cross-entropy (bce)."""
     return nn.Sequential(LinearRegression(n_in, n_out), nn.Sigmoid())

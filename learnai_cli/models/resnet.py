@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from learnai_cli.registry import MODELS
+from learnai_cli.registry import MODELS, PositiveCount
 
 
 class ResidualBlock(nn.Module):
@@ -22,7 +22,10 @@ class ResidualBlock(nn.Module):
 
 @MODELS.register("residual_net")
 def residual_net(
-    in_channels: int = 1, num_classes: int = 10, image_size: int = 28, channels: list[int] = (16, 32)
+    in_channels: PositiveCount = 1,
+    num_classes: PositiveCount = 10,
+    image_size: PositiveCount = 28,
+    channels: list[PositiveCount] = (16, 32),
 ) -> nn.Module:
     """conv -> pool -> residual block, per stage (16 then 32 channels by default), then a linear head."""
     layers: list[nn.Module] = []

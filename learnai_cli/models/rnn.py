@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from learnai_cli.registry import MODELS
+from learnai_cli.registry import MODELS, PositiveCount
 
 Cell = Literal["rnn_cell", "rnn", "lstm", "gru"]
 RECURRENT = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -51,12 +51,12 @@ class CharRNN(nn.Module):
 
 @MODELS.register("char_rnn")
 def char_rnn(
-    vocab_size: int = 4,
-    hidden: int = 8,
+    vocab_size: PositiveCount = 4,
+    hidden: PositiveCount = 8,
     cell: Cell = "rnn",
     input_mode: Literal["one_hot", "embedding"] = "one_hot",
-    embedding_dim: int = 8,
-    num_layers: int = 1,
+    embedding_dim: PositiveCount = 8,
+    num_layers: PositiveCount = 1,
 ) -> nn.Module:
     """Character-level RNN: one-hot or embedded characters, RNNCell looped by hand or nn.RNN/LSTM/GRU, per-step
     classes."""
@@ -102,12 +102,12 @@ class NameClassifier(nn.Module):
 
 @MODELS.register("name_gru")
 def name_gru(
-    vocab_size: int = NAME_VOCABULARY_SIZE,
-    num_classes: int = 18,
-    embedding_dim: int = 32,
-    hidden: int = 128,
+    vocab_size: PositiveCount = NAME_VOCABULARY_SIZE,
+    num_classes: PositiveCount = 18,
+    embedding_dim: PositiveCount = 32,
+    hidden: PositiveCount = 128,
     bidirectional: bool = False,
-    num_layers: int = 1,
+    num_layers: PositiveCount = 1,
 ) -> nn.Module:
     """Surname -> language: embedding, GRU over packed sequences (bidirectional: both final states concatenated),
     linear head."""
@@ -116,11 +116,11 @@ def name_gru(
 
 @MODELS.register("name_bilstm")
 def name_bilstm(
-    vocab_size: int = NAME_VOCABULARY_SIZE,
-    num_classes: int = 18,
-    embedding_dim: int = 32,
-    hidden: int = 64,
-    num_layers: int = 1,
+    vocab_size: PositiveCount = NAME_VOCABULARY_SIZE,
+    num_classes: PositiveCount = 18,
+    embedding_dim: PositiveCount = 32,
+    hidden: PositiveCount = 64,
+    num_layers: PositiveCount = 1,
 ) -> nn.Module:
     """A bidirectional LSTM over packed sequences with both final states concatenated (for per-batch padded data)."""
     return NameClassifier(vocab_size, num_classes, embedding_dim, hidden, "lstm", True, num_layers)

@@ -8,7 +8,7 @@ from typing import Literal
 from torch import nn
 
 from learnai_cli.errors import DataError
-from learnai_cli.registry import MODELS
+from learnai_cli.registry import MODELS, PositiveCount
 
 ZooName = Literal["resnet18", "alexnet", "vgg11", "squeezenet1_0", "densenet121", "inception_v3", "mobilenet_v3_small"]
 
@@ -68,7 +68,10 @@ def _weights_or_error(architecture: str):
 
 @MODELS.register("zoo")
 def zoo(
-    architecture: ZooName = "resnet18", num_classes: int = 10, pretrained: bool = False, freeze_backbone: bool = False
+    architecture: ZooName = "resnet18",
+    num_classes: PositiveCount = 10,
+    pretrained: bool = False,
+    freeze_backbone: bool = False,
 ) -> nn.Module:
     """A torchvision architecture (resnet18, alexnet, vgg11, ...) with a new num_classes head; optionally pretrained
     and frozen."""

@@ -1,0 +1,79 @@
+"""Value types for configs and builder signatures (bounded numbers, whole numbers that refuse true/false), and how
+pydantic's errors about them read. Plugins use them from learnai_cli.registry."""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field
+
+__all__ = [
+    "NonNegativeFloat", "PositiveFloat", "Fraction", "FractionBelow1", "WholeNumber", "PositiveCount",
+    "merged_union_errors", "whole_numbers",
+]  # fmt: skip
+
+# Bounded argument types for builder signatures: the registry checks them when a config is validated, so a value
+# torch would reject (or that could never train) is a config error naming its key. Floats here are finite.
+NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+FractionBelow1 = Annotated[float, Field(ge=0, lt=1)]
+
+
+def _not_a_boolean(value: Any) -> Any:
+    if isinstance(value, bool):  # pydantic would read true as 1: `epochs: yes` is a mistake, not one epoch
+        raise ValueError("expected a whole number, not true/false (YAML also reads yes, no, on and off as true/false)")
+    return value
+
+
+WholeNumber = Annotated[int, BeforeValidator(_not_a_boolean)]
+PositiveCount = Annotated[WholeNumber, Field(gt=0, le=10**12)]
+
+
+def merged_union_errors(errors: list[dict]) -> list[dict]:
+    """pydantic's errors with each union's members folded into one per key. pydantic reports every member of a
+    union (train.threads: 'auto' or a count) under locations such as `literal['auto']` or `constrained-int` that
+    are no key of a config: the member the value had the shape of (a list for list[int]) keeps its errors, else one
+    error says what each member wants."""
+    grouped: dict[tuple, list[dict]] = {}
+    for error in errors:
+        location = tuple(error["loc"])
+        member = next((i for i, part in enumerate(location) if _is_union_member(part)), None)
+        grouped.setdefault(location[:member] if member is not None else location, []).append(error)
+    merged = []
+    for key, group in grouped.items():
+        stripped = [{**e, "loc": tuple(p for p in e["loc"] if not _is_union_member(p))} for e in group]
+        deeper = [e for e in stripped if len(e["loc"]) > len(key)]
+        if len(group) == 1 or deeper:
+            merged += deeper or stripped
+            continue
+        wanted = list(dict.fromkeys(e["msg"].removeprefix("Value error, ") for e in group))
+        said = "Input should be "
+        if all(w.startswith(said) for w in wanted):
+            wanted = [said + " or ".join(w.removeprefix(said) for w in wanted)]
+        merged.append({**stripped[0], "msg": "; or ".join(wanted)})
+    return merged
+
+
+def _is_union_member(part: Any) -> bool:
+    """A location part naming a member of a union (`int`, `literal['auto']`, `list[...]`), not a key or index."""
+    return isinstance(part, str) and (any(c in part for c in "[]-'") or part in ("int", "float", "bool", "str"))
+
+
+def whole_numbers(annotation: Any) -> Any:
+    """The annotation with every `int` in it (inside Optional, Union, list, tuple, dict, Annotated) refusing
+    booleans, as the config's own counts do."""
+    if annotation is int:
+        return WholeNumber
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if not args:
+        return annotation
+    if origin is Annotated:
+        return Annotated[(whole_numbers(args[0]), *annotation.__metadata__)]
+    if origin in (typing.Union, types.UnionType):
+        return typing.Union[tuple(whole_numbers(a) for a in args)]
+    if origin in (list, tuple, dict, set, frozenset):
+        return origin[tuple(whole_numbers(a) for a in args)]
+    return annotation
