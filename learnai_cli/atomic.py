@@ -134,8 +134,9 @@ def read_jsonl(path: Path, check: Callable[[dict[str, Any]], str | None] | None 
         except UnicodeDecodeError:
             logger.warning(f"{path}: line {number} is not UTF-8 text (damaged) and was skipped")
             continue
-        except ValueError:
-            logger.warning(f"{path}: line {number} is incomplete and was skipped")
+        except ValueError:  # only the last line can be torn by a kill; a bad line before it was damaged
+            torn = "is incomplete (the write was cut short)" if number == len(lines) else "is not JSON (damaged)"
+            logger.warning(f"{path}: line {number} {torn} and was skipped")
             continue
         problem = "is not a JSON object" if not isinstance(record, dict) else check(record) if check else None
         if problem:

@@ -166,12 +166,14 @@ def compare_figure(runs: list[RunDir]):
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     values = []
     for index, (run, records, label) in enumerate(zip(runs, all_records, labels)):
-        values += _draw_compared_run(axis, run.meta(), records, label, colors[index % len(colors)], by_steps)
+        values += _draw_compared_run(
+            axis, run.meta(strict=False), records, label, colors[index % len(colors)], by_steps
+        )
     if _wide_positive(values):
         axis.set_yscale("log")
     axis.set(xlabel="step" if by_steps else "epoch", ylabel="loss", title=_title("loss by run", shared))
     _integer_ticks(axis)
-    _compare_legends(axis, any(run.meta().get("status") == "diverged" for run in runs), by_steps)
+    _compare_legends(axis, any(run.meta(strict=False).get("status") == "diverged" for run in runs), by_steps)
     axis.grid(alpha=0.3)
     return figure
 

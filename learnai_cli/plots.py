@@ -223,7 +223,7 @@ def plot_run(run: RunDir, normalize: bool | None = None) -> list[Path]:
     written = []
     records = run.metrics()
     if _epoch_records(records) or _by_steps(records):
-        written.append(save_figure(loss_figure(records, run.meta().get("name", run.id)), run.loss_plot))
+        written.append(save_figure(loss_figure(records, run.meta(strict=False).get("name", run.id)), run.loss_plot))
     for report in run.eval_reports():
         written += plot_evaluation(run, report, normalize)
     return written
@@ -291,7 +291,7 @@ def animate_run(run: RunDir) -> list[Path]:
         return []
     figure, axis = plt.subplots(figsize=(7, 5))
     _fit_axes(axis, header, epochs[-1])
-    axis.set_title(f"{run.meta().get('name', run.id)}: fit after epoch {epochs[-1]['epoch']}")
+    axis.set_title(f"{run.meta(strict=False).get('name', run.id)}: fit after epoch {epochs[-1]['epoch']}")
     written = [save_figure(figure, run.fit_plot)]
 
     figure, axis = plt.subplots(figsize=(7, 5))

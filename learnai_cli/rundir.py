@@ -27,8 +27,9 @@ from learnai_cli.atomic import (
     write_atomic,
     write_json,
 )
-from learnai_cli.errors import UsageError
+from learnai_cli.errors import UsageError, kind_name
 from learnai_cli.runlock import RunInUse, RunLock
+from learnai_cli.writable_root import check_writable
 
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when built with it: `runs` reads every config
 
@@ -162,7 +163,11 @@ class RunDir:
         except (OSError, yaml.YAMLError, UnicodeDecodeError) as error:
             if isinstance(error, UnicodeDecodeError):
                 return {}, "is not UTF-8 text"
-            return {}, f"cannot be read: {error}" if detail else "cannot be read as YAML"
+            if not detail:
+                return {}, "cannot be read as YAML"
+            from learnai_cli.config_yaml import describe_yaml_error
+
+            return {}, f"is not valid YAML ({describe_yaml_error(error)})"
         if not isinstance(config, dict):
             return {}, "holds no config mapping"
         return config, None
@@ -259,8 +264,13 @@ def runs_root(option: str | Path | None) -> Path:
 
 
 def all_runs(root: Path) -> list[RunDir]:
-    """Every run directory under root, oldest first (ids sort by start time)."""
+    """Every run directory under root, oldest first (ids sort by start time); a root that does not exist has none,
+    one that is a file is refused (a mistyped --runs-dir must not read as "no runs")."""
     if not root.is_dir():
+        if root.exists():
+            raise UsageError(
+                f"{root} is a file, not a folder of runs: point --runs-dir (or LEARNAI_RUNS_DIR) at your runs' folder"
+            )
         return []
     return [RunDir(p) for p in sorted(root.iterdir()) if p.is_dir() and RUN_ID_PATTERN.match(p.name)]
 
@@ -347,45 +357,7 @@ def _check_meta_types(path: Path, meta: dict[str, Any]) -> None:
     for key, types in META_TYPES.items():
         value = meta.get(key)
         if key in meta and (not isinstance(value, types) or isinstance(value, bool) and bool not in types):
-            raise Damaged(path, f"field '{key}' is {json.dumps(value)[:40]}, not a {types[0].__name__}")
-
-
-def check_writable(root: Path) -> None:
-    """Refuse (exit 2, naming the path and the cause) a runs root that cannot hold new runs, before anything is
-    built or written: it is a file, lies under a file, has a name too long, or cannot be written. Creates nothing."""
-    existing, missing = root, []
-    while not os.path.exists(existing) and existing != existing.parent:  # (Path.exists raises on a long name)
-        missing.append(existing.name)
-        existing = existing.parent
-    problem = None
-    if not os.path.isdir(existing):
-        problem = "is a file, not a folder" if existing == root else f"lies under {existing}, which is a file"
-    elif any(len(name.encode()) > _name_max(existing) for name in missing):
-        problem = "has a name too long for the file system"
-    else:
-        problem = _probe(existing)
-    if problem:
-        raise UsageError(f"cannot write runs into {root}: it {problem}; choose another --runs-dir")
-
-
-def _name_max(folder: Path) -> int:
-    try:
-        return os.pathconf(folder, "PC_NAME_MAX")
-    except (OSError, ValueError):
-        return 255
-
-
-def _probe(folder: Path) -> str | None:
-    """Create and delete a file in folder; None when that works, else the cause."""
-    import tempfile
-
-    try:
-        handle, probe = tempfile.mkstemp(dir=folder, prefix=".learnai-probe-")
-        os.close(handle)
-        os.unlink(probe)
-    except OSError as error:
-        return f"cannot be written ({error.strerror or error}{' in ' + str(folder) if folder else ''})"
-    return None
+            raise Damaged(path, f"field '{key}' is {json.dumps(value)[:40]}, not {kind_name(types[0])}")
 
 
 __all__ = [

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+import zipfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
@@ -47,7 +48,9 @@ def run_status(run: RunDir, own_lock: bool = False) -> tuple[str, str]:
     except DamagedRun as damage:
         return "damaged", damage.problem
     if not meta:
-        if _age_s(run.path) < STARTING_GRACE_SECONDS:
+        # A creator locks right after its mkdir, so a directory whose lock we hold is not being created (and taking
+        # the lock has just made its mtime new).
+        if not own_lock and _age_s(run.path) < STARTING_GRACE_SECONDS:
             return "starting", ""
         return "damaged", "meta.json is missing"
     if meta.get("status") == "running" and meta.get("locked"):
@@ -78,8 +81,8 @@ def iter_summaries(root: Path) -> Iterator[dict[str, Any]]:
     """One summary row per run for `learnai runs`; a damaged run is a row with status `damaged` and its problem."""
     for run in all_runs(root):
         status, problem = run_status(run)
-        if status not in (*IN_USE, "damaged"):  # a finished run whose config cannot be read cannot be used either
-            problem = run.config_problem() or ""
+        if status not in (*IN_USE, "damaged"):  # a finished run whose config or checkpoint is broken is unusable
+            problem = run.config_problem() or checkpoint_problem(run) or ""
             status = "damaged" if problem else status
         meta = run.meta(strict=False)
         best = meta.get("best") or {}
@@ -96,6 +99,16 @@ def iter_summaries(root: Path) -> Iterator[dict[str, Any]]:
             "test": test_metrics(run),
             "path": str(run.path),
         }
+
+
+def checkpoint_problem(run: RunDir) -> str | None:
+    """A checkpoint that is not a whole file (torch.save writes a zip archive; a cut or overwritten file is not one),
+    found without loading it: `runs` reads the end of each file only."""
+    for which in ("best", "last"):
+        path = run.checkpoint(which)
+        if path.is_file() and not zipfile.is_zipfile(path):
+            return f"checkpoints/{path.name} is not a whole checkpoint (cut short or overwritten)"
+    return None
 
 
 def test_metrics(run: RunDir) -> dict[str, float] | None:

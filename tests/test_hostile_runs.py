@@ -165,6 +165,7 @@ METRICS = ["metrics_non_utf8", "metrics_not_objects"]
 CONFIG = ["config_deleted", "config_garbage", "config_binary", "config_list"]
 CHECKPOINTS = ["checkpoints_other_architecture", "checkpoints_truncated", "checkpoints_empty"]
 CHECKPOINTS += ["checkpoints_text", "checkpoints_random", "checkpoints_not_learnai", "checkpoints_weights_not_tensors"]
+NOT_WHOLE_CHECKPOINTS = ["checkpoints_truncated", "checkpoints_empty", "checkpoints_text", "checkpoints_random"]
 
 # (damage, command, expectation, the words the message must hold one of). Expectations: "refuse" = exit 2,
 # the message names the damaged file, nothing on disk changes; "tolerate" = no traceback and a documented
@@ -243,6 +244,9 @@ def test_runs_still_lists_every_run_beside_a_damaged_one(cli, templates, two_run
         if damage in META + CONFIG:
             assert rows[DAMAGED]["status"] == "damaged", rows[DAMAGED]
             assert "config.yaml" in rows[DAMAGED]["problem"] or damage in META, rows[DAMAGED]
+        if damage in NOT_WHOLE_CHECKPOINTS:  # found without loading: the file is no zip archive
+            assert rows[DAMAGED]["status"] == "damaged", rows[DAMAGED]
+            assert "is not a whole checkpoint" in rows[DAMAGED]["problem"], rows[DAMAGED]
     else:
         assert HEALTHY in output and DAMAGED in output, output
         if damage in META:
@@ -483,3 +487,85 @@ def test_plot_output_onto_a_directory_or_under_a_file_exits_2(cli, tmp_path, two
     code, output = invoke(cli, "plot", *args, "-o", path)
     assert_refused(code, output, [(path.name[:40], path.parent.name)])
     assert snapshot(tmp_path / "a_folder", tmp_path / "a_file.txt") == before
+
+
+# --- a run whose only damage is meta.json stays usable, and removable -------------------------------------
+
+ONLY_META = [*META, "completed_meta_deleted"]
+
+
+@pytest.mark.parametrize("command", ["plot", "eval", "predict", "export"])
+@pytest.mark.parametrize("damage", ONLY_META)
+def test_a_run_whose_only_damage_is_meta_json_still_works(cli, templates, two_runs, damage, command):
+    """docs/runs.md: eval, predict, export and plot of such a run work from its other files."""
+    _damage(damage, two_runs[1], templates)
+    code, output = invoke(cli, *COMMANDS[command](DAMAGED))
+    assert code == 0 and "Traceback" not in output, output[-3000:]
+
+
+def _age(run: Path, seconds: float) -> None:
+    """Make the run directory look `seconds` old (it is not being created)."""
+    then = os.stat(run).st_mtime - seconds
+    os.utime(run, (then, then))
+
+
+@pytest.mark.parametrize("damage", ONLY_META)
+def test_rm_removes_a_run_without_a_readable_meta_json(cli, templates, two_runs, damage):
+    _damage(damage, two_runs[1], templates)
+    _age(two_runs[1], 120)
+    code, output = invoke(cli, "rm", DAMAGED, "--yes")
+    assert code == 0 and not two_runs[1].exists(), output[-3000:]
+    assert two_runs[0].is_dir()
+
+
+def test_gc_removes_an_old_run_without_meta_json_after_a_refused_rm(cli, templates, two_runs):
+    """A young directory without meta.json is a run being created: rm refuses it. Taking its lock for that must
+    not make it look young again (it used to be 'still starting' forever)."""
+    _damage("completed_meta_deleted", two_runs[1], templates)
+    os.utime(two_runs[1])  # made just now
+    refused = invoke(cli, "rm", DAMAGED, "--yes")
+    assert_refused(*refused, ["still starting"])
+    _age(two_runs[1], 120)
+    code, output = invoke(cli, "gc", "--keep-last", "0", "--yes")
+    assert code == 0 and not two_runs[1].exists() and not two_runs[0].exists(), output[-3000:]
+
+
+def test_eval_of_another_runs_checkpoint_keeps_this_runs_results(cli, two_runs):
+    healthy, other = two_runs
+    own = json.loads(invoke(cli, "eval", HEALTHY, "--json")[1].strip().splitlines()[-1])
+    before = (healthy / "eval" / "test-best.json").read_text()
+    code, output = invoke(cli, "eval", HEALTHY, "--checkpoint", other / "checkpoints" / "best.pt", "--json")
+    assert code == 0, output[-3000:]
+    foreign = json.loads(output.strip().splitlines()[-1])
+    assert (healthy / "eval" / "test-best.json").read_text() == before
+    assert Path(foreign["report"]).name == f"test-{DAMAGED}-best.json" and foreign["report"] != own["report"]
+    assert (
+        Path(foreign["checkpoint"]).is_absolute() and Path(foreign["checkpoint"]) == other / "checkpoints" / "best.pt"
+    )
+    same = invoke(cli, "eval", HEALTHY, "--checkpoint", healthy / "checkpoints" / "best.pt", "--json")[1]
+    assert Path(json.loads(same.strip().splitlines()[-1])["report"]).name == "test-best.json"  # its own best.pt
+
+
+@pytest.mark.parametrize("command", [["runs"], ["train", CONFIGS / "linear_regression.yaml"], ["eval", "latest"]])
+def test_an_empty_runs_dir_is_refused_not_read_as_the_current_folder(cli, tmp_path, monkeypatch, command):
+    monkeypatch.chdir(tmp_path)
+    code, output = invoke(cli, *command, "--runs-dir", "")
+    assert_refused(code, output, ["--runs-dir", "is empty"])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_runs_on_a_file_is_refused_and_on_a_missing_folder_says_so(cli, tmp_path):
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("keep me\n")
+    assert_refused(*invoke(cli, "runs", "--runs-dir", a_file), ["notes.txt", "is a file, not a folder of runs"])
+    code, output = invoke(cli, "runs", "--runs-dir", tmp_path / "nowhere")
+    assert code == 0 and "does not exist yet" in output, output
+    assert a_file.read_text() == "keep me\n"
+
+
+def test_resuming_a_finished_run_whose_last_pt_was_deleted_says_it_was_lost(cli, two_runs):
+    healthy = two_runs[0]
+    (healthy / "checkpoints" / "last.pt").unlink()
+    code, output = invoke(cli, "train", "--resume", HEALTHY, "train.epochs=5")
+    assert_refused(code, output, ["was deleted or moved", f"--init-from {HEALTHY}"])
+    assert "before its first checkpoint" not in output

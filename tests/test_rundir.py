@@ -68,6 +68,16 @@ def test_torn_last_metrics_line_is_skipped_with_a_warning(tmp_path, caplog):
     assert "line 2 is incomplete" in caplog.text
 
 
+def test_a_bad_line_before_the_last_is_called_damaged_not_incomplete(tmp_path, caplog):
+    run = runs.RunDir.create(tmp_path, "garbled", now=NOW)
+    run.append_metrics({"type": "epoch", "epoch": 1, "train_loss": 1.0})
+    with run.metrics_path.open("a") as file:
+        file.write("garbage{{\n")
+    run.append_metrics({"type": "epoch", "epoch": 2, "train_loss": 0.5})
+    assert [r["epoch"] for r in run.epoch_records()] == [1, 2]
+    assert "line 2 is not JSON (damaged)" in caplog.text and "incomplete" not in caplog.text
+
+
 def test_runs_root_option_env_and_default(monkeypatch, tmp_path):
     monkeypatch.delenv("LEARNAI_RUNS_DIR", raising=False)
     assert str(runs.runs_root(None)) == "runs"

@@ -155,3 +155,14 @@ def test_a_reader_that_closes_stdout_early_gets_exit_141_and_no_traceback(two_ru
     code = process.wait(timeout=60)
     assert "Traceback" not in errors and "BrokenPipeError" not in errors, errors
     assert code == (2 if arguments[0] == "nosuchcommand" else 141), errors
+
+
+def test_runs_shows_ids_whole_even_beside_a_long_problem(cli):
+    from tests.conftest import CONFIGS
+
+    name = "a_rather_long_experiment_name_" + "x" * 40
+    run_id = cli.json("train", CONFIGS / "linear_regression.yaml", f"name={name}", "train.epochs=1")["run_id"]
+    (cli.runs_dir / run_id / "config.yaml").write_text("{{{{: [\n")  # damaged: a long status cell
+    shown = cli("runs").stdout
+    assert run_id in shown and "damage" in shown
+    assert cli("runs", "--columns", "epochs").stdout.count(run_id) == 1

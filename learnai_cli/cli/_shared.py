@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import typer
@@ -27,7 +28,10 @@ def complete_run_id(incomplete: str) -> list[str]:
     """Shell completion of RUN_ID arguments from the runs root."""
     from learnai_cli import rundir
 
-    candidates = ["latest", *[r.id for r in rundir.all_runs(rundir.runs_root(None))]]
+    try:
+        candidates = ["latest", *[r.id for r in rundir.all_runs(rundir.runs_root(None))]]
+    except UsageError:  # the runs root is a file: nothing to complete
+        candidates = ["latest"]
     return [c for c in candidates if c.startswith(incomplete)]
 
 
@@ -38,8 +42,23 @@ PluginOption = typer.Option(
     help="Module or .py file to import for its registered builders (repeatable); plugins run code.",
     metavar="MODULE|FILE.py",
 )
+
+
+def _runs_dir(text: str) -> Path:
+    """--runs-dir as a path; an empty one would quietly mean the current folder, so it is refused."""
+    if not text.strip():
+        raise typer.BadParameter("is empty: give the folder that holds your runs (default ./runs)")
+    return Path(text)
+
+
 RunsDirOption = typer.Option(
-    None, "--runs-dir", envvar="LEARNAI_RUNS_DIR", help=RUNS_DIR_HELP, show_default="./runs", metavar="DIR"
+    None,
+    "--runs-dir",
+    envvar="LEARNAI_RUNS_DIR",
+    help=RUNS_DIR_HELP,
+    show_default="./runs",
+    metavar="DIR",
+    parser=_runs_dir,
 )
 RunIdArgument = typer.Argument(
     ...,

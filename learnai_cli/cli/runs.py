@@ -74,13 +74,17 @@ def list_runs(
 
 def _render_runs(result: dict[str, Any]) -> None:
     if not result["runs"]:
-        stdout.print(f"no runs in {result['runs_dir']}", highlight=False)
+        missing = (
+            "" if Path(result["runs_dir"]).is_dir() else " (it does not exist yet: `learnai train CONFIG` makes it)"
+        )
+        stdout.print(f"no runs in {result['runs_dir']}{missing}", highlight=False)
         return
     if result.get("columns"):
         _render_columns(result)
         return
     table = Table(title=f"runs in {result['runs_dir']}")
-    for column in ("id", "name", "status", "epochs", "best", "test", "train time", "started"):
+    _add_id_column(table, result["runs"])
+    for column in ("name", "status", "epochs", "best", "test", "train time", "started"):
         table.add_column(column)
     for row in result["runs"]:
         best = f"{row['best_metric']} {row['best_value']:.4g}" if row["best_value"] is not None else ""
@@ -100,6 +104,11 @@ def _render_runs(result: dict[str, Any]) -> None:
     stdout.print(table)
 
 
+def _add_id_column(table: Table, rows: list[dict[str, Any]]) -> None:
+    """Run ids whole, on one line: they are what every other command takes (other columns wrap first)."""
+    table.add_column("id", no_wrap=True, min_width=max((len(row["id"]) for row in rows), default=2))
+
+
 def seconds_text(seconds: Any) -> str:
     """A duration for a table cell: 0.047s, 12.3s, 1234s (a sub-second run is not 0.0s)."""
     if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
@@ -111,7 +120,7 @@ def _render_columns(result: dict[str, Any]) -> None:
     from learnai_cli.commands.selection import SECONDS_COLUMNS
 
     table = Table(title=f"runs in {result['runs_dir']}")
-    table.add_column("id")
+    _add_id_column(table, result["runs"])
     for column in result["columns"]:
         values = [row["columns"][column] for row in result["runs"] if row["columns"][column] is not None]
         numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)

@@ -29,6 +29,18 @@ def checkpoint_path(run: RunDir, checkpoint: str) -> Path:
     return path
 
 
+def checkpoint_label(run: RunDir, checkpoint: str, path: Path) -> str:
+    """What names an evaluation result: best, last, a file in this run's checkpoints/ by its stem, any other file by
+    where it lies (<run id or folder>-<stem>), so evaluating another run's best.pt never replaces test-best.json."""
+    if checkpoint in ("best", "last"):
+        return checkpoint
+    path = path.resolve()
+    if path.parent == run.checkpoints.resolve():
+        return path.stem
+    owner = path.parent.parent if path.parent.name == "checkpoints" else path.parent
+    return f"{owner.name[:60]}-{path.stem}"
+
+
 def missing_checkpoint(run: RunDir, checkpoint: str) -> str:
     """Why `checkpoint` (best | last) is missing, suggesting only a checkpoint that exists."""
     meta = run.meta(strict=False)
@@ -109,7 +121,7 @@ def evaluate_run(
     report: dict[str, Any] = {
         "run_id": run.id,
         "split": split,
-        "checkpoint": str(path),
+        "checkpoint": str(path.absolute()),
         "checkpoint_epoch": state.get("epoch"),
         "samples": len(getattr(experiment.data, split)),
         "metrics": results,
@@ -118,7 +130,7 @@ def evaluate_run(
     report.update(_class_report(experiment, batches, precision))
     report.update(_what_was_learned(experiment, split))
     run.eval_dir.mkdir(exist_ok=True)
-    report["report"] = str(run.eval_report(split, checkpoint if checkpoint in ("best", "last") else path.stem))
+    report["report"] = str(run.eval_report(split, checkpoint_label(run, checkpoint, path)))
     write_json(Path(report["report"]), report)
     report["plots"] = [str(p) for p in _plots(run, report)]
     return report

@@ -52,7 +52,7 @@ def plot_runs(
         drawn = plots.plot_run(run, normalize) + (plots.animate_run(run) if animate else [])
         if not drawn:
             raise UsageError(_no_metrics(run))
-        if normalize is not None and run.meta().get("task") == "regression":
+        if normalize is not None and run.meta(strict=False).get("task") == "regression":
             raise UsageError(
                 f"run {run.id} is a regression run: it has no confusion matrix to normalise (they are drawn for "
                 "classifiers); drop --normalize/--no-normalize"

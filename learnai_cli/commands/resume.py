@@ -109,11 +109,19 @@ def check_resumable(run: RunDir, extending: bool = False) -> dict[str, Any]:
             f"run {run.id} is still running (pid {meta.get('pid')} on {meta.get('host')}); stop it before resuming"
         )
     if not run.last_checkpoint.is_file():
-        raise UsageError(
-            f"run {run.id} has no checkpoints/last.pt to resume from (it stopped before its first checkpoint); "
-            "train it again"
-        )
+        raise UsageError(_no_last_checkpoint(run, meta))
     return meta
+
+
+def _no_last_checkpoint(run: RunDir, meta: dict[str, Any]) -> str:
+    """Why there is nothing to resume from: never written (stopped early) or lost since; and what can be done."""
+    missing = f"run {run.id} has no checkpoints/last.pt to resume from"
+    if not meta.get("epochs_completed"):
+        return f"{missing} (it stopped before its first checkpoint); train it again: learnai train <config>"
+    lost = f"{missing}: it was deleted or moved (the run completed {meta['epochs_completed']} epoch(s))"
+    if run.checkpoint("best").is_file():
+        return f"{lost}. Its best.pt remains: start a new run from those weights with --init-from {run.id}"
+    return f"{lost}, and it has no best.pt either: restore last.pt to resume, or train it again"
 
 
 def resumable(run: RunDir, job, completed_check: bool = False, overrides: list[str] = ()):
