@@ -112,3 +112,15 @@ def test_a_reader_gone_before_the_last_flush_gets_141(tmp_path):
     process.stdout.close()  # `learnai --version | true`
     errors = process.stderr.read().decode()
     assert process.wait(timeout=60) == 141 and "Traceback" not in errors, errors
+
+
+def test_version_as_json_and_json_elsewhere_at_the_top(cli):
+    import json
+
+    from learnai_cli import __version__
+
+    for args in (["--version", "--json"], ["--json", "--version"]):
+        result = cli(*args)
+        assert result.exit_code == 0 and json.loads(result.stdout) == {"ok": True, "version": __version__}
+    misplaced = cli("--json", "runs")
+    assert misplaced.exit_code == 2 and "--json goes after the command" in misplaced.output

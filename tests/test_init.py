@@ -48,3 +48,10 @@ def test_init_refuses_what_is_no_config_with_exit_2(cli, tmp_path):
         result = cli("init", "x", "--from", source, "--dir", tmp_path / "out", "--json")
         assert result.exit_code == 2 and says in result.stderr, result.stderr
         assert json.loads(result.stdout)["ok"] is False and not (tmp_path / "out").exists()
+
+
+def test_init_with_a_file_name_writes_that_file(cli, tmp_path):
+    result = cli("init", "mine.yaml", "--dir", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["mine.yaml"]
+    assert "name: mine\n" in (tmp_path / "mine.yaml").read_text()

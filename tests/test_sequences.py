@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -19,6 +21,29 @@ def test_rnn_hello_learns_ohlol(cli, cell, input_mode):
     assert payload["final"]["val_accuracy"] == 1.0
     shown = cli("eval", payload["run_id"]).stdout
     assert "input: hello  predicted: ohlol  target: ohlol" in shown
+    predicted = cli.json("predict", payload["run_id"], "hello")
+    assert predicted["predicted_text"] == "ohlol" and len(predicted["positions"]) == 5
+    assert all(p[0]["class"] in "ehlo" and 0 <= p[0]["probability"] <= 1 for p in predicted["positions"])
+    assert cli("predict", payload["run_id"], "hello").stdout.strip() == "hello -> ohlol"
+    assert len(cli.json("predict", payload["run_id"], "lol")["predicted_text"]) == 3  # any length, its characters
+
+
+@pytest.mark.parametrize(
+    "text,problem",
+    [
+        ("0,1,2,2,3", "has characters it never saw: ',', '0', '1', '2', '3'"),
+        ("hellx", "has characters it never saw: 'x'"),
+        ("HELLO", "never saw"),
+        ("", "is empty"),
+    ],
+)
+def test_predict_on_a_character_model_refuses_other_characters(cli, text, problem):
+    run_id = cli.json("train", CONFIGS / "rnn_hello.yaml", "train.epochs=2")["run_id"]
+    refused = cli("predict", run_id, "--", text)
+    assert refused.exit_code == 2 and problem in refused.stderr, refused.stderr
+    assert "reads text made of the characters 'ehlo' (e.g. 'hello'" in refused.stderr
+    as_json = cli("predict", run_id, "--json", "--", text)
+    assert as_json.exit_code == 2 and json.loads(as_json.stdout)["ok"] is False
 
 
 def test_names_are_shipped_and_encoded():
@@ -47,6 +72,9 @@ def test_names_gru_classifies_and_predicts(cli, caplog):
     caplog.clear()
     assert cli("predict", payload["run_id"], "Núñez").exit_code == 0
     assert "no letter" not in caplog.text  # accents fold as in training
+    for no_name in ("   ", "1,2", "-'.", "日本"):
+        refused = cli("predict", payload["run_id"], "--", no_name)
+        assert refused.exit_code == 2 and "has no letters this model knows" in refused.stderr, refused.stderr
 
 
 def test_collate_pads_each_batch_to_its_own_longest(cli):
@@ -93,3 +121,12 @@ def test_predict_an_image_file(cli, mnist_root, tmp_path):
     top = cli.json("predict", payload["run_id"], str(digit))["top"]
     assert len(top) == 3 and top[0]["class"].split(" - ")[0].isdigit()
     assert "is not a file" in cli("predict", payload["run_id"], str(tmp_path / "missing.png")).stderr
+
+
+def test_predict_on_a_polynomial_fit_takes_x_and_makes_its_powers(cli):
+    """The model reads [x, x^2]; the user gives x (a pair could disagree with itself: 2,9 is no x, x^2)."""
+    run_id = cli.json("train", CONFIGS / "polynomial_regression.yaml", "train.epochs=30")["run_id"]
+    predicted = cli.json("predict", run_id, "0.5")["prediction"][0]
+    assert predicted == pytest.approx(1 + 2 * 0.5 + 3 * 0.25, abs=0.3)  # y = 1 + 2x + 3x^2
+    refused = cli("predict", run_id, "0.5,0.25")
+    assert refused.exit_code == 2 and "this model takes one number (x); got 2" in refused.stderr

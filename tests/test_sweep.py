@@ -34,3 +34,10 @@ def test_sweep_checks_every_point_before_training(cli, runs_dir):
     result = cli("sweep", CONFIGS / "generalfit.yaml", "optimizer.lr=0.01,abc")
     assert result.exit_code == 2 and "optimizer.lr" in result.stderr and not runs_dir.exists()
     assert "must look like" in cli("sweep", CONFIGS / "generalfit.yaml", "optimizer.lr").stderr
+
+
+def test_a_key_given_twice_is_refused_before_any_run(cli, runs_dir):
+    for twice in (["optimizer.lr=0.01,0.1", "optimizer.lr=0.5"], ["train.epochs=1", "train.epochs=2,3"]):
+        result = cli("sweep", CONFIGS / "generalfit.yaml", *twice)
+        assert result.exit_code == 2 and "is given twice" in result.stderr, result.stderr
+        assert twice[0].split("=")[0] in result.stderr and not runs_dir.exists()

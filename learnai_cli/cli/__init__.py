@@ -5,6 +5,7 @@ torch is imported only by the commands that train or evaluate; each module here 
 
 from __future__ import annotations
 
+import json
 import sys
 
 import typer
@@ -31,19 +32,22 @@ app = typer.Typer(
 )
 
 
-def _version(value: bool) -> None:
-    if value:
-        print(f"learnai {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
+@app.callback(invoke_without_command=True)
 def root(
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version and exit.", metavar=""
+    context: typer.Context,
+    version: bool = typer.Option(False, "--version", help="Print the version and exit.", metavar=""),
+    json_output: bool = typer.Option(
+        False, "--json", help='With --version: print {"ok": true, "version": ...} for scripts.', metavar=""
     ),
 ) -> None:
     """learnai: write a YAML file, train it, get a run directory with metrics, checkpoints and plots."""
+    if version:
+        print(json.dumps({"ok": True, "version": __version__}) if json_output else f"learnai {__version__}")
+        raise typer.Exit()
+    if context.invoked_subcommand is None:  # `learnai --json`: nothing was asked
+        raise typer.BadParameter("give a command (learnai -h lists them); --json goes after it, or with --version")
+    if json_output:
+        raise typer.BadParameter(f"--json goes after the command: learnai {context.invoked_subcommand} ... --json")
 
 
 # The commands in the order `learnai --help` lists them.

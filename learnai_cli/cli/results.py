@@ -19,6 +19,7 @@ from learnai_cli.cli._shared import (
     reporting_errors,
     stdout,
 )
+from learnai_cli.errors import counted
 
 
 def evaluate(
@@ -40,7 +41,7 @@ def evaluate(
 
 def _render_eval(report: dict[str, Any]) -> None:
     samples, epoch = report["samples"], report["checkpoint_epoch"]
-    table = Table(title=f"{report['run_id']} — {report['split']} split ({samples} samples, epoch {epoch})")
+    table = Table(title=f"{report['run_id']} — {report['split']} split ({counted(samples, 'sample')}, epoch {epoch})")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in report["metrics"].items():
@@ -74,8 +75,8 @@ def predict(
     text: str = typer.Argument(
         ...,
         metavar="INPUT",
-        help="A surname (names models), an image file (image models) or a comma-separated row of numbers "
-        "(tabular and regression models).",
+        help="A surname (names models), a string of the training text's characters (character RNNs), an image "
+        "file (image models) or a comma-separated row of numbers (tabular and regression models).",
     ),
     checkpoint: str = CheckpointOption,
     top: int = typer.Option(3, "--top", min=1, help="How many classes to show.", metavar="N"),
@@ -95,6 +96,9 @@ def predict(
 def _render_prediction(result: dict[str, Any]) -> None:
     if "prediction" in result:
         stdout.print(Text(f"{result['input']} -> {', '.join(f'{v:.4g}' for v in result['prediction'])}"))
+        return
+    if "predicted_text" in result:
+        stdout.print(Text(f"{result['input']} -> {result['predicted_text']}"))
         return
     for rank, entry in enumerate(result["top"], start=1):
         stdout.print(Text(f"{rank}. {entry['class']:<14} {entry['probability']:.1%}"))

@@ -18,7 +18,7 @@ from learnai_cli.engine.device import resolve_device, seed_everything
 from learnai_cli.engine.distributed import NOT_DISTRIBUTED, Distributed, check_batch_size, setup
 from learnai_cli.engine.lazy_dynamo import skip_dynamo_import
 from learnai_cli.engine.threads import auto_threads, available_cpus, default_threads, macs_per_sample
-from learnai_cli.errors import ConfigError, UsageError, short_repr
+from learnai_cli.errors import ConfigError, UsageError, counted, short_repr
 from learnai_cli.log import logger
 
 
@@ -97,7 +97,7 @@ def _warn_unused_splits(section: Any, splits: DatasetSplits) -> None:
         if given is not None and value != default[key].default:
             logger.warning(
                 f"data.{key}={value} is not used: dataset '{section.name}' has its own {key.split('_')[0]} split "
-                f"({len(given)} samples)"
+                f"({counted(len(given), 'sample')})"
             )
 
 
@@ -238,11 +238,24 @@ def check_model_fits_data(experiment: Experiment) -> None:
         raise ConfigError(
             f"model '{names.model.name}' does not fit data '{names.data.name}' with loss '{names.loss.name}': "
             f"inputs {tuple(inputs.shape)}, targets {tuple(targets.shape)}{output_shape}: {first_line}. "
-            f"Change the model's sizes ({_model_settings(experiment)}) to match the data."
+            f"Each sample has {_sample_text(inputs)}: set the model's sizes (now {_model_settings(experiment)}) "
+            "to take that."
         ) from None
     finally:
         model.train(was_training)
     _check_labels(experiment, outputs.shape[1] if outputs.dim() > 1 else 1)
+
+
+def _sample_text(inputs: Any) -> str:
+    """What one sample of the data holds, in a learner's words: 8 features, a 1x28x28 image, a sequence of 5 tokens."""
+    if not isinstance(inputs, torch.Tensor):
+        return f"{type(inputs).__name__} values"
+    shape = tuple(inputs.shape[1:])
+    if len(shape) == 1:
+        return f"a sequence of {shape[0]} tokens" if not inputs.is_floating_point() else counted(shape[0], "feature")
+    if len(shape) == 3:
+        return f"a {'x'.join(map(str, shape))} image (channels x height x width)"
+    return f"a tensor of shape {shape}"
 
 
 def _check_loss(experiment: Experiment, loss: Any) -> None:

@@ -29,6 +29,7 @@ def shipped_templates() -> list[str]:
 def init_config(name: str, source: str, directory: Path) -> tuple[Path, list[str]]:
     """<directory>/<name>.yaml from a shipped config or a config file, with its name changed and its comments kept;
     also the warnings about relative paths that no longer lead where they did."""
+    name = re.sub(r"\.ya?ml$", "", name)  # `init my.yaml` means the file my.yaml, not my.yaml.yaml
     _check_name(name)
     source_path = _source_file(source)
     target = directory / f"{name}.yaml"

@@ -24,13 +24,19 @@ def predict(
     result: dict[str, Any] = {"run_id": run.id, "input": text, "checkpoint": str(path)}
     if experiment.task == "regression":
         return {**result, "prediction": outputs.view(-1).tolist()}
-    probabilities = _probabilities(outputs, experiment)
+    if outputs.dim() == 2:  # one class per input position (classes, time): a character sequence model
+        positions = [_ranked(_probabilities(column, experiment), experiment, top) for column in outputs.T]
+        return {**result, "predicted_text": "".join(p[0]["class"] for p in positions), "positions": positions}
+    return {**result, "top": _ranked(_probabilities(outputs, experiment), experiment, top)}
+
+
+def _ranked(probabilities, experiment, top: int) -> list[dict[str, Any]]:
+    """The `top` most probable classes, by name, most probable first."""
+    import torch
+
     names = experiment.data.class_names or [str(i) for i in range(len(probabilities))]
     best = torch.topk(probabilities, k=min(top, len(probabilities)))
-    ranked = [
-        {"class": names[i], "probability": round(float(p), 4)} for p, i in zip(best.values, best.indices.tolist())
-    ]
-    return {**result, "top": ranked}
+    return [{"class": names[i], "probability": round(float(p), 4)} for p, i in zip(best.values, best.indices.tolist())]
 
 
 def _encode(experiment, text: str):
@@ -40,7 +46,7 @@ def _encode(experiment, text: str):
     if experiment.data.encode_input is not None:
         return experiment.data.encode_input(text)
     sample = getattr(experiment.data.train, "inputs", None)
-    if sample is None or sample.dim() != 2:
+    if sample is None or sample.dim() != 2 or not sample.is_floating_point():
         raise UsageError(
             "learnai predict takes a surname, an image file or a CSV row of numbers; "
             f"data '{experiment.experiment_config.data.name}' wants none of these"

@@ -11,7 +11,7 @@ from typing import Any
 
 from learnai_cli.atomic import write_atomic
 from learnai_cli.commands.search_space import split_top_level
-from learnai_cli.errors import Interrupted, RunFailed, UsageError
+from learnai_cli.errors import Interrupted, RunFailed, UsageError, clip
 from learnai_cli.rundir import (
     COMPARISON_PLOT,
     SWEEP_SUMMARY_CSV,
@@ -29,6 +29,20 @@ def parse_axis(spec: str) -> tuple[str, list[str]]:
     return key, split_top_level(values)
 
 
+def _distinct_keys(axes: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]]]:
+    """Refuse a key given twice (an axis and a fixed value): the later one would silently win at every point."""
+    seen: dict[str, str] = {}
+    for key, values in axes:
+        spec = f"{key}={','.join(values)}"
+        if key in seen:
+            raise UsageError(
+                f"{key} is given twice ('{clip(seen[key])}' and '{clip(spec)}'): the second would replace the first at "
+                "every point. Give it once: several values for an axis, or one value to fix it"
+            )
+        seen[key] = spec
+    return axes
+
+
 def points(axes: list[tuple[str, list[str]]]) -> list[list[str]]:
     """Every combination, as lists of key=value overrides."""
     keys = [key for key, _ in axes]
@@ -39,7 +53,7 @@ def run_sweep(config_path: Path, specs: list[str], root: Path, interactive: bool
     from learnai_cli import config as config_module
     from learnai_cli.commands.train import train
 
-    grid = points([parse_axis(spec) for spec in specs])
+    grid = points(_distinct_keys([parse_axis(spec) for spec in specs]))
     experiment_configs = [
         config_module.load(config_path, overrides) for overrides in grid
     ]  # all valid before any trains

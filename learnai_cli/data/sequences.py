@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import string
 import unicodedata
 from importlib import resources
@@ -37,7 +38,20 @@ def hello(source: str = "hello", target: str = "ohlol") -> DatasetSplits:
         test=pair,
         class_names=vocabulary,
         info={"vocabulary": vocabulary, "source": source, "target": target},
+        encode_input=functools.partial(encode_characters, vocabulary=vocabulary, example=source),
     )
+
+
+def encode_characters(text: str, vocabulary: list[str], example: str) -> torch.Tensor:
+    """For `learnai predict`: a string over the training text's characters as a batch of one sequence of indices."""
+    unknown = sorted(set(text) - set(vocabulary))
+    if not text or unknown:
+        problem = f"has characters it never saw: {', '.join(map(repr, unknown))}" if unknown else "is empty"
+        raise UsageError(
+            f"the input {problem}; this model reads text made of the characters {''.join(vocabulary)!r} "
+            f"(e.g. '{example}', what it was trained on)"
+        )
+    return torch.tensor([[vocabulary.index(c) for c in text]])
 
 
 def encode_name(name: str) -> list[int]:
@@ -53,8 +67,11 @@ def _folded(name: str) -> str:
 def encode_name_input(text: str) -> torch.Tensor:
     """For `learnai predict`: a surname as a batch of one sequence of character indices."""
     encoded = encode_name(text)
-    if not encoded:
-        raise UsageError(f"'{text}' has no letters this model knows (ASCII letters, space and .,;'-)")
+    if not any(c in string.ascii_letters for c in _folded(text)):  # spaces and punctuation alone are no name
+        raise UsageError(
+            f"'{text}' has no letters this model knows: a surname is written in ASCII letters (accents "
+            "are folded away), with space and .,;'- allowed between them, e.g. 'Nakamura'"
+        )
     dropped = sorted(set(_folded(text)) - set(NAME_CHARACTERS))
     if dropped:  # not silently: say what the model was given instead
         read = "".join(NAME_CHARACTERS[index - 1] for index in encoded)

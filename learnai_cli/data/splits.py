@@ -111,10 +111,8 @@ def parse_row(text: str, feature_names: list[str]) -> torch.Tensor:
     """A batch of one from 'x1,x2,...' with one number per feature; a wrong count or a non-number is a UsageError."""
     cells = text.split(",")
     if len(cells) != len(feature_names):
-        raise UsageError(
-            f"this model takes {len(feature_names)} comma-separated numbers ({', '.join(feature_names)}); "
-            f"got {len(cells)}"
-        )
+        wanted = "one number" if len(feature_names) == 1 else f"{len(feature_names)} comma-separated numbers"
+        raise UsageError(f"this model takes {wanted} ({', '.join(feature_names)}); got {len(cells)}")
     values = []
     for name, cell in zip(feature_names, cells):
         try:

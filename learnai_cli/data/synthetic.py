@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Optional
 
 import torch
 
-from learnai_cli.data.splits import DatasetSplits, TensorSplit
+from learnai_cli.data.splits import DatasetSplits, TensorSplit, parse_row
 from learnai_cli.registry import DATASETS
 
 
@@ -48,7 +49,17 @@ def polynomial(
     powers = torch.cat([torch.ones(n, 1), x ** torch.arange(1, len(coefficients)).float()], dim=1)
     y = powers @ torch.tensor(coefficients, dtype=torch.float32).view(-1, 1)
     y = y + noise * torch.randn(n, 1, generator=generator)
-    return DatasetSplits(train=TensorSplit(features, y), info={"true_coefficients": list(coefficients)})
+    return DatasetSplits(
+        train=TensorSplit(features, y),
+        info={"true_coefficients": list(coefficients)},
+        encode_input=functools.partial(polynomial_input, degree=degree),
+    )
+
+
+def polynomial_input(text: str, degree: int) -> torch.Tensor:
+    """For `learnai predict`: one x, as the features [x, x^2, ..., x^degree] the model was trained on."""
+    x = parse_row(text, ["x"])
+    return torch.cat([x**power for power in range(1, degree + 1)], dim=1)
 
 
 @DATASETS.register("curve", task="regression")

@@ -274,8 +274,14 @@ class Trainer:
             bound = f"< {rule.below:g}" if rule.below is not None else f"> {rule.above:g}"
             self.should_stop, self.stop_reason = (
                 True,
-                f"stop_when: {rule.metric} {value:.4g} {bound} at step {self.state.step}",
+                f"stop_when: {rule.metric} {value:.4g} {bound} at step {self.state.step}{self._interval_note(rule)}",
             )
+
+    def _interval_note(self, rule) -> str:
+        """train_loss is checked per log interval: say so, as the epoch's mean loss shown at the end differs."""
+        if rule.metric != "train_loss":
+            return ""
+        return f" (mean over the last log interval of up to {self.settings.log_every_steps} steps, not the epoch's)"
 
     def _reached_max_steps(self) -> bool:
         if self.settings.max_steps is not None and self.state.step >= self.settings.max_steps:
