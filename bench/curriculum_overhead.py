@@ -102,7 +102,10 @@ def busy_neighbour(enabled: bool) -> Iterator[int | None]:
     if not enabled:
         yield None
         return
-    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    # It spins only while its parent lives: a benchmark killed by a signal (no finally) must not leave it running
+    # and make every later "quiet" measurement a busy one.
+    spin = f"import os\nwhile os.getppid() == {os.getpid()}: pass"
+    spinner = subprocess.Popen([sys.executable, "-c", spin])
     try:
         time.sleep(0.5)  # let it get going before the first measurement
         yield spinner.pid
