@@ -26,7 +26,9 @@ def predict(
         return {**result, "prediction": outputs.view(-1).tolist()}
     if outputs.dim() == 2:  # one class per input position (classes, time): a character sequence model
         positions = [_ranked(_probabilities(column, experiment), experiment, top) for column in outputs.T]
-        return {**result, "predicted_text": "".join(p[0]["class"] for p in positions), "positions": positions}
+        classes = [p[0]["class"] for p in positions]
+        joiner = "" if all(len(c) == 1 for c in classes) else " "  # characters run together, other classes do not
+        return {**result, "predicted_text": joiner.join(classes), "positions": positions}
     return {**result, "top": _ranked(_probabilities(outputs, experiment), experiment, top)}
 
 
