@@ -248,7 +248,8 @@ def test_a_trial_whose_process_died_stops_counting_toward_the_trials(tmp_path):
 
     from learnai_cli.commands.tune_study import counted, fail_abandoned, owner_attrs
 
-    study = optuna.create_study()
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    study = optuna.create_study(storage=url)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     for pid in (os.getpid(), dead.pid):  # this process is alive; the other was killed (here: ended) mid-trial
@@ -258,7 +259,7 @@ def test_a_trial_whose_process_died_stops_counting_toward_the_trials(tmp_path):
     run = tmp_path / "2026-01-01_00-00-00_killed"  # the run the killed trial had started
     run.mkdir()
     (run / "meta.json").write_text(json.dumps({"study": study.study_name, "trial": 1, "status": "running"}))
-    assert fail_abandoned(study, tmp_path) == 1
+    assert fail_abandoned(study, url, tmp_path) == 1
     assert [(t.state.name, counted(t)) for t in study.trials] == [("RUNNING", True), ("FAIL", False)]
     attrs = study.trials[1].user_attrs
     assert (attrs["status"], attrs["run_id"]) == ("crashed", run.name) and "killed" in attrs["message"]

@@ -218,7 +218,7 @@ def run_trials(study, plan: Plan, request: TuneRequest) -> None:
     deadline = time.monotonic() + request.timeout if request.timeout is not None else None  # 0: start none
     while deadline is None or time.monotonic() < deadline:
         with tune_study.ask_lock(plan.folder):
-            tune_study.fail_abandoned(study, request.root)
+            tune_study.fail_abandoned(study, plan.url, request.root)
             if sum(tune_study.counted(t) for t in study.get_trials(deepcopy=False)) >= plan.trials:
                 return
             trial = study.ask()

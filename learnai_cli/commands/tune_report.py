@@ -89,6 +89,8 @@ def summarize(study, folder: Path) -> dict[str, Any]:
 
 def _values(overrides: list[str]) -> dict[str, Any]:
     """{key: value} of `key=value` overrides, each value read as the config reads it (0.01 a number, [8, 4] a list)."""
+    import yaml
+
     from learnai_cli.config_yaml import load_text
 
     values = {}
@@ -96,7 +98,7 @@ def _values(overrides: list[str]) -> dict[str, Any]:
         key, _, text = override.partition("=")
         try:
             values[key] = load_text(text)
-        except Exception:  # written by learnai as YAML, so this is a damaged study: show the text
+        except (yaml.YAMLError, ValueError, RecursionError):  # learnai wrote it as YAML: a damaged study, show the text
             values[key] = text
     return values
 

@@ -140,7 +140,7 @@ def owner_attrs() -> dict[str, Any]:
     return {"host": socket.gethostname(), "pid": os.getpid(), "started": datetime.now().isoformat(timespec="seconds")}
 
 
-def fail_abandoned(study, root: Path) -> int:
+def fail_abandoned(study, url: str, root: Path) -> int:
     """Trials of this machine left RUNNING by a process that is gone (kill -9, a crash) are marked crashed, with
     the run they trained, so they stop counting and a continued study trains others in their place."""
     from learnai_cli.commands.tune_runs import trial_run
@@ -156,8 +156,12 @@ def fail_abandoned(study, root: Path) -> int:
         if effective_status(owner) == "crashed":
             found = trial_run(root, study.study_name, trial.number)
             record = {"status": "crashed", "message": "its process was killed or crashed"}
+            # the trial is another process's: its attrs are set through the storage (opened only for this rare case)
+            storage = open_storage(url)
+            study_id = storage.get_study_id_from_name(study.study_name)
+            trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
             for key, value in {**record, **({"run_id": found[0]} if found else {})}.items():
-                study._storage.set_trial_user_attr(trial._trial_id, key, value)  # the trial object is another process's
+                storage.set_trial_user_attr(trial_id, key, value)
             study.tell(trial.number, state=_state("FAIL"), skip_if_finished=True)
             abandoned += 1
     return abandoned
