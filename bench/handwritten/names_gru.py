@@ -2,7 +2,8 @@
 linear head.
 
 The loop configs/names_gru.yaml stands for: the 18 language files shipped with learnai, 80/10/10 split, each batch
-padded to its longest name, CrossEntropyLoss, Adam lr 0.003, 8 epochs of batch 256.
+padded to its longest name, CrossEntropyLoss, Adam lr 0.003, 8 epochs of batch 256, on the GPU when there is one
+(as the curriculum's loop does: model and each batch moved to it).
     python bench/handwritten/names_gru.py [--epochs N]
 """
 
@@ -20,6 +21,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--epochs", type=int, default=8)
 epochs = parser.parse_args().epochs
 torch.manual_seed(0)
+device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 NAMES = Path(__file__).resolve().parents[2] / "learnai_cli" / "data" / "builtin" / "names"
 LETTERS = string.ascii_letters + " .,;'-"  # index 0 is padding
@@ -74,7 +76,7 @@ class NameGRU(nn.Module):
         return self.fc(torch.cat([hidden[0], hidden[1]], dim=1))
 
 
-model = NameGRU(len(LETTERS) + 1, len(dataset.languages))
+model = NameGRU(len(LETTERS) + 1, len(dataset.languages)).to(device)
 criterion = nn.CrossEntropyLoss()
 optimizer = torch.optim.Adam(model.parameters(), lr=0.003)
 
@@ -82,6 +84,7 @@ for epoch in range(epochs):
     model.train()
     total = 0.0
     for names, lengths, labels in train_loader:
+        names, labels = names.to(device), labels.to(device)  # lengths stay on the CPU, as packing wants
         loss = criterion(model(names, lengths), labels)
         optimizer.zero_grad()
         loss.backward()
@@ -91,6 +94,7 @@ for epoch in range(epochs):
     val_total, correct = 0.0, 0
     with torch.no_grad():
         for names, lengths, labels in val_loader:
+            names, labels = names.to(device), labels.to(device)
             logits = model(names, lengths)
             val_total += criterion(logits, labels).item() * len(labels)
             correct += (logits.argmax(dim=1) == labels).sum().item()
