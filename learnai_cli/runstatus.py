@@ -106,9 +106,18 @@ def checkpoint_problem(run: RunDir) -> str | None:
     found without loading it: `runs` reads the end of each file only."""
     for which in ("best", "last"):
         path = run.checkpoint(which)
-        if path.is_file() and not zipfile.is_zipfile(path):
+        if path.is_file() and not _is_torch_archive(path):
             return f"checkpoints/{path.name} is not a whole checkpoint (cut short or overwritten)"
     return None
+
+
+def _is_torch_archive(path: Path) -> bool:
+    """A zip whose directory (read from the file's end, nothing unpacked) names the pickle torch.save writes."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(name.endswith("/data.pkl") for name in archive.namelist())
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
 
 
 def test_metrics(run: RunDir) -> dict[str, float] | None:

@@ -107,6 +107,9 @@ def write_bad_checkpoint(target: Path, how: str) -> None:
     elif how == "zip_junk":
         with zipfile.ZipFile(target, "w") as archive:
             archive.writestr("archive/data.pkl", b"junk")
+    elif how == "other_zip":  # another tool's archive (a document, a dataset) saved under the checkpoint's name
+        with zipfile.ZipFile(target, "w") as archive:
+            archive.writestr("word/document.xml", b"<w:document/>")
     else:
         raise AssertionError(how)
 
@@ -165,7 +168,9 @@ METRICS = ["metrics_non_utf8", "metrics_not_objects"]
 CONFIG = ["config_deleted", "config_garbage", "config_binary", "config_list"]
 CHECKPOINTS = ["checkpoints_other_architecture", "checkpoints_truncated", "checkpoints_empty"]
 CHECKPOINTS += ["checkpoints_text", "checkpoints_random", "checkpoints_not_learnai", "checkpoints_weights_not_tensors"]
+CHECKPOINTS += ["checkpoints_other_zip"]
 NOT_WHOLE_CHECKPOINTS = ["checkpoints_truncated", "checkpoints_empty", "checkpoints_text", "checkpoints_random"]
+NOT_WHOLE_CHECKPOINTS += ["checkpoints_other_zip"]  # a zip, but not the pickle archive torch.save writes
 
 # (damage, command, expectation, the words the message must hold one of). Expectations: "refuse" = exit 2,
 # the message names the damaged file, nothing on disk changes; "tolerate" = no traceback and a documented
@@ -213,7 +218,7 @@ def test_commands_on_a_damaged_run_fail_cleanly(cli, templates, two_runs, damage
             assert_refused(code, output, [words])
 
 
-BAD_FILES = ["text", "random", "not_learnai", "weights_not_tensors", "zip_junk", "empty"]
+BAD_FILES = ["text", "random", "not_learnai", "weights_not_tensors", "zip_junk", "other_zip", "empty"]
 
 
 @pytest.mark.parametrize("command", ["eval", "predict", "export"])
@@ -244,7 +249,7 @@ def test_runs_still_lists_every_run_beside_a_damaged_one(cli, templates, two_run
         if damage in META + CONFIG:
             assert rows[DAMAGED]["status"] == "damaged", rows[DAMAGED]
             assert "config.yaml" in rows[DAMAGED]["problem"] or damage in META, rows[DAMAGED]
-        if damage in NOT_WHOLE_CHECKPOINTS:  # found without loading: the file is no zip archive
+        if damage in NOT_WHOLE_CHECKPOINTS:  # found without loading: no torch archive
             assert rows[DAMAGED]["status"] == "damaged", rows[DAMAGED]
             assert "is not a whole checkpoint" in rows[DAMAGED]["problem"], rows[DAMAGED]
     else:
