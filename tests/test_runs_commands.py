@@ -166,3 +166,48 @@ def test_runs_shows_ids_whole_even_beside_a_long_problem(cli):
     shown = cli("runs").stdout
     assert run_id in shown and "damage" in shown
     assert cli("runs", "--columns", "epochs").stdout.count(run_id) == 1
+
+
+def test_runs_off_a_terminal_keeps_every_cell_whole(cli):
+    name = "a_rather_long_experiment_name_" + "y" * 45
+    run_id = cli.json("train", CONFIGS / "toy_classes.yaml", f"name={name}", "train.epochs=1")["run_id"]
+    shown = cli("runs").stdout
+    assert shown.count(run_id) == 1 and name in shown.replace(run_id, ""), shown  # the name cell too, on one line
+    assert "…" not in shown and all(h in shown for h in ("status", "best", "train time", "started")), shown
+
+
+def _terminal_table(monkeypatch, width: int, rows: list[tuple[str, ...]]) -> str:
+    """What `runs` prints to a terminal `width` columns wide."""
+    import io
+
+    from rich.console import Console
+
+    from learnai_cli.cli import table_fit
+
+    screen = io.StringIO()
+    monkeypatch.setattr(table_fit, "stdout", Console(file=screen, force_terminal=True, width=width, color_system=None))
+    headers = ("id", "name", "status", "epochs", "best", "test", "train time", "started")
+    table_fit.print_table("runs in here", headers, rows, ("name", "started", "train time", "test", "epochs", "best"))
+    return screen.getvalue()
+
+
+LONG_ID = "2026-12-06_03-02-24_" + "a_very_long_experiment_name_" * 2
+ROW = (LONG_ID, LONG_ID[20:], "completed", "2", "val_accuracy 0.1667", "", "0.063s", "2026-12-06T03:02:24")
+
+
+@pytest.mark.parametrize("width", [100, 120, 150])
+def test_a_narrow_terminal_loses_whole_columns_not_the_ids(monkeypatch, width):
+    shown = _terminal_table(monkeypatch, width, [ROW, ("2026-12-06_02-52-13_toy", "toy", "running", "1", "", "", "", "")])
+    assert LONG_ID in shown and "completed" in shown and "left out on this narrow terminal: name" in shown, shown
+    assert all(len(line) <= width for line in shown.splitlines()), shown
+    assert "…" not in shown, shown  # the columns shown are whole
+
+
+def test_a_terminal_narrower_than_an_id_and_its_status_lists_each_run_on_lines(monkeypatch):
+    shown = _terminal_table(monkeypatch, 80, [ROW])
+    assert LONG_ID in shown.splitlines() and "status: completed" in shown and "best: val_accuracy 0.1667" in shown
+
+
+def test_a_wide_terminal_shows_every_column(monkeypatch):
+    shown = _terminal_table(monkeypatch, 250, [ROW])
+    assert "left out" not in shown and LONG_ID in shown and "2026-12-06T03:02:24" in shown, shown

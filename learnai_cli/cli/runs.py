@@ -20,6 +20,7 @@ from learnai_cli.cli._shared import (
     reporting_errors,
     stdout,
 )
+from learnai_cli.cli.table_fit import print_table
 from learnai_cli.errors import UsageError
 
 YesOption = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (scripts).", metavar="")
@@ -82,31 +83,18 @@ def _render_runs(result: dict[str, Any]) -> None:
     if result.get("columns"):
         _render_columns(result)
         return
-    table = Table(title=f"runs in {result['runs_dir']}")
-    _add_id_column(table, result["runs"])
-    for column in ("name", "status", "epochs", "best", "test", "train time", "started"):
-        table.add_column(column)
+    headers = ("id", "name", "status", "epochs", "best", "test", "train time", "started")
+    rows = []
     for row in result["runs"]:
         best = f"{row['best_metric']} {row['best_value']:.4g}" if row["best_value"] is not None else ""
-        duration = seconds_text(row["duration_s"])
         status = f"damaged: {row['problem']}" if row["status"] == "damaged" else row["status"]
-        cells = (
-            row["id"],
-            str(row["name"]),
-            status,
-            str(row["epochs"] or 0),
-            best,
-            _test_text(row.get("test")),
-            duration,
-            str(row["started"] or ""),
-        )
-        table.add_row(*map(Text, cells))
-    stdout.print(table)
-
-
-def _add_id_column(table: Table, rows: list[dict[str, Any]]) -> None:
-    """Run ids whole, on one line: they are what every other command takes (other columns wrap first)."""
-    table.add_column("id", no_wrap=True, min_width=max((len(row["id"]) for row in rows), default=2))
+        rows.append((
+            row["id"], str(row["name"]), status, str(row["epochs"] or 0), best, _test_text(row.get("test")),
+            seconds_text(row["duration_s"]), str(row["started"] or ""),
+        ))  # fmt: skip
+    # a narrow terminal loses first what the id already says (its name, its start), then the least read
+    drop_order = ("name", "started", "train time", "test", "epochs", "best")
+    print_table(f"runs in {result['runs_dir']}", headers, rows, drop_order)
 
 
 def seconds_text(seconds: Any) -> str:
@@ -119,16 +107,14 @@ def seconds_text(seconds: Any) -> str:
 def _render_columns(result: dict[str, Any]) -> None:
     from learnai_cli.commands.selection import SECONDS_COLUMNS
 
-    table = Table(title=f"runs in {result['runs_dir']}")
-    _add_id_column(table, result["runs"])
+    headers, numeric = ["id"], []
     for column in result["columns"]:
+        headers.append(f"{column} (s)" if column in SECONDS_COLUMNS else column)  # the cells are bare numbers
         values = [row["columns"][column] for row in result["runs"] if row["columns"][column] is not None]
-        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-        header = f"{column} (s)" if column in SECONDS_COLUMNS else column  # the cells are bare numbers
-        table.add_column(header, justify="right" if numbers else "left")  # numbers line up by their digits
-    for row in result["runs"]:
-        table.add_row(Text(row["id"]), *(Text(cell_text(row["columns"][c])) for c in result["columns"]))
-    stdout.print(table)
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            numeric.append(headers[-1])  # numbers line up by their digits
+    rows = [[row["id"], *(cell_text(row["columns"][c]) for c in result["columns"])] for row in result["runs"]]
+    print_table(f"runs in {result['runs_dir']}", headers, rows, right_aligned=numeric)  # every column asked for
 
 
 def cell_text(value: Any) -> str:
