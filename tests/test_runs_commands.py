@@ -197,7 +197,9 @@ ROW = (LONG_ID, LONG_ID[20:], "completed", "2", "val_accuracy 0.1667", "", "0.06
 
 @pytest.mark.parametrize("width", [100, 120, 150])
 def test_a_narrow_terminal_loses_whole_columns_not_the_ids(monkeypatch, width):
-    shown = _terminal_table(monkeypatch, width, [ROW, ("2026-12-06_02-52-13_toy", "toy", "running", "1", "", "", "", "")])
+    shown = _terminal_table(
+        monkeypatch, width, [ROW, ("2026-12-06_02-52-13_toy", "toy", "running", "1", "", "", "", "")]
+    )
     assert LONG_ID in shown and "completed" in shown and "left out on this narrow terminal: name" in shown, shown
     assert all(len(line) <= width for line in shown.splitlines()), shown
     assert "…" not in shown, shown  # the columns shown are whole
