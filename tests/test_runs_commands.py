@@ -185,9 +185,12 @@ def _terminal_table(monkeypatch, width: int, rows: list[tuple[str, ...]]) -> str
     from learnai_cli.cli import table_fit
 
     screen = io.StringIO()
-    monkeypatch.setattr(table_fit, "stdout", Console(file=screen, force_terminal=True, width=width, color_system=None))
+    monkeypatch.setattr(
+        table_fit, "stdout", Console(file=screen, force_terminal=True, width=width, color_system=None, soft_wrap=True)
+    )
     headers = ("id", "name", "status", "epochs", "best", "test", "train time", "started")
-    table_fit.print_table("runs in here", headers, rows, ("name", "started", "train time", "test", "epochs", "best"))
+    drop_order = ("name", "started", "train time", "test", "epochs", "best")
+    table_fit.print_table("runs in here", headers, rows, table_fit.Layout(drop_order=drop_order))
     return screen.getvalue()
 
 
@@ -213,3 +216,25 @@ def test_a_terminal_narrower_than_an_id_and_its_status_lists_each_run_on_lines(m
 def test_a_wide_terminal_shows_every_column(monkeypatch):
     shown = _terminal_table(monkeypatch, 250, [ROW])
     assert "left out" not in shown and LONG_ID in shown and "2026-12-06T03:02:24" in shown, shown
+
+
+@pytest.mark.parametrize("width", [60, 90, 200])
+def test_sweep_and_tune_tables_keep_their_run_ids_whole_at_any_width(monkeypatch, width):
+    import io
+
+    from rich.console import Console
+
+    from learnai_cli.cli import table_fit
+
+    screen = io.StringIO()
+    monkeypatch.setattr(
+        table_fit, "stdout", Console(file=screen, force_terminal=True, width=width, color_system=None, soft_wrap=True)
+    )
+    headers = ("#", "params", "value", "status", "epochs", "duration", "run id")
+    rows = [("0", "optimizer.lr=0.0123 model.hidden=[64, 32]", "0.9312", "completed", "8", "12.5s", LONG_ID)]
+    layout = table_fit.Layout(whole="run id", drop_order=("duration", "epochs"), styles=["red"])
+    table_fit.print_table("study s (maximize val_accuracy)", headers, rows, layout)
+    shown = screen.getvalue()
+    assert LONG_ID in shown and "0.9312" in shown and "…" not in shown, shown
+    if width > len(LONG_ID):  # a terminal narrower than an id gets it on a line of its own, which it wraps itself
+        assert all(len(line) <= width for line in shown.splitlines()), shown

@@ -20,7 +20,7 @@ from learnai_cli.cli._shared import (
     reporting_errors,
     stdout,
 )
-from learnai_cli.cli.table_fit import print_table
+from learnai_cli.cli.table_fit import Layout, print_table
 from learnai_cli.errors import UsageError
 
 YesOption = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (scripts).", metavar="")
@@ -94,7 +94,7 @@ def _render_runs(result: dict[str, Any]) -> None:
         ))  # fmt: skip
     # a narrow terminal loses first what the id already says (its name, its start), then the least read
     drop_order = ("name", "started", "train time", "test", "epochs", "best")
-    print_table(f"runs in {result['runs_dir']}", headers, rows, drop_order)
+    print_table(f"runs in {result['runs_dir']}", headers, rows, Layout(drop_order=drop_order))
 
 
 def seconds_text(seconds: Any) -> str:
@@ -114,7 +114,7 @@ def _render_columns(result: dict[str, Any]) -> None:
         if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
             numeric.append(headers[-1])  # numbers line up by their digits
     rows = [[row["id"], *(cell_text(row["columns"][c]) for c in result["columns"])] for row in result["runs"]]
-    print_table(f"runs in {result['runs_dir']}", headers, rows, right_aligned=numeric)  # every column asked for
+    print_table(f"runs in {result['runs_dir']}", headers, rows, Layout(right_aligned=numeric))  # all asked for
 
 
 def cell_text(value: Any) -> str:

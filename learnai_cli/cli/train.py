@@ -8,8 +8,6 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from learnai_cli import plot_process
 from learnai_cli.cli._shared import (
@@ -257,13 +255,15 @@ def sweep(
 
 
 def _render_sweep(result: dict[str, Any]) -> None:
-    table = Table(title=f"{result['sweep_id']} (by {result['monitor']})")
-    for column in ("point", "status", "best", "final train loss", "run id"):
-        table.add_column(column)
+    from learnai_cli.cli.table_fit import Layout, print_table
+
+    rows, styles = [], []
     for row in result["rows"]:
         best = f"{row['best']:.4g}" if isinstance(row["best"], float) else ""
         loss = f"{row['final_train_loss']:.4g}" if isinstance(row["final_train_loss"], float) else ""
-        style = "red" if row["status"] != "completed" else None
-        table.add_row(*map(Text, (row["point"], row["status"], best, loss, row["run_id"])), style=style)
-    stdout.print(table)
+        rows.append((row["point"], row["status"], best, loss, row["run_id"]))
+        styles.append("red" if row["status"] != "completed" else None)
+    headers = ("point", "status", "best", "final train loss", "run id")
+    layout = Layout(whole="run id", drop_order=("final train loss",), right_aligned=("best",), styles=styles)
+    print_table(f"{result['sweep_id']} (by {result['monitor']})", headers, rows, layout)
     stdout.print(f"wrote {result['summary_csv']}\nwrote {result['plot']}", highlight=False)

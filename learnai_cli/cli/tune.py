@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from learnai_cli.cli._shared import JsonOption, PluginOption, RunsDirOption, emit, reporting_errors, stdout
 from learnai_cli.cli.train import NoProgressOption
@@ -134,17 +132,18 @@ def _refuse_with_show(config_path, arguments, trials, timeout, study, workers) -
 
 
 def _render(result: dict[str, Any]) -> None:
-    table = Table(title=f"study {result['study']} ({result['direction']} {result['monitor']})")
-    for column in ("#", "params", "value", "status", "epochs", "duration", "run id"):
-        table.add_column(column)
+    from learnai_cli.cli.table_fit import Layout, print_table
+
+    rows, styles = [], []
     for row in result["trials"]:
         value = f"{row['value']:.4g}" if row["value"] is not None else ""
         duration = f"{row['duration_s']:.1f}s" if row["duration_s"] is not None else ""
-        style = None if row["status"] == "completed" else ("yellow" if row["status"] == "pruned" else "red")
-        cells = (str(row["number"]), row["params"], value, row["status"], str(row["epochs"] or ""), duration,
-                 row["run_id"])  # fmt: skip
-        table.add_row(*map(Text, cells), style=style)
-    stdout.print(table)
+        rows.append((str(row["number"]), row["params"], value, row["status"], str(row["epochs"] or ""), duration,
+                     row["run_id"] or ""))  # fmt: skip
+        styles.append(None if row["status"] == "completed" else ("yellow" if row["status"] == "pruned" else "red"))
+    headers = ("#", "params", "value", "status", "epochs", "duration", "run id")
+    layout = Layout(whole="run id", drop_order=("duration", "epochs"), right_aligned=("value",), styles=styles)
+    print_table(f"study {result['study']} ({result['direction']} {result['monitor']})", headers, rows, layout)
     if result["best_run_id"]:
         stdout.print(f"best: trial {result['best_trial']}, {result['monitor']} {result['best_value']:.4g}, "
                      f"run {result['best_run_id']}", highlight=False)  # fmt: skip
