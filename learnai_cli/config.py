@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PositiveFloat, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from learnai_cli.config_messages import describe_schema_error, kind_of, located
 from learnai_cli.config_yaml import check_structure, describe_yaml_error, load_text, parse_yaml, read_yaml
 from learnai_cli.errors import ConfigError, clip, did_you_mean
-from learnai_cli.value_types import WholeNumber, merged_union_errors
+from learnai_cli.value_types import NonNegativeFloat, PositiveFloat, RealNumber, WholeNumber, merged_union_errors
 
 __all__ = [
     "ExperimentConfig", "load", "validate", "apply_overrides", "read_yaml", "parse_yaml", "config_schema", "flatten",
@@ -83,15 +83,15 @@ class Strict(BaseModel):
 
 class EarlyStopping(Strict):
     patience: Epochs = 5
-    min_delta: float = Field(0.0, ge=0)
+    min_delta: NonNegativeFloat = 0.0
 
 
 class StopWhen(Strict):
     """Stop as soon as a metric crosses a threshold (train_loss is checked every log interval)."""
 
     metric: str = "train_loss"
-    below: Optional[float] = None
-    above: Optional[float] = None
+    below: Optional[RealNumber] = None
+    above: Optional[RealNumber] = None
 
 
 class TrainSection(Strict):

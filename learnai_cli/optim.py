@@ -62,7 +62,7 @@ def manual_sgd(params, lr: NonNegativeFloat = 0.01) -> optim.Optimizer:
 def sgd(
     params,
     lr: NonNegativeFloat = 0.01,
-    momentum: NonNegativeFloat = 0.0,
+    momentum: FractionBelow1 = 0.0,  # 1 or more adds up every past step undamped: the steps only grow
     weight_decay: NonNegativeFloat = 0.0,
     nesterov: bool = False,
     fused: Optional[bool] = None,
@@ -104,7 +104,7 @@ def rmsprop(
     params,
     lr: NonNegativeFloat = 1e-2,
     alpha: Fraction = 0.99,
-    momentum: NonNegativeFloat = 0.0,
+    momentum: FractionBelow1 = 0.0,
     weight_decay: NonNegativeFloat = 0.0,
 ) -> optim.Optimizer:
     """RMSprop (torch.optim.RMSprop): divides steps by a running RMS of gradients."""

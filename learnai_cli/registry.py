@@ -18,12 +18,15 @@ from learnai_cli.errors import ConfigError, LearnaiError, clip, did_you_mean, sh
 from learnai_cli.value_types import (  # re-exported: plugins annotate their builders with them
     Fraction,
     FractionBelow1,
+    ImageSide,
     NonNegativeFloat,
     PositiveCount,
     PositiveFloat,
+    RealNumber,
+    SampleCount,
     WholeNumber,
     merged_union_errors,
-    whole_numbers,
+    strict_numbers,
 )
 
 __all__ = [
@@ -44,6 +47,9 @@ __all__ = [
     "FractionBelow1",
     "PositiveCount",
     "WholeNumber",
+    "RealNumber",
+    "SampleCount",
+    "ImageSide",
 ]
 
 
@@ -76,7 +82,7 @@ class Entry:
         """A pydantic model of the arguments, so YAML values are type-checked before building."""
         fields = {
             p.name: (
-                Any if p.annotation is inspect.Parameter.empty else whole_numbers(p.annotation),
+                Any if p.annotation is inspect.Parameter.empty else strict_numbers(p.annotation),
                 ... if p.default is inspect.Parameter.empty else p.default,
             )
             for p in self.parameters

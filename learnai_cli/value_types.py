@@ -10,26 +10,39 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field
 
 __all__ = [
-    "NonNegativeFloat", "PositiveFloat", "Fraction", "FractionBelow1", "WholeNumber", "PositiveCount",
-    "merged_union_errors", "whole_numbers",
+    "RealNumber", "NonNegativeFloat", "PositiveFloat", "Fraction", "FractionBelow1", "WholeNumber", "PositiveCount",
+    "SampleCount", "ImageSide", "MAX_SAMPLES", "merged_union_errors", "strict_numbers",
 ]  # fmt: skip
 
-# Bounded argument types for builder signatures: the registry checks them when a config is validated, so a value
-# torch would reject (or that could never train) is a config error naming its key. Floats here are finite.
-NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-Fraction = Annotated[float, Field(ge=0, le=1)]
-FractionBelow1 = Annotated[float, Field(ge=0, lt=1)]
+BOOLEAN_WORDS = "YAML also reads yes, no, on and off as true/false"
+MAX_SAMPLES = 10_000_000  # generated datasets: far beyond a lesson, well inside memory for their index tensors
+MAX_IMAGE_SIDE = 4096
 
 
 def _not_a_boolean(value: Any) -> Any:
     if isinstance(value, bool):  # pydantic would read true as 1: `epochs: yes` is a mistake, not one epoch
-        raise ValueError("expected a whole number, not true/false (YAML also reads yes, no, on and off as true/false)")
+        raise ValueError(f"expected a whole number, not true/false ({BOOLEAN_WORDS})")
     return value
 
 
+def _not_a_boolean_number(value: Any) -> Any:
+    if isinstance(value, bool):  # `lr: on` is a mistake, not a learning rate of 1.0
+        raise ValueError(f"expected a number, not true/false ({BOOLEAN_WORDS})")
+    return value
+
+
+# Numbers for configs and builder signatures: the registry checks them when a config is validated, so a value torch
+# would reject (or that could never train) is a config error naming its key. Floats are finite and never booleans.
+RealNumber = Annotated[float, BeforeValidator(_not_a_boolean_number), Field(allow_inf_nan=False)]
+NonNegativeFloat = Annotated[RealNumber, Field(ge=0)]
+PositiveFloat = Annotated[RealNumber, Field(gt=0)]
+Fraction = Annotated[RealNumber, Field(ge=0, le=1)]
+FractionBelow1 = Annotated[RealNumber, Field(ge=0, lt=1)]
+
 WholeNumber = Annotated[int, BeforeValidator(_not_a_boolean)]
 PositiveCount = Annotated[WholeNumber, Field(gt=0, le=10**12)]
+SampleCount = Annotated[WholeNumber, Field(gt=0, le=MAX_SAMPLES)]  # samples a dataset builder generates
+ImageSide = Annotated[WholeNumber, Field(gt=0, le=MAX_IMAGE_SIDE)]  # pixels of an image's side after resizing
 
 
 def merged_union_errors(errors: list[dict]) -> list[dict]:
@@ -62,18 +75,20 @@ def _is_union_member(part: Any) -> bool:
     return isinstance(part, str) and (any(c in part for c in "[]-'") or part in ("int", "float", "bool", "str"))
 
 
-def whole_numbers(annotation: Any) -> Any:
+def strict_numbers(annotation: Any) -> Any:
     """The annotation with every `int` in it (inside Optional, Union, list, tuple, dict, Annotated) refusing
-    booleans, as the config's own counts do."""
+    booleans, as the config's own counts do, and every `float` finite and refusing booleans."""
     if annotation is int:
         return WholeNumber
+    if annotation is float:
+        return RealNumber
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if not args:
         return annotation
     if origin is Annotated:
-        return Annotated[(whole_numbers(args[0]), *annotation.__metadata__)]
+        return Annotated[(strict_numbers(args[0]), *annotation.__metadata__)]
     if origin in (typing.Union, types.UnionType):
-        return typing.Union[tuple(whole_numbers(a) for a in args)]
+        return typing.Union[tuple(strict_numbers(a) for a in args)]
     if origin in (list, tuple, dict, set, frozenset):
-        return origin[tuple(whole_numbers(a) for a in args)]
+        return origin[tuple(strict_numbers(a) for a in args)]
     return annotation

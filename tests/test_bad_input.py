@@ -197,9 +197,17 @@ def test_binary_labels_must_be_0_or_1(cli, tmp_path):
     assert result.exit_code == 2 and "binary task but its labels range from 0 to 2" in result.stderr
 
 
-def test_dataset_that_cannot_be_built_is_a_data_error(cli):
-    result = cli("train", CONFIGS / "linear_regression.yaml", "data.n=-5")
-    assert result.exit_code == 2 and "dataset 'linear' cannot be built" in result.stderr
+@pytest.mark.parametrize(
+    ("override", "words"),
+    [
+        ("data.n=-5", "data.n: Input should be greater than 0"),  # refused by its type, before anything is built
+        ("data.x_min=5", "data.x_min: dataset 'linear': x_min (5.0) must be below x_max"),  # by the builder
+        ("data.weight=1e308", "data.weight: dataset 'linear': the generated targets overflow float32"),
+    ],
+)
+def test_dataset_that_cannot_be_built_is_a_data_error(cli, override, words):
+    result = cli("train", CONFIGS / "linear_regression.yaml", override)
+    assert result.exit_code == 2 and words in result.stderr, result.stderr
 
 
 def test_full_disk_keeps_the_previous_checkpoint(cli, runs_dir, monkeypatch):

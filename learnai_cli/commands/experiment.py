@@ -206,6 +206,7 @@ def check_model_fits_data(experiment: Experiment) -> None:
     batches = make_batches(data.train, 2, False, experiment.device, seed=0, limit=1, collate_fn=data.collate_fn)
     inputs, targets = next(iter(batches))
     model, names = experiment.model, experiment.experiment_config
+    _check_finite_data(names.data.name, inputs, targets)
     was_training = model.training
     model.eval()
     cuda = [experiment.device.index or 0] if experiment.device.type == "cuda" else []
@@ -220,30 +221,36 @@ def check_model_fits_data(experiment: Experiment) -> None:
             _check_loss(experiment, loss)
     except (KeyboardInterrupt, ConfigError):
         raise
-    except torch.cuda.OutOfMemoryError:
-        raise UsageError(
-            f"model '{names.model.name}' does not fit in the memory of {experiment.device} even for 2 samples: "
-            "choose a smaller model (or device=cpu)"
-        ) from None
     except BaseException as error:
-        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        if "deterministic" in first_line:  # torch.use_deterministic_algorithms refused an op of this model
-            raise ConfigError(
-                f"train.deterministic: model '{names.model.name}' uses an operation with no deterministic "
-                f"implementation on {experiment.device}: {first_line}. Set train.deterministic=false"
-            ) from None
-        output_shape = (
-            f", model output {tuple(outputs.shape)}" if isinstance(locals().get("outputs"), torch.Tensor) else ""
-        )
-        raise ConfigError(
-            f"model '{names.model.name}' does not fit data '{names.data.name}' with loss '{names.loss.name}': "
-            f"inputs {tuple(inputs.shape)}, targets {tuple(targets.shape)}{output_shape}: {first_line}. "
-            f"Each sample has {_sample_text(inputs)}: set the model's sizes (now {_model_settings(experiment)}) "
-            "to take that."
-        ) from None
+        raise _does_not_fit(experiment, error, inputs, targets, locals().get("outputs")) from None
     finally:
         model.train(was_training)
     _check_labels(experiment, outputs.shape[1] if outputs.dim() > 1 else 1)
+
+
+def _does_not_fit(experiment: Experiment, error: BaseException, inputs: Any, targets: Any, outputs: Any) -> Exception:
+    """What the first forward and loss raising says to the user: out of memory, a non-deterministic op, or the
+    model's sizes not matching the data."""
+    names = experiment.experiment_config
+    first_line = (str(error).strip().splitlines() or [type(error).__name__])[0].rstrip(".")
+    memory = isinstance(error, (MemoryError, torch.cuda.OutOfMemoryError)) or "can't allocate memory" in first_line
+    if memory:
+        return UsageError(
+            f"model '{names.model.name}' does not fit in the memory of {experiment.device} even for 2 samples: "
+            "choose a smaller model" + (" (or device=cpu)" if experiment.device.type == "cuda" else "")
+        )
+    if "deterministic" in first_line:  # torch.use_deterministic_algorithms refused an op of this model
+        return ConfigError(
+            f"train.deterministic: model '{names.model.name}' uses an operation with no deterministic "
+            f"implementation on {experiment.device}: {first_line}. Set train.deterministic=false"
+        )
+    output_shape = f", model output {tuple(outputs.shape)}" if isinstance(outputs, torch.Tensor) else ""
+    return ConfigError(
+        f"model '{names.model.name}' does not fit data '{names.data.name}' with loss '{names.loss.name}': "
+        f"inputs {tuple(inputs.shape)}, targets {tuple(targets.shape)}{output_shape}: {first_line}. "
+        f"Each sample has {_sample_text(inputs)}: set the model's sizes (now {_model_settings(experiment)}) "
+        "to take that."
+    )
 
 
 def _sample_text(inputs: Any) -> str:
@@ -256,6 +263,16 @@ def _sample_text(inputs: Any) -> str:
     if len(shape) == 3:
         return f"a {'x'.join(map(str, shape))} image (channels x height x width)"
     return f"a tensor of shape {shape}"
+
+
+def _check_finite_data(name: str, inputs: Any, targets: Any) -> None:
+    """NaN or inf in the data itself (a zero std, a range past float32) is the data section's fault, not the loss's."""
+    for what, values in (("inputs", inputs), ("targets", targets)):
+        if isinstance(values, torch.Tensor) and values.is_floating_point() and not torch.isfinite(values).all():
+            raise ConfigError(
+                f"data: dataset '{name}' gives {what} that are not finite (nan or inf) in its first samples: check "
+                "the data section's numbers (a std of 0, values beyond float32's ±3.4e38, a damaged file)"
+            )
 
 
 def _check_loss(experiment: Experiment, loss: Any) -> None:

@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import glob
 from pathlib import Path
-from typing import Callable, Literal, Optional
+from typing import Annotated, Callable, Literal, Optional
 
+from pydantic import Field
 from torch.utils.data import Dataset
 
 from learnai_cli.data.splits import DatasetSplits
 from learnai_cli.errors import DataError, UsageError
 from learnai_cli.log import logger
-from learnai_cli.registry import DATASETS
+from learnai_cli.registry import DATASETS, ImageSide, PositiveFloat
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 BadImagePolicy = Literal["skip", "fail"]
+# one value per channel: 1 for grayscale, 3 for RGB; a std of 0 would divide by zero
+ChannelMeans = Annotated[list[float], Field(min_length=1, max_length=3)]
+ChannelStds = Annotated[list[PositiveFloat], Field(min_length=1, max_length=3)]
 
 
 def to_rgb(image):
@@ -132,10 +136,10 @@ def _folder_split(folder: Path, transform: Callable, policy: BadImagePolicy, cla
 @DATASETS.register("image_folder", task="classification", paths=("root",))
 def image_folder(
     root: str,
-    image_size: int = 224,
+    image_size: ImageSide = 224,
     grayscale: bool = False,
-    mean: Optional[list[float]] = None,
-    std: Optional[list[float]] = None,
+    mean: Optional[ChannelMeans] = None,
+    std: Optional[ChannelStds] = None,
     on_bad_image: BadImagePolicy = "skip",
 ) -> DatasetSplits:
     """Images in root/<class>/..., or root/{train,val,test}/<class>/... for fixed splits (ImageFolder layout)."""
@@ -159,10 +163,10 @@ def _fixed_split(folder: Path, transform: Callable, policy: BadImagePolicy, clas
 @DATASETS.register("glob_images", task="classification", globs=("pattern",))
 def glob_images(
     pattern: str,
-    image_size: int = 224,
+    image_size: ImageSide = 224,
     grayscale: bool = False,
-    mean: Optional[list[float]] = None,
-    std: Optional[list[float]] = None,
+    mean: Optional[ChannelMeans] = None,
+    std: Optional[ChannelStds] = None,
     on_bad_image: BadImagePolicy = "skip",
 ) -> DatasetSplits:
     """Image files matching a glob pattern (e.g. 'photos/**/*.jpg'), labelled by their parent folder, opened lazily."""

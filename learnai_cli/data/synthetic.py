@@ -3,43 +3,65 @@
 from __future__ import annotations
 
 import functools
-from typing import Optional
+from typing import Annotated, Optional
 
 import torch
+from pydantic import Field
 
 from learnai_cli.data.splits import DatasetSplits, TensorSplit, parse_row
-from learnai_cli.registry import DATASETS
+from learnai_cli.registry import DATASETS, ArgumentError, NonNegativeFloat, PositiveCount, SampleCount
+
+MAX_DEGREE = 20  # x^20 of x in [-1, 1] is still a float32; beyond, features overflow or vanish
+# c0 + c1*x at least: a constant alone leaves no feature to learn from
+Coefficients = Annotated[list[float], Field(min_length=2, max_length=MAX_DEGREE + 1)]
+Degree = Annotated[PositiveCount, Field(le=MAX_DEGREE)]
+
+
+def _finite(x: torch.Tensor, y: torch.Tensor, scale: str) -> TensorSplit:
+    """The generated samples, which float32 must hold: x^k of a wide range, or a huge `scale` argument, overflows."""
+    if not torch.isfinite(x).all():
+        raise ArgumentError("x_max", "the generated features overflow float32 (beyond ±3.4e38): use a smaller x range")
+    if not torch.isfinite(y).all():
+        raise ArgumentError(scale, f"the generated targets overflow float32 (beyond ±3.4e38): use a smaller {scale}")
+    return TensorSplit(x, y)
+
+
+def _check_range(x_min: float, x_max: float) -> None:
+    if x_min >= x_max:
+        raise ArgumentError("x_min", f"x_min ({x_min}) must be below x_max ({x_max})")
 
 
 @DATASETS.register("linear", task="regression")
 def linear(
-    n: int = 10_000,
+    n: SampleCount = 10_000,
     weight: float = 2.0,
     bias: float = 1.0,
-    noise: float = 0.1,
+    noise: NonNegativeFloat = 0.1,
     x_min: float = 0.0,
     x_max: float = 2.0,
     seed: int = 0,
 ) -> DatasetSplits:
     """Points on y = weight*x + bias with Gaussian noise whose spread grows with x."""
+    _check_range(x_min, x_max)
     generator = torch.Generator().manual_seed(seed)
     x = torch.empty(n, 1).uniform_(x_min, x_max, generator=generator)
     y = weight * x + bias + noise * x.abs() * torch.randn(n, 1, generator=generator)
-    return DatasetSplits(train=TensorSplit(x, y), info={"true_weight": weight, "true_bias": bias})
+    return DatasetSplits(train=_finite(x, y, "weight"), info={"true_weight": weight, "true_bias": bias})
 
 
 @DATASETS.register("polynomial", task="regression")
 def polynomial(
-    n: int = 1_000,
-    coefficients: Optional[list[float]] = (1.0, 2.0, 3.0),
-    degree: Optional[int] = None,
-    noise: float = 0.1,
+    n: SampleCount = 1_000,
+    coefficients: Optional[Coefficients] = (1.0, 2.0, 3.0),
+    degree: Optional[Degree] = None,
+    noise: NonNegativeFloat = 0.1,
     x_min: float = -1.0,
     x_max: float = 1.0,
     seed: int = 0,
 ) -> DatasetSplits:
     """y = c0 + c1*x + ... + ck*x^k + noise, with features [x, x^2, ..., x^degree] (coefficients lowest first; null
     draws random ones)."""
+    _check_range(x_min, x_max)
     generator = torch.Generator().manual_seed(seed)
     if coefficients is None:
         coefficients = torch.randn(1 + (degree or 4), generator=generator).tolist()
@@ -50,7 +72,7 @@ def polynomial(
     y = powers @ torch.tensor(coefficients, dtype=torch.float32).view(-1, 1)
     y = y + noise * torch.randn(n, 1, generator=generator)
     return DatasetSplits(
-        train=TensorSplit(features, y),
+        train=_finite(features, y, "coefficients"),
         info={"true_coefficients": list(coefficients)},
         encode_input=functools.partial(polynomial_input, degree=degree),
     )
@@ -63,16 +85,21 @@ def polynomial_input(text: str, degree: int) -> torch.Tensor:
 
 
 @DATASETS.register("curve", task="regression")
-def curve(n: int = 1_000, noise: float = 0.05, x_min: float = -4.0, x_max: float = 4.0, seed: int = 0) -> DatasetSplits:
+def curve(
+    n: SampleCount = 1_000, noise: NonNegativeFloat = 0.05, x_min: float = -4.0, x_max: float = 4.0, seed: int = 0
+) -> DatasetSplits:
     """A wavy curve no polynomial is given for, y = sin(2x)·exp(-x²/8) + noise (the curriculum's GeneralFit)."""
+    _check_range(x_min, x_max)
     generator = torch.Generator().manual_seed(seed)
     x = torch.empty(n, 1).uniform_(x_min, x_max, generator=generator)
     y = torch.sin(2 * x) * torch.exp(-(x**2) / 8) + noise * torch.randn(n, 1, generator=generator)
-    return DatasetSplits(train=TensorSplit(x, y))
+    return DatasetSplits(train=_finite(x, y, "noise"))
 
 
 @DATASETS.register("pass_fail", task="binary")
-def pass_fail(n: int = 400, threshold: float = 5.0, spread: float = 1.0, seed: int = 0) -> DatasetSplits:
+def pass_fail(
+    n: SampleCount = 400, threshold: float = 5.0, spread: NonNegativeFloat = 1.0, seed: int = 0
+) -> DatasetSplits:
     """Hours studied (0-10) and whether the exam was passed: 1 when hours + noise > threshold (for logistic
     regression)."""
     generator = torch.Generator().manual_seed(seed)

@@ -8,10 +8,15 @@ import hashlib
 import os
 import sys
 from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field
 
 from learnai_cli.data.splits import DatasetSplits, TensorSplit
 from learnai_cli.errors import DataError, clip
-from learnai_cli.registry import DATASETS
+from learnai_cli.registry import DATASETS, ImageSide, PositiveCount, PositiveFloat
+
+MAX_FAKE_IMAGES = 1_000_000  # FakeData makes each image on demand; the count only sizes its index
 
 # The gzipped files torchvision's classes read from <root>/<class name>/raw, with their sizes in bytes (their md5s
 # are the classes' `resources`). A file present there unpacked is used as it is.
@@ -103,7 +108,9 @@ def _to_tensors(dataset, mean: float, std: float) -> TensorSplit:
 
 
 @DATASETS.register("mnist", task="classification", paths=("root",))
-def mnist(root: str = "data", download: bool = True, mean: float = 0.1307, std: float = 0.3081) -> DatasetSplits:
+def mnist(
+    root: str = "data", download: bool = True, mean: float = 0.1307, std: PositiveFloat = 0.3081
+) -> DatasetSplits:
     """Handwritten digits 0-9 (60k train / 10k test, 1x28x28), downloaded by torchvision into root on first use."""
     from torchvision.datasets import MNIST
 
@@ -112,7 +119,7 @@ def mnist(root: str = "data", download: bool = True, mean: float = 0.1307, std: 
 
 @DATASETS.register("fashion_mnist", task="classification", paths=("root",))
 def fashion_mnist(
-    root: str = "data", download: bool = True, mean: float = 0.2860, std: float = 0.3530
+    root: str = "data", download: bool = True, mean: float = 0.2860, std: PositiveFloat = 0.3530
 ) -> DatasetSplits:
     """Zalando's clothing images in 10 classes (60k train / 10k test, 1x28x28), downloaded by torchvision."""
     from torchvision.datasets import FashionMNIST
@@ -122,7 +129,11 @@ def fashion_mnist(
 
 @DATASETS.register("fake_images", task="classification")
 def fake_images(
-    size: int = 256, image_size: int = 64, channels: int = 3, num_classes: int = 10, seed: int = 0
+    size: Annotated[PositiveCount, Field(le=MAX_FAKE_IMAGES)] = 256,
+    image_size: ImageSide = 64,
+    channels: Literal[1, 3] = 3,
+    num_classes: Annotated[PositiveCount, Field(le=MAX_FAKE_IMAGES)] = 10,
+    seed: int = 0,
 ) -> DatasetSplits:
     """Random images from torchvision's FakeData: runs an image pipeline offline end to end (there is nothing to
     learn)."""

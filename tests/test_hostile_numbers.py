@@ -1,0 +1,113 @@
+"""Family 13: numbers a dataset or a float setting cannot take. true/false where a float goes, nan/inf, negative
+noise and spreads, zero or huge sizes of generated data, image sizes and zero stds, generated data past float32:
+each is exit 2 naming the key, never a traceback, never a run directory."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.hostile import assert_refused, invoke, snapshot
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+# (config, override, the key the message names)
+FLOATS_AS_BOOLEANS = [
+    ("linear_regression", "optimizer.lr=true", "optimizer.lr"),
+    ("linear_regression", "optimizer.lr=on", "optimizer.lr"),
+    ("linear_regression", "data.noise=yes", "data.noise"),
+    ("linear_regression", "data.weight=off", "data.weight"),
+    ("linear_regression", "train.grad_clip=true", "train.grad_clip"),
+    ("linear_regression", "train.divergence_factor=on", "train.divergence_factor"),
+    ("linear_regression", "train.early_stopping.min_delta=yes", "train.early_stopping.min_delta"),
+    ("linear_regression", "train.stop_when.below=true", "train.stop_when.below"),
+    ("logistic_regression", "data.threshold=no", "data.threshold"),
+    ("diabetes", "optimizer.weight_decay=on", "optimizer.weight_decay"),
+]
+
+
+@pytest.mark.parametrize("base,override,key", FLOATS_AS_BOOLEANS, ids=[o for _, o, _ in FLOATS_AS_BOOLEANS])
+def test_true_or_false_where_a_float_goes_is_refused(cli, base, override, key):
+    code, output = invoke(cli, "config", CONFIGS / f"{base}.yaml", override)
+    assert_refused(code, output, [f"{key}:", "true/false"])
+
+
+OUT_OF_RANGE = [
+    ("linear_regression", "data.noise=-1", "data.noise"),
+    ("linear_regression", "data.noise=.nan", "data.noise"),
+    ("linear_regression", "data.weight=.inf", "data.weight"),
+    ("linear_regression", "data.n=0", "data.n"),
+    ("linear_regression", "data.n=1e12", "data.n"),
+    ("linear_regression", "data.x_min=5", "data.x_min"),
+    ("linear_regression", "data.weight=1e308", "data.weight"),
+    ("polynomial_regression", "data.degree=0", "data.degree"),
+    ("polynomial_regression", "data.coefficients=[]", "data.coefficients"),
+    ("polynomial_regression", "data.coefficients=[1]", "data.coefficients"),
+    ("polynomial_regression", "data.x_max=1e30", "data.x_max"),
+    ("generalfit", "data.noise=1e38", "data.noise"),
+    ("logistic_regression", "data.spread=-1", "data.spread"),
+    ("logistic_regression", "data.n=-3", "data.n"),
+    ("mnist_cnn", "data.std=0", "data.std"),
+    ("diabetes", "optimizer.momentum=2", "optimizer.momentum"),
+    ("mnist_basic_cnn", "optimizer.momentum=1", "optimizer.momentum"),
+    ("mnist_cnn", "data.mean=.nan", "data.mean"),
+]
+
+
+@pytest.mark.parametrize("base,override,key", OUT_OF_RANGE, ids=[o for _, o, _ in OUT_OF_RANGE])
+@pytest.mark.parametrize("command", ["config", "train"])
+def test_a_dataset_number_out_of_its_range_is_refused_naming_the_key(cli, base, override, key, command):
+    before = snapshot(cli.runs_dir)
+    code, output = invoke(cli, command, CONFIGS / f"{base}.yaml", override, "train.epochs=1")
+    assert_refused(code, output, [f"{key}:"])
+    assert snapshot(cli.runs_dir) == before  # no run directory for a config that cannot train
+
+
+def _fake_images(tmp_path: Path, **changes) -> Path:
+    config = {
+        "data": {"name": "fake_images", "size": 16, "image_size": 8, "channels": 1, **changes},
+        "model": {"name": "basic_cnn", "in_channels": 1, "channels": [4, 8], "fc_hidden": 8},
+        "loss": {"name": "cross_entropy"},
+        "optimizer": {"name": "sgd", "lr": 0.01},
+        "train": {"epochs": 1, "batch_size": 8},
+    }
+    path = tmp_path / f"fake_{uuid.uuid4().hex[:6]}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.mark.parametrize(
+    "key,value",
+    [("size", -5), ("size", 0), ("size", 10**12), ("channels", 0), ("channels", 2), ("num_classes", 0)]
+    + [("image_size", 0), ("image_size", -3), ("image_size", 100_000), ("size", True)],
+)
+def test_fake_images_sizes_are_checked_before_anything_is_made(cli, tmp_path, key, value):
+    code, output = invoke(cli, "config", _fake_images(tmp_path, **{key: value}))
+    assert_refused(code, output, [f"data.{key}:"])
+
+
+@pytest.mark.parametrize(
+    "key,value",
+    [("image_size", 0), ("image_size", -3), ("std", [0, 0, 0]), ("std", [0.2, -1, 0.2]), ("std", [])]
+    + [("mean", [0.1, 0.2, 0.3, 0.4]), ("std", [0.2, True, 0.2])],
+)
+def test_image_folder_sizes_and_stds_are_checked(cli, tmp_path, key, value):
+    from PIL import Image
+
+    for label in ("cats", "dogs"):
+        (tmp_path / "photos" / label).mkdir(parents=True)
+        Image.new("RGB", (12, 12), (10, 200, 30)).save(tmp_path / "photos" / label / "a.png")
+    config = {
+        "data": {"name": "image_folder", "root": str(tmp_path / "photos"), "image_size": 8, key: value},
+        "model": {"name": "basic_cnn", "in_channels": 3, "channels": [4, 8], "fc_hidden": 8, "num_classes": 2},
+        "loss": {"name": "cross_entropy"},
+        "optimizer": {"name": "sgd", "lr": 0.01},
+    }
+    path = tmp_path / "images.yaml"
+    path.write_text(yaml.safe_dump(config))
+    code, output = invoke(cli, "train", path, "--json")
+    assert_refused(code, output, [f"data.{key}"])
+    assert '"ok": false' in output  # --json says it failed on stdout too
