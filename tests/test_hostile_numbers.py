@@ -68,8 +68,9 @@ def test_a_dataset_number_out_of_its_range_is_refused_naming_the_key(cli, base, 
 
 def _fake_images(tmp_path: Path, **changes) -> Path:
     config = {
-        "data": {"name": "fake_images", "size": 16, "image_size": 8, "channels": 1, **changes},
-        "model": {"name": "basic_cnn", "in_channels": 1, "channels": [4, 8], "fc_hidden": 8},
+        "name": "fake",
+        "data": {"name": "fake_images", "size": 16, "image_size": 28, "channels": 1, **changes},
+        "model": {"name": "basic_cnn", "in_channels": 1},
         "loss": {"name": "cross_entropy"},
         "optimizer": {"name": "sgd", "lr": 0.01},
         "train": {"epochs": 1, "batch_size": 8},
@@ -77,6 +78,11 @@ def _fake_images(tmp_path: Path, **changes) -> Path:
     path = tmp_path / f"fake_{uuid.uuid4().hex[:6]}.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+def test_the_fake_images_config_these_tests_spoil_is_valid(cli, tmp_path):
+    code, output = invoke(cli, "config", _fake_images(tmp_path))
+    assert code == 0, output[-2000:]
 
 
 @pytest.mark.parametrize(
@@ -89,25 +95,49 @@ def test_fake_images_sizes_are_checked_before_anything_is_made(cli, tmp_path, ke
     assert_refused(code, output, [f"data.{key}:"])
 
 
+def _image_folder(tmp_path: Path, **changes) -> Path:
+    from PIL import Image
+
+    for label in ("cats", "dogs"):
+        (tmp_path / "photos" / label).mkdir(parents=True, exist_ok=True)
+        for number in range(5):
+            Image.new("RGB", (40, 40), (10, 40 * number, 30)).save(tmp_path / "photos" / label / f"{number}.png")
+    config = {
+        "name": "images",
+        "data": {"name": "image_folder", "root": str(tmp_path / "photos"), "image_size": 28, **changes},
+        "model": {"name": "basic_cnn", "in_channels": 3, "num_classes": 2},
+        "loss": {"name": "cross_entropy"},
+        "optimizer": {"name": "sgd", "lr": 0.01},
+        "train": {"epochs": 1, "batch_size": 2},
+    }
+    path = tmp_path / "images.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_the_image_folder_config_these_tests_spoil_is_valid(cli, tmp_path):
+    code, output = invoke(cli, "config", _image_folder(tmp_path))
+    assert code == 0, output[-2000:]
+
+
 @pytest.mark.parametrize(
     "key,value",
     [("image_size", 0), ("image_size", -3), ("std", [0, 0, 0]), ("std", [0.2, -1, 0.2]), ("std", [])]
     + [("mean", [0.1, 0.2, 0.3, 0.4]), ("std", [0.2, True, 0.2])],
 )
 def test_image_folder_sizes_and_stds_are_checked(cli, tmp_path, key, value):
-    from PIL import Image
-
-    for label in ("cats", "dogs"):
-        (tmp_path / "photos" / label).mkdir(parents=True)
-        Image.new("RGB", (12, 12), (10, 200, 30)).save(tmp_path / "photos" / label / "a.png")
-    config = {
-        "data": {"name": "image_folder", "root": str(tmp_path / "photos"), "image_size": 8, key: value},
-        "model": {"name": "basic_cnn", "in_channels": 3, "channels": [4, 8], "fc_hidden": 8, "num_classes": 2},
-        "loss": {"name": "cross_entropy"},
-        "optimizer": {"name": "sgd", "lr": 0.01},
-    }
-    path = tmp_path / "images.yaml"
-    path.write_text(yaml.safe_dump(config))
-    code, output = invoke(cli, "train", path, "--json")
+    code, output = invoke(cli, "train", _image_folder(tmp_path, **{key: value}), "--json")
     assert_refused(code, output, [f"data.{key}"])
     assert '"ok": false' in output  # --json says it failed on stdout too
+
+
+@pytest.mark.parametrize("pixels", [10_000 * 10_000, 15_000 * 15_000])  # over PIL's warning, over its error
+def test_predict_refuses_an_image_too_large_to_decode(cli, tmp_path, pixels):
+    from PIL import Image
+
+    run_id = cli.json("train", _fake_images(tmp_path))["run_id"]
+    side = int(pixels**0.5)
+    Image.new("L", (side, side)).save(tmp_path / "huge.png")
+    code, output = invoke(cli, "predict", run_id, tmp_path / "huge.png", "--json")
+    assert_refused(code, output, ["huge.png", "pixels", "make it smaller"])
+    assert '"ok": false' in output

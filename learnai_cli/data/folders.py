@@ -7,6 +7,7 @@ found when the dataset is built and either skipped with a warning or reported.
 from __future__ import annotations
 
 import glob
+import warnings
 from pathlib import Path
 from typing import Annotated, Callable, Literal, Optional
 
@@ -55,6 +56,22 @@ def image_transform(
     return transforms.Compose(steps)
 
 
+def open_image(path: Path):
+    """Image.open with PIL's decompression-bomb warning (over ~89 million pixels) raised as an error, as its error
+    is over ~179 million: an image that large would fill the memory when decoded."""
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        return Image.open(path)
+
+
+def too_large(error: BaseException) -> bool:
+    from PIL import Image
+
+    return isinstance(error, (Image.DecompressionBombError, Image.DecompressionBombWarning))
+
+
 def image_file_encoder(transform: Callable) -> Callable:
     """For `learnai predict`: an image file's path -> a batch of one, prepared as the training images were."""
 
@@ -65,10 +82,16 @@ def image_file_encoder(transform: Callable) -> Callable:
         if not path.is_file():
             raise UsageError(f"this model takes an image file; '{text}' is not a file")
         try:
-            with Image.open(path) as image:
+            with open_image(path) as image:
                 return transform(image).unsqueeze(0)
         except (UnidentifiedImageError, OSError) as error:
             raise UsageError(f"cannot read image {path}: {error}") from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            limit = f"{Image.MAX_IMAGE_PIXELS or 0:,}"
+            raise UsageError(
+                f"image {path} has more than {limit} pixels (PIL's limit on images that would fill the memory when "
+                "decoded): make it smaller first"
+            ) from None
 
     return encode
 
@@ -83,11 +106,9 @@ class ImageFiles(Dataset):
         return len(self.files)
 
     def __getitem__(self, index: int):
-        from PIL import Image
-
         path = self.files[index]
         try:
-            with Image.open(path) as image:
+            with open_image(path) as image:
                 return self.transform(image), self.targets[index]
         except OSError as error:
             raise DataError(f"cannot read image {path}: {error}") from None
@@ -95,16 +116,15 @@ class ImageFiles(Dataset):
 
 def readable(files: list[Path], policy: BadImagePolicy) -> list[Path]:
     """Files PIL can open and verify; the rest are skipped with a warning, or reported, as `policy` says."""
-    from PIL import Image
 
     good, bad = [], []
     for path in files:
         try:
-            with Image.open(path) as image:
+            with open_image(path) as image:
                 image.verify()
             good.append(path)
         except Exception as error:  # PIL raises many types for broken files
-            bad.append(f"{path} ({type(error).__name__})")
+            bad.append(f"{path} ({'too large' if too_large(error) else type(error).__name__})")
     if bad and policy == "fail":
         listing = "; ".join(bad[:5]) + (f"; and {len(bad) - 5} more" if len(bad) > 5 else "")
         raise DataError(f"{len(bad)} unreadable image(s): {listing}. Remove them, or set data.on_bad_image: skip")

@@ -160,14 +160,19 @@ def _count(size: float | int, total: int, key: str) -> int:
 
 def _stratified_indices(targets: torch.Tensor, count: int, generator: torch.Generator):
     """Hold out about the same fraction of every class, so rare classes appear in each split."""
-    fraction = count / len(targets)
+    classes = [(targets == label).nonzero().view(-1) for label in targets.unique()]
+    quotas = [len(members) * count / len(targets) for members in classes]
+    n_held = [int(quota) for quota in quotas]
+    # the largest remainders take the samples rounding down left over, so exactly `count` are held out (10 images
+    # of 2 classes at 0.1 would otherwise hold out none: each class's 0.5 rounds to 0)
+    by_remainder = sorted(range(len(classes)), key=lambda i: n_held[i] - quotas[i])
+    for i in by_remainder[: count - sum(n_held)]:
+        n_held[i] += 1
     held, kept = [], []
-    for label in targets.unique():
-        members = (targets == label).nonzero().view(-1)
+    for members, n in zip(classes, n_held):
         members = members[torch.randperm(len(members), generator=generator)]
-        n_held = round(len(members) * fraction)
-        held.append(members[:n_held])
-        kept.append(members[n_held:])
+        held.append(members[:n])
+        kept.append(members[n:])
     held, kept = torch.cat(held), torch.cat(kept)
     # Shuffle across classes so the first `limit` samples are not all one class.
     return held[torch.randperm(len(held), generator=generator)], kept[torch.randperm(len(kept), generator=generator)]
@@ -189,7 +194,9 @@ def cache_in_memory(splits: DatasetSplits, budget_mb: int, num_workers: int = 0)
     file_backed = {
         name: getattr(splits, name) for name in ("train", "val", "test") if getattr(splits, name) is not None
     }
-    file_backed = {name: split for name, split in file_backed.items() if not isinstance(split, TensorSplit)}
+    file_backed = {
+        name: split for name, split in file_backed.items() if not isinstance(split, TensorSplit) and len(split)
+    }  # an empty split has nothing to decode (and no sample to size the rest by)
     if not file_backed or budget_mb <= 0 or splits.collate_fn is not None:  # variable-length samples stay as they are
         return splits
     sample, _ = next(iter(file_backed.values()))[0]

@@ -37,3 +37,18 @@ def test_carve_refuses_to_leave_nothing_to_train_on():
     splits = DatasetSplits(train=TensorSplit(torch.zeros(10, 1), torch.zeros(10)))
     with pytest.raises(ConfigError, match="data.test_split: holding out 10 of 10"):
         carve(splits, 0.1, 10, None, seed=0, stratify=False)
+
+
+@pytest.mark.parametrize(
+    "counts,held",
+    [([5, 5], 1), ([5, 5], 3), ([1, 1, 1], 1), ([100, 3, 1], 10), ([7, 11, 13, 2], 5), ([50, 50], 99)],
+)
+def test_a_stratified_hold_out_is_exactly_the_count_asked_for(counts, held):
+    from learnai_cli.data.splits import _stratified_indices
+
+    targets = torch.cat([torch.full((n,), label) for label, n in enumerate(counts)])
+    taken, kept = _stratified_indices(targets, held, torch.Generator().manual_seed(0))
+    assert len(taken) == held and len(kept) == len(targets) - held
+    assert sorted(torch.cat([taken, kept]).tolist()) == list(range(len(targets)))  # each sample in one split
+    for label, n in enumerate(counts):  # every class held out within one sample of its share
+        assert abs((targets[taken] == label).sum().item() - n * held / len(targets)) < 1
