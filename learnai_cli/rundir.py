@@ -35,6 +35,7 @@ SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when bu
 
 DEFAULT_RUNS_DIR = "runs"
 RUN_ID_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}_")
+COLLISION_SUFFIX = re.compile(r"_\d+")  # what a run id gets when another run took its name in the same second
 
 
 @dataclass(frozen=True)
@@ -272,7 +273,10 @@ def all_runs(root: Path) -> list[RunDir]:
                 f"{root} is a file, not a folder of runs: point --runs-dir (or LEARNAI_RUNS_DIR) at your runs' folder"
             )
         return []
-    return [RunDir(p) for p in sorted(root.iterdir()) if p.is_dir() and RUN_ID_PATTERN.match(p.name)]
+    # a symbolic link is not a run: listing it would show a run twice (or one outside root) that rm must not follow
+    return [
+        RunDir(p) for p in sorted(root.iterdir()) if RUN_ID_PATTERN.match(p.name) and p.is_dir() and not p.is_symlink()
+    ]
 
 
 def resolve(root: Path, run_id: str) -> RunDir:
@@ -281,17 +285,26 @@ def resolve(root: Path, run_id: str) -> RunDir:
         raise UsageError(
             f"'{run_id}' is not a run id: give a directory name from `learnai runs`, a unique prefix, or 'latest'"
         )
+    if (root / run_id).is_symlink():
+        raise UsageError(
+            f"{root / run_id} is a symbolic link, not a run folder: learnai never follows links in the runs folder. "
+            "Give the id of the run it points to (in its own runs folder: --runs-dir)"
+        )
     runs = all_runs(root)
     if not runs:
         raise UsageError(f"no runs in {root}: train one with `learnai train CONFIG`, or point --runs-dir at your runs")
     if run_id == "latest":
         return _inside(root, max(runs, key=lambda r: (str(r.meta(strict=False).get("started", "")), r.id)))
     exact = [r for r in runs if r.id == run_id]
-    matches = exact or [r for r in runs if r.id.startswith(run_id)]
+    prefixed = [r for r in runs if r.id.startswith(run_id)]
+    # a run id given whole never means the run started in the same second after it (its _2, _3 twin): `rm ID`
+    # run twice must not remove the twin the second time
+    matches = exact or [r for r in prefixed if not COLLISION_SUFFIX.fullmatch(r.id[len(run_id) :])]
     if len(matches) == 1:
         return _inside(root, matches[0])
     if not matches:
-        raise UsageError(f"no run '{run_id}' in {root}; `learnai runs` lists them (newest: {runs[-1].id})")
+        twins = f"; runs started in the same second: {', '.join(r.id for r in prefixed[:5])}" if prefixed else ""
+        raise UsageError(f"no run '{run_id}' in {root}{twins}; `learnai runs` lists them (newest: {runs[-1].id})")
     listing = ", ".join(r.id for r in matches[:5]) + (" ..." if len(matches) > 5 else "")
     raise UsageError(f"run id '{run_id}' is ambiguous in {root}: it matches {listing}")
 

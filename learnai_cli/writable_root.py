@@ -46,3 +46,12 @@ def _probe(folder: Path) -> str | None:
     except OSError as error:
         return f"cannot be written ({error.strerror or error}{' in ' + str(folder) if folder else ''})"
     return None
+
+
+def check_run_writable(folder: Path, what: str) -> None:
+    """Refuse (exit 2) before any work a command whose results go into a run folder that cannot be written (a
+    read-only mount, a full disk's last inode)."""
+    problem = _probe(folder)
+    if problem:
+        raise UsageError(f"cannot write {what} into {folder}: it {problem}; copy the run somewhere writable and use "
+                         "--runs-dir there, or make the folder writable")  # fmt: skip

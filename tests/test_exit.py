@@ -103,6 +103,51 @@ def test_output_that_cannot_be_written_is_an_error_not_a_silent_success(tmp_path
     assert done.returncode == 1 and "cannot write the output" in done.stderr, done.stderr
 
 
+@pytest.fixture(scope="module")
+def one_run(tmp_path_factory) -> Path:
+    runs = tmp_path_factory.mktemp("one_run")
+    code = "import sys\nfrom learnai_cli.cli import run\nsys.argv = ['learnai', *sys.argv[1:]]\nsys.exit(run())\n"
+    trained = subprocess.run(
+        [sys.executable, "-c", code, "train", str(CONFIGS / "toy_classes.yaml"), "train.epochs=2", "--runs-dir", runs],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    return runs
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize(
+    "command", [["runs", "--runs-dir"], ["runs", "--json", "--runs-dir"], ["show", "latest", "--runs-dir"], ["list"]]
+)
+@pytest.mark.parametrize("unbuffered", [True, False], ids=["unbuffered", "buffered"])
+def test_every_command_whose_output_fails_says_so_in_one_line(one_run, command, unbuffered):
+    code = "import sys\nfrom learnai_cli.cli import run\nsys.argv = ['learnai', *sys.argv[1:]]\nsys.exit(run())\n"
+    environment = {**_block_buffered(), **({"PYTHONUNBUFFERED": "1"} if unbuffered else {})}
+    with open("/dev/full", "w") as full:  # the table is written while the command runs, not only at its end
+        done = subprocess.run(
+            [sys.executable, "-c", code, *command, *([str(one_run)] if command[-1] == "--runs-dir" else ["models"])],
+            stdout=full, stderr=subprocess.PIPE, text=True, env=environment,
+        )  # fmt: skip
+    assert done.returncode == 1 and "cannot write the output: No space left" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_run_whose_progress_lines_cannot_be_written_still_trains_to_the_end(tmp_path):
+    code = "import sys\nfrom learnai_cli.cli import run\nsys.argv = ['learnai', *sys.argv[1:]]\nsys.exit(run())\n"
+    runs = tmp_path / "runs"
+    with open("/dev/full", "w") as full:  # `2>/dev/full`, or `2>&1 | head -1` once head has gone
+        done = subprocess.run(
+            [sys.executable, "-c", code, "train", str(CONFIGS / "toy_classes.yaml"), "train.epochs=20",
+             "--no-progress", "--runs-dir", str(runs), "--json"],
+            stdout=subprocess.PIPE, stderr=full, text=True,
+        )  # fmt: skip
+    assert done.returncode == 0 and json.loads(done.stdout)["status"] == "completed", done.stdout
+    (run,) = runs.iterdir()
+    assert json.loads((run / "meta.json").read_text())["epochs_completed"] == 20
+    assert "epoch 20/20" in (run / "train.log").read_text()  # train.log still has every line
+
+
 def test_a_reader_gone_before_the_last_flush_gets_141(tmp_path):
     code = "import sys\nfrom learnai_cli.cli import run\nsys.argv = ['learnai', *sys.argv[1:]]\nsys.exit(run())\n"
     process = subprocess.Popen(

@@ -4,6 +4,7 @@ each is exit 2 naming the key, never a traceback, never a run directory."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -141,3 +142,45 @@ def test_predict_refuses_an_image_too_large_to_decode(cli, tmp_path, pixels):
     code, output = invoke(cli, "predict", run_id, tmp_path / "huge.png", "--json")
     assert_refused(code, output, ["huge.png", "pixels", "make it smaller"])
     assert '"ok": false' in output
+
+
+@pytest.fixture(scope="module")
+def regression_runs(tmp_path_factory):
+    """A linear and a polynomial regression run, trained once for the predict cases."""
+    from typer.testing import CliRunner
+
+    from learnai_cli.cli import app
+
+    root = tmp_path_factory.mktemp("regression_runs")
+    ids = {}
+    for config in ("linear_regression", "polynomial_regression"):
+        result = CliRunner().invoke(
+            app, ["train", str(CONFIGS / f"{config}.yaml"), "train.epochs=2", "--runs-dir", str(root), "--json"]
+        )
+        assert result.exit_code == 0, result.output
+        ids[config] = json.loads(result.stdout.strip().splitlines()[-1])["run_id"]
+    return root, ids
+
+
+@pytest.mark.parametrize(
+    "config,text,words",
+    [
+        ("linear_regression", "1e39", "beyond float32's range"),
+        ("linear_regression", "-1e39", "beyond float32's range"),
+        ("linear_regression", "1,", "comma too many"),
+        ("linear_regression", ",", "comma too many"),
+        ("linear_regression", " ", "feature x1 is empty"),
+        ("polynomial_regression", "1e20", "too large for float32"),  # x is fine, x**2 is not
+        ("linear_regression", "3.4e38", "not a finite number"),  # the input fits, the output (about 2x) overflows
+    ],
+)
+def test_predict_never_answers_inf_or_nan(regression_runs, config, text, words):
+    from typer.testing import CliRunner
+
+    from learnai_cli.cli import app
+
+    root, ids = regression_runs
+    for extra in ([], ["--json"]):
+        result = CliRunner().invoke(app, ["predict", ids[config], "--runs-dir", str(root), *extra, "--", text])
+        assert result.exit_code == 2 and words in result.output, result.output
+        assert "Infinity" not in result.stdout and "NaN" not in result.stdout

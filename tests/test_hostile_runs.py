@@ -574,3 +574,22 @@ def test_resuming_a_finished_run_whose_last_pt_was_deleted_says_it_was_lost(cli,
     code, output = invoke(cli, "train", "--resume", HEALTHY, "train.epochs=5")
     assert_refused(code, output, ["was deleted or moved", f"--init-from {HEALTHY}"])
     assert "before its first checkpoint" not in output
+
+
+def test_eval_of_a_run_on_a_read_only_file_system_is_refused_before_evaluating(cli, two_runs, monkeypatch):
+    import errno
+    import tempfile
+
+    made = tempfile.mkstemp
+
+    def read_only_runs(*args, dir=None, **kwargs):  # what the OS answers for a folder on a read-only mount
+        if dir is not None and str(cli.runs_dir) in str(dir):
+            raise OSError(errno.EROFS, "Read-only file system")
+        return made(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only_runs)
+    before = snapshot(cli.runs_dir)
+    for extra in ([], ["--json"]):
+        code, output = invoke(cli, "eval", HEALTHY, *extra)
+        assert_refused(code, output, ["cannot write the evaluation", "Read-only file system"])
+    assert snapshot(cli.runs_dir) == before

@@ -19,6 +19,19 @@ def test_runs_started_in_the_same_second_get_suffixes(tmp_path):
     assert made == ["2026-01-02_03-04-05_exp", "2026-01-02_03-04-05_exp_2", "2026-01-02_03-04-05_exp_3"]
 
 
+def test_a_whole_run_id_that_is_gone_never_means_its_same_second_twin(tmp_path, cli):
+    twins = [runs.RunDir.create(tmp_path, "exp", now=NOW) for _ in range(3)]
+    for twin in twins:
+        twin.update_meta(status="completed", started="2026-01-02T03:04:05")
+    assert runs.resolve(tmp_path, twins[1].id) == twins[1]
+    (twins[0].path / "meta.json").unlink()
+    twins[0].path.rename(tmp_path.parent / "elsewhere")  # the first is gone (removed before)
+    with pytest.raises(UsageError, match="no run '2026-01-02_03-04-05_exp'.*same second"):
+        runs.resolve(tmp_path, twins[0].id)
+    result = cli("rm", twins[0].id, "--yes", "--runs-dir", tmp_path)  # `rm ID` run a second time removes nothing
+    assert result.exit_code == 2 and twins[1].path.is_dir() and twins[2].path.is_dir(), result.stderr
+
+
 def test_resolve_exact_prefix_latest_and_errors(tmp_path):
     first = runs.RunDir.create(tmp_path, "alpha", now=NOW)
     second = runs.RunDir.create(tmp_path, "beta", now=datetime(2026, 1, 2, 3, 4, 6))
@@ -42,8 +55,22 @@ def test_symlink_leaving_the_root_is_refused(tmp_path):
     root = tmp_path / "runs"
     root.mkdir()
     os.symlink(outside, root / outside.name)
-    with pytest.raises(UsageError, match="points outside"):
+    with pytest.raises(UsageError, match="is a symbolic link, not a run folder"):
         runs.resolve(root, outside.name)
+
+
+def test_a_link_inside_the_runs_folder_is_never_a_run_nor_followed_by_rm_or_gc(tmp_path, cli):
+    real = runs.RunDir.create(tmp_path, "real", now=NOW)
+    real.update_meta(status="completed", started="2026-01-02T03:04:05")
+    alias = tmp_path / "2030-01-01_00-00-00_alias"
+    os.symlink(real.path, alias)
+    assert [run.id for run in runs.all_runs(tmp_path)] == [real.id]
+    assert "alias" not in cli("runs", "--runs-dir", tmp_path).stdout
+    removed = cli("rm", "2030", "--yes", "--runs-dir", tmp_path)
+    assert removed.exit_code == 2 and "Traceback" not in removed.stderr, removed.stderr
+    gc = cli("gc", "--keep-last", "0", "--yes", "--runs-dir", tmp_path)
+    assert gc.exit_code == 0 and "Traceback" not in gc.stderr, gc.stderr
+    assert alias.is_symlink() and not real.path.exists()  # gc removed the real run, never through the link
 
 
 def test_no_runs_is_a_clear_error(tmp_path, cli):

@@ -12,9 +12,9 @@ import typer
 
 from learnai_cli import __version__
 from learnai_cli.cli import exiting, results, runs, setup, train, tune
-from learnai_cli.cli._shared import complete_run_id
+from learnai_cli.cli._shared import OutputFailed, complete_run_id
 from learnai_cli.cli.help_display import Command, Group
-from learnai_cli.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED
+from learnai_cli.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_RUN_FAILED
 
 __all__ = ["app", "main", "run", "complete_run_id"]
 
@@ -97,6 +97,9 @@ def main() -> None:
         sys.exit(EXIT_INTERRUPTED)
     except BrokenPipeError:
         _exit_after_signal(EXIT_BROKEN_PIPE)
+    except OutputFailed as failed:  # e.g. `learnai runs > file` on a full disk: the command itself had done its work
+        print(f"error: cannot write the output: {failed}", file=sys.stderr)
+        _exit_after_signal(EXIT_RUN_FAILED)
     except SystemExit as done:
         if stopping.received:
             _exit_after_signal(EXIT_INTERRUPTED if done.code == 1 else done.code)  # 1: click's "Aborted!"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -116,17 +117,36 @@ JSON_PRINTED: list[bool] = []  # whether this process printed its --json object 
 
 
 def print_json(payload: dict[str, Any]) -> None:
-    """The one JSON object of --json, on stdout."""
-    print(json.dumps(payload, default=str))
+    """The one JSON object of --json, on stdout: strict JSON, so nan and inf (a prediction past float32) are null."""
+    print(json.dumps(_finite(payload), default=str, allow_nan=False))
     JSON_PRINTED.append(True)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
+class OutputFailed(Exception):
+    """stdout could not take the output (a full disk behind `> file`): main() says so and exits 1."""
 
 
 def emit(result: dict[str, Any], json_output: bool, render: Callable[[dict[str, Any]], None]) -> None:
     """One JSON object on stdout with --json, else the command's own rendering."""
-    if json_output:
-        print_json({"ok": True, **result})
-    else:
-        render(result)
+    try:
+        if json_output:
+            print_json({"ok": True, **result})
+        else:
+            render(result)
+    except BrokenPipeError:
+        raise  # the reader went away: main() exits 141
+    except OSError as error:
+        raise OutputFailed(error.strerror or str(error)) from None
 
 
 def confirm(question: str, yes: bool) -> None:

@@ -12,6 +12,7 @@ from learnai_cli.data import fingerprint as data_fingerprint
 from learnai_cli.errors import UsageError
 from learnai_cli.log import logger
 from learnai_cli.rundir import RunDir
+from learnai_cli.writable_root import check_run_writable
 
 SPLITS = ("test", "val", "train")
 
@@ -108,6 +109,7 @@ def evaluate_run(
 
     if split not in SPLITS:
         raise UsageError(f"--split must be one of {', '.join(SPLITS)} (got '{split}')")
+    check_run_writable(run.path, "the evaluation")  # before the evaluation, which may take minutes
     experiment, path, state = load_trained(run, checkpoint, device)
     batches = experiment.batches(split)
     if batches is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from learnai_cli.errors import UsageError
+from learnai_cli.errors import UsageError, clip
 from learnai_cli.rundir import RunDir
 
 
@@ -19,8 +19,15 @@ def predict(
     experiment, path, _ = load_trained(run, checkpoint, device)
     experiment.model.eval()
     inputs = _encode(experiment, text).to(experiment.device)
+    if inputs.is_floating_point() and not torch.isfinite(inputs).all():  # e.g. x**4 of a large x, past float32
+        raise UsageError(f"'{clip(text, 80)}' becomes a feature too large for float32 (over ±3.4e38) for this model")
     with torch.no_grad():
         outputs = experiment.model(inputs).float()[0]
+    if not torch.isfinite(outputs).all():
+        raise UsageError(
+            f"the model's output for '{clip(text, 80)}' is not a finite number (it overflows float32): the input is "
+            "far outside the values the model was trained on"
+        )
     result: dict[str, Any] = {"run_id": run.id, "input": text, "checkpoint": str(path)}
     if experiment.task == "regression":
         return {**result, "prediction": outputs.view(-1).tolist()}

@@ -9,7 +9,7 @@ from typing import Any, Callable, Optional, Union
 import torch
 from torch.utils.data import Dataset, Subset
 
-from learnai_cli.errors import ConfigError, UsageError
+from learnai_cli.errors import ConfigError, UsageError, clip
 
 __all__ = [
     "TensorSplit",
@@ -107,20 +107,28 @@ def standardize_features(splits: DatasetSplits, feature_names: list[str]) -> Dat
     )
 
 
+FLOAT32_MAX = 3.4028234663852886e38
+
+
 def parse_row(text: str, feature_names: list[str]) -> torch.Tensor:
     """A batch of one from 'x1,x2,...' with one number per feature; a wrong count or a non-number is a UsageError."""
     cells = text.split(",")
     if len(cells) != len(feature_names):
         wanted = "one number" if len(feature_names) == 1 else f"{len(feature_names)} comma-separated numbers"
-        raise UsageError(f"this model takes {wanted} ({', '.join(feature_names)}); got {len(cells)}")
+        empty = " (one of them empty: a comma too many?)" if any(not cell.strip() for cell in cells) else ""
+        raise UsageError(f"this model takes {wanted} ({', '.join(feature_names)}); got {len(cells)}{empty}")
     values = []
     for name, cell in zip(feature_names, cells):
+        if not cell.strip():
+            raise UsageError(f"feature {name} is empty in '{clip(text, 80)}': give one number for each feature")
         try:
             value = float(cell)
         except ValueError:
             raise UsageError(f"feature {name}: {cell.strip()!r} is not a number") from None
         if not math.isfinite(value):  # the model would answer nan, or a number that means nothing
             raise UsageError(f"feature {name}: {cell.strip()!r} is not a finite number; give a value like the data's")
+        if abs(value) > FLOAT32_MAX:  # it would become inf in the model's float32
+            raise UsageError(f"feature {name}: {cell.strip()!r} is beyond float32's range (±3.4e38)")
         values.append(value)
     return torch.tensor([values], dtype=torch.float32)
 

@@ -45,6 +45,7 @@ class ProgressReporter(Callback):
         self.task = None
         self.refreshed = 0.0
         self.epoch_started = 0.0
+        self.stream_gone = False
 
     def on_fit_start(self, trainer) -> None:
         state = trainer.state
@@ -102,7 +103,7 @@ class ProgressReporter(Callback):
                 self.task = None
             self.progress.console.print(line, highlight=False, soft_wrap=True)
         else:
-            print(line, file=self.stream, flush=True)
+            self._show(line)
 
     def on_fit_end(self, trainer, status: str) -> None:
         if self.progress is not None:
@@ -111,4 +112,14 @@ class ProgressReporter(Callback):
 
     def _print(self, line: str) -> None:
         self.echo(line)
-        print(line, file=self.stream, flush=True)
+        self._show(line)
+
+    def _show(self, line: str) -> None:
+        """A line on the stream, while it can take one: a reader gone (`2>&1 | head -1`) or a full disk behind it
+        silences the progress lines, never the run (train.log still gets every line)."""
+        if self.stream_gone:
+            return
+        try:
+            print(line, file=self.stream, flush=True)
+        except (OSError, ValueError):  # ValueError: the stream was closed
+            self.stream_gone = True
