@@ -58,6 +58,9 @@ def load_text(text: str) -> Any:
     return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - StrictLoader is a SafeLoader
 
 
+MAX_CONFIG_BYTES = 10 * 2**20  # far beyond any config; a search space or a grid is a few kilobytes
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
     """The file's top-level mapping; missing, empty or malformed files are ConfigErrors."""
     if not path.exists():
@@ -65,9 +68,15 @@ def read_yaml(path: Path) -> dict[str, Any]:
     if path.is_dir():
         raise ConfigError(f"config path is a directory, not a YAML file: {path}")
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:  # a device or a pipe may never end: read no more than a config could be
+            data = file.read(MAX_CONFIG_BYTES + 1)
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"cannot read config file {path}: {error}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"{path} is larger than {MAX_CONFIG_BYTES // 2**20} MB (or never ends, like /dev/zero): not a config file"
+        )
     return parse_yaml(text, str(path))
 
 

@@ -297,3 +297,10 @@ def test_eight_concurrent_starts_get_eight_directories(tmp_path):
         with context.Pool(8) as pool:
             ids = pool.starmap(_make_run, [(str(tmp_path), barrier)] * 8)
     assert len(set(ids)) == 8 and len(os.listdir(tmp_path)) == 8
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+@pytest.mark.parametrize("command", [["train"], ["config"], ["sweep", "/dev/zero", "seed=1,2"]])
+def test_a_config_that_never_ends_is_refused_after_10_mb(cli, command):
+    result = cli(*command, *([] if len(command) > 1 else ["/dev/zero"]))
+    assert result.exit_code == 2 and "larger than 10 MB" in result.stderr, result.stderr

@@ -307,6 +307,8 @@ def _thread_count(experiment: Experiment, resumed_with: Optional[int] = None) ->
     batches = make_batches(data.train, 2, False, experiment.device, seed=0, limit=1, collate_fn=data.collate_fn)
     inputs, _ = next(iter(batches))
     step_macs = macs_per_sample(experiment.model, inputs) * experiment.experiment_config.train.batch_size
+    if experiment.experiment_config.train.deterministic:  # the same count on a busy machine: sums in the same order
+        return auto_threads(step_macs, default_threads(), look_at_load=False)
     return auto_threads(step_macs, default_threads(), own_pids=plot_process.helper_pids())
 
 

@@ -72,14 +72,17 @@ def macs_per_sample(model: nn.Module, inputs: torch.Tensor) -> int:
     return sum(counted) // max(1, len(inputs) if isinstance(inputs, torch.Tensor) else 1)
 
 
-def auto_threads(step_macs: int, default_threads: int, own_pids: tuple[int, ...] = ()) -> int:
+def auto_threads(
+    step_macs: int, default_threads: int, own_pids: tuple[int, ...] = (), look_at_load: bool = True
+) -> int:
     """One thread for small steps; otherwise torch's default (the physical cores) within the CPUs we may use, and
-    no more than are idle now: a thread on a core another process keeps busy makes every op wait for it. `own_pids`
-    are this command's helpers (the plot process warming up), whose CPU counts as idle: they are about to sleep."""
+    (look_at_load) no more than are idle now: a thread on a core another process keeps busy makes every op wait for
+    it. `own_pids` are this command's helpers (the plot process warming up), whose CPU counts as idle: they are
+    about to sleep."""
     if step_macs < SMALL_STEP_MACS:
         return 1
     threads = max(1, min(default_threads, available_cpus()))
-    idle = idle_cpus(own_pids=own_pids) if threads > 1 else None
+    idle = idle_cpus(own_pids=own_pids) if threads > 1 and look_at_load else None
     return threads if idle is None else max(1, min(threads, math.floor(idle + 0.5)))
 
 

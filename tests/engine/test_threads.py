@@ -31,6 +31,8 @@ def test_tiny_steps_get_one_thread_and_big_ones_the_idle_cores_we_may_use(monkey
     assert threads.auto_threads(threads.SMALL_STEP_MACS * 10, default_threads=1) == 1
     monkeypatch.setattr(threads, "idle_cpus", lambda **_: 1.1)  # another process keeps one core busy
     assert threads.auto_threads(threads.SMALL_STEP_MACS * 10, default_threads=8) == 1
+    # train.deterministic: the same count however busy the machine is (two runs of a config must match)
+    assert threads.auto_threads(threads.SMALL_STEP_MACS * 10, default_threads=8, look_at_load=False) == 2
     monkeypatch.setattr(threads, "idle_cpus", lambda **_: None)  # a system without /proc/stat: the cores we may use
     assert threads.auto_threads(threads.SMALL_STEP_MACS * 10, default_threads=8) == 2
 
