@@ -216,3 +216,35 @@ def test_the_stop_message_goes_straight_to_the_terminal_not_through_the_stderr_s
     assert trainer.stop_signal == "SIGINT"
     assert b"SIGINT: finishing the current step" in os.read(read_end, 4096)
     os.close(read_end)
+
+
+def test_the_printed_continue_command_finds_the_run_from_where_it_was_typed(tmp_path):
+    import shlex
+
+    runs = tmp_path / "my runs"  # not ./runs, and with a space: the command must name and quote it
+    process = subprocess.Popen(
+        learnai("train", str(CONFIGS / "toy_classes.yaml"), "train.epochs=100000", "--runs-dir", str(runs),
+                "--no-progress"),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    next(line for line in process.stderr if line.startswith("epoch 20/"))
+    process.send_signal(signal.SIGINT)
+    stderr = process.stderr.read()
+    assert process.wait(timeout=60) == 130, stderr[-2000:]
+    printed = next(line for line in stderr.splitlines() if line.startswith("continue with: "))
+    command = shlex.split(printed.removeprefix("continue with: "))
+    run_id = next(runs.iterdir()).name
+    assert command == ["learnai", "train", "--resume", run_id, "--runs-dir", str(runs)], printed
+    shown = subprocess.run(learnai("show", run_id, *command[4:], "--json"), capture_output=True, text=True)
+    assert shown.returncode == 0 and json.loads(shown.stdout)["status"] == "interrupted", shown.stderr
+
+
+def test_the_continue_command_leaves_out_the_runs_folder_learnai_uses_anyway(tmp_path, monkeypatch):
+    from learnai_cli.rundir import runs_dir_arguments
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LEARNAI_RUNS_DIR", raising=False)
+    assert runs_dir_arguments(tmp_path / "runs") == [] and runs_dir_arguments(Path("runs")) == []
+    assert runs_dir_arguments(tmp_path / "other") == ["--runs-dir", str(tmp_path / "other")]
+    monkeypatch.setenv("LEARNAI_RUNS_DIR", str(tmp_path / "other"))  # the user's shell has it set
+    assert runs_dir_arguments(tmp_path / "other") == []

@@ -18,7 +18,7 @@ from learnai_cli.commands.stopping import interrupting_on_signals, raise_if_inte
 from learnai_cli.config import ExperimentConfig
 from learnai_cli.data import fingerprint as data_fingerprint
 from learnai_cli.errors import Interrupted, LearnaiError, RunFailed
-from learnai_cli.rundir import RunDir, check_writable
+from learnai_cli.rundir import RunDir, check_writable, resume_command
 
 DRY_RUN_SETTINGS = {"epochs": 1, "max_steps": 1, "limit_batches": 1}
 
@@ -286,7 +286,7 @@ def _run_loop(trainer, run: RunDir, experiment_config: ExperimentConfig) -> tupl
     from learnai_cli.engine.device import out_of_memory_advice
     from learnai_cli.engine.trainer import Diverged, Pruned, StopRequested
 
-    resume_hint = f"continue with: learnai train --resume {run.id}"
+    resume_hint = f"continue with: {resume_command(run)}"
     try:
         trainer.fit()
         return "completed", trainer.stop_reason, None

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional
 
+from learnai_cli import rundir
 from learnai_cli.commands import search_space, tune_study
 from learnai_cli.commands.search_space import Param
 from learnai_cli.engine.callbacks import Callback
@@ -244,7 +245,9 @@ def continue_message(plan: Plan, request: TuneRequest) -> str:
     command += ["--trials", str(plan.trials)] + (["--storage", request.storage] if request.storage else [])
     command += ["--sampler", request.sampler] if request.sampler != "tpe" else []
     command += ["--pruner", request.pruner] if request.pruner != "median" else []
-    command += [f"--plugin={p}" for p in request.plugins]
+    command += [f"--plugin={p}" for p in request.plugins] + rundir.runs_dir_arguments(request.root)
+    command += ["--workers", str(request.workers)] if request.workers > 1 else []
+    command += ["--timeout", f"{request.timeout:g}"] if request.timeout is not None else []
     return (
         f"study {plan.name} was interrupted (its finished trials are kept; a trial cut short is recorded as "
         "interrupted and does not count); continue it with: " + shlex.join(command)
