@@ -251,6 +251,12 @@ def study_dir(root: Path, name: str) -> Path:
     if name == "latest":  # `plot latest --compare` would mean the newest run, never this study
         raise UsageError("'latest' names the newest run in every command: give the study another name")
     check_writable(root)
+    folder = root / name
+    if folder.is_dir() and any(folder.iterdir()) and not any((folder / f).exists() for f in (STUDY_DB, STUDY_ASK_LOCK)):
+        raise UsageError(  # a sweep's folder, a run's, the user's own: its summary.csv and plots would be replaced
+            f"{folder} holds files but is not a learnai study (no {STUDY_DB} or {STUDY_ASK_LOCK} in it); "
+            "choose another --study"
+        )
     try:
         (root / name).mkdir(parents=True, exist_ok=True)
     except OSError as error:  # a file of that name is there, or the folder cannot be made

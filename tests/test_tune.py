@@ -323,3 +323,16 @@ def test_signals_held_during_a_write_interrupt_after_it():
             written.append("summary.csv")
             written.append("summary.json")
     assert written == ["summary.csv", "summary.json"]
+
+
+@pytest.mark.parametrize("kind", ["sweep", "notes"])
+def test_a_study_name_that_is_another_folder_is_refused_and_its_files_kept(cli, runs_dir, kind):
+    name = "sweep_2026-01-01_00-00-00_generalfit" if kind == "sweep" else "notes"
+    folder = runs_dir / name
+    (folder / "plots").mkdir(parents=True)
+    (folder / "summary.csv").write_text("point,status\nlr=0.1,completed\n")
+    (folder / "plots" / "slice.png").write_bytes(b"my own picture")
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    result = cli("tune", CONFIGS / "generalfit.yaml", "optimizer.lr=uniform(0.01,0.1)", *TINY, "--study", name)
+    assert result.exit_code == 2 and "is not a learnai study" in result.stderr, result.stderr
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
