@@ -106,12 +106,12 @@ def checkpoint_problem(run: RunDir) -> str | None:
     found without loading it: `runs` reads the end of each file only."""
     for which in ("best", "last"):
         path = run.checkpoint(which)
-        if path.is_file() and not _is_torch_archive(path):
+        if path.is_file() and not is_torch_archive(path):
             return f"checkpoints/{path.name} is not a whole checkpoint (cut short or overwritten)"
     return None
 
 
-def _is_torch_archive(path: Path) -> bool:
+def is_torch_archive(path: Path) -> bool:
     """A zip whose directory (read from the file's end, nothing unpacked) names the pickle torch.save writes."""
     try:
         with zipfile.ZipFile(path) as archive:

@@ -129,3 +129,24 @@ def test_init_from_refusals_leave_no_run(cli, runs_dir):
     dry = cli.json("train", TOY, "--dry-run", "--init-from", source["run_id"])
     assert dry["dry_run"] is True
     assert sorted(p.name for p in runs_dir.iterdir()) == before
+
+
+@pytest.mark.parametrize("damage", ["deleted", "cut short", "another zip"])
+def test_training_further_after_best_pt_was_lost_writes_a_new_best_pt(cli, runs_dir, damage, caplog):
+    import zipfile
+
+    run_id = cli.json("train", CONFIGS / "toy_classes.yaml", "train.epochs=3")["run_id"]
+    best = runs_dir / run_id / "checkpoints" / "best.pt"
+    if damage == "deleted":
+        best.unlink()
+    elif damage == "cut short":
+        best.write_bytes(best.read_bytes()[:100])
+    else:
+        with zipfile.ZipFile(best, "w") as archive:
+            archive.writestr("notes.txt", "not weights")
+    result = cli("train", "--resume", run_id, "train.epochs=5", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert "best.pt is" in caplog.text and "is lost" in caplog.text, caplog.text
+    state = torch.load(best, weights_only=True)  # whole again, and it holds the epoch meta.json names as best
+    assert state["epoch"] == meta_of(runs_dir / run_id)["best"]["epoch"] and state["epoch"] > 3
+    assert cli("eval", run_id).exit_code == 0

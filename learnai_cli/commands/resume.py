@@ -14,6 +14,7 @@ from typing import Any, Optional
 
 from learnai_cli.commands.run_meta import now
 from learnai_cli.errors import UsageError
+from learnai_cli.log import logger
 from learnai_cli.rundir import RunDir
 
 EPOCHS_KEY = "train.epochs"
@@ -62,10 +63,27 @@ def resume(
                 if extension:
                     clear_stop(checkpoint)
                 trainer = training.make_trainer(experiment, checkpoint, run.last_checkpoint)  # a misfit fails here
+                _forget_a_lost_best(run, trainer)
                 _reopen(run, meta, checkpoint, experiment.experiment_config, extension)
                 at = f"epoch {checkpoint['epoch']}, step {checkpoint['step']}"
                 run.log(f"resumed from last.pt at {at}: {' '.join(command)}")
             return training.fit(run, experiment, command, interactive, trainer)
+
+
+def _forget_a_lost_best(run: RunDir, trainer) -> None:
+    """best.pt deleted or damaged since the run stopped: those weights are gone, so the best is tracked afresh and
+    the next validated epoch writes best.pt (else it would stay missing unless a later epoch beat the lost one)."""
+    from learnai_cli.runstatus import is_torch_archive
+
+    state, path = trainer.state, run.checkpoint("best")
+    if state.best_value is None or (path.is_file() and is_torch_archive(path)):
+        return
+    logger.warning(
+        f"{path} is {'damaged' if path.exists() else 'missing'}: the best epoch so far ({trainer.settings.monitor} "
+        f"{state.best_value:.4g} at epoch {state.best_epoch}) is lost; the next epoch's weights start best.pt again"
+    )
+    state.best_value = state.best_epoch = None
+    state.epochs_without_improvement = 0
 
 
 def _reopen(run: RunDir, meta: dict[str, Any], checkpoint: dict[str, Any], experiment_config, extension) -> None:
