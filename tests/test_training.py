@@ -46,6 +46,24 @@ def test_early_stopping(cli):
     assert payload["epochs"] == 3
 
 
+def test_a_tie_on_accuracy_goes_to_the_epoch_with_the_lower_val_loss(cli, runs_dir):
+    payload = cli.json("train", TOY, "train.epochs=120")  # val_accuracy stays 0.5 for epochs while the loss falls
+    records = epoch_records(runs_dir / payload["run_id"])
+    top = max(r["val_accuracy"] for r in records)
+    tied = [r for r in records if r["val_accuracy"] == top]
+    assert len(tied) > 1  # the case this is about
+    best = min(tied, key=lambda r: r["val_loss"])
+    meta = json.loads((runs_dir / payload["run_id"] / "meta.json").read_text())
+    assert meta["best"]["epoch"] == best["epoch"] != tied[0]["epoch"], meta["best"]
+    state = torch.load(runs_dir / payload["run_id"] / "checkpoints" / "best.pt", weights_only=True)
+    assert state["epoch"] == best["epoch"]
+
+
+def test_a_tie_does_not_count_as_improvement_for_early_stopping(cli):
+    payload = cli.json("train", TOY, "train.epochs=1000", "train.early_stopping.patience=5")
+    assert payload["message"].startswith("early stopping") and payload["epochs"] < 1000, payload["message"]
+
+
 def test_grad_clip_and_deterministic_run_are_reproducible(cli):
     first = cli.json("train", LINEAR, "train.epochs=2", "train.grad_clip=0.5", "train.deterministic=true", "data.n=500")
     second = cli.json(

@@ -17,6 +17,7 @@ class TrainState:
     batches_done: int = 0  # batches of `epoch` already trained; 0 at an epoch boundary
     best_value: Optional[float] = None
     best_epoch: Optional[int] = None
+    best_val_loss: Optional[float] = None  # the best epoch's val_loss: a tie on another monitor goes to the lower
     epochs_without_improvement: int = 0
     last_finite_loss: Optional[float] = None
     nonfinite_steps_skipped: int = 0

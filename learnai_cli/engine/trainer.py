@@ -289,7 +289,7 @@ class Trainer:
         return self.should_stop
 
     def _end_epoch(self, record: dict[str, Any]) -> None:
-        self._track_monitor(record.get(self.settings.monitor))
+        self._track_monitor(record.get(self.settings.monitor), record.get("val_loss"))
         if self.settings.stop_when and self.settings.stop_when.metric != "train_loss":
             self._check_stop_when(record)
         if self.scheduler is not None and self.scheduler_interval == "epoch":
@@ -303,21 +303,27 @@ class Trainer:
         self._emit("on_epoch_end", record)
         self._emit("on_checkpoint")
 
-    def _track_monitor(self, value: Optional[float]) -> None:
-        """Update the best monitored value; stop early when it has not improved for `patience` epochs."""
+    def _track_monitor(self, value: Optional[float], val_loss: Optional[float] = None) -> None:
+        """Update the best monitored value; stop early when it has not improved for `patience` epochs. An epoch
+        that ties the best of another monitor (accuracy 1.0 again) with a lower val_loss becomes best.pt, without
+        counting as an improvement for patience: the first epoch to reach a tie is rarely the better-fitted one."""
         self.improved = False
         if value is None or not math.isfinite(value):
             return
         early = self.settings.early_stopping
         min_delta = early.min_delta if early else 0.0
-        best = self.state.best_value
-        sign = 1 if self.settings.mode == "min" else -1
-        if best is None or sign * (best - value) > min_delta:
-            self.state.best_value, self.state.best_epoch = value, self.state.epoch
-            self.state.epochs_without_improvement = 0
+        state, sign = self.state, 1 if self.settings.mode == "min" else -1
+        tie_break = self.settings.monitor != "val_loss" and val_loss is not None and math.isfinite(val_loss)
+        loss = val_loss if tie_break else None
+        if state.best_value is None or sign * (state.best_value - value) > min_delta:
+            state.best_value, state.best_epoch, state.best_val_loss = value, state.epoch, loss
+            state.epochs_without_improvement = 0
             self.improved = True
-        else:
-            self.state.epochs_without_improvement += 1
+            return
+        state.epochs_without_improvement += 1
+        if value == state.best_value and loss is not None and state.best_val_loss is not None:
+            if loss < state.best_val_loss:
+                state.best_epoch, state.best_val_loss, self.improved = state.epoch, loss, True
         if early and self.state.epochs_without_improvement >= early.patience:
             self.should_stop = True
             self.stop_reason = f"early stopping: {self.settings.monitor} did not improve for {early.patience} epochs"
