@@ -9,6 +9,7 @@ from typing import Iterable
 
 __all__ = [
     "EXIT_OK", "EXIT_RUN_FAILED", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_BROKEN_PIPE", "LearnaiError", "ConfigError",
+    "DataNotHere",
     "UsageError", "DataError", "RunFailed", "ExportFailed", "Interrupted", "closest", "did_you_mean", "short_repr",
     "clip", "first_line", "counted", "kind_name",
 ]  # fmt: skip
@@ -46,6 +47,11 @@ class UsageError(LearnaiError):
 
 class DataError(LearnaiError):
     """A dataset cannot be found or read (exit 2: the user must fix their setup)."""
+
+
+class DataNotHere(DataError):
+    """The data a config names is not on this machine (yet): not downloaded, or nothing at its path. `learnai config`
+    checks the rest of such a config; every other DataError is a config that cannot train."""
 
 
 class RunFailed(LearnaiError):

@@ -171,6 +171,33 @@ def test_config_command_catches_a_model_that_does_not_fit_the_data(cli, mnist_ro
 def test_config_command_checks_what_it_can_without_the_data(cli, tmp_path):
     payload = cli.json("config", CONFIGS / "mnist_cnn.yaml", f"data.root={tmp_path}", "data.download=false")
     assert payload["ok"] and payload["data_check"].startswith("data not checked: MNIST files are missing")
+    for missing in (f"data.path={tmp_path / 'later.csv'}",):  # data that is not on this machine yet
+        payload = cli.json("config", CONFIGS / "diabetes.yaml", missing)
+        assert payload["ok"] and payload["data_check"].startswith("data not checked: CSV"), payload
+
+
+@pytest.mark.parametrize(
+    "config,overrides,words",
+    [
+        ("rnn_hello", ["data.source=abc", "data.target=ab"], "equally long"),
+        ("rnn_hello", ["data.source=''", "data.target=''"], "non-empty"),
+    ],
+)
+def test_config_command_fails_on_data_that_is_there_but_cannot_train(cli, config, overrides, words):
+    result = cli("config", CONFIGS / f"{config}.yaml", *overrides)
+    assert result.exit_code == 2 and words in result.stderr, result.stderr
+
+
+def test_config_command_fails_on_a_file_where_the_image_folder_should_be(cli, tmp_path):
+    (tmp_path / "photos").write_text("not a folder")
+    config = tmp_path / "images.yaml"
+    config.write_text(
+        "name: images\ndata: {name: image_folder, root: photos, image_size: 28}\n"
+        "model: {name: basic_cnn, in_channels: 3, num_classes: 2}\nloss: {name: cross_entropy}\n"
+        "optimizer: {name: sgd, lr: 0.01}\n"
+    )
+    result = cli("config", config)
+    assert result.exit_code == 2 and "is not a folder" in result.stderr, result.stderr
 
 
 # --- strict YAML (config_yaml.py) ----------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from learnai_cli.errors import DataError
+from learnai_cli.errors import DataNotHere
 
 
 def check_config(config_path: Path, overrides: list[str], plugin_specs: list[str]) -> dict[str, Any]:
@@ -17,7 +17,7 @@ def check_config(config_path: Path, overrides: list[str], plugin_specs: list[str
     experiment_config = config_module.load(config_path, overrides, plugins=plugin_specs)
     try:
         model, data_checked = build_experiment(experiment_config).model, "model and data fit"
-    except DataError as missing:  # e.g. MNIST not downloaded yet: the config itself can still be checked
+    except DataNotHere as missing:  # e.g. MNIST not downloaded yet: the config itself can still be checked
         model, data_checked = build_model(experiment_config), f"data not checked: {missing.message.splitlines()[0]}"
     return {
         "config": experiment_config.to_dict(),

@@ -15,7 +15,7 @@ from pydantic import Field
 from torch.utils.data import Dataset
 
 from learnai_cli.data.splits import DatasetSplits
-from learnai_cli.errors import DataError, UsageError
+from learnai_cli.errors import DataError, DataNotHere, UsageError
 from learnai_cli.log import logger
 from learnai_cli.registry import DATASETS, ImageSide, PositiveFloat
 
@@ -165,7 +165,8 @@ def image_folder(
     """Images in root/<class>/..., or root/{train,val,test}/<class>/... for fixed splits (ImageFolder layout)."""
     base = Path(root)
     if not base.is_dir():
-        raise DataError(f"data.root: {base} is not a folder; put one sub-folder of images per class in it")
+        problem = DataError if base.exists() else DataNotHere  # a file there is a mistake; nothing there, not yet
+        raise problem(f"data.root: {base} is not a folder; put one sub-folder of images per class in it")
     transform = image_transform(image_size, grayscale, mean, std)
     encode = image_file_encoder(transform)
     if (base / "train").is_dir():

@@ -14,7 +14,7 @@ from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset
 
 from learnai_cli.data.splits import DatasetSplits, TensorSplit
-from learnai_cli.errors import DataError, UsageError
+from learnai_cli.errors import DataError, DataNotHere, UsageError
 from learnai_cli.log import logger
 from learnai_cli.registry import DATASETS
 
@@ -84,7 +84,8 @@ def read_names(folder: Optional[str]) -> tuple[list[list[int]], list[int], list[
     root = Path(folder) if folder else resources.files("learnai_cli.data.builtin") / "names"
     files = sorted(Path(str(root)).glob("*.txt"))
     if not files:
-        raise DataError(f"no <Language>.txt files in {root}: one file per language, one name per line")
+        problem = DataError if Path(str(root)).exists() else DataNotHere
+        raise problem(f"no <Language>.txt files in {root}: one file per language, one name per line")
     sequences, labels = [], []
     for label, path in enumerate(files):
         for line in path.read_text(encoding="utf-8").splitlines():

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from learnai_cli.data.splits import DatasetSplits, TensorSplit
-from learnai_cli.errors import DataError, clip, short_repr
+from learnai_cli.errors import DataError, DataNotHere, clip, short_repr
 from learnai_cli.registry import DATASETS
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -43,7 +43,8 @@ def _read_lines(path: Path) -> list[str]:
         with open(path, "rb") as file:
             data = file.read()
     except OSError as error:
-        raise DataError(f"CSV {_shown(path)} cannot be read: {error.strerror or error}") from None
+        problem = DataNotHere if isinstance(error, FileNotFoundError) else DataError
+        raise problem(f"CSV {_shown(path)} cannot be read: {error.strerror or error}") from None
     if str(path).endswith(".gz"):
         try:
             data = gzip.decompress(data)

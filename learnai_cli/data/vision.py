@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from learnai_cli.data.splits import DatasetSplits, TensorSplit
-from learnai_cli.errors import DataError, clip
+from learnai_cli.errors import DataError, DataNotHere, clip
 from learnai_cli.registry import DATASETS, ImageSide, PositiveCount, PositiveFloat
 
 MAX_FAKE_IMAGES = 1_000_000  # FakeData makes each image on demand; the count only sizes its index
@@ -82,7 +82,7 @@ def _open(dataset_class, root: str, download: bool, is_train: bool):
         try:
             return dataset_class(root=root, train=is_train, download=download)
         except (RuntimeError, OSError, ValueError) as error:
-            raise DataError(missing_files_message(dataset_class, root, download, error)) from None
+            raise DataNotHere(missing_files_message(dataset_class, root, download, error)) from None
 
 
 def missing_files_message(dataset_class, root: str, download: bool, error: BaseException) -> str:
