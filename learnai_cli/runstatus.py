@@ -97,6 +97,7 @@ def iter_summaries(root: Path) -> Iterator[dict[str, Any]]:
             "duration_s": meta.get("duration_s"),
             "started": meta.get("started"),
             "test": test_metrics(run),
+            "test_stale": test_is_stale(run, meta),  # best.pt moved on since `learnai eval`: evaluate again
             "path": str(run.path),
         }
 
@@ -122,12 +123,37 @@ def is_torch_archive(path: Path) -> bool:
 
 def test_metrics(run: RunDir) -> dict[str, float] | None:
     """The test-split metrics of the run's best checkpoint (else its newest test result), once `learnai eval` ran."""
+    report = _test_report(run)
+    metrics = report.get("metrics") if report else None
+    return {k: v for k, v in metrics.items() if _is_number(v)} if isinstance(metrics, dict) else None
+
+
+def test_is_stale(run: RunDir, meta: dict[str, Any]) -> bool:
+    """Whether the test result `runs` shows is of weights its checkpoint no longer holds."""
+    report = _test_report(run)
+    return bool(report) and stale_evaluation(run, report, meta)
+
+
+def _test_report(run: RunDir) -> dict[str, Any] | None:
     from learnai_cli.atomic import read_json
 
     reports = [r for r in run.eval_reports() if read_json(r).get("split") == "test"]
     best = [r for r in reports if r == run.eval_report("test", "best")]
-    metrics = read_json((best or reports)[-1]).get("metrics") if reports else None
-    return {k: v for k, v in metrics.items() if _is_number(v)} if isinstance(metrics, dict) else None
+    return read_json((best or reports)[-1]) if reports else None
+
+
+def stale_evaluation(run: RunDir, report: dict[str, Any], meta: dict[str, Any]) -> bool:
+    """An eval result whose checkpoint was rewritten since (the run trained on, or was training then): its numbers
+    are of older weights. Known for the run's own best.pt and last.pt, by the epoch each holds now."""
+    evaluated, path = report.get("checkpoint_epoch"), report.get("checkpoint")
+    if not isinstance(evaluated, int) or not isinstance(path, str):
+        return False
+    holds = {
+        os.path.realpath(run.checkpoint("best")): (meta.get("best") or {}).get("epoch"),
+        os.path.realpath(run.checkpoint("last")): meta.get("epochs_completed"),
+    }
+    now = holds.get(os.path.realpath(path))
+    return isinstance(now, int) and now != evaluated
 
 
 def _is_number(value: Any) -> bool:

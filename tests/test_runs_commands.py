@@ -238,3 +238,17 @@ def test_sweep_and_tune_tables_keep_their_run_ids_whole_at_any_width(monkeypatch
     assert LONG_ID in shown and "0.9312" in shown and "…" not in shown, shown
     if width > len(LONG_ID):  # a terminal narrower than an id gets it on a line of its own, which it wraps itself
         assert all(len(line) <= width for line in shown.splitlines()), shown
+
+
+def test_a_test_result_of_weights_best_pt_no_longer_holds_is_marked_stale(cli):
+    run_id = cli.json("train", CONFIGS / "toy_classes.yaml", "train.epochs=3")["run_id"]
+    assert cli("eval", run_id).exit_code == 0
+    fresh = next(r for r in cli.json("runs")["runs"] if r["id"] == run_id)
+    assert fresh["test"] and fresh["test_stale"] is False
+    assert cli("train", "--resume", run_id, "train.epochs=10").exit_code == 0  # best.pt moves to a later epoch
+    row = next(r for r in cli.json("runs")["runs"] if r["id"] == run_id)
+    assert row["test_stale"] is True and "(stale)" in cli("runs").stdout
+    (evaluation,) = cli.json("show", run_id)["evaluations"]
+    assert evaluation["stale"] is True and "stale" in cli("show", run_id).stdout
+    assert cli("eval", run_id).exit_code == 0  # evaluated again: current
+    assert next(r for r in cli.json("runs")["runs"] if r["id"] == run_id)["test_stale"] is False

@@ -88,8 +88,9 @@ def _render_runs(result: dict[str, Any]) -> None:
     for row in result["runs"]:
         best = f"{row['best_metric']} {row['best_value']:.4g}" if row["best_value"] is not None else ""
         status = f"damaged: {row['problem']}" if row["status"] == "damaged" else row["status"]
+        test = _test_text(row.get("test"), row.get("test_stale", False))
         rows.append((
-            row["id"], str(row["name"]), status, str(row["epochs"] or 0), best, _test_text(row.get("test")),
+            row["id"], str(row["name"]), status, str(row["epochs"] or 0), best, test,
             seconds_text(row["duration_s"]), str(row["started"] or ""),
         ))  # fmt: skip
     # a narrow terminal loses first what the id already says (its name, its start), then the least read
@@ -129,12 +130,13 @@ def cell_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _test_text(metrics: dict[str, float] | None) -> str:
-    """The test result's headline: accuracy for classifiers, else mse, else the loss."""
+def _test_text(metrics: dict[str, float] | None, stale: bool = False) -> str:
+    """The test result's headline: accuracy for classifiers, else mse, else the loss; marked when best.pt has
+    moved on since it was evaluated."""
     if not metrics:
         return ""
     name = next((k for k in ("accuracy", "mse", "loss") if k in metrics), next(iter(metrics)))
-    return f"{name} {metrics[name]:.4g}"
+    return f"{name} {metrics[name]:.4g}" + (" (stale)" if stale else "")
 
 
 def show(run_id: str = RunIdArgument, runs_dir: Optional[Path] = RunsDirOption, json_output: bool = JsonOption) -> None:
@@ -162,7 +164,10 @@ def _render_show(result: dict[str, Any]) -> None:
         stdout.print(Text(f"  last epoch: {metrics_text(result['last_epoch'])}"))
     for evaluation in result.get("evaluations", []):
         scores = "  ".join(f"{k} {v:.4g}" for k, v in (evaluation["metrics"] or {}).items() if isinstance(v, float))
-        stdout.print(Text(f"  eval {evaluation['split']} ({evaluation['checkpoint']}): {scores}"))
+        stale = (
+            "  (stale: the checkpoint holds newer weights now; run learnai eval again)" if evaluation["stale"] else ""
+        )
+        stdout.print(Text(f"  eval {evaluation['split']} ({evaluation['checkpoint']}): {scores}{stale}"))
     stdout.print(Text(yaml.safe_dump(result["config"], sort_keys=False)))
     for entry in result["files"]:
         stdout.print(Text(f"  {entry['path']}  ({entry['bytes']:,} bytes)"))

@@ -29,15 +29,23 @@ def show(run: RunDir) -> dict[str, Any]:
         "meta": run.meta(strict=False),
         "config": run.read_config(),
         "last_epoch": records[-1] if records else None,
-        "evaluations": [_evaluation(report) for report in run.eval_reports()],
+        "evaluations": [_evaluation(run, report) for report in run.eval_reports()],
         "files": [{"path": str(p.relative_to(run.path)), "bytes": p.stat().st_size} for p in files],
     }
 
 
-def _evaluation(report: Path) -> dict[str, Any]:
-    """One `learnai eval` result in brief: split, checkpoint, metrics."""
+def _evaluation(run: RunDir, report: Path) -> dict[str, Any]:
+    """One `learnai eval` result in brief: split, checkpoint, metrics, and whether the checkpoint has moved on."""
+    from learnai_cli.runstatus import stale_evaluation
+
     result = read_json(report)
-    return {"split": result.get("split"), "checkpoint": result.get("checkpoint"), "metrics": result.get("metrics")}
+    return {
+        "split": result.get("split"),
+        "checkpoint": result.get("checkpoint"),
+        "checkpoint_epoch": result.get("checkpoint_epoch"),
+        "metrics": result.get("metrics"),
+        "stale": stale_evaluation(run, result, run.meta(strict=False)),
+    }
 
 
 def filtered_summaries(
