@@ -304,3 +304,10 @@ def test_eight_concurrent_starts_get_eight_directories(tmp_path):
 def test_a_config_that_never_ends_is_refused_after_10_mb(cli, command):
     result = cli(*command, *([] if len(command) > 1 else ["/dev/zero"]))
     assert result.exit_code == 2 and "larger than 10 MB" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("command", ["train", "config"])
+def test_a_key_given_twice_on_the_command_line_is_refused(cli, command, runs_dir):
+    result = cli(command, CONFIGS / "toy_classes.yaml", "train.epochs=4", "seed=1", "train.epochs=5")
+    assert result.exit_code == 2 and "train.epochs is given twice" in result.stderr, result.stderr
+    assert not runs_dir.exists() or not any(runs_dir.iterdir())
