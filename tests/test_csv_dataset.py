@@ -159,3 +159,20 @@ def test_the_example_config_reads_the_shipped_csv(cli):
     assert payload["status"] == "completed"
     result = json.loads(cli("predict", payload["run_id"], "--json", "--", "0,0,0,0,0,0,0,0").stdout)
     assert sorted(t["class"] for t in result["top"]) == ["0", "1"]
+
+
+def test_predict_scales_with_the_statistics_recorded_at_training_after_the_csv_changed(cli, tmp_path, caplog):
+    regression_table(tmp_path, header=True)
+    config = write_config(tmp_path, {"target": "price"}, LINEAR, "mse", "val_mse")
+    run_id = cli.json("train", config)["run_id"]
+    before = cli.json("predict", run_id, "5.0,1000.0")["prediction"][0]
+    recorded = json.loads((cli.runs_dir / run_id / "meta.json").read_text())["standardization"]
+    assert recorded["features"] == ["size", "area"] and len(recorded["mean"]) == 2
+    table = tmp_path / "table.csv"  # the user edits the file after training: every value of a column shifts
+    lines = table.read_text().splitlines()
+    table.write_text(
+        "\n".join([lines[0]] + [f"{p},{float(s) + 100},{a}" for p, s, a in (r.split(",") for r in lines[1:])])
+    )
+    after = cli.json("predict", run_id, "5.0,1000.0")["prediction"][0]
+    assert after == pytest.approx(before, rel=1e-6)  # as trained, not rescaled by the edited file
+    assert "scaled with the recorded ones" in caplog.text

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from learnai_cli.errors import UsageError, clip
+from learnai_cli.log import logger
 from learnai_cli.rundir import RunDir
 
 
@@ -18,7 +19,7 @@ def predict(
 
     experiment, path, _ = load_trained(run, checkpoint, device)
     experiment.model.eval()
-    inputs = _encode(experiment, text).to(experiment.device)
+    inputs = _encode(experiment, text, run.meta(strict=False)).to(experiment.device)
     if inputs.is_floating_point() and not torch.isfinite(inputs).all():  # e.g. x**4 of a large x, past float32
         raise UsageError(f"'{clip(text, 80)}' becomes a feature too large for float32 (over ±3.4e38) for this model")
     with torch.no_grad():
@@ -48,10 +49,26 @@ def _ranked(probabilities, experiment, top: int) -> list[dict[str, Any]]:
     return [{"class": names[i], "probability": round(float(p), 4)} for p, i in zip(best.values, best.indices.tolist())]
 
 
-def _encode(experiment, text: str):
+def _scaled_row(text: str, statistics: dict[str, Any]):
+    import torch
+
+    from learnai_cli.data.splits import parse_row
+
+    mean, std = torch.tensor(statistics["mean"]), torch.tensor(statistics["std"])
+    return (parse_row(text, statistics["features"]) - mean) / std
+
+
+def _encode(experiment, text: str, run_meta: dict[str, Any]):
     """The dataset's own encoder when it declares one, else a CSV row of numbers for tabular inputs."""
     from learnai_cli.data.splits import parse_row
 
+    recorded = run_meta.get("standardization")
+    if recorded and recorded != experiment.data.info.get("standardization"):
+        logger.warning(
+            "the data's statistics differ from those recorded when this run trained (the file changed): the input "
+            "is scaled with the recorded ones, as the model was trained"
+        )
+        return _scaled_row(text, recorded)
     if experiment.data.encode_input is not None:
         return experiment.data.encode_input(text)
     sample = getattr(experiment.data.train, "inputs", None)

@@ -94,6 +94,7 @@ def _train_new(
             run.update_meta(
                 **start_meta(experiment_config, run, command, device_name(experiment.device)),
                 task=experiment.task,
+                **_scaling(experiment.data.info),
                 **tags,
             )
             trainer = make_trainer(experiment, checkpoint=None)
@@ -212,6 +213,12 @@ def _write_end(run: RunDir, trainer, recorder, status: str, message: str, starte
     )
     run.log(f"status: {status}{' - ' + message if message else ''}")
     return meta
+
+
+def _scaling(info: dict[str, Any]) -> dict[str, Any]:
+    """The training split's feature statistics (CSV standardisation), kept with the run: predict scales with these,
+    whatever has become of the CSV file since."""
+    return {"standardization": info["standardization"]} if "standardization" in info else {}
 
 
 def make_trainer(experiment, checkpoint: Optional[dict], source: object = "the checkpoint"):
