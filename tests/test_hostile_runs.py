@@ -593,3 +593,16 @@ def test_eval_of_a_run_on_a_read_only_file_system_is_refused_before_evaluating(c
         code, output = invoke(cli, "eval", HEALTHY, *extra)
         assert_refused(code, output, ["cannot write the evaluation", "Read-only file system"])
     assert snapshot(cli.runs_dir) == before
+
+
+@pytest.mark.parametrize("command", [["rm", HEALTHY, "--yes"], ["gc", "--keep-last", "0", "--yes"]])
+def test_runs_that_cannot_be_removed_are_named_not_called_in_use(cli, two_runs, monkeypatch, command):
+    import errno
+
+    def read_only(path, *args, **kwargs):  # what the OS answers on a read-only mount
+        raise OSError(errno.EROFS, "Read-only file system", str(path))
+
+    monkeypatch.setattr(shutil, "rmtree", read_only)
+    code, output = invoke(cli, *command)
+    assert_refused(code, output, ["cannot remove run", "Read-only file system"])
+    assert "started meanwhile" not in output

@@ -265,7 +265,10 @@ def gc(
             stdout.print(Text("\n".join(f"  {run.id}" for run in doomed)))
         if doomed:
             confirm(f"Delete these {len(doomed)} run(s)?", yes)
-        removed, skipped = collect(doomed)
+        removed, skipped, failed = collect(doomed)
+        if failed:  # e.g. a read-only runs folder: not "kept because they started meanwhile"
+            more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+            raise UsageError(f"removed {len(removed)} run(s); could not remove {len(failed)}: {failed[0]}{more}")
         emit({"removed": removed, "skipped_in_use": skipped}, json_output, _render_removed)
 
 

@@ -99,7 +99,12 @@ def remove(run: RunDir) -> None:
     _refuse_in_use(run)
     with run.lock():
         _refuse_in_use(run, locked=True)
-        shutil.rmtree(run.path)
+        try:
+            shutil.rmtree(run.path)
+        except OSError as error:  # stopped part-way: what is left is still listed (as damaged, if need be)
+            raise UsageError(
+                f"cannot remove run {run.id}: {error.strerror or error} ({error.filename or run.path})"
+            ) from None
 
 
 def _refuse_in_use(run: RunDir, locked: bool = False) -> None:
@@ -110,7 +115,7 @@ def _refuse_in_use(run: RunDir, locked: bool = False) -> None:
     if status in IN_USE:
         meta = run.meta(strict=False)
         pid = f" (pid {meta['pid']} on {meta.get('host', '?')})" if isinstance(meta.get("pid"), int) else ""
-        raise UsageError(f"run {run.id} is still {status}{pid}; stop it before removing it")
+        raise RunInUse(f"run {run.id} is still {status}{pid}; stop it before removing it")
 
 
 def gc_candidates(root: Path, keep_last: int) -> list[RunDir]:
@@ -122,13 +127,16 @@ def gc_candidates(root: Path, keep_last: int) -> list[RunDir]:
     return [run for run in older if run_status(run)[0] not in IN_USE]
 
 
-def collect(runs: list[RunDir]) -> tuple[list[str], list[str]]:
-    """Remove each run unless it turned out to be in use meanwhile: (removed ids, skipped ids)."""
-    removed, skipped = [], []
+def collect(runs: list[RunDir]) -> tuple[list[str], list[str], list[str]]:
+    """Remove each run unless it turned out to be in use meanwhile: (removed ids, ids in use, why others could not
+    be removed: a read-only folder, a file the user may not delete)."""
+    removed, in_use, failed = [], [], []
     for run in runs:
         try:
             remove(run)
             removed.append(run.id)
-        except UsageError:
-            skipped.append(run.id)
-    return removed, skipped
+        except RunInUse:
+            in_use.append(run.id)
+        except UsageError as error:
+            failed.append(error.message)
+    return removed, in_use, failed
