@@ -39,10 +39,10 @@ def test_best_weights_are_that_epochs_weights_even_when_written_later(cli, monke
     """best.pt of an epoch that was not due for a checkpoint is written later, from a snapshot of that epoch."""
     written = saved_paths(monkeypatch)
     monkeypatch.setattr("learnai_cli.recorders.run_files.CHECKPOINT_SECONDS", 3600.0)
-    payload = cli.json("train", TOY, "train.epochs=60", "optimizer.lr=0.2")
+    payload = cli.json("train", TOY, "train.epochs=60", "optimizer.lr=3")  # best: epoch 19 of 60
     best = torch.load(payload["checkpoints"]["best"], weights_only=True)
     assert 1 < best["epoch"] < 60 and f"best.pt@{best['epoch']}" in written  # saved after its epoch ended
-    reference = cli.json("train", TOY, f"train.epochs={best['epoch']}", "optimizer.lr=0.2")
+    reference = cli.json("train", TOY, f"train.epochs={best['epoch']}", "optimizer.lr=3")
     same_epoch = torch.load(reference["checkpoints"]["last"], weights_only=True)
     assert all(torch.equal(best["model"][k], same_epoch["model"][k]) for k in best["model"])
 
