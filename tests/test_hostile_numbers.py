@@ -184,3 +184,29 @@ def test_predict_never_answers_inf_or_nan(regression_runs, config, text, words):
         result = CliRunner().invoke(app, ["predict", ids[config], "--runs-dir", str(root), *extra, "--", text])
         assert result.exit_code == 2 and words in result.output, result.output
         assert "Infinity" not in result.stdout and "NaN" not in result.stdout
+
+
+def test_top_is_refused_for_a_regression_run(regression_runs):
+    from typer.testing import CliRunner
+
+    from learnai_cli.cli import app
+
+    root, ids = regression_runs
+    result = CliRunner().invoke(app, ["predict", ids["linear_regression"], "2", "--top", "5", "--runs-dir", str(root)])
+    assert result.exit_code == 2 and "--top ranks classes" in result.output, result.output
+
+
+def test_ranks_past_nine_line_up(capsys, monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from learnai_cli.cli import results
+
+    screen = io.StringIO()
+    monkeypatch.setattr(results, "stdout", Console(file=screen, width=80, color_system=None))
+    top = [{"class": f"language {i}", "probability": 1 / 12} for i in range(12)]
+    results._render_prediction({"input": "Nakamura", "top": top})
+    lines = screen.getvalue().splitlines()
+    assert lines[0].startswith(" 1. language 0") and lines[11].startswith("12. language 11"), lines
+    assert len({line.index("%") for line in lines}) == 1  # the probabilities in one column

@@ -26,6 +26,9 @@ def test_rnn_hello_learns_ohlol(cli, cell, input_mode):
     assert all(p[0]["class"] in "ehlo" and 0 <= p[0]["probability"] <= 1 for p in predicted["positions"])
     assert cli("predict", payload["run_id"], "hello").stdout.strip() == "hello -> ohlol"
     assert len(cli.json("predict", payload["run_id"], "lol")["predicted_text"]) == 3  # any length, its characters
+    ranked = cli("predict", payload["run_id"], "hello", "--top", "2").stdout.splitlines()  # --top: each position
+    assert ranked[0] == "hello -> ohlol" and len(ranked) == 6 and ranked[1].startswith("  1: o ")
+    assert all(line.count("%") == 2 for line in ranked[1:]), ranked
 
 
 @pytest.mark.parametrize(

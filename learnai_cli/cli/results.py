@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any, List, Optional
 
@@ -79,7 +80,9 @@ def predict(
         "file (image models) or a comma-separated row of numbers (tabular and regression models).",
     ),
     checkpoint: str = CheckpointOption,
-    top: int = typer.Option(3, "--top", min=1, help="How many classes to show.", metavar="N"),
+    top: Optional[int] = typer.Option(
+        None, "--top", min=1, help="How many classes to show (default 3; classifiers only).", metavar="N"
+    ),
     device: Optional[str] = DeviceOption,
     runs_dir: Optional[Path] = RunsDirOption,
     json_output: bool = JsonOption,
@@ -90,18 +93,22 @@ def predict(
 
     with reporting_errors(json_output):
         run = rundir.resolve(rundir.runs_root(runs_dir), run_id)
-        emit(run_prediction(run, text, checkpoint, top, device), json_output, _render_prediction)
+        result = run_prediction(run, text, checkpoint, top, device)
+        emit(result, json_output, functools.partial(_render_prediction, each_position=top is not None))
 
 
-def _render_prediction(result: dict[str, Any]) -> None:
+def _render_prediction(result: dict[str, Any], each_position: bool = False) -> None:
     if "prediction" in result:
         stdout.print(Text(f"{result['input']} -> {', '.join(f'{v:.4g}' for v in result['prediction'])}"))
         return
     if "predicted_text" in result:
         stdout.print(Text(f"{result['input']} -> {result['predicted_text']}"))
+        for place, ranked in enumerate(result["positions"] if each_position else [], start=1):  # --top asked
+            stdout.print(Text(f"  {place}: " + "  ".join(f"{e['class']} {e['probability']:.1%}" for e in ranked)))
         return
+    width = len(str(len(result["top"])))  # ranks line up past 9
     for rank, entry in enumerate(result["top"], start=1):
-        stdout.print(Text(f"{rank}. {entry['class']:<14} {entry['probability']:.1%}"))
+        stdout.print(Text(f"{rank:>{width}}. {entry['class']:<14} {entry['probability']:.1%}"))
 
 
 def export(

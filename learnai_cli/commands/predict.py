@@ -9,9 +9,11 @@ from learnai_cli.errors import UsageError, clip
 from learnai_cli.log import logger
 from learnai_cli.rundir import RunDir
 
+DEFAULT_TOP = 3
+
 
 def predict(
-    run: RunDir, text: str, checkpoint: str = "best", top: int = 3, device: Optional[str] = None
+    run: RunDir, text: str, checkpoint: str = "best", top: Optional[int] = None, device: Optional[str] = None
 ) -> dict[str, Any]:
     import torch
 
@@ -31,7 +33,10 @@ def predict(
         )
     result: dict[str, Any] = {"run_id": run.id, "input": text, "checkpoint": str(path)}
     if experiment.task == "regression":
+        if top is not None:
+            raise UsageError("--top ranks classes, and this run is a regression: it predicts values; leave --top out")
         return {**result, "prediction": outputs.view(-1).tolist()}
+    top = DEFAULT_TOP if top is None else top
     if outputs.dim() == 2:  # one class per input position (classes, time): a character sequence model
         positions = [_ranked(_probabilities(column, experiment), experiment, top) for column in outputs.T]
         classes = [p[0]["class"] for p in positions]

@@ -50,7 +50,8 @@ class ProgressReporter(Callback):
     def on_fit_start(self, trainer) -> None:
         state = trainer.state
         if state.step:  # resumed: say from where, before anything else moves
-            self._print(f"resumed at epoch {state.epoch if state.batches_done else state.epoch + 1}, step {state.step}")
+            where = f"in epoch {state.epoch}" if state.batches_done else f"after epoch {state.epoch}"
+            self._print(f"resumed {where}, step {state.step}")  # after the last one: only the end is left to do
         if not self.interactive:
             return
         from rich.console import Console
