@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.conftest import CONFIGS
@@ -55,3 +56,11 @@ def test_init_with_a_file_name_writes_that_file(cli, tmp_path):
     assert result.exit_code == 0, result.output
     assert [p.name for p in tmp_path.iterdir()] == ["mine.yaml"]
     assert "name: mine\n" in (tmp_path / "mine.yaml").read_text()
+
+
+@pytest.mark.parametrize("under", ["", "sub"])
+def test_init_into_a_file_names_the_file_in_the_way(cli, tmp_path, under):
+    (tmp_path / "afile").write_text("mine\n")
+    result = cli("init", "y", "--dir", tmp_path / "afile" / under)
+    assert result.exit_code == 2 and "afile is a file, not a folder" in result.stderr, result.stderr
+    assert (tmp_path / "afile").read_text() == "mine\n"

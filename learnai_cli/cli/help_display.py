@@ -39,6 +39,11 @@ def _without_types(params: list) -> list:
 class Command(typer.core.TyperCommand):
     """Every learnai command: help that shows what to type."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.help and not self.short_help:  # `learnai --help` lists the first paragraph re-wrapped, not its lines
+            self.short_help = " ".join(self.help.split("\n\n")[0].split())
+
     def get_params(self, ctx) -> list:
         return _without_types(super().get_params(ctx))
 

@@ -46,7 +46,9 @@ def init_config(name: str, source: str, directory: Path) -> tuple[Path, list[str
             f"# Made by `learnai init {name} --from {source}`; validate with `learnai config {target}`.\n{text}"
         )
     except OSError as error:
-        raise UsageError(f"--dir {directory}: cannot write {target.name} there: {error.strerror or error}") from None
+        blocker = next((p for p in (directory, *directory.parents) if p.exists() and not p.is_dir()), None)
+        cause = f"{blocker} is a file, not a folder" if blocker else (error.strerror or str(error))
+        raise UsageError(f"--dir {directory}: cannot write {target.name} there: {cause}; give a folder") from None
     return target, _moved_paths(source_path, target)
 
 
