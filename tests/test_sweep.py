@@ -41,3 +41,36 @@ def test_a_key_given_twice_is_refused_before_any_run(cli, runs_dir):
         result = cli("sweep", CONFIGS / "generalfit.yaml", *twice)
         assert result.exit_code == 2 and "is given twice" in result.stderr, result.stderr
         assert twice[0].split("=")[0] in result.stderr and not runs_dir.exists()
+
+
+def test_an_interrupted_sweep_says_what_it_kept_and_how_to_train_the_rest(cli, runs_dir, monkeypatch):
+    import shlex
+
+    from learnai_cli.engine import trainer
+
+    original, calls = trainer.Trainer.validate, {"fits": 0}
+    fit = trainer.Trainer.fit
+
+    def count_fits(self):
+        calls["fits"] += 1
+        return fit(self)
+
+    def stop_in_the_second_point(self):
+        if calls["fits"] == 2 and self.state.epoch == 2:
+            self.stop_signal = "SIGINT"
+        return original(self)
+
+    monkeypatch.setattr(trainer.Trainer, "fit", count_fits)
+    monkeypatch.setattr(trainer.Trainer, "validate", stop_in_the_second_point)
+    axes = ["optimizer.lr=0.01,0.02,0.03,0.04", "train.epochs=5"]
+    result = cli("sweep", CONFIGS / "toy_classes.yaml", *axes)
+    assert result.exit_code == 130, result.stderr
+    said = result.stderr
+    assert "interrupted at point 2 of 4 (optimizer.lr=0.02 train.epochs=5)" in said, said
+    continue_line = next(line for line in said.splitlines() if "continue that point with: " in line)
+    resume = shlex.split(continue_line.split("continue that point with: ")[1])
+    assert resume[:3] == ["learnai", "train", "--resume"]
+    assert "2 point(s) not trained" in said and "optimizer.lr=0.04 train.epochs=5" in said
+    (sweep,) = [p for p in runs_dir.iterdir() if p.name.startswith("sweep_")]
+    with open(sweep / "summary.csv") as handle:
+        assert [row["status"] for row in csv.DictReader(handle)] == ["completed", "interrupted"]

@@ -61,19 +61,20 @@ def run_sweep(config_path: Path, specs: list[str], root: Path, interactive: bool
     sweep_dir = create_sweep_dir(root, first.name)
     command = ["learnai", "sweep", str(config_path), *specs]
     rows = []
-    for overrides, experiment_config in zip(grid, experiment_configs):
+    for number, (overrides, experiment_config) in enumerate(zip(grid, experiment_configs)):
         label = " ".join(overrides)
         try:
             summary = train(
                 experiment_config, root, command, interactive, tags={"sweep": sweep_dir.name, "label": label}
             )
             run = RunDir(Path(summary["run_dir"]))
-        except (RunFailed, Interrupted) as failure:
+        except (RunFailed, Interrupted, KeyboardInterrupt) as failure:
             run = RunDir(root / failure.run_id) if getattr(failure, "run_id", None) else None
-            if isinstance(failure, Interrupted):
-                rows.append(_row(label, overrides, run, experiment_config))
+            if not isinstance(failure, RunFailed):
+                if run is not None:
+                    rows.append(_row(label, overrides, run, experiment_config))
                 _write(sweep_dir, rows, experiment_config.train.mode)
-                raise
+                raise Interrupted(_interrupted(sweep_dir, config_path, grid, number, run)) from None
         rows.append(_row(label, overrides, run, experiment_config))
         _write(sweep_dir, rows, experiment_config.train.mode)
     ordered = _write(sweep_dir, rows, first.train.mode)
@@ -85,6 +86,24 @@ def run_sweep(config_path: Path, specs: list[str], root: Path, interactive: bool
         "summary_csv": str(sweep_dir / SWEEP_SUMMARY_CSV),
         "plot": str(sweep_dir / COMPARISON_PLOT),
     }
+
+
+def _interrupted(sweep_dir: Path, config_path: Path, grid: list[list[str]], number: int, run) -> str:
+    """What an interrupted sweep kept, and the commands that train what it did not."""
+    import shlex
+
+    from learnai_cli.rundir import resume_command
+
+    said = [f"sweep {sweep_dir.name} was interrupted at point {number + 1} of {len(grid)} ({' '.join(grid[number])}); "
+            f"{sweep_dir / SWEEP_SUMMARY_CSV} holds the points so far"]  # fmt: skip
+    if run is not None:
+        said.append(f"continue that point with: {resume_command(run)}")
+    rest = grid[number + (1 if run is not None else 0) :]
+    if rest:
+        commands = [shlex.join(["learnai", "train", str(config_path), *point]) for point in rest[:3]]
+        more = f"\n  ... and {len(rest) - 3} more" if len(rest) > 3 else ""
+        said.append(f"{len(rest)} point(s) not trained; each is one run:\n  " + "\n  ".join(commands) + more)
+    return "\n".join(said)
 
 
 def _row(label: str, overrides: list[str], run: RunDir | None, experiment_config) -> dict[str, Any]:
