@@ -255,25 +255,11 @@ def load(
     `plugins` come from the command line (--plugin): files are relative to the current directory.
     """
     path = Path(path)
-    _refuse_repeated_keys(list(overrides))
     raw = read_yaml(path)
     if plugins:
         named = raw.get("plugins") if isinstance(raw.get("plugins"), list) else []
         raw["plugins"] = named + [str(Path(p).resolve()) if p.endswith(".py") else p for p in plugins]
     return validate(raw, source=str(path), overrides=list(overrides), base_dir=path.parent, paths_from=path.parent)
-
-
-def _refuse_repeated_keys(overrides: list[str]) -> None:
-    """A key given twice on one command line: the last would silently win (sweep and tune refuse it too)."""
-    seen: dict[str, str] = {}
-    for override in overrides:
-        key = override.partition("=")[0].strip()
-        if key in seen:
-            raise ConfigError(
-                f"{key} is given twice ('{clip(seen[key])}' and '{clip(override)}'): the second would replace the "
-                "first. Give it once"
-            )
-        seen[key] = override
 
 
 def validate(

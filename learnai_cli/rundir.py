@@ -270,21 +270,6 @@ def runs_root(option: str | Path | None) -> Path:
     return Path(option or os.environ.get("LEARNAI_RUNS_DIR") or DEFAULT_RUNS_DIR)
 
 
-def runs_dir_arguments(root: Path) -> list[str]:
-    """`--runs-dir ROOT` for a command printed for the user to run again from here, unless ROOT is where learnai
-    looks anyway (./runs, or $LEARNAI_RUNS_DIR)."""
-    if Path(os.path.abspath(root)) == Path(os.path.abspath(runs_root(None))):
-        return []
-    return ["--runs-dir", os.path.abspath(root)]
-
-
-def resume_command(run: RunDir) -> str:
-    """The command that continues `run`, runnable from the current folder."""
-    import shlex
-
-    return shlex.join(["learnai", "train", "--resume", run.id, *runs_dir_arguments(run.path.parent)])
-
-
 def all_runs(root: Path) -> list[RunDir]:
     """Every run directory under root, oldest first (ids sort by start time); a root that does not exist has none,
     one that is a file is refused (a mistyped --runs-dir must not read as "no runs")."""
@@ -306,7 +291,7 @@ def resolve(root: Path, run_id: str) -> RunDir:
         raise UsageError(
             f"'{run_id}' is not a run id: give a directory name from `learnai runs`, a unique prefix, or 'latest'"
         )
-    if (root / run_id).is_symlink():
+    if len(run_id) <= 255 and (root / run_id).is_symlink():  # (a longer name is no file: is_symlink would raise)
         raise UsageError(
             f"{root / run_id} is a symbolic link, not a run folder: learnai never follows links in the runs folder. "
             "Give the id of the run it points to (in its own runs folder: --runs-dir)"
@@ -396,6 +381,6 @@ def _check_meta_types(path: Path, meta: dict[str, Any]) -> None:
 
 __all__ = [
     "RunDir", "RunLock", "RunInUse", "DamagedRun", "all_runs", "resolve", "runs_root", "check_writable",
-    "runs_dir_arguments", "resume_command",
+
     "create_sweep_dir",
 ]  # fmt: skip

@@ -99,6 +99,12 @@ def test_crashed_run_shows_as_crashed(cli, runs_dir):
     assert cli.json("runs")["runs"][0]["status"] == "crashed"
 
 
+def with_changes(overrides: list[str], *changes: str) -> list[str]:
+    """`overrides` with some keys set otherwise (a key may be given once per command line)."""
+    changed = {change.partition("=")[0] for change in changes}
+    return [o for o in overrides if o.partition("=")[0] not in changed] + list(changes)
+
+
 def learnai(*args: str) -> list[str]:
     return [sys.executable, "-m", "learnai_cli", *args]
 
@@ -115,7 +121,7 @@ def latest_step(run_root: Path) -> int:
 def test_killed_at_points_spread_over_training_then_resumed_ends_bitwise_equal(tmp_path, cli):
     """Real processes, real signals: SIGKILL and SIGTERM at 6 steps spread over the 1,200 of the training (each
     resumed in-process, to save start-ups), every run ending bitwise equal to an uninterrupted one."""
-    harness = [*RESUMABLE, "data.n=8000", "train.epochs=3", "train.batch_size=16"]
+    harness = with_changes(RESUMABLE, "data.n=8000", "train.epochs=3", "train.batch_size=16")
     reference_root = tmp_path / "reference"
     subprocess.run(
         learnai("train", str(LINEAR), *harness, "--runs-dir", str(reference_root)), check=True, capture_output=True
@@ -146,7 +152,7 @@ def test_killed_at_points_spread_over_training_then_resumed_ends_bitwise_equal(t
 
 
 def test_second_sigint_stops_at_once_and_leaves_readable_files(tmp_path):
-    harness = [*RESUMABLE, "data.n=8000", "train.epochs=50", "train.batch_size=16"]
+    harness = with_changes(RESUMABLE, "data.n=8000", "train.epochs=50", "train.batch_size=16")
     process = subprocess.Popen(
         learnai("train", str(LINEAR), *harness, "--runs-dir", str(tmp_path)),
         stdout=subprocess.DEVNULL,
@@ -240,7 +246,7 @@ def test_the_printed_continue_command_finds_the_run_from_where_it_was_typed(tmp_
 
 
 def test_the_continue_command_leaves_out_the_runs_folder_learnai_uses_anyway(tmp_path, monkeypatch):
-    from learnai_cli.rundir import runs_dir_arguments
+    from learnai_cli.continue_commands import runs_dir_arguments
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("LEARNAI_RUNS_DIR", raising=False)

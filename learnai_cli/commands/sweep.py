@@ -92,7 +92,7 @@ def _interrupted(sweep_dir: Path, config_path: Path, grid: list[list[str]], numb
     """What an interrupted sweep kept, and the commands that train what it did not."""
     import shlex
 
-    from learnai_cli.rundir import resume_command
+    from learnai_cli.continue_commands import resume_command
 
     said = [f"sweep {sweep_dir.name} was interrupted at point {number + 1} of {len(grid)} ({' '.join(grid[number])}); "
             f"{sweep_dir / SWEEP_SUMMARY_CSV} holds the points so far"]  # fmt: skip

@@ -16,9 +16,10 @@ from learnai_cli import __version__, plot_process
 from learnai_cli.commands.run_meta import now, start_meta
 from learnai_cli.commands.stopping import interrupting_on_signals, raise_if_interrupted, stop_on_signals
 from learnai_cli.config import ExperimentConfig
+from learnai_cli.continue_commands import resume_command
 from learnai_cli.data import fingerprint as data_fingerprint
 from learnai_cli.errors import Interrupted, LearnaiError, RunFailed
-from learnai_cli.rundir import RunDir, check_writable, resume_command
+from learnai_cli.rundir import RunDir, check_writable
 
 DRY_RUN_SETTINGS = {"epochs": 1, "max_steps": 1, "limit_batches": 1}
 

@@ -16,9 +16,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional
 
-from learnai_cli import rundir
 from learnai_cli.commands import search_space, tune_study
 from learnai_cli.commands.search_space import Param
+from learnai_cli.continue_commands import runs_dir_arguments
 from learnai_cli.engine.callbacks import Callback
 from learnai_cli.errors import ConfigError, Interrupted, RunFailed, UsageError, clip
 
@@ -245,7 +245,7 @@ def continue_message(plan: Plan, request: TuneRequest) -> str:
     command += ["--trials", str(plan.trials)] + (["--storage", request.storage] if request.storage else [])
     command += ["--sampler", request.sampler] if request.sampler != "tpe" else []
     command += ["--pruner", request.pruner] if request.pruner != "median" else []
-    command += [f"--plugin={p}" for p in request.plugins] + rundir.runs_dir_arguments(request.root)
+    command += [f"--plugin={p}" for p in request.plugins] + runs_dir_arguments(request.root)
     command += ["--workers", str(request.workers)] if request.workers > 1 else []
     command += ["--timeout", f"{request.timeout:g}"] if request.timeout is not None else []
     return (
