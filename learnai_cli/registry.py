@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import math
 import re
 import types
 import typing
@@ -20,6 +21,7 @@ from learnai_cli.value_types import (  # re-exported: plugins annotate their bui
     FractionBelow1,
     ImageSide,
     NonNegativeFloat,
+    NumberOrInfinity,
     PositiveCount,
     PositiveFloat,
     RealNumber,
@@ -82,7 +84,7 @@ class Entry:
         """A pydantic model of the arguments, so YAML values are type-checked before building."""
         fields = {
             p.name: (
-                Any if p.annotation is inspect.Parameter.empty else strict_numbers(p.annotation),
+                _checked_type(p),
                 ... if p.default is inspect.Parameter.empty else p.default,
             )
             for p in self.parameters
@@ -274,6 +276,17 @@ def _blamed_argument(message: str, arguments: list[str]) -> str | None:
     """The configurable argument a builder's error message names first, if any (whole words, any case)."""
     found = [(m.start(), a) for a in arguments if (m := re.search(rf"\b{re.escape(a)}\b", message, re.IGNORECASE))]
     return min(found)[1] if found else None
+
+
+def _checked_type(parameter: inspect.Parameter) -> Any:
+    """What a config value for this builder argument must be: its annotation with strict numbers, except that a
+    float argument whose own default is infinite (`clip: float = math.inf`, 'no limit') may be given inf too."""
+    if parameter.annotation is inspect.Parameter.empty:
+        return Any
+    default = parameter.default
+    if isinstance(default, float) and not math.isfinite(default) and parameter.annotation is float:
+        return NumberOrInfinity
+    return strict_numbers(parameter.annotation)
 
 
 def _source_file(builder: Callable) -> str:

@@ -291,7 +291,7 @@ def resolve(root: Path, run_id: str) -> RunDir:
         raise UsageError(
             f"'{run_id}' is not a run id: give a directory name from `learnai runs`, a unique prefix, or 'latest'"
         )
-    if len(run_id) <= 255 and (root / run_id).is_symlink():  # (a longer name is no file: is_symlink would raise)
+    if run_id != "latest" and RUN_ID_PATTERN.match(run_id) and _is_link(root / run_id):
         raise UsageError(
             f"{root / run_id} is a symbolic link, not a run folder: learnai never follows links in the runs folder. "
             "Give the id of the run it points to (in its own runs folder: --runs-dir)"
@@ -309,10 +309,17 @@ def resolve(root: Path, run_id: str) -> RunDir:
     if len(matches) == 1:
         return _inside(root, matches[0])
     if not matches:
-        twins = f"; runs started in the same second: {', '.join(r.id for r in prefixed[:5])}" if prefixed else ""
+        twins = f"; ids that go on with _N (give one whole): {', '.join(r.id for r in prefixed[:5])}" * bool(prefixed)
         raise UsageError(f"no run '{run_id}' in {root}{twins}; `learnai runs` lists them (newest: {runs[-1].id})")
     listing = ", ".join(r.id for r in matches[:5]) + (" ..." if len(matches) > 5 else "")
     raise UsageError(f"run id '{run_id}' is ambiguous in {root}: it matches {listing}")
+
+
+def _is_link(path: Path) -> bool:
+    try:
+        return path.is_symlink()
+    except OSError:  # a name longer than the file system allows is no file at all
+        return False
 
 
 def _inside(root: Path, run: RunDir) -> RunDir:
@@ -381,6 +388,5 @@ def _check_meta_types(path: Path, meta: dict[str, Any]) -> None:
 
 __all__ = [
     "RunDir", "RunLock", "RunInUse", "DamagedRun", "all_runs", "resolve", "runs_root", "check_writable",
-
     "create_sweep_dir",
 ]  # fmt: skip

@@ -143,17 +143,14 @@ def _test_report(run: RunDir) -> dict[str, Any] | None:
 
 
 def stale_evaluation(run: RunDir, report: dict[str, Any], meta: dict[str, Any]) -> bool:
-    """An eval result whose checkpoint was rewritten since (the run trained on, or was training then): its numbers
-    are of older weights. Known for the run's own best.pt and last.pt, by the epoch each holds now."""
+    """An eval result of the run's own best.pt whose best epoch has moved on since (it trained further, or was
+    training then): its numbers are of older weights. (last.pt's epoch is not in meta.json mid-epoch: not judged.)"""
     evaluated, path = report.get("checkpoint_epoch"), report.get("checkpoint")
     if not isinstance(evaluated, int) or not isinstance(path, str):
         return False
-    holds = {
-        os.path.realpath(run.checkpoint("best")): (meta.get("best") or {}).get("epoch"),
-        os.path.realpath(run.checkpoint("last")): meta.get("epochs_completed"),
-    }
-    now = holds.get(os.path.realpath(path))
-    return isinstance(now, int) and now != evaluated
+    own_best = Path(path).parts[-3:] == (run.id, "checkpoints", "best.pt")  # the run's, wherever its folder moved
+    now = (meta.get("best") or {}).get("epoch")
+    return own_best and isinstance(now, int) and now != evaluated
 
 
 def _is_number(value: Any) -> bool:

@@ -10,8 +10,9 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field
 
 __all__ = [
-    "RealNumber", "NonNegativeFloat", "PositiveFloat", "Fraction", "FractionBelow1", "WholeNumber", "PositiveCount",
-    "SampleCount", "ImageSide", "MAX_SAMPLES", "merged_union_errors", "strict_numbers",
+    "RealNumber", "NumberOrInfinity", "NonNegativeFloat", "PositiveFloat", "Fraction", "FractionBelow1",
+    "WholeNumber", "PositiveCount", "SampleCount", "ImageSide", "MAX_SAMPLES", "merged_union_errors",
+    "strict_numbers",
 ]  # fmt: skip
 
 BOOLEAN_WORDS = "YAML also reads yes, no, on and off as true/false"
@@ -34,6 +35,7 @@ def _not_a_boolean_number(value: Any) -> Any:
 # Numbers for configs and builder signatures: the registry checks them when a config is validated, so a value torch
 # would reject (or that could never train) is a config error naming its key. Floats are finite and never booleans.
 RealNumber = Annotated[float, BeforeValidator(_not_a_boolean_number), Field(allow_inf_nan=False)]
+NumberOrInfinity = Annotated[float, BeforeValidator(_not_a_boolean_number)]  # a builder's own `= math.inf` default
 NonNegativeFloat = Annotated[RealNumber, Field(ge=0)]
 PositiveFloat = Annotated[RealNumber, Field(gt=0)]
 Fraction = Annotated[RealNumber, Field(ge=0, le=1)]

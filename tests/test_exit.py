@@ -169,3 +169,15 @@ def test_version_as_json_and_json_elsewhere_at_the_top(cli):
         assert result.exit_code == 0 and json.loads(result.stdout) == {"ok": True, "version": __version__}
     misplaced = cli("--json", "runs")
     assert misplaced.exit_code == 2 and "--json goes after the command" in misplaced.output
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("command", [["rm", "nosuch", "--json"], ["runs", "--bogus", "--json"]])
+def test_an_error_whose_json_cannot_be_written_ends_without_a_traceback(one_run, command):
+    code = "import sys\nfrom learnai_cli.cli import run\nsys.argv = ['learnai', *sys.argv[1:]]\nsys.exit(run())\n"
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-c", code, *command, "--runs-dir", str(one_run)],
+            stdout=full, stderr=subprocess.PIPE, text=True, env=_block_buffered(),
+        )  # fmt: skip
+    assert done.returncode in (1, 2) and "Traceback" not in done.stderr, done.stderr

@@ -210,3 +210,23 @@ def test_ranks_past_nine_line_up(capsys, monkeypatch):
     lines = screen.getvalue().splitlines()
     assert lines[0].startswith(" 1. language 0") and lines[11].startswith("12. language 11"), lines
     assert len({line.index("%") for line in lines}) == 1  # the probabilities in one column
+
+
+def test_a_plugin_builders_infinite_default_is_its_own_not_a_config_error(cli, tmp_path):
+    name = f"clipped_{uuid.uuid4().hex[:8]}"
+    (tmp_path / "clipped.py").write_text(
+        "import math\nfrom torch import nn\nfrom learnai_cli.registry import MODELS\n\n"
+        f"@MODELS.register('{name}')\n"
+        "def clipped(n_in: int = 1, limit: float = math.inf):\n"
+        '    """A linear model with an unused limit (no limit by default)."""\n'
+        "    return nn.Linear(n_in, 1)\n"
+    )
+    config = yaml.safe_load((CONFIGS / "linear_regression.yaml").read_text())
+    config.update({"plugins": ["clipped.py"], "model": {"name": name}})
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump(config))
+    code, output = invoke(cli, "config", tmp_path / "cfg.yaml")
+    assert code == 0, output[-2000:]
+    code, output = invoke(cli, "config", tmp_path / "cfg.yaml", "model.limit=.inf")  # what its default means
+    assert code == 0, output[-2000:]
+    code, output = invoke(cli, "config", tmp_path / "cfg.yaml", "model.limit=true")  # never a boolean
+    assert_refused(code, output, ["model.limit:", "true/false"])

@@ -26,7 +26,7 @@ def test_a_whole_run_id_that_is_gone_never_means_its_same_second_twin(tmp_path, 
     assert runs.resolve(tmp_path, twins[1].id) == twins[1]
     (twins[0].path / "meta.json").unlink()
     twins[0].path.rename(tmp_path.parent / "elsewhere")  # the first is gone (removed before)
-    with pytest.raises(UsageError, match="no run '2026-01-02_03-04-05_exp'.*same second"):
+    with pytest.raises(UsageError, match="no run .2026-01-02_03-04-05_exp.*go on with _N"):
         runs.resolve(tmp_path, twins[0].id)
     result = cli("rm", twins[0].id, "--yes", "--runs-dir", tmp_path)  # `rm ID` run a second time removes nothing
     assert result.exit_code == 2 and twins[1].path.is_dir() and twins[2].path.is_dir(), result.stderr
@@ -192,3 +192,13 @@ def test_appended_lines_end_in_one_newline_keep_utf8_and_create_the_file(tmp_pat
     append_line(path, "second ü\n")
     append_line(path, '{"epoch": 1}')
     assert path.read_bytes().decode("utf-8") == 'first\nsecond ü\n{"epoch": 1}\n'
+
+
+def test_a_latest_link_and_ids_longer_than_a_file_name_in_bytes_resolve_cleanly(tmp_path):
+    real = runs.RunDir.create(tmp_path, "real", now=NOW)
+    real.update_meta(status="completed", started="2026-01-02T03:04:05")
+    os.symlink(real.path, tmp_path / "latest")  # a user's own convenience link
+    assert runs.resolve(tmp_path, "latest") == real  # still the newest run, as always
+    for long_id in ("2026-01-02_03-04-05_" + "é" * 200, "é" * 200, "x" * 300):  # > 255 bytes, not characters
+        with pytest.raises(UsageError, match="no run"):
+            runs.resolve(tmp_path, long_id)

@@ -125,7 +125,7 @@ def _json_for_usage_errors(code) -> None:
     if "--json" in sys.argv[1:] and code not in (0, None) and not JSON_PRINTED:
         try:
             print_json({"ok": False, "exit_code": code, "error": "invalid command line (the message is on stderr)"})
-        except BrokenPipeError:  # nobody reads stdout: the refusal's own exit code still tells
+        except (BrokenPipeError, OutputFailed):  # nobody reads stdout, or it is full: the refusal's code still tells
             _exit_after_signal(code)
 
 

@@ -113,12 +113,21 @@ class Declined(Exception):
     """The user answered no: nothing happens and that is not an error (exit 0)."""
 
 
+class OutputFailed(Exception):
+    """stdout could not take the output (a full disk behind `> file`): main() says so and exits 1."""
+
+
 JSON_PRINTED: list[bool] = []  # whether this process printed its --json object (main() prints one if not)
 
 
 def print_json(payload: dict[str, Any]) -> None:
     """The one JSON object of --json, on stdout: strict JSON, so nan and inf (a prediction past float32) are null."""
-    print(json.dumps(_finite(payload), default=str, allow_nan=False))
+    try:
+        print(json.dumps(_finite(payload), default=str, allow_nan=False))
+    except BrokenPipeError:
+        raise  # the reader went away: main() exits 141
+    except OSError as error:  # a full disk behind `> file`, for a result or an error alike
+        raise OutputFailed(error.strerror or str(error)) from None
     JSON_PRINTED.append(True)
 
 
@@ -130,10 +139,6 @@ def _finite(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_finite(item) for item in value]
     return value
-
-
-class OutputFailed(Exception):
-    """stdout could not take the output (a full disk behind `> file`): main() says so and exits 1."""
 
 
 def emit(result: dict[str, Any], json_output: bool, render: Callable[[dict[str, Any]], None]) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 
@@ -72,7 +73,7 @@ def _print_records(title: str, headers: Sequence[str], rows: Sequence[Sequence[s
     stdout.print(title, style="italic", highlight=False)
     first = headers.index(whole)
     for row in rows:
-        stdout.print(Text(row[first], style="bold"), highlight=False)
+        stdout.print(Text(row[first], style="bold"), highlight=False, soft_wrap=True)  # the id whole, for copying
         for header, cell in zip(headers, row):
             if cell and header != whole:
                 stdout.print(Text(f"  {header}: {cell}"), highlight=False)
@@ -90,8 +91,9 @@ def _needed_width(
     width = 1
     for header in shown:
         column = headers.index(header)
-        longest = max([len(header)] + [len(line) for row in rows for line in row[column].splitlines() or [""]])
+        lines = [line for row in rows for line in row[column].splitlines() or [""]]
+        longest = max([cell_len(header)] + [cell_len(line) for line in lines])  # wide characters take two cells
         if header != whole and wrapped is not None:
-            longest = min(longest, max(len(header), wrapped))
+            longest = min(longest, max(cell_len(header), wrapped))
         width += longest + 3
     return width

@@ -74,7 +74,7 @@ def run_sweep(config_path: Path, specs: list[str], root: Path, interactive: bool
                 if run is not None:
                     rows.append(_row(label, overrides, run, experiment_config))
                 _write(sweep_dir, rows, experiment_config.train.mode)
-                raise Interrupted(_interrupted(sweep_dir, config_path, grid, number, run)) from None
+                raise Interrupted(_interrupted(sweep_dir, config_path, grid, number, run, root)) from None
         rows.append(_row(label, overrides, run, experiment_config))
         _write(sweep_dir, rows, experiment_config.train.mode)
     ordered = _write(sweep_dir, rows, first.train.mode)
@@ -88,11 +88,11 @@ def run_sweep(config_path: Path, specs: list[str], root: Path, interactive: bool
     }
 
 
-def _interrupted(sweep_dir: Path, config_path: Path, grid: list[list[str]], number: int, run) -> str:
+def _interrupted(sweep_dir: Path, config_path: Path, grid: list[list[str]], number: int, run, root: Path) -> str:
     """What an interrupted sweep kept, and the commands that train what it did not."""
     import shlex
 
-    from learnai_cli.continue_commands import resume_command
+    from learnai_cli.continue_commands import resume_command, runs_dir_arguments
 
     said = [f"sweep {sweep_dir.name} was interrupted at point {number + 1} of {len(grid)} ({' '.join(grid[number])}); "
             f"{sweep_dir / SWEEP_SUMMARY_CSV} holds the points so far"]  # fmt: skip
@@ -100,7 +100,8 @@ def _interrupted(sweep_dir: Path, config_path: Path, grid: list[list[str]], numb
         said.append(f"continue that point with: {resume_command(run)}")
     rest = grid[number + (1 if run is not None else 0) :]
     if rest:
-        commands = [shlex.join(["learnai", "train", str(config_path), *point]) for point in rest[:3]]
+        where = runs_dir_arguments(root)
+        commands = [shlex.join(["learnai", "train", str(config_path), *point, *where]) for point in rest[:3]]
         more = f"\n  ... and {len(rest) - 3} more" if len(rest) > 3 else ""
         said.append(f"{len(rest)} point(s) not trained; each is one run:\n  " + "\n  ".join(commands) + more)
     return "\n".join(said)

@@ -146,7 +146,7 @@ def fail_abandoned(study, url: str, root: Path) -> int:
     from learnai_cli.commands.tune_runs import trial_run
     from learnai_cli.runstatus import effective_status
 
-    abandoned = 0
+    abandoned, storage = 0, None
     for trial in study.get_trials(deepcopy=False):
         if trial.state.name != "RUNNING" or trial.user_attrs.get("host") != socket.gethostname():
             continue  # another machine's trial may run for hours: only its own machine can tell it is gone
@@ -157,7 +157,7 @@ def fail_abandoned(study, url: str, root: Path) -> int:
             found = trial_run(root, study.study_name, trial.number)
             record = {"status": "crashed", "message": "its process was killed or crashed"}
             # the trial is another process's: its attrs are set through the storage (opened only for this rare case)
-            storage = open_storage(url)
+            storage = storage or open_storage(url)
             study_id = storage.get_study_id_from_name(study.study_name)
             trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
             for key, value in {**record, **({"run_id": found[0]} if found else {})}.items():

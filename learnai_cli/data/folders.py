@@ -135,9 +135,11 @@ def readable(files: list[Path], policy: BadImagePolicy) -> list[Path]:
 
 def labelled_files(files: list[Path], policy: BadImagePolicy, source: str) -> tuple[list[Path], list[int], list[str]]:
     """Label each file by its parent folder's name; classes in sorted order."""
+    found = bool(files)
     files = readable(sorted(files), policy)
     if not files:
-        raise DataError(f"no readable images found in {source} (extensions: {', '.join(IMAGE_EXTENSIONS)})")
+        problem = DataError if found else DataNotHere  # a pattern matching nothing: the images are not here (yet)
+        raise problem(f"no readable images found in {source} (extensions: {', '.join(IMAGE_EXTENSIONS)})")
     class_names = sorted({path.parent.name for path in files})
     index = {name: i for i, name in enumerate(class_names)}
     return files, [index[path.parent.name] for path in files], class_names

@@ -170,12 +170,13 @@ def _stratified_indices(targets: torch.Tensor, count: int, generator: torch.Gene
     """Hold out about the same fraction of every class, so rare classes appear in each split."""
     classes = [(targets == label).nonzero().view(-1) for label in targets.unique()]
     quotas = [len(members) * count / len(targets) for members in classes]
-    n_held = [int(quota) for quota in quotas]
-    # the largest remainders take the samples rounding down left over, so exactly `count` are held out (10 images
-    # of 2 classes at 0.1 would otherwise hold out none: each class's 0.5 rounds to 0)
-    by_remainder = sorted(range(len(classes)), key=lambda i: n_held[i] - quotas[i])
-    for i in by_remainder[: count - sum(n_held)]:
-        n_held[i] += 1
+    n_held = [round(quota) for quota in quotas]  # each class its share (the splits every earlier run was made with)
+    if sum(n_held) == 0:
+        # every share rounded to 0 (10 images of 2 classes at 0.1): the largest shares give one sample each until
+        # `count` are held out, rather than a split with no samples
+        by_share = sorted(range(len(classes)), key=lambda i: (-quotas[i], i))
+        for i in by_share[:count]:
+            n_held[i] += 1
     held, kept = [], []
     for members, n in zip(classes, n_held):
         members = members[torch.randperm(len(members), generator=generator)]

@@ -8,10 +8,10 @@ from typing import Annotated, Optional
 import torch
 from pydantic import Field
 
-from learnai_cli.data.splits import DatasetSplits, TensorSplit, parse_row
+from learnai_cli.data.splits import FLOAT32_MAX, DatasetSplits, TensorSplit, parse_row
 from learnai_cli.registry import DATASETS, ArgumentError, NonNegativeFloat, PositiveCount, SampleCount
 
-MAX_DEGREE = 20  # x^20 of x in [-1, 1] is still a float32; beyond, features overflow or vanish
+MAX_DEGREE = 20  # a polynomial for a lesson; x^k of a wider x range is checked for overflow where it is made
 # c0 + c1*x at least: a constant alone leaves no feature to learn from
 Coefficients = Annotated[list[float], Field(min_length=2, max_length=MAX_DEGREE + 1)]
 Degree = Annotated[PositiveCount, Field(le=MAX_DEGREE)]
@@ -27,6 +27,9 @@ def _finite(x: torch.Tensor, y: torch.Tensor, scale: str) -> TensorSplit:
 
 
 def _check_range(x_min: float, x_max: float) -> None:
+    for name, value in (("x_min", x_min), ("x_max", x_max)):
+        if abs(value) > FLOAT32_MAX:
+            raise ArgumentError(name, f"{name} ({value:g}) is beyond float32's range (±3.4e38)")
     if x_min >= x_max:
         raise ArgumentError("x_min", f"x_min ({x_min}) must be below x_max ({x_max})")
 
@@ -46,7 +49,9 @@ def linear(
     generator = torch.Generator().manual_seed(seed)
     x = torch.empty(n, 1).uniform_(x_min, x_max, generator=generator)
     y = weight * x + bias + noise * x.abs() * torch.randn(n, 1, generator=generator)
-    return DatasetSplits(train=_finite(x, y, "weight"), info={"true_weight": weight, "true_bias": bias})
+    x_size = max(abs(x_min), abs(x_max))
+    largest = max((abs(weight) * x_size, "weight"), (abs(bias), "bias"), (abs(noise) * x_size, "noise"))[1]
+    return DatasetSplits(train=_finite(x, y, largest), info={"true_weight": weight, "true_bias": bias})
 
 
 @DATASETS.register("polynomial", task="regression")

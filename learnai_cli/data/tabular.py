@@ -12,11 +12,9 @@ from typing import Optional
 import numpy as np
 import torch
 
-from learnai_cli.data.splits import DatasetSplits, TensorSplit
+from learnai_cli.data.splits import FLOAT32_MAX, DatasetSplits, TensorSplit
 from learnai_cli.errors import DataError, DataNotHere, clip, short_repr
 from learnai_cli.registry import DATASETS
-
-FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def read_numeric_csv(path: Path, skip_header: int = 0) -> np.ndarray:

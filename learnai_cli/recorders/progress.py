@@ -40,18 +40,18 @@ class ProgressReporter(Callback):
     def __init__(self, interactive: bool, echo: Callable[[str], None] = lambda line: None, stream=None):
         self.interactive = interactive
         self.echo = echo
-        self.stream = stream or sys.stderr
+        self.stream = stream or sys.stderr  # None when the process started with stderr closed (`2>&-`)
         self.progress = None
         self.task = None
         self.refreshed = 0.0
         self.epoch_started = 0.0
-        self.stream_gone = False
+        self.stream_gone = self.stream is None  # print(file=None) would write to stdout, into --json output
 
     def on_fit_start(self, trainer) -> None:
         state = trainer.state
         if state.step:  # resumed: say from where, before anything else moves
             where = f"in epoch {state.epoch}" if state.batches_done else f"after epoch {state.epoch}"
-            self._print(f"resumed {where}, step {state.step}")  # after the last one: only the end is left to do
+            self._print(f"resumed {where}, step {state.step}")
         if not self.interactive:
             return
         from rich.console import Console
