@@ -148,7 +148,8 @@ def stale_evaluation(run: RunDir, report: dict[str, Any], meta: dict[str, Any]) 
     evaluated, path = report.get("checkpoint_epoch"), report.get("checkpoint")
     if not isinstance(evaluated, int) or not isinstance(path, str):
         return False
-    own_best = Path(path).parts[-3:] == (run.id, "checkpoints", "best.pt")  # the run's, wherever its folder moved
+    inside = run.checkpoint("best").relative_to(run.path).parts
+    own_best = Path(path).parts[-1 - len(inside) :] == (run.id, *inside)  # the run's, wherever its folder moved
     now = (meta.get("best") or {}).get("epoch")
     return own_best and isinstance(now, int) and now != evaluated
 
