@@ -606,3 +606,7 @@ def test_runs_that_cannot_be_removed_are_named_not_called_in_use(cli, two_runs, 
     code, output = invoke(cli, *command)
     assert_refused(code, output, ["cannot remove run", "Read-only file system"])
     assert "started meanwhile" not in output
+    if command[0] == "gc":  # --json keeps what was and was not removed
+        code, output = invoke(cli, *command, "--json")
+        reported = json.loads(output.strip().splitlines()[-1])
+        assert code == 2 and reported["removed"] == [] and len(reported["not_removed"]) == 2, reported

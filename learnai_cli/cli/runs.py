@@ -268,7 +268,9 @@ def gc(
         removed, skipped, failed = collect(doomed)
         if failed:  # e.g. a read-only runs folder: not "kept because they started meanwhile"
             more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
-            raise UsageError(f"removed {len(removed)} run(s); could not remove {len(failed)}: {failed[0]}{more}")
+            error = UsageError(f"removed {len(removed)} run(s); could not remove {len(failed)}: {failed[0]}{more}")
+            error.details = {"removed": removed, "skipped_in_use": skipped, "not_removed": failed}  # for --json
+            raise error
         emit({"removed": removed, "skipped_in_use": skipped}, json_output, _render_removed)
 
 
