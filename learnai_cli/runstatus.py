@@ -96,8 +96,8 @@ def iter_summaries(root: Path) -> Iterator[dict[str, Any]]:
             "best_value": best.get("value") if _is_number(best.get("value")) else None,
             "duration_s": meta.get("duration_s"),
             "started": meta.get("started"),
-            "test": test_metrics(run),
-            "test_stale": test_is_stale(run, meta),  # best.pt moved on since `learnai eval`: evaluate again
+            "test": _numbers(report.get("metrics")) if (report := _test_report(run)) else None,
+            "test_stale": bool(report) and stale_evaluation(run, report, meta),  # best.pt moved on: evaluate again
             "path": str(run.path),
         }
 
@@ -124,22 +124,21 @@ def is_torch_archive(path: Path) -> bool:
 def test_metrics(run: RunDir) -> dict[str, float] | None:
     """The test-split metrics of the run's best checkpoint (else its newest test result), once `learnai eval` ran."""
     report = _test_report(run)
-    metrics = report.get("metrics") if report else None
+    return _numbers(report.get("metrics")) if report else None
+
+
+def _numbers(metrics: Any) -> dict[str, float] | None:
     return {k: v for k, v in metrics.items() if _is_number(v)} if isinstance(metrics, dict) else None
 
 
-def test_is_stale(run: RunDir, meta: dict[str, Any]) -> bool:
-    """Whether the test result `runs` shows is of weights its checkpoint no longer holds."""
-    report = _test_report(run)
-    return bool(report) and stale_evaluation(run, report, meta)
-
-
 def _test_report(run: RunDir) -> dict[str, Any] | None:
+    """The best checkpoint's test report, else the newest test report (each file read once)."""
     from learnai_cli.atomic import read_json
 
-    reports = [r for r in run.eval_reports() if read_json(r).get("split") == "test"]
-    best = [r for r in reports if r == run.eval_report("test", "best")]
-    return read_json((best or reports)[-1]) if reports else None
+    reports = {path: read_json(path) for path in run.eval_reports()}
+    tests = [path for path, report in reports.items() if report.get("split") == "test"]
+    best = run.eval_report("test", "best")
+    return reports[best] if best in tests else reports[tests[-1]] if tests else None
 
 
 def stale_evaluation(run: RunDir, report: dict[str, Any], meta: dict[str, Any]) -> bool:

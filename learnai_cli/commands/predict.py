@@ -54,18 +54,9 @@ def _ranked(probabilities, experiment, top: int) -> list[dict[str, Any]]:
     return [{"class": names[i], "probability": round(float(p), 4)} for p, i in zip(best.values, best.indices.tolist())]
 
 
-def _scaled_row(text: str, statistics: dict[str, Any]):
-    import torch
-
-    from learnai_cli.data.splits import parse_row
-
-    mean, std = torch.tensor(statistics["mean"]), torch.tensor(statistics["std"])
-    return (parse_row(text, statistics["features"]) - mean) / std
-
-
 def _encode(experiment, text: str, run_meta: dict[str, Any]):
     """The dataset's own encoder when it declares one, else a CSV row of numbers for tabular inputs."""
-    from learnai_cli.data.splits import parse_row
+    from learnai_cli.data.splits import parse_row, scaled_row
 
     recorded = run_meta.get("standardization")
     if recorded and recorded != experiment.data.info.get("standardization"):
@@ -73,7 +64,7 @@ def _encode(experiment, text: str, run_meta: dict[str, Any]):
             "the data's statistics differ from those recorded when this run trained (the file changed): the input "
             "is scaled with the recorded ones, as the model was trained"
         )
-        return _scaled_row(text, recorded)
+        return scaled_row(text, recorded)
     if experiment.data.encode_input is not None:
         return experiment.data.encode_input(text)
     sample = getattr(experiment.data.train, "inputs", None)

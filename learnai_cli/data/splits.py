@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional, Union
@@ -93,9 +94,6 @@ def standardize_features(splits: DatasetSplits, feature_names: list[str]) -> Dat
     def scale(split: Optional[Split]) -> Optional[Split]:
         return TensorSplit((split.inputs - mean) / std, split.targets) if isinstance(split, TensorSplit) else split
 
-    def encode(text: str) -> torch.Tensor:
-        return (parse_row(text, feature_names) - mean) / std
-
     statistics = {"features": feature_names, "mean": mean.tolist(), "std": std.tolist()}
     return replace(
         splits,
@@ -103,8 +101,14 @@ def standardize_features(splits: DatasetSplits, feature_names: list[str]) -> Dat
         val=scale(splits.val),
         test=scale(splits.test),
         info={**splits.info, "standardization": statistics},
-        encode_input=encode,
+        encode_input=functools.partial(scaled_row, statistics=statistics),
     )
+
+
+def scaled_row(text: str, statistics: dict[str, Any]) -> torch.Tensor:
+    """For `learnai predict`: a CSV row scaled with a training split's recorded statistics."""
+    mean, std = torch.tensor(statistics["mean"]), torch.tensor(statistics["std"])
+    return (parse_row(text, statistics["features"]) - mean) / std
 
 
 FLOAT32_MAX = 3.4028234663852886e38
