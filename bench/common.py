@@ -101,7 +101,7 @@ def mnist_shaped_folder(size: str, real_root: Path | None = None, extra_train: i
 def learnai_train(config: dict[str, Any], runs_dir: Path) -> dict[str, Any]:
     """Train a config dict through learnai's own path (validation, builders, trainer), no progress bar."""
     from learnai_cli import config as config_module
-    from learnai_cli.commands.train import train
+    from learnai_cli.commands.train.run import train
 
     validated = config_module.validate(config, source="benchmark")
     return train(validated, runs_dir, ["bench"], interactive=False)

@@ -170,8 +170,8 @@ def _per_step_profile(root: Path, held_out: int) -> dict[str, Any]:
 
 def _trainer(root: Path, held_out: int, **train: Any):
     from learnai_cli import config as config_module
-    from learnai_cli.commands.experiment import build_experiment
-    from learnai_cli.commands.train import make_trainer
+    from learnai_cli.commands.train.run import make_trainer
+    from learnai_cli.experiment import build_experiment
 
     settings = _config(root, held_out, 1, log_every_steps=10_000, **train)
     return make_trainer(build_experiment(config_module.validate(settings, source="bench")), checkpoint=None)

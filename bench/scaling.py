@@ -67,7 +67,7 @@ def run(size: str, real_mnist: Path | None = None, results_dir: Path = RESULTS) 
 
 
 def draw(by_batch: dict, by_width: dict, by_threads: dict, path: Path) -> Path:
-    from learnai_cli.plots import plt, save_figure
+    from learnai_cli.plots.figures import plt, save_figure
 
     figure, axes = plt.subplots(1, 3, figsize=(15, 4))
     axes[0].plot(list(by_batch), list(by_batch.values()), marker="o")

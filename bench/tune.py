@@ -35,7 +35,7 @@ LESSON = "optimizer.lr=loguniform(1e-3,10)"
 
 def study(name: str, arguments: list[str], trials: int, sampler: str, pruner: str) -> dict[str, Any]:
     """One `learnai tune` study in a fresh runs root: what it found, and its training time and wall time."""
-    from learnai_cli.commands.tune import TuneRequest, run_tune
+    from learnai_cli.commands.tune.run import TuneRequest, run_tune
     from learnai_cli.rundir import RunDir
 
     root = Path(tempfile.mkdtemp(prefix=f"learnai-bench-tune-{name}-"))

@@ -3,7 +3,7 @@
 import sys
 
 try:  # everything inside: a Ctrl-C or SIGTERM at any moment of start-up exits 130 with one line
-    from learnai_cli.commands.stopping import install_interrupt_handlers
+    from learnai_cli.commands.train.stopping import install_interrupt_handlers
 
     install_interrupt_handlers()  # before the slow imports: SIGTERM now interrupts like Ctrl-C
     from learnai_cli.cli import run

@@ -8,11 +8,27 @@ import reprlib
 from typing import Iterable
 
 __all__ = [
-    "EXIT_OK", "EXIT_RUN_FAILED", "EXIT_USAGE", "EXIT_INTERRUPTED", "EXIT_BROKEN_PIPE", "LearnaiError", "ConfigError",
+    "EXIT_OK",
+    "EXIT_RUN_FAILED",
+    "EXIT_USAGE",
+    "EXIT_INTERRUPTED",
+    "EXIT_BROKEN_PIPE",
+    "LearnaiError",
+    "ConfigError",
     "DataNotHere",
-    "UsageError", "DataError", "RunFailed", "ExportFailed", "Interrupted", "closest", "did_you_mean", "short_repr",
-    "clip", "first_line", "counted", "kind_name",
-]  # fmt: skip
+    "UsageError",
+    "DataError",
+    "RunFailed",
+    "ExportFailed",
+    "Interrupted",
+    "closest",
+    "did_you_mean",
+    "short_repr",
+    "clip",
+    "first_line",
+    "counted",
+    "kind_name",
+]
 
 # Exit codes shared by every command (README: "Exit codes").
 EXIT_OK = 0

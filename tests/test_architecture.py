@@ -25,29 +25,60 @@ def modules() -> dict[str, Path]:
     return found
 
 
+def _type_checking_lines(tree: ast.AST) -> set[int]:
+    """Lines under `if TYPE_CHECKING:`: names for annotations, never imported when the code runs."""
+    lines = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.body:
+                lines.update(range(child.lineno, child.end_lineno + 1))
+    return lines
+
+
 def imported(path: Path) -> set[str]:
-    """Every learnai_cli module a file imports, at the top or inside functions."""
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    """Every learnai_cli module a file imports when it runs, at the top or inside functions: `from a import b` counts
+    as a.b where b is a module, else as a."""
+    known = modules()
+    tree = ast.parse(path.read_text())
+    skipped, names = _type_checking_lines(tree), set()
+    for node in ast.walk(tree):
+        if getattr(node, "lineno", None) in skipped:
+            continue
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+            for alias in node.names:
+                name = f"{node.module}.{alias.name}"
+                names.add(name if name in known else node.module)
     return {name for name in names if name.startswith("learnai_cli")}
 
 
-# Layer -> the packages/modules it must never import.
+LAYERS_ABOVE_BUILDERS = (
+    "learnai_cli.cli",
+    "learnai_cli.commands",
+    "learnai_cli.experiment",
+    "learnai_cli.recorders",
+    "learnai_cli.rundir",
+    "learnai_cli.plots",
+    "learnai_cli.engine",
+)
+# Layer -> the packages/modules it must never import (docs/design.md, "Rules").
 FORBIDDEN = {
-    "learnai_cli.engine": ("learnai_cli.cli", "learnai_cli.commands", "learnai_cli.rundir", "learnai_cli.recorders"),
-    "learnai_cli.recorders": ("learnai_cli.cli", "learnai_cli.commands"),
+    "learnai_cli.engine": ("learnai_cli.cli", "learnai_cli.commands", "learnai_cli.experiment", "learnai_cli.rundir",
+                           "learnai_cli.recorders", "learnai_cli.plots"),
+    "learnai_cli.recorders": ("learnai_cli.cli", "learnai_cli.commands", "learnai_cli.experiment"),
     "learnai_cli.commands": ("learnai_cli.cli",),
-    "learnai_cli.models": ("learnai_cli.cli", "learnai_cli.commands", "learnai_cli.rundir", "learnai_cli.engine"),
-    "learnai_cli.data": ("learnai_cli.cli", "learnai_cli.commands", "learnai_cli.rundir", "learnai_cli.engine"),
-    "learnai_cli.plots": ("learnai_cli.commands", "learnai_cli.engine", "learnai_cli.cli"),
-    "learnai_cli.compare_plots": ("learnai_cli.commands", "learnai_cli.engine", "learnai_cli.cli"),
-    "learnai_cli.rundir": ("learnai_cli.commands", "learnai_cli.engine", "learnai_cli.cli"),
-}
+    "learnai_cli.experiment": ("learnai_cli.cli", "learnai_cli.commands", "learnai_cli.recorders", "learnai_cli.rundir",
+                               "learnai_cli.plots"),
+    "learnai_cli.models": LAYERS_ABOVE_BUILDERS + ("learnai_cli.config",),
+    "learnai_cli.data": LAYERS_ABOVE_BUILDERS + ("learnai_cli.config",),
+    "learnai_cli.plots": ("learnai_cli.cli", "learnai_cli.commands", "learnai_cli.experiment", "learnai_cli.engine",
+                          "learnai_cli.recorders"),
+    "learnai_cli.rundir": ("learnai_cli.cli", "learnai_cli.commands", "learnai_cli.experiment", "learnai_cli.engine",
+                           "learnai_cli.recorders", "learnai_cli.plots"),
+    "learnai_cli.config": LAYERS_ABOVE_BUILDERS,
+    "learnai_cli.registry": LAYERS_ABOVE_BUILDERS + ("learnai_cli.config",),
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("layer", sorted(FORBIDDEN))
@@ -61,16 +92,74 @@ def test_import_rules(layer):
     assert not broken, "\n".join(broken)
 
 
-def test_run_file_names_are_spelled_only_in_the_run_directory_module():
-    names = ("metrics.jsonl", "predictions.jsonl", "last.pt", "best.pt", "eval.json", "meta.json", "loss.png")
+def test_no_import_cycles():
+    """No module reaches itself through imports (lazy ones inside functions included): the layers stay a stack."""
+    graph = {name: imported(path) for name, path in modules().items()}
+    cycles = []
+    for start in graph:
+        path, seen = _path_back(graph, start)
+        if path and min(path) == start:  # each cycle reported once, from its smallest module
+            cycles.append(" -> ".join(path + [start]))
+    assert not cycles, "\n".join(cycles)
+
+
+def _path_back(graph: dict[str, set[str]], start: str) -> tuple[list[str], set[str]]:
+    """A path of imports from `start` back to itself, if there is one (depth first)."""
+    stack, seen = [(start, [start])], {start}
+    while stack:
+        node, path = stack.pop()
+        for target in sorted(graph.get(node, ())):
+            if target == start:
+                return path, seen
+            if target not in seen:
+                seen.add(target)
+                stack.append((target, path + [target]))
+    return [], seen
+
+
+def test_importing_the_plots_package_imports_no_matplotlib():
+    code = (
+        "import sys, learnai_cli.plots, learnai_cli.rundir; print('matplotlib' in sys.modules, 'torch' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.stdout.split() == ["False", "False"], done.stderr
+
+
+# Every file and folder name a run holds, spelled once, in rundir/layout.py (runs) or rundir/root.py (the runs root).
+RUN_FILE_NAMES = (
+    "config.yaml", "meta.json", "metrics.jsonl", "metrics.csv", "predictions.jsonl", "eval.json",
+    "data_fingerprint.json", "train.log", "last.pt", "best.pt", "loss.png", "fit.png", "training.gif",
+    "training.mp4", ".lock", "model_state_dict", ".pt2", ".onnx", ".safetensors", ".torchscript.pt",
+    "summary.csv", "summary.json", "comparison.png", "landscape.png", "study.db", ".ask.lock", "mlflow.db",
+    "mlartifacts",
+)  # fmt: skip
+RUN_FOLDER_NAMES = ("checkpoints", "plots", "eval", "export")  # tensorboard: also the logger's name
+SPELLERS = ("learnai_cli.rundir.layout", "learnai_cli.rundir.root")
+NOT_ABOUT_RUNS = ("learnai_cli.models",)  # torch hub's own cache has a checkpoints/ folder too
+
+
+def _spellings(source: str) -> list[str]:
+    """The run-file names a module spells: a string that is a run-file name, or a run folder's name used in a path
+    (`x / "plots"`) or compared with one (`path.parent.name == "checkpoints"`)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Constant) and node.value in RUN_FILE_NAMES:
+            found.append(node.value)
+        operands = [node.left, node.right] if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) else []
+        operands += [node.left, *node.comparators] if isinstance(node, ast.Compare) else []
+        found += [o.value for o in operands if isinstance(o, ast.Constant) and o.value in RUN_FOLDER_NAMES]
+    return found
+
+
+def test_run_file_names_are_spelled_only_in_the_run_directory_modules():
     spelled = [
         f"{path.relative_to(REPO)}: {name}"
         for module, path in modules().items()
-        if module != "learnai_cli.rundir"
-        for name in names
-        if f'"{name}"' in path.read_text() or f'"checkpoints/{name}"' in path.read_text()
+        if module not in SPELLERS and not module.startswith(NOT_ABOUT_RUNS)
+        for name in _spellings(path.read_text())
     ]
     assert not spelled, "\n".join(spelled)
+    assert all(_spellings((REPO / "learnai_cli/rundir" / f"{m.rsplit('.', 1)[1]}.py").read_text()) for m in SPELLERS)
 
 
 def test_no_module_or_function_is_too_long():

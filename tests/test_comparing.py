@@ -131,7 +131,7 @@ def test_plot_compare_a_metric_over_a_sweep_and_a_study(compared, tmp_path):
 
 
 def test_plot_compare_names_a_run_without_the_metric_instead_of_an_empty_line(compared, tmp_path):
-    from learnai_cli import compare_plots
+    from learnai_cli.plots import compare as compare_plots
 
     cli, sweep_id, low, *_ = compared
     regression = cli.json("train", CONFIGS / "linear_regression.yaml", "train.epochs=2")["run_id"]
@@ -147,7 +147,7 @@ def test_plot_compare_names_a_run_without_the_metric_instead_of_an_empty_line(co
 
 
 def test_plot_compare_labels_runs_by_their_resolved_configs(compared):
-    from learnai_cli.compare_plots import run_labels
+    from learnai_cli.plots.compare import run_labels
 
     cli, sweep_id, low, high, adam, _ = compared  # adam's command line says optimizer.name=adam train.epochs=2
     labels, shared = run_labels([RunDir(cli.runs_dir / run) for run in (low, high, adam)])
@@ -162,7 +162,7 @@ def test_plot_compare_labels_runs_by_their_resolved_configs(compared):
 
 
 def test_plot_compare_shows_a_one_epoch_run_beside_longer_ones(cli, tmp_path):
-    from learnai_cli.compare_plots import compare_figure
+    from learnai_cli.plots.compare import compare_figure
     from tests.test_plots import lines_of, pixels_of
 
     short = cli.json("train", TOY, "train.epochs=1", "train.log_every_steps=1")["run_id"]

@@ -78,8 +78,8 @@ def test_no_header_target_by_index_infers_regression(cli, tmp_path):
 def test_standardisation_uses_the_training_split_only_and_predict_applies_it(cli, tmp_path):
     from learnai_cli import config as config_module
     from learnai_cli.commands.evaluate import load_trained
-    from learnai_cli.commands.experiment import build_data
     from learnai_cli.commands.predict import predict
+    from learnai_cli.experiment import build_data
     from learnai_cli.rundir import resolve
 
     x = regression_table(tmp_path, header=True)

@@ -31,8 +31,8 @@ def tiny(mnist_root: Path, *overrides: str) -> list[str]:
 def trainer_for(mnist_root: Path, *overrides: str):
     """The trainer `learnai train` would build for mnist_cnn, without a run directory (no recorders)."""
     from learnai_cli import config as config_module
-    from learnai_cli.commands.experiment import build_experiment
-    from learnai_cli.commands.train import make_trainer
+    from learnai_cli.commands.train.run import make_trainer
+    from learnai_cli.experiment import build_experiment
 
     path, *settings = tiny(mnist_root, *overrides)
     experiment_config = config_module.load(path, settings)

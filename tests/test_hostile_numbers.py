@@ -201,7 +201,7 @@ def test_ranks_past_nine_line_up(capsys, monkeypatch):
 
     from rich.console import Console
 
-    from learnai_cli.cli import results
+    from learnai_cli.cli import predict as results
 
     screen = io.StringIO()
     monkeypatch.setattr(results, "stdout", Console(file=screen, width=80, color_system=None))

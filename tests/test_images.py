@@ -103,8 +103,8 @@ def test_image_that_breaks_during_training_fails_the_run_naming_the_file(cli, tm
 
 def test_small_image_folders_are_decoded_into_memory_once(tmp_path):
     from learnai_cli import config as config_module
-    from learnai_cli.commands.experiment import build_data
     from learnai_cli.data.splits import TensorSplit
+    from learnai_cli.experiment import build_data
 
     make_tree(tmp_path / "images", per_class=10)
     raw = {

@@ -71,7 +71,7 @@ def test_a_loss_that_cannot_train_is_refused_before_the_run_and_names_the_check(
 
 def test_the_loss_check_changes_no_weights_and_no_random_state():
     from learnai_cli import config as config_module
-    from learnai_cli.commands.experiment import build_experiment, build_model
+    from learnai_cli.experiment import build_experiment, build_model
 
     experiment_config = config_module.load(CONFIGS / "linear_regression.yaml", ["data.n=64"])
     expected = {k: v.clone() for k, v in build_model(experiment_config).state_dict().items()}

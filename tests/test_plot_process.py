@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from learnai_cli.plot_process import PlotProcess
+from learnai_cli.plots.process import PlotProcess
 from tests.conftest import CONFIGS, REPO
 
 TRAIN_THEN_CHECK_IMPORTS = (
@@ -49,7 +49,9 @@ def test_a_helper_that_died_leaves_the_drawing_to_this_process(cli, runs_dir):
 
 def test_a_run_that_ends_without_recording_its_end_stops_the_helper_without_drawing(monkeypatch):
     plotter = PlotProcess()
-    monkeypatch.delitem(sys.modules, "learnai_cli.plots", raising=False)  # so that start() starts a helper here too
+    monkeypatch.delitem(
+        sys.modules, "learnai_cli.plots.figures", raising=False
+    )  # so that start() starts a helper here too
     plotter.start()
     helper = plotter.process
     assert helper is not None
@@ -58,9 +60,9 @@ def test_a_run_that_ends_without_recording_its_end_stops_the_helper_without_draw
 
 
 def test_the_train_command_starts_the_helper_early_and_the_fit_takes_that_one(monkeypatch):
-    from learnai_cli import plot_process
+    from learnai_cli.plots import process as plot_process
 
-    monkeypatch.delitem(sys.modules, "learnai_cli.plots", raising=False)
+    monkeypatch.delitem(sys.modules, "learnai_cli.plots.figures", raising=False)
     monkeypatch.setattr(plot_process, "_early", None)
     plot_process.start_early()
     early = plot_process._early
@@ -70,9 +72,9 @@ def test_the_train_command_starts_the_helper_early_and_the_fit_takes_that_one(mo
 
 
 def test_an_early_helper_nobody_claims_is_stopped_at_exit_and_other_ranks_start_none(monkeypatch):
-    from learnai_cli import plot_process
+    from learnai_cli.plots import process as plot_process
 
-    monkeypatch.delitem(sys.modules, "learnai_cli.plots", raising=False)
+    monkeypatch.delitem(sys.modules, "learnai_cli.plots.figures", raising=False)
     monkeypatch.setattr(plot_process, "_early", None)
     monkeypatch.setenv("RANK", "1")  # a distributed job's second process: rank 0 draws
     plot_process.start_early()
@@ -86,11 +88,11 @@ def test_an_early_helper_nobody_claims_is_stopped_at_exit_and_other_ranks_start_
 
 def test_helpers_that_answered_are_reaped_not_kept(cli, runs_dir, monkeypatch):
     """A sweep or tune process draws once per run: the helpers that exited must not pile up."""
-    from learnai_cli import plot_process
+    from learnai_cli.plots import process as plot_process
 
     assert cli("train", str(CONFIGS / "linear_regression.yaml"), "train.epochs=1").exit_code == 0
     (run,) = [p for p in runs_dir.iterdir() if p.is_dir()]
-    monkeypatch.delitem(sys.modules, "learnai_cli.plots", raising=False)  # so that start() starts real helpers
+    monkeypatch.delitem(sys.modules, "learnai_cli.plots.figures", raising=False)  # so that start() starts real helpers
     monkeypatch.setattr(plot_process, "_finishing", [])
     for _ in range(3):
         plotter = PlotProcess()

@@ -9,8 +9,9 @@ import matplotlib
 import pytest
 import yaml
 
-from learnai_cli import compare_plots, plots
 from learnai_cli.atomic import write_json
+from learnai_cli.plots import compare as compare_plots
+from learnai_cli.plots import figures as plots
 from learnai_cli.rundir import RunDir
 from tests.conftest import CONFIGS
 

@@ -60,7 +60,7 @@ def _write_module(folder: Path, name: str) -> None:
 
 
 def test_module_references_resolve_only_inside_plugins_and_only_what_they_define(tmp_path, monkeypatch):
-    from learnai_cli.plugins import ReferenceRefused, resolve_reference
+    from learnai_cli.registry.plugins import ReferenceRefused, resolve_reference
 
     _write_module(tmp_path, "ref_plugin_mod")
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -75,7 +75,7 @@ def test_module_references_resolve_only_inside_plugins_and_only_what_they_define
 
 
 def test_a_file_reference_resolves_beside_the_config(tmp_path):
-    from learnai_cli.plugins import ReferenceRefused, resolve_reference
+    from learnai_cli.registry.plugins import ReferenceRefused, resolve_reference
 
     _write_module(tmp_path, "beside_losses")
     resolved, target = resolve_reference("beside_losses.py:my_loss", tmp_path)
@@ -85,7 +85,7 @@ def test_a_file_reference_resolves_beside_the_config(tmp_path):
 
 
 def test_a_plugin_calling_sys_exit_is_a_config_problem(tmp_path):
-    from learnai_cli.plugins import load_all
+    from learnai_cli.registry.plugins import load_all
 
     (tmp_path / "exits.py").write_text("import sys\nsys.exit('bye')\n")
     resolved, problems = load_all(["exits.py"], tmp_path)

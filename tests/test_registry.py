@@ -94,7 +94,7 @@ def test_list_command(cli):
 
 def test_builtin_catalog_matches_the_live_registries():
     """`learnai list` reads the builder modules' source (no torch); it must agree with what is registered."""
-    from learnai_cli.commands.listing import builtin_catalog
+    from learnai_cli.commands.list import builtin_catalog
 
     catalog = builtin_catalog(registry.builtin_locations(), {k: r.provided for k, r in registry.REGISTRIES.items()})
     for kind, found in registry.REGISTRIES.items():

@@ -192,7 +192,7 @@ def test_a_stop_signal_in_the_middle_of_an_epoch_line_stops_the_run_instead_of_f
 
 
 def test_the_stop_message_goes_straight_to_the_terminal_not_through_the_stderr_stream(monkeypatch):
-    from learnai_cli.commands.stopping import stop_on_signals
+    from learnai_cli.commands.train.stopping import stop_on_signals
 
     class Busy:
         """A stderr that is in the middle of a write: writing through it again raises, as Python's buffered
@@ -246,7 +246,7 @@ def test_the_printed_continue_command_finds_the_run_from_where_it_was_typed(tmp_
 
 
 def test_the_continue_command_leaves_out_the_runs_folder_learnai_uses_anyway(tmp_path, monkeypatch):
-    from learnai_cli.continue_commands import runs_dir_arguments
+    from learnai_cli.rundir.next_steps import runs_dir_arguments
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("LEARNAI_RUNS_DIR", raising=False)

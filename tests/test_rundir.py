@@ -7,9 +7,10 @@ from datetime import datetime
 
 import pytest
 
-from learnai_cli import atomic, runstatus
+from learnai_cli import atomic
 from learnai_cli import rundir as runs
 from learnai_cli.errors import UsageError
+from learnai_cli.rundir import status as runstatus
 
 NOW = datetime(2026, 1, 2, 3, 4, 5)
 
@@ -124,7 +125,7 @@ def test_one_process_owns_a_run_and_a_dead_owners_lock_is_taken_over(tmp_path):
     lock.release()
     assert not run.lock_path.exists()
     # a process that took the lock and died without releasing it (SIGKILL): its lock file stays, the flock does not
-    code = f"from learnai_cli.runlock import RunLock; from pathlib import Path; RunLock.acquire(Path({str(run.lock_path)!r}), 'x'); import os; os._exit(0)"
+    code = f"from learnai_cli.rundir.lock import RunLock; from pathlib import Path; RunLock.acquire(Path({str(run.lock_path)!r}), 'x'); import os; os._exit(0)"
     subprocess.run([sys.executable, "-c", code], check=True)
     assert run.lock_path.exists()
     with run.lock():

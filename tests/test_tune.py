@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from learnai_cli.commands.search_space import corner_overrides, override, parse
+from learnai_cli.commands.tune.search_space import corner_overrides, override, parse
 from learnai_cli.errors import UsageError
 from tests.conftest import CONFIGS, REPO
 
@@ -246,7 +246,7 @@ def test_without_optuna_tune_says_how_to_install_it(cli, runs_dir, monkeypatch):
 def test_a_trial_whose_process_died_stops_counting_toward_the_trials(tmp_path):
     import optuna
 
-    from learnai_cli.commands.tune_study import counted, fail_abandoned, owner_attrs
+    from learnai_cli.commands.tune.study import counted, fail_abandoned, owner_attrs
 
     url = f"sqlite:///{tmp_path / 'study.db'}"
     study = optuna.create_study(storage=url)
@@ -293,7 +293,7 @@ def test_a_continued_study_keeps_its_experiment_and_reproduces_each_trial_by_its
 def test_a_trial_cut_short_after_its_run_ended_is_told_as_the_run_ended(tmp_path):
     import optuna
 
-    from learnai_cli.commands.tune import settle_from_run
+    from learnai_cli.commands.tune.run import settle_from_run
 
     study = optuna.create_study(study_name="cut")
     completed, unstarted, told = study.ask(), study.ask(), study.ask()
@@ -313,7 +313,7 @@ def test_a_trial_cut_short_after_its_run_ended_is_told_as_the_run_ended(tmp_path
 
 
 def test_signals_held_during_a_write_interrupt_after_it():
-    from learnai_cli.commands.stopping import holding_signals
+    from learnai_cli.commands.train.stopping import holding_signals
 
     written = []
     with pytest.raises(KeyboardInterrupt):

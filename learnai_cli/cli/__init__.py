@@ -1,6 +1,8 @@
 """The `learnai` command line: parse arguments, call one function in commands/, render its result.
 
-torch is imported only by the commands that train or evaluate; each module here is one command group.
+torch is imported only by the commands that train or evaluate; each module here is named after the command (or
+commands) it holds: `learnai X` is in cli/X.py (eval in evaluate.py; runs, show, rm and gc in runs.py; config and
+schema in config.py).
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import sys
 import typer
 
 from learnai_cli import __version__
-from learnai_cli.cli import exiting, results, runs, setup, train, tune
+from learnai_cli.cli import config, diff, evaluate, exiting, export, init, plot, predict, runs, sweep, train, tune
+from learnai_cli.cli import list as listing  # as `list`, it would hide the builtin here
 from learnai_cli.cli._shared import OutputFailed, complete_run_id
 from learnai_cli.cli.help_display import Command, Group
 from learnai_cli.errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_RUN_FAILED
@@ -52,21 +55,21 @@ def root(
 
 # The commands in the order `learnai --help` lists them.
 app.command(cls=Command)(train.train)
-app.command("eval", cls=Command)(results.evaluate)
-app.command(cls=Command)(results.predict)
-app.command(cls=Command)(results.export)
-app.command(cls=Command)(results.plot)
-app.command(cls=Command)(train.sweep)
+app.command("eval", cls=Command)(evaluate.evaluate)
+app.command(cls=Command)(predict.predict)
+app.command(cls=Command)(export.export)
+app.command(cls=Command)(plot.plot)
+app.command(cls=Command)(sweep.sweep)
 app.command(cls=Command)(tune.tune)
 app.command("runs", cls=Command)(runs.list_runs)
 app.command(cls=Command)(runs.show)
-app.command(cls=Command)(runs.diff)
+app.command(cls=Command)(diff.diff)
 app.command("rm", cls=Command)(runs.remove)
 app.command(cls=Command)(runs.gc)
-app.command(cls=Command)(setup.init)
-app.command(cls=Command)(setup.schema)
-app.command("list", cls=Command)(setup.list_builders)
-app.command("config", cls=Command)(train.config)
+app.command(cls=Command)(init.init)
+app.command(cls=Command)(config.schema)
+app.command("list", cls=Command)(listing.list_builders)
+app.command("config", cls=Command)(config.config)
 
 
 def run() -> None:
@@ -84,7 +87,7 @@ def run() -> None:
 def main() -> None:
     """Console-script entry point. SIGINT and SIGTERM interrupt every command the same way: exit 130, one line (a
     training command first writes last.pt once its loop is running)."""
-    from learnai_cli.commands import stopping
+    from learnai_cli.commands.train import stopping
     from learnai_cli.log import configure
 
     exiting.skip_collections_at_exit()

@@ -90,7 +90,7 @@ def reporting_errors(json_output: bool) -> Iterator[None]:
         if json_output:
             print_json({"ok": True, "removed": [], "message": str(declined)})
     except KeyboardInterrupt:
-        from learnai_cli.commands.stopping import received
+        from learnai_cli.commands.train.stopping import received
 
         by = received[-1] if received else "Ctrl-C"
         _fail(f"{by} stopped the command before it finished", EXIT_INTERRUPTED, json_output)
@@ -168,3 +168,8 @@ def metrics_text(record: dict[str, Any]) -> str:
     """'train_loss 0.1  val_loss 0.2  val_accuracy 0.9' from an epoch record."""
     keys = [k for k in record if k.endswith("loss") or k.startswith("val_")]
     return "  ".join(f"{k} {record[k]:.4g}" for k in keys if isinstance(record.get(k), (int, float)))
+
+
+NoProgressOption = typer.Option(
+    False, "--no-progress", help="Plain epoch lines even on a terminal (no progress bar).", metavar=""
+)

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any, List, Optional
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from learnai_cli.cli._shared import (
@@ -89,10 +88,18 @@ def _render_runs(result: dict[str, Any]) -> None:
         best = f"{row['best_metric']} {row['best_value']:.4g}" if row["best_value"] is not None else ""
         status = f"damaged: {row['problem']}" if row["status"] == "damaged" else row["status"]
         test = _test_text(row.get("test"), row.get("test_stale", False))
-        rows.append((
-            row["id"], str(row["name"]), status, str(row["epochs"] or 0), best, test,
-            seconds_text(row["duration_s"]), str(row["started"] or ""),
-        ))  # fmt: skip
+        rows.append(
+            (
+                row["id"],
+                str(row["name"]),
+                status,
+                str(row["epochs"] or 0),
+                best,
+                test,
+                seconds_text(row["duration_s"]),
+                str(row["started"] or ""),
+            )
+        )
     # a narrow terminal loses first what the id already says (its name, its start), then the least read
     drop_order = ("name", "started", "train time", "test", "epochs", "best")
     print_table(f"runs in {result['runs_dir']}", headers, rows, Layout(drop_order=drop_order))
@@ -106,7 +113,7 @@ def seconds_text(seconds: Any) -> str:
 
 
 def _render_columns(result: dict[str, Any]) -> None:
-    from learnai_cli.commands.selection import SECONDS_COLUMNS
+    from learnai_cli.rundir.selection import SECONDS_COLUMNS
 
     headers, numeric = ["id"], []
     for column in result["columns"]:
@@ -171,55 +178,6 @@ def _render_show(result: dict[str, Any]) -> None:
     stdout.print(Text(yaml.safe_dump(result["config"], sort_keys=False)))
     for entry in result["files"]:
         stdout.print(Text(f"  {entry['path']}  ({entry['bytes']:,} bytes)"))
-
-
-def diff(
-    run_a: str = typer.Argument(
-        ..., help="The first run (id, unique prefix or 'latest').", autocompletion=complete_run_id, metavar="RUN_A"
-    ),
-    run_b: str = typer.Argument(..., help="The second run.", autocompletion=complete_run_id, metavar="RUN_B"),
-    runs_dir: Optional[Path] = RunsDirOption,
-    json_output: bool = JsonOption,
-) -> None:
-    """Compare two runs: the config keys that differ (both values), and their results side by side."""
-    from learnai_cli import rundir
-    from learnai_cli.commands.diff import diff_runs
-
-    with reporting_errors(json_output):
-        root = rundir.runs_root(runs_dir)
-        emit(diff_runs(rundir.resolve(root, run_a), rundir.resolve(root, run_b)), json_output, _render_diff)
-
-
-def _render_diff(result: dict[str, Any]) -> None:
-    run_a, run_b = result["runs"]
-    stdout.print(Text(f"A: {run_a}\nB: {run_b}"))
-    if result["config"]:
-        table = Table(title="config keys that differ")
-        for column in ("key", "A", "B"):
-            table.add_column(column)
-        for row in result["config"]:
-            cells = [_config_text(row, side) for side in ("a", "b")]
-            table.add_row(Text(row["key"]), *map(Text, cells))
-        stdout.print(table)
-    else:
-        stdout.print(Text("the configs are the same"))
-    table = Table(title="results")
-    for column, justify in (("metric", "left"), ("A", "right"), ("B", "right"), ("B - A", "right")):
-        table.add_column(column, justify=justify)
-    for row in result["metrics"]:
-        a, b = row["a"], row["b"]
-        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b))
-        table.add_row(*map(Text, (row["metric"], cell_text(a), cell_text(b), cell_text(b - a) if numbers else "")))
-    stdout.print(table)
-
-
-def _config_text(row: dict[str, Any], side: str) -> str:
-    import json
-
-    if row.get("missing_in") == side:
-        return "(absent)"
-    value = row[side]
-    return value if isinstance(value, str) else json.dumps(value)
 
 
 def remove(

@@ -8,9 +8,16 @@ from typing import Any, List, Optional
 
 import typer
 
-from learnai_cli.cli._shared import JsonOption, PluginOption, RunsDirOption, emit, reporting_errors, stdout
-from learnai_cli.cli.train import NoProgressOption
-from learnai_cli.commands.tune_study import PRUNERS, SAMPLERS
+from learnai_cli.cli._shared import (
+    JsonOption,
+    NoProgressOption,
+    PluginOption,
+    RunsDirOption,
+    emit,
+    reporting_errors,
+    stdout,
+)
+from learnai_cli.commands.tune.study import PRUNERS, SAMPLERS
 from learnai_cli.errors import UsageError
 from learnai_cli.rundir import runs_root
 
@@ -99,8 +106,8 @@ def tune(
 ) -> None:
     """Search a config's settings with Optuna (TPE, random, grid, CMA-ES), pruning bad trials; each trial is a
     normal run. Prints the trials ranked and the command that reproduces the best."""
-    from learnai_cli.commands import tune_report
-    from learnai_cli.commands.tune import TuneRequest, run_tune
+    from learnai_cli.commands.tune import report as tune_report
+    from learnai_cli.commands.tune.run import TuneRequest, run_tune
 
     with reporting_errors(json_output):
         if show is not None:
@@ -110,10 +117,20 @@ def tune(
         if config_path is None:
             raise UsageError("give a CONFIG file to search (e.g. configs/generalfit.yaml), or --show STUDY")
         request = TuneRequest(
-            config_path, list(arguments or []), runs_root(runs_dir), trials, timeout, sampler, pruner, study,
-            storage, workers, worker_index, sys.stderr.isatty() and not json_output and not no_progress,
-            list(plugin or []),
-        )  # fmt: skip
+            config_path=config_path,
+            arguments=list(arguments or []),
+            root=runs_root(runs_dir),
+            trials=trials,
+            timeout=timeout,
+            sampler=sampler,
+            pruner=pruner,
+            study=study,
+            storage=storage,
+            workers=workers,
+            worker_index=worker_index,
+            interactive=sys.stderr.isatty() and not json_output and not no_progress,
+            plugins=list(plugin or []),
+        )
         result = run_tune(request)
         if worker_index is None:
             emit(result, json_output, _render)
@@ -121,8 +138,17 @@ def tune(
 
 def _refuse_with_show(config_path, arguments, trials, timeout, study, workers) -> None:
     """--show reads a study back and trains nothing: options that only matter to a search would be ignored."""
-    given = [name for name, value in (("CONFIG", config_path), ("search expressions or overrides", arguments),
-             ("--trials", trials), ("--timeout", timeout), ("--study", study)) if value]  # fmt: skip
+    given = [
+        name
+        for name, value in (
+            ("CONFIG", config_path),
+            ("search expressions or overrides", arguments),
+            ("--trials", trials),
+            ("--timeout", timeout),
+            ("--study", study),
+        )
+        if value
+    ]
     given += ["--workers"] if workers != 1 else []
     if given:
         raise UsageError(
@@ -138,15 +164,27 @@ def _render(result: dict[str, Any]) -> None:
     for row in result["trials"]:
         value = f"{row['value']:.4g}" if row["value"] is not None else ""
         duration = f"{row['duration_s']:.1f}s" if row["duration_s"] is not None else ""
-        rows.append((str(row["number"]), row["params"], value, row["status"], str(row["epochs"] or ""), duration,
-                     row["run_id"] or ""))  # fmt: skip
+        rows.append(
+            (
+                str(row["number"]),
+                row["params"],
+                value,
+                row["status"],
+                str(row["epochs"] or ""),
+                duration,
+                row["run_id"] or "",
+            )
+        )
         styles.append(None if row["status"] == "completed" else ("yellow" if row["status"] == "pruned" else "red"))
     headers = ("#", "params", "value", "status", "epochs", "duration", "run id")
     layout = Layout(whole="run id", drop_order=("duration", "epochs"), right_aligned=("value",), styles=styles)
     print_table(f"study {result['study']} ({result['direction']} {result['monitor']})", headers, rows, layout)
     if result["best_run_id"]:
-        stdout.print(f"best: trial {result['best_trial']}, {result['monitor']} {result['best_value']:.4g}, "
-                     f"run {result['best_run_id']}", highlight=False)  # fmt: skip
+        stdout.print(
+            f"best: trial {result['best_trial']}, {result['monitor']} {result['best_value']:.4g}, "
+            f"run {result['best_run_id']}",
+            highlight=False,
+        )
         stdout.print(f"reproduce: {result['reproduce']}", highlight=False, markup=False)  # [..] is not markup
     else:
         stdout.print("no trial completed yet", highlight=False)

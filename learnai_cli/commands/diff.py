@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from learnai_cli.rundir import DamagedRun, RunDir
-from learnai_cli.runstatus import run_status, test_metrics
+from learnai_cli.rundir.status import run_status, test_metrics
 
 SKIPPED_METRICS = ("type", "epoch")  # an epoch record's bookkeeping, not a result
 

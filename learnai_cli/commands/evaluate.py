@@ -12,7 +12,7 @@ from learnai_cli.data import fingerprint as data_fingerprint
 from learnai_cli.errors import UsageError
 from learnai_cli.log import logger
 from learnai_cli.rundir import RunDir
-from learnai_cli.writable_root import check_run_writable
+from learnai_cli.rundir.writable import check_run_writable
 
 SPLITS = ("test", "val", "train")
 
@@ -38,7 +38,7 @@ def checkpoint_label(run: RunDir, checkpoint: str, path: Path) -> str:
     path = path.resolve()
     if path.parent == run.checkpoints.resolve():
         return path.stem
-    owner = path.parent.parent if path.parent.name == "checkpoints" else path.parent
+    owner = RunDir.owner_of_checkpoint(path)
     return f"{owner.name[:60]}-{path.stem}"
 
 
@@ -59,8 +59,8 @@ def missing_checkpoint(run: RunDir, checkpoint: str) -> str:
 def load_trained(run: RunDir, checkpoint: str = "best", device: Optional[str] = None):
     """The run's experiment rebuilt from its config.yaml, with the checkpoint's weights, on `device` (default: the
     run's own device where this machine has it, else the CPU); (experiment, path, checkpoint)."""
-    from learnai_cli.commands.experiment import build_experiment
     from learnai_cli.engine.checkpoint import load_checkpoint, load_model_state
+    from learnai_cli.experiment import build_experiment
 
     path = checkpoint_path(run, checkpoint)
     experiment_config = trained_config(run, device)
@@ -206,6 +206,6 @@ def _plots(run: RunDir, report: dict[str, Any]) -> list[Path]:
     """This evaluation's confusion matrix, for a classifier; the training plots are train's (and `learnai plot`'s)."""
     if not report.get("confusion_matrix"):
         return []  # a regression: nothing to draw, so matplotlib is not even imported
-    from learnai_cli.plots import plot_evaluation
+    from learnai_cli.plots.figures import plot_evaluation
 
     return plot_evaluation(run, Path(report["report"]))

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from learnai_cli.config import ExperimentConfig
-from learnai_cli.config_yaml import read_yaml
+from learnai_cli.config.yaml_reading import read_yaml
 from learnai_cli.errors import UsageError, clip
 
 __all__ = ["NAME_LIMIT", "init_config", "shipped_templates", "templates_folder"]

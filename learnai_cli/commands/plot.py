@@ -24,8 +24,9 @@ def plot_runs(
     """The plots of each run (and its animation), or one comparison chart of all of them: their losses, or one
     metric per epoch. A sweep or study id stands for all its runs. `normalize`: confusion matrices as fractions of
     each true class (True), as counts (False), or by class balance (None)."""
-    from learnai_cli import compare_plots, plots
-    from learnai_cli.commands.selection import resolve_runs
+    from learnai_cli.plots import compare as compare_plots
+    from learnai_cli.plots import figures as plots
+    from learnai_cli.rundir.selection import resolve_runs
 
     if not run_ids:
         raise UsageError("give one or more RUN_IDs or a sweep/study id (see `learnai runs`), or --landscape")
@@ -101,7 +102,7 @@ def _no_metrics(run: rundir.RunDir) -> str:
 
 def plot_landscape(arguments: list[str], output: Path) -> Path:
     """The curriculum's landscape, or one over a config's 1-D regression data (that needs torch to build it)."""
-    from learnai_cli import plots
+    from learnai_cli.plots import figures as plots
 
     if len(arguments) > 1:
         raise UsageError("--landscape takes at most one config file")
@@ -110,7 +111,7 @@ def plot_landscape(arguments: list[str], output: Path) -> Path:
         figure = plots.landscape_figure(plots.LANDSCAPE_X, plots.LANDSCAPE_Y, "x = 1, 2, 3; y = 2, 4, 6")
         return plots.save_figure(figure, output)
     from learnai_cli import config as config_module
-    from learnai_cli.commands.experiment import build_data
+    from learnai_cli.experiment import build_data
 
     experiment_config = config_module.load(Path(arguments[0]))
     data, _ = build_data(experiment_config)

@@ -9,8 +9,8 @@ from typing import Any, Optional, Sequence
 from learnai_cli.atomic import read_json
 from learnai_cli.errors import UsageError
 from learnai_cli.rundir import DamagedRun, RunDir, RunInUse, all_runs
-from learnai_cli.runlock import lock_holder
-from learnai_cli.runstatus import IN_USE, STATUSES, iter_summaries, run_status
+from learnai_cli.rundir.lock import lock_holder
+from learnai_cli.rundir.status import IN_USE, STATUSES, iter_summaries, run_status
 
 
 def show(run: RunDir) -> dict[str, Any]:
@@ -36,7 +36,7 @@ def show(run: RunDir) -> dict[str, Any]:
 
 def _evaluation(run: RunDir, report: Path) -> dict[str, Any]:
     """One `learnai eval` result in brief: split, checkpoint, metrics, and whether the checkpoint has moved on."""
-    from learnai_cli.runstatus import stale_evaluation
+    from learnai_cli.rundir.status import stale_evaluation
 
     result = read_json(report)
     return {
@@ -59,7 +59,7 @@ def filtered_summaries(
 ) -> list[dict[str, Any]]:
     """`learnai runs` rows, keeping a status, names containing `name` and runs matching every KEY=VALUE filter;
     with `columns`, each row's values under those names; sorted by `sort` (selection.py says what a name means)."""
-    from learnai_cli.commands import selection
+    from learnai_cli.rundir import selection
 
     rows = list(iter_summaries(root))
     if status:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from learnai_cli.atomic import write_atomic
-from learnai_cli.commands.search_space import split_top_level
+from learnai_cli.config.yaml_reading import split_top_level
 from learnai_cli.errors import Interrupted, RunFailed, UsageError, clip
 from learnai_cli.rundir import (
     COMPARISON_PLOT,
@@ -51,7 +51,7 @@ def points(axes: list[tuple[str, list[str]]]) -> list[list[str]]:
 
 def run_sweep(config_path: Path, specs: list[str], root: Path, interactive: bool) -> dict[str, Any]:
     from learnai_cli import config as config_module
-    from learnai_cli.commands.train import train
+    from learnai_cli.commands.train.run import train
 
     grid = points(_distinct_keys([parse_axis(spec) for spec in specs]))
     experiment_configs = [
@@ -92,10 +92,12 @@ def _interrupted(sweep_dir: Path, config_path: Path, grid: list[list[str]], numb
     """What an interrupted sweep kept, and the commands that train what it did not."""
     import shlex
 
-    from learnai_cli.continue_commands import resume_command, runs_dir_arguments
+    from learnai_cli.rundir.next_steps import resume_command, runs_dir_arguments
 
-    said = [f"sweep {sweep_dir.name} was interrupted at point {number + 1} of {len(grid)} ({' '.join(grid[number])}); "
-            f"{sweep_dir / SWEEP_SUMMARY_CSV} holds the points so far"]  # fmt: skip
+    said = [
+        f"sweep {sweep_dir.name} was interrupted at point {number + 1} of {len(grid)} ({' '.join(grid[number])}); "
+        f"{sweep_dir / SWEEP_SUMMARY_CSV} holds the points so far"
+    ]
     if run is not None:
         said.append(f"continue that point with: {resume_command(run)}")
     rest = grid[number + (1 if run is not None else 0) :]
@@ -130,8 +132,8 @@ def _row(label: str, overrides: list[str], run: RunDir | None, experiment_config
 def _write(sweep_dir: Path, rows: list[dict[str, Any]], mode: str) -> list[dict[str, Any]]:
     """summary.csv and summary.json sorted by the monitored metric (failed and diverged last), and the comparison
     plot."""
-    from learnai_cli.compare_plots import compare_figure
-    from learnai_cli.plots import save_figure
+    from learnai_cli.plots.compare import compare_figure
+    from learnai_cli.plots.figures import save_figure
 
     def order(row):
         usable = row["status"] == "completed" and row["best"] is not None

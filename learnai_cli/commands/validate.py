@@ -12,9 +12,11 @@ from learnai_cli.errors import DataNotHere
 def check_config(config_path: Path, overrides: list[str], plugin_specs: list[str]) -> dict[str, Any]:
     """The resolved config, the model's parameter count, and what was checked of the data."""
     from learnai_cli import config as config_module
-    from learnai_cli.commands.experiment import build_experiment, build_model
+    from learnai_cli.experiment import build_experiment, build_model
+    from learnai_cli.recorders.loggers import require_loggers
 
     experiment_config = config_module.load(config_path, overrides, plugins=plugin_specs)
+    require_loggers(experiment_config.train.loggers)  # it would not train here without them
     try:
         model, data_checked = build_experiment(experiment_config).model, "model and data fit"
     except DataNotHere as missing:  # e.g. MNIST not downloaded yet: the config itself can still be checked

@@ -24,8 +24,13 @@ from learnai_cli.rundir import MLFLOW_ARTIFACTS, MLFLOW_STORE, RunDir
 
 # learnai's statuses as MLflow's run statuses; the exact one is also the tag learnai.status.
 # a pruned trial ended as its study meant it to (early, by the pruner): finished, with learnai.status saying pruned
-MLFLOW_STATUS = {"completed": "FINISHED", "pruned": "FINISHED", "failed": "FAILED", "diverged": "FAILED",
-                 "interrupted": "KILLED"}  # fmt: skip
+MLFLOW_STATUS = {
+    "completed": "FINISHED",
+    "pruned": "FINISHED",
+    "failed": "FAILED",
+    "diverged": "FAILED",
+    "interrupted": "KILLED",
+}
 TAGGED_META = ("sweep", "label", "study", "trial")  # meta.json fields that group runs: copied as learnai.<field> tags
 PARAMS_PER_CALL, METRICS_PER_CALL = 100, 1000  # MLflow's limits on one log_batch
 # Epoch metrics are sent at most this often (and at the end): a SQLite commit costs tens of ms, and the curriculum's
@@ -190,12 +195,12 @@ class MlflowLogger(Callback):
         for path, folder in (
             (run.config_path, None),
             (run.metrics_csv_path, None),
-            (run.best_checkpoint, "checkpoints"),
+            (run.best_checkpoint, run.checkpoints.name),
         ):
             if path.is_file():
                 self.client.log_artifact(self.run_id, str(path), folder)
         for plot in plots:
-            self.client.log_artifact(self.run_id, plot, "plots")
+            self.client.log_artifact(self.run_id, plot, run.plots.name)
 
     def _log_best(self, metric: str, value: float, epoch: int) -> None:
         history = self.client.get_metric_history(self.run_id, f"best_{metric}")

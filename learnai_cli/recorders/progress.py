@@ -76,9 +76,14 @@ class ProgressReporter(Callback):
         if self.task is not None:
             self.progress.remove_task(self.task)
         self.task = self.progress.add_task(
-            "train", total=batches, completed=trainer.state.batches_done, epoch=epoch,
-            epochs=trainer.settings.epochs, loss="", rate="",
-        )  # fmt: skip
+            "train",
+            total=batches,
+            completed=trainer.state.batches_done,
+            epoch=epoch,
+            epochs=trainer.settings.epochs,
+            loss="",
+            rate="",
+        )
         self.epoch_started, self.samples_at_start = time.monotonic(), trainer.state.epoch_samples
 
     def on_batch_end(self, trainer) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 def test_num_workers_sends_in_memory_data_through_a_dataloader(cli):
     from learnai_cli import config as config_module
-    from learnai_cli.commands.experiment import build_experiment
     from learnai_cli.engine.batches import LoaderBatches, TensorBatches
+    from learnai_cli.experiment import build_experiment
     from tests.conftest import CONFIGS
 
     fast = build_experiment(config_module.load(CONFIGS / "diabetes.yaml"))

@@ -20,8 +20,8 @@ def test_rich_progress_bar_on_a_terminal(tmp_path):
     import io
 
     from learnai_cli import config as config_module
-    from learnai_cli.commands.experiment import build_experiment
     from learnai_cli.engine.trainer import Trainer
+    from learnai_cli.experiment import build_experiment
     from learnai_cli.recorders.progress import ProgressReporter
 
     config = config_module.load(TOY, ["train.epochs=3", "train.log_every_steps=1"])

@@ -1,0 +1,67 @@
+"""`learnai export`: a trained run's model written in a deployable format, checked against the trained model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.text import Text
+
+from learnai_cli.cli._shared import (
+    CheckpointOption,
+    JsonOption,
+    RunIdArgument,
+    RunsDirOption,
+    emit,
+    reporting_errors,
+    stdout,
+)
+
+
+def export(
+    run_id: str = RunIdArgument,
+    fmt: str = typer.Option(
+        "pt2",
+        "--format",
+        help="pt2: a torch.export program (torch.export.load), dynamic batch and sequence length; "
+        "onnx: dynamo exporter, dynamic axes (pip install 'learnai\\[onnx]'); "
+        "safetensors: the weights only, readable without pickle (pip install 'learnai\\[export]'); "
+        "torchscript: for old consumers, deprecated by PyTorch (use pt2); state_dict: the weights, torch.save'd.",
+        metavar="pt2|onnx|safetensors|torchscript|state_dict",
+    ),
+    checkpoint: str = CheckpointOption,
+    verbose: bool = typer.Option(
+        False, "--verbose", help="Show the exporter's own progress lines and warnings (on stderr).", metavar=""
+    ),
+    runs_dir: Optional[Path] = RunsDirOption,
+    json_output: bool = JsonOption,
+) -> None:
+    """Export a run's model to its export/ folder, proven first: the file is loaded back and must match the trained
+    model, else exit 1 and nothing is written. pt2, onnx and torchscript are run on real inputs of the run's data,
+    at other batch sizes (and sequence lengths) than the export's example; safetensors and state_dict are compared
+    tensor by tensor and need no data."""
+    from learnai_cli import rundir
+    from learnai_cli.commands.export.run import check_format
+    from learnai_cli.commands.export.run import export as export_model
+
+    with reporting_errors(json_output):
+        check_format(fmt)  # before the run id: a wrong format is the mistake to report
+        result = export_model(rundir.resolve(rundir.runs_root(runs_dir), run_id), fmt, checkpoint, verbose)
+        emit(result, json_output, _render_export)
+
+
+def _render_export(result: dict[str, Any]) -> None:
+    checked, checkpoint = result["checked_inputs"], Path(result["checkpoint"])
+    run_dir = Path(result["path"]).parent.parent
+    shown = checkpoint.relative_to(run_dir) if checkpoint.is_relative_to(run_dir) else checkpoint
+    stdout.print(Text(f"wrote {result['path']} ({result['format']}, from {shown}, {result['bytes']:,} bytes)"))
+    if not checked:  # a weights format: its tensors were compared, no data was needed
+        stdout.print(Text(f"loaded back and matched the trained model's {result['checked_tensors']} tensors exactly"))
+        return
+    stdout.print(
+        Text(
+            f"loaded back and matched the trained model on {len(checked)} inputs of the run's data "
+            f"(max abs difference {result['max_abs_diff']:.2g})"
+        )
+    )

@@ -1,0 +1,83 @@
+"""`learnai train --nproc-per-node N`: the config (or the run to resume) checked once in this process, then the
+same command relaunched under torch.distributed.run, one process per GPU (or CPU process)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from learnai_cli.errors import UsageError
+
+DISTRIBUTED_FLAGS = ("--nproc-per-node", "--nnodes", "--node-rank", "--master-addr", "--master-port")
+
+
+@dataclass(frozen=True)
+class Processes:
+    """torchrun's options: how many processes here, how many machines, and where rank 0 listens."""
+
+    nproc_per_node: int
+    nnodes: int = 1
+    node_rank: int = 0
+    master_addr: str = "127.0.0.1"
+    master_port: int = 29500
+
+
+def check_before_launch(
+    config_path: Optional[Path],
+    overrides: list[str],
+    plugin_specs: list[str],
+    resume: Optional[str],
+    root: Path,
+    nproc_per_node: int,
+) -> None:
+    """A bad config or run is reported once with exit 2, instead of by every worker and then by torchrun."""
+    from learnai_cli import config as config_module
+    from learnai_cli import rundir
+
+    if resume is not None:
+        run = rundir.resolve(root, resume)
+        checked = config_module.validate(run.read_config(), source=str(run.config_path), base_dir=run.path)
+    elif config_path is None:
+        raise UsageError("give a CONFIG file to train (e.g. configs/linear_regression.yaml), or --resume RUN_ID")
+    else:
+        checked = config_module.load(config_path, overrides, plugins=plugin_specs)
+    _check_gpus_for(checked, nproc_per_node)
+
+
+def _check_gpus_for(experiment_config, nproc_per_node: int) -> None:
+    """On CUDA each process needs a GPU of its own (nccl): more processes than GPUs is refused before launching."""
+    import torch
+
+    device = experiment_config.device
+    if device == "cpu" or not torch.cuda.is_available():
+        return  # CPU processes (gloo), or a missing CUDA that each worker reports as a device error
+    count = torch.cuda.device_count()
+    if nproc_per_node > count:
+        raise UsageError(
+            f"--nproc-per-node {nproc_per_node}: each process trains on its own GPU and this machine has {count}; "
+            f"use --nproc-per-node {count}, or device=cpu for CPU processes"
+        )
+
+
+def _without_flag_values(arguments: list[str]) -> list[str]:
+    """The command line minus the launcher's own options (which torchrun takes instead)."""
+    kept, skip_next = [], False
+    for argument in arguments:
+        if skip_next:
+            skip_next = False
+        elif argument in DISTRIBUTED_FLAGS:
+            skip_next = True
+        elif not argument.startswith(tuple(f + "=" for f in DISTRIBUTED_FLAGS)):
+            kept.append(argument)
+    return kept
+
+
+def launch(arguments: list[str], processes: Processes) -> int:
+    """Run `learnai ARGUMENTS` (less the launcher's own options) under torch.distributed.run; its exit code."""
+    command = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={processes.nproc_per_node}"]
+    command += [f"--nnodes={processes.nnodes}", f"--node-rank={processes.node_rank}"]
+    command += [f"--master-addr={processes.master_addr}", f"--master-port={processes.master_port}"]
+    return subprocess.call(command + ["-m", "learnai_cli", *_without_flag_values(arguments)])

@@ -1,0 +1,213 @@
+"""`learnai train --resume`: whether a run can be continued, the experiment and checkpoint to continue it from, and
+raising the epoch budget of a run (`--resume RUN train.epochs=N`).
+
+The run's lock is held while these checks run and until training ends.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import socket
+from pathlib import Path
+from typing import Any, Optional
+
+from learnai_cli.commands.train.meta import now
+from learnai_cli.errors import UsageError
+from learnai_cli.log import logger
+from learnai_cli.rundir import RunDir
+
+EPOCHS_KEY = "train.epochs"
+
+
+def check_overrides(overrides: list[str]) -> list[str]:
+    """--resume takes no override but train.epochs=N (raising the run's epoch budget)."""
+    for override in overrides:
+        if override.partition("=")[0].strip() != EPOCHS_KEY:
+            raise UsageError(
+                "--resume continues a run with its saved config; only train.epochs may be raised (got "
+                f"{override}): start a new run, or use --init-from RUN to start from its weights"
+            )
+    return overrides
+
+
+def resume(
+    root: Path, run_id: str, command: list[str], interactive: bool, overrides: list[str] = ()
+) -> Optional[dict[str, Any]]:
+    """Continue a run from its last.pt in the same directory: weights, optimizer, schedule, data order, RNGs; with
+    `train.epochs=N` up to N epochs (config.yaml then records N and meta.json the extension)."""
+    from learnai_cli import rundir
+    from learnai_cli.commands.train import run as training
+    from learnai_cli.data import fingerprint as data_fingerprint
+    from learnai_cli.engine.distributed import from_environment as distributed_job
+
+    overrides = check_overrides(list(overrides))
+    with training.interrupting_on_signals():
+        run = rundir.resolve(root, run_id)
+        job = distributed_job()
+        if not job.is_main:  # other ranks follow rank 0, which owns the run and checks it
+            experiment, checkpoint = resumable(run, job, overrides=overrides)
+            saved = (checkpoint.get("config") or {}).get("train") or {}
+            if saved.get("epochs") != experiment.experiment_config.train.epochs:  # extended, as rank 0 checked
+                clear_stop(checkpoint)
+            return training.fit_worker(experiment, checkpoint)
+        with run.lock():  # before anything is read or rewritten: a second resume is refused here
+            meta = check_resumable(run, extending=bool(overrides))
+            experiment, checkpoint = resumable(run, job, completed_check=not meta, overrides=overrides)
+            extension = check_extension(run, experiment.experiment_config, checkpoint)
+            if extension is None and overrides:
+                check_resumable(run)  # train.epochs as it was: a plain resume, which a completed run refuses
+            data_section = experiment.experiment_config.data
+            data_fingerprint.warn_if_changed(run.data_fingerprint_path, data_section.name, data_section.kwargs)
+            with training.starting(run, new_run=False):
+                if extension:
+                    clear_stop(checkpoint)
+                trainer = training.make_trainer(experiment, checkpoint, run.last_checkpoint)  # a misfit fails here
+                _forget_a_lost_best(run, trainer)
+                _reopen(run, meta, checkpoint, experiment.experiment_config, extension)
+                at = f"epoch {checkpoint['epoch']}, step {checkpoint['step']}"
+                run.log(f"resumed from last.pt at {at}: {' '.join(command)}")
+            return training.fit(run, experiment, command, interactive, trainer)
+
+
+def _forget_a_lost_best(run: RunDir, trainer) -> None:
+    """best.pt deleted or damaged since the run stopped: those weights are gone, so the best is tracked afresh and
+    the next validated epoch writes best.pt (else it would stay missing unless a later epoch beat the lost one)."""
+    from learnai_cli.rundir.status import is_torch_archive
+
+    state, path = trainer.state, run.checkpoint("best")
+    if state.best_value is None or (path.is_file() and is_torch_archive(path)):
+        return
+    logger.warning(
+        f"{path} is {'damaged' if path.exists() else 'missing'}: the best epoch so far ({trainer.settings.monitor} "
+        f"{state.best_value:.4g} at epoch {state.best_epoch}) is lost; the next epoch's weights start best.pt again"
+    )
+    state.best_value = state.best_epoch = None
+    state.epochs_without_improvement = 0
+
+
+def _reopen(run: RunDir, meta: dict[str, Any], checkpoint: dict[str, Any], experiment_config, extension) -> None:
+    """The run's files set back to its checkpoint, and meta.json (and config.yaml, when extended) rewritten."""
+    run.clean_temp_files()
+    run.keep_metrics_up_to(checkpoint["step"])  # records after the checkpoint will be produced again
+    state = checkpoint["train_state"]
+    run.keep_predictions_up_to(checkpoint["epoch"] if state["batches_done"] == 0 else checkpoint["epoch"] - 1)
+    fields: dict[str, Any] = {}
+    if extension:
+        run.write_config(experiment_config.to_dict())
+        old, new = extension
+        fields["extended"] = [*meta.get("extended", []), {"at": now(), "epochs": [old, new]}]
+    run.update_meta(
+        status="running",
+        message="",
+        pid=os.getpid(),
+        host=socket.gethostname(),
+        locked=True,
+        resumed=[*meta.get("resumed", []), now()],
+        **fields,
+    )
+
+
+def check_resumable(run: RunDir, extending: bool = False) -> dict[str, Any]:
+    """The run's meta when it can be resumed (we hold its lock); refuse running and damaged runs, and completed ones
+    unless their epoch budget is being raised."""
+    from learnai_cli.rundir import status as runstatus
+
+    meta = run.meta()  # a damaged meta.json raises DamagedRun
+    status = runstatus.run_status(run, own_lock=True)[0] if meta else "unknown"
+    if status == "completed" and not extending:
+        done = meta.get("epochs_completed")
+        raise UsageError(
+            f"run {run.id} already completed ({done} epochs); nothing to resume. To train it further: learnai "
+            f"train --resume {run.id} train.epochs=N (N > {done}), or start a new run from its weights with "
+            f"--init-from {run.id}"
+        )
+    if status == "running":
+        raise UsageError(
+            f"run {run.id} is still running (pid {meta.get('pid')} on {meta.get('host')}); stop it before resuming"
+        )
+    if not run.last_checkpoint.is_file():
+        raise UsageError(_no_last_checkpoint(run, meta))
+    return meta
+
+
+def _no_last_checkpoint(run: RunDir, meta: dict[str, Any]) -> str:
+    """Why there is nothing to resume from: never written (stopped early) or lost since; and what can be done."""
+    missing = f"run {run.id} has no checkpoints/last.pt to resume from"
+    if not meta.get("epochs_completed"):
+        return f"{missing} (it stopped before its first checkpoint); train it again: learnai train <config>"
+    lost = f"{missing}: it was deleted or moved (the run completed {meta['epochs_completed']} epoch(s))"
+    if run.checkpoint("best").is_file():
+        return f"{lost}. Its best.pt remains: start a new run from those weights with --init-from {run.id}"
+    return f"{lost}, and it has no best.pt either: restore last.pt to resume, or train it again"
+
+
+def resumable(run: RunDir, job, completed_check: bool = False, overrides: list[str] = ()):
+    """The experiment rebuilt from the run's config (with `overrides`) and its last.pt; refuses a checkpoint that is
+    not resumable."""
+    from learnai_cli import config as config_module
+    from learnai_cli.engine.checkpoint import load_checkpoint
+    from learnai_cli.experiment import build_experiment
+    from learnai_cli.plots import process as plot_process
+    from learnai_cli.recorders.loggers import require_loggers
+
+    experiment_config = config_module.validate(
+        run.read_config(), source=str(run.config_path), overrides=list(overrides), base_dir=run.path
+    )
+    require_loggers(experiment_config.train.loggers)
+    threads = run.meta(strict=False).get("threads")
+    experiment = build_experiment(experiment_config, job=job, threads=threads, own_pids=plot_process.helper_pids())
+    last = run.last_checkpoint
+    checkpoint = load_checkpoint(last)
+    missing = [k for k in ("model", "epoch", "step", "train_state", "rng", "data_rng") if k not in checkpoint]
+    if missing or not isinstance(checkpoint.get("train_state"), dict):
+        raise UsageError(f"checkpoint {last} lacks {', '.join(missing) or 'train_state'}: it cannot be resumed")
+    ended = checkpoint.get("should_stop") or checkpoint["epoch"] >= experiment_config.train.epochs
+    if completed_check and ended and checkpoint["train_state"].get("batches_done", 0) == 0:
+        raise UsageError(
+            f"run {run.id} has no meta.json (damaged), and its last.pt says it completed (epoch "
+            f"{checkpoint['epoch']} of {experiment_config.train.epochs}); nothing to resume"
+        )
+    return experiment, checkpoint
+
+
+def check_extension(run: RunDir, experiment_config, checkpoint: dict[str, Any]) -> Optional[tuple[int, int]]:
+    """(old, new) epoch budget when train.epochs is being raised; None when it is unchanged. Refuses a budget that
+    is not above the epochs already done, a lower one, a scheduler built from the epoch count, and a run that
+    train.max_steps ended (only train.epochs may change, so it would stop again at once)."""
+    train = experiment_config.train
+    old, new = (run.read_config().get("train") or {}).get("epochs"), train.epochs
+    done = checkpoint["epoch"] if checkpoint["train_state"].get("batches_done", 0) == 0 else checkpoint["epoch"] - 1
+    if new == old:
+        return None
+    if new <= done:
+        raise UsageError(f"run {run.id} has completed {done} epochs: train.epochs={new} must be more than that")
+    if isinstance(old, int) and new < old:
+        raise UsageError(f"run {run.id} trains for {old} epochs: --resume can only raise train.epochs, not lower it")
+    scheduler = experiment_config.scheduler
+    if scheduler is not None and _built_from_epochs(scheduler.name):
+        raise UsageError(
+            f"run {run.id} uses scheduler '{scheduler.name}', whose schedule is built from train.epochs: it cannot "
+            f"be stretched to {new} epochs. Start a new run from its weights instead: learnai train CONFIG "
+            f"--init-from {run.id}"
+        )
+    if train.max_steps is not None and checkpoint["step"] >= train.max_steps:
+        raise UsageError(
+            f"run {run.id} ended at train.max_steps={train.max_steps}, which --resume cannot change: start a new "
+            f"run from its weights with --init-from {run.id}"
+        )
+    return old, new
+
+
+def clear_stop(checkpoint: dict[str, Any]) -> None:
+    """A run given more epochs trains on: an early stop (or stop_when) recorded in its checkpoint is cleared, and
+    early stopping starts a fresh patience. A run that did not stop is left exactly as it was."""
+    if checkpoint.get("should_stop"):
+        checkpoint["should_stop"], checkpoint["stop_reason"] = False, ""
+        checkpoint["train_state"] = {**checkpoint["train_state"], "epochs_without_improvement": 0}
+
+
+def _built_from_epochs(name: str) -> bool:
+    from learnai_cli import registry
+
+    return "epochs" in inspect.signature(registry.SCHEDULERS.get(name).builder).parameters

@@ -1,0 +1,347 @@
+"""Builds an experiment's parts from a validated ExperimentConfig: data splits, model, loss, optimizer, scheduler."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import torch
+
+from learnai_cli import metrics, registry
+from learnai_cli.config import ExperimentConfig, Section
+from learnai_cli.data.splits import DatasetSplits, TensorSplit, cache_in_memory, carve, split_targets
+from learnai_cli.engine.batches import make_batches
+from learnai_cli.engine.device import resolve_device, seed_everything
+from learnai_cli.engine.distributed import NOT_DISTRIBUTED, Distributed, check_batch_size, setup
+from learnai_cli.engine.lazy_dynamo import skip_dynamo_import
+from learnai_cli.engine.threads import auto_threads, available_cpus, default_threads, macs_per_sample
+from learnai_cli.errors import ConfigError, UsageError, counted, short_repr
+from learnai_cli.experiment.loss_pairing import check_output_fits_loss
+from learnai_cli.experiment.precision import resolve_precision
+from learnai_cli.log import logger
+
+
+@dataclass
+class Experiment:
+    experiment_config: ExperimentConfig
+    device: torch.device
+    data: DatasetSplits
+    task: str
+    model: torch.nn.Module
+    loss_fn: Any
+    from_logits: bool
+    optimizer: Optional[torch.optim.Optimizer] = None
+    scheduler: Any = None
+    scheduler_interval: str = "epoch"
+    job: Distributed = NOT_DISTRIBUTED
+
+    def batches(self, split_name: str, shuffle: bool = False, limit: Optional[int] = None):
+        """Batches of one split on the experiment's device; train uses batch_size, others eval_batch_size."""
+        split = getattr(self.data, split_name)
+        if split is None or len(split) == 0:
+            return None
+        train = self.experiment_config.train
+        size = train.batch_size if split_name == "train" else train.eval_batch_size
+        return make_batches(
+            split,
+            size,
+            shuffle,
+            self.device,
+            seed=self.experiment_config.seed,
+            limit=limit,
+            num_workers=self.experiment_config.data.num_workers,
+            channels_last=train.channels_last,
+            collate_fn=self.data.collate_fn,
+            shard=(self.job.rank, self.job.world_size)
+            if split_name == "train"
+            else (0, 1),  # every rank validates on all of val
+        )
+
+    @property
+    def num_classes(self) -> Optional[int]:
+        if self.task == "binary":
+            return 2
+        return len(self.data.class_names) if self.data.class_names else None
+
+
+def build_data(experiment_config: ExperimentConfig) -> tuple[DatasetSplits, str]:
+    """The dataset with train/val/test carved and limited as the data section says."""
+    section = experiment_config.data
+    splits = build_part("data", registry.DATASETS, section, seed=experiment_config.seed)
+    task = splits.task or registry.DATASETS.get(section.name).meta["task"]
+    if task not in metrics.TASK_METRICS:  # task="auto" at registration: the builder must say which it chose
+        raise ConfigError(
+            f"data '{section.name}' decides its task from the data but its builder returned task={splits.task!r}; "
+            f"it must return one of {', '.join(metrics.TASK_METRICS)}"
+        )
+    _warn_unused_splits(section, splits)
+    carved = carve(
+        splits,
+        section.val_split,
+        section.test_split,
+        section.limit,
+        experiment_config.seed,
+        stratify=task != "regression",
+    )
+    if carved.after_carve is not None:  # e.g. standardisation with the training split's statistics only
+        carved = carved.after_carve(carved)
+    return cache_in_memory(carved, section.memory_budget_mb, section.num_workers), task
+
+
+def _warn_unused_splits(section: Any, splits: DatasetSplits) -> None:
+    """A hold-out size other than the default for a split the dataset ships itself is not used: say so."""
+    default = type(section).model_fields
+    for key, given in (("val_split", splits.val), ("test_split", splits.test)):
+        value = getattr(section, key)
+        if given is not None and value != default[key].default:
+            logger.warning(
+                f"data.{key}={value} is not used: dataset '{section.name}' has its own {key.split('_')[0]} split "
+                f"({counted(len(given), 'sample')})"
+            )
+
+
+def build_model(experiment_config: ExperimentConfig) -> torch.nn.Module:
+    """The model alone, seeded; a builder that fails on these arguments is a config error."""
+    seed_everything(experiment_config.seed, experiment_config.train.deterministic)
+    return build_part("model", registry.MODELS, experiment_config.model)
+
+
+def build_part(key: str, found: registry.Registry, section: Section, **provided: Any) -> Any:
+    """Build one config section; whatever its builder raises is a ConfigError naming `key` (and the argument to
+    blame, when it can be told), so no builder ends in a traceback or a half-made run."""
+    try:
+        return found.build(section.name, section.kwargs, **provided)
+    except registry.BuildFailed as failed:
+        raise ConfigError(
+            f"{key}.{failed.argument}: {failed.message}" if failed.argument else f"{key}: {failed.message}"
+        ) from None
+
+
+def build_experiment(
+    experiment_config: ExperimentConfig,
+    with_optimizer: bool = True,
+    job: Distributed = NOT_DISTRIBUTED,
+    threads: Optional[int] = None,
+    own_pids: tuple[int, ...] = (),
+) -> Experiment:
+    """Seed, pick the device (this rank's, under torchrun), build everything, and check that model and data fit
+    together. `threads`: the count a resumed run started with, kept under train.threads auto (the same sums);
+    `own_pids`: this command's helper processes, whose CPU time train.threads auto counts as idle."""
+    check_batch_size(job, experiment_config.train.batch_size)
+    device = setup(job, resolve_device(experiment_config.device))
+    data, task = build_data(experiment_config)
+    model = build_model(experiment_config).to(device)
+    if experiment_config.train.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    loss_fn = build_part("loss", registry.LOSSES, experiment_config.loss)
+    from_logits = registry.LOSSES.get(experiment_config.loss.name).meta.get("from_logits", True)
+    experiment = Experiment(experiment_config, device, data, task, model, loss_fn, from_logits, job=job)
+    check_model_fits_data(experiment)
+    precision = resolve_precision(experiment)  # auto -> what this device and model run under
+    if precision != experiment_config.train.precision:
+        train_section = experiment_config.train.model_copy(update={"precision": precision})
+        experiment.experiment_config = experiment_config = experiment_config.model_copy(update={"train": train_section})
+    torch.set_num_threads(_thread_count(experiment, threads, own_pids))  # before the first training step
+    _check_record_predictions(experiment)
+    if with_optimizer:
+        if not experiment_config.train.compile:
+            skip_dynamo_import()  # torch.optim would import torch._dynamo (seconds) and never use it
+        experiment.optimizer = build_part(
+            "optimizer", registry.OPTIMIZERS, experiment_config.optimizer, params=model.parameters()
+        )
+        _add_scheduler(experiment)
+    return experiment
+
+
+def optimizer_steps_per_epoch(experiment_config: ExperimentConfig, train_size: int) -> int:
+    batches = math.ceil(train_size / experiment_config.train.batch_size)
+    if experiment_config.train.limit_batches:
+        batches = min(batches, experiment_config.train.limit_batches)
+    return math.ceil(batches / experiment_config.train.accumulate_steps)
+
+
+def _add_scheduler(experiment: Experiment) -> None:
+    section = experiment.experiment_config.scheduler
+    if section is None:
+        return
+    _warn_peak_overrides_lr(experiment.experiment_config)
+    steps = optimizer_steps_per_epoch(experiment.experiment_config, len(experiment.data.train))
+    experiment.scheduler = build_part(
+        "scheduler",
+        registry.SCHEDULERS,
+        section,
+        optimizer=experiment.optimizer,
+        epochs=experiment.experiment_config.train.epochs,
+        steps_per_epoch=steps,
+        mode=experiment.experiment_config.train.mode,
+    )
+    experiment.scheduler_interval = registry.SCHEDULERS.get(section.name).meta["interval"]
+
+
+def _warn_peak_overrides_lr(experiment_config: ExperimentConfig) -> None:
+    """A scheduler's max_lr sets the rate itself: an optimizer.lr that differs would be silently unused."""
+    max_lr = experiment_config.scheduler.kwargs.get("max_lr")
+    lr = experiment_config.optimizer.kwargs.get("lr")
+    if max_lr is not None and lr is not None and max_lr != lr:
+        logger.warning(
+            f"scheduler.max_lr ({max_lr}) sets the peak learning rate, so optimizer.lr ({lr}) is not used; "
+            "drop scheduler.max_lr to let optimizer.lr set the peak, or set them equal"
+        )
+
+
+def check_model_fits_data(experiment: Experiment) -> None:
+    """One forward + loss (with gradients) on two training samples, before any run starts: a shape mismatch, or a
+    loss that cannot train (not a scalar tensor, not finite, no gradient path to the parameters) is a config error.
+
+    Nothing changes: the model runs in eval mode, gradients go to autograd.grad (never into .grad) and the random
+    number generators are restored, so a run trains exactly as it would without this check."""
+    data = experiment.data
+    batches = make_batches(data.train, 2, False, experiment.device, seed=0, limit=1, collate_fn=data.collate_fn)
+    inputs, targets = next(iter(batches))
+    model, names = experiment.model, experiment.experiment_config
+    _check_finite_data(names.data.name, inputs, targets)
+    was_training = model.training
+    model.eval()
+    cuda = [experiment.device.index or 0] if experiment.device.type == "cuda" else []
+    try:
+        # torch's own kernels: cuDNN's RNN has no eval-mode backward, its convolutions may want large workspaces
+        with torch.random.fork_rng(devices=cuda), torch.backends.cudnn.flags(enabled=False):
+            outputs = model(inputs)
+            mismatch = check_output_fits_loss(names.loss.name, model, outputs)
+            if mismatch:
+                raise ConfigError(f"model '{names.model.name}' with loss '{names.loss.name}': {mismatch}")
+            loss = experiment.loss_fn(outputs, targets)
+            _check_loss(experiment, loss)
+    except (KeyboardInterrupt, ConfigError):
+        raise
+    except BaseException as error:
+        raise _does_not_fit(experiment, error, inputs, targets, locals().get("outputs")) from None
+    finally:
+        model.train(was_training)
+    _check_labels(experiment, outputs.shape[1] if outputs.dim() > 1 else 1)
+
+
+def _does_not_fit(experiment: Experiment, error: BaseException, inputs: Any, targets: Any, outputs: Any) -> Exception:
+    """What the first forward and loss raising says to the user: out of memory, a non-deterministic op, or the
+    model's sizes not matching the data."""
+    names = experiment.experiment_config
+    first_line = (str(error).strip().splitlines() or [type(error).__name__])[0].rstrip(".")
+    memory = isinstance(error, (MemoryError, torch.cuda.OutOfMemoryError)) or "can't allocate memory" in first_line
+    if memory:
+        return UsageError(
+            f"model '{names.model.name}' does not fit in the memory of {experiment.device} even for 2 samples: "
+            "choose a smaller model" + (" (or device=cpu)" if experiment.device.type == "cuda" else "")
+        )
+    if "deterministic" in first_line:  # torch.use_deterministic_algorithms refused an op of this model
+        return ConfigError(
+            f"train.deterministic: model '{names.model.name}' uses an operation with no deterministic "
+            f"implementation on {experiment.device}: {first_line}. Set train.deterministic=false"
+        )
+    output_shape = f", model output {tuple(outputs.shape)}" if isinstance(outputs, torch.Tensor) else ""
+    return ConfigError(
+        f"model '{names.model.name}' does not fit data '{names.data.name}' with loss '{names.loss.name}': "
+        f"inputs {tuple(inputs.shape)}, targets {tuple(targets.shape)}{output_shape}: {first_line}. "
+        f"Each sample has {_sample_text(inputs)}: set the model's sizes (now {_model_settings(experiment)}) "
+        "to take that."
+    )
+
+
+def _sample_text(inputs: Any) -> str:
+    """What one sample of the data holds, in a learner's words: 8 features, a 1x28x28 image, a sequence of 5 tokens."""
+    if not isinstance(inputs, torch.Tensor):
+        return f"{type(inputs).__name__} values"
+    shape = tuple(inputs.shape[1:])
+    if len(shape) == 1:
+        return f"a sequence of {shape[0]} tokens" if not inputs.is_floating_point() else counted(shape[0], "feature")
+    if len(shape) == 3:
+        return f"a {'x'.join(map(str, shape))} image (channels x height x width)"
+    return f"a tensor of shape {shape}"
+
+
+def _check_finite_data(name: str, inputs: Any, targets: Any) -> None:
+    """NaN or inf in the data itself (a zero std, a range past float32) is the data section's fault, not the loss's."""
+    for what, values in (("inputs", inputs), ("targets", targets)):
+        if isinstance(values, torch.Tensor) and values.is_floating_point() and not torch.isfinite(values).all():
+            raise ConfigError(
+                f"data: dataset '{name}' gives {what} that are not finite (nan or inf) in its first samples: check "
+                "the data section's numbers (a std of 0, values beyond float32's ±3.4e38, a damaged file)"
+            )
+
+
+def _check_loss(experiment: Experiment, loss: Any) -> None:
+    """The loss must be a finite scalar tensor whose gradient reaches the model's parameters."""
+    problem = None
+    if not isinstance(loss, torch.Tensor):
+        problem = f"returned a {type(loss).__name__}, not a scalar tensor"
+    elif loss.numel() != 1:
+        problem = f"returned a tensor of shape {tuple(loss.shape)}, not a scalar (reduce it, e.g. with .mean())"
+    elif not torch.isfinite(loss.detach()).all() and not experiment.experiment_config.train.skip_nonfinite_steps:
+        problem = f"is not finite ({loss.item()}) on the first batch"
+    elif not loss.requires_grad:
+        problem = "has no grad path to the model's parameters (was it detached, or built from constants?)"
+    else:
+        parameters = [p for p in experiment.model.parameters() if p.requires_grad]
+        grads = torch.autograd.grad(loss, parameters, allow_unused=True) if parameters else [None]
+        if all(g is None for g in grads):
+            problem = "has no grad path to the model's parameters: it does not depend on the model's outputs"
+    if problem:
+        raise ConfigError(f"loss.name: loss {short_repr(experiment.experiment_config.loss.name)} {problem}")
+
+
+def _thread_count(experiment: Experiment, resumed_with: Optional[int], own_pids: tuple[int, ...]) -> int:
+    """train.threads, or for auto one thread when a step is tiny, else the idle CPUs this process may use (a
+    resumed run: the count it started with, so its sums add up in the same order)."""
+    setting = experiment.experiment_config.train.threads
+    if setting != "auto":
+        return setting
+    if isinstance(resumed_with, int) and resumed_with >= 1:
+        return min(resumed_with, available_cpus())
+    data = experiment.data
+    batches = make_batches(data.train, 2, False, experiment.device, seed=0, limit=1, collate_fn=data.collate_fn)
+    inputs, _ = next(iter(batches))
+    step_macs = macs_per_sample(experiment.model, inputs) * experiment.experiment_config.train.batch_size
+    if experiment.experiment_config.train.deterministic:  # the same count on a busy machine: sums in the same order
+        return auto_threads(step_macs, default_threads(), look_at_load=False)
+    return auto_threads(step_macs, default_threads(), own_pids=own_pids)
+
+
+def _check_record_predictions(experiment: Experiment) -> None:
+    train = experiment.data.train
+    one_dimensional = isinstance(train, TensorSplit) and train.inputs.dim() == 2 and train.inputs.shape[1] == 1
+    if experiment.experiment_config.train.record_predictions and not (
+        one_dimensional and experiment.task == "regression"
+    ):
+        shape = tuple(train.inputs.shape) if isinstance(train, TensorSplit) else "file-backed"
+        raise ConfigError(
+            "train.record_predictions needs 1-D regression data (inputs of shape (N, 1)); "
+            f"data '{experiment.experiment_config.data.name}' has {shape}"
+        )
+
+
+def _model_settings(experiment: Experiment) -> str:
+    kwargs = experiment.experiment_config.model.kwargs
+    settings = [f"model.{k}={v}" for k, v in kwargs.items() if isinstance(v, (int, list)) and not isinstance(v, bool)]
+    return ", ".join(settings) or "model.*"
+
+
+def _check_labels(experiment: Experiment, outputs: int) -> None:
+    """Class labels must fit the model's outputs (and be 0/1 for a binary task), in every split."""
+    if experiment.task == "regression":
+        return
+    splits = [getattr(experiment.data, name) for name in ("train", "val", "test")]
+    targets = [split_targets(s) for s in splits if s is not None and len(s)]
+    targets = [t for t in targets if t is not None]
+    if not targets:
+        return
+    low, high = min(int(t.min()) for t in targets), max(int(t.max()) for t in targets)
+    data_name, model_name = experiment.experiment_config.data.name, experiment.experiment_config.model.name
+    if experiment.task == "binary" and (low < 0 or high > 1):
+        raise ConfigError(
+            f"data '{data_name}' is a binary task but its labels range from {low} to {high}; they must be 0 or 1"
+        )
+    if experiment.task == "classification" and outputs > 1 and (low < 0 or high >= outputs):
+        raise ConfigError(
+            f"data '{data_name}' has labels from {low} to {high} but model '{model_name}' outputs {outputs} classes: "
+            f"set the model's class count ({_model_settings(experiment)}) to at least {high + 1}"
+        )

@@ -1,0 +1,74 @@
+"""The runs root: where it is, and what it holds besides runs: sweep and study folders, MLflow's local store, the
+default outputs of `learnai plot`. A name the root holds is spelled here."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime
+from pathlib import Path
+
+from learnai_cli.errors import UsageError
+from learnai_cli.rundir.writable import check_writable
+
+DEFAULT_RUNS_DIR = "runs"
+
+
+def create_sweep_dir(root: Path, name: str) -> Path:
+    """A new `sweep_<YYYY-mm-dd_HH-MM-SS>_<name>[_<n>]` folder beside the runs (it holds summaries, not a run)."""
+    check_writable(root)
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    for attempt in range(1, 1000):
+        path = root / f"sweep_{stamp}_{name}{'' if attempt == 1 else f'_{attempt}'}"
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+    raise UsageError(f"cannot create a sweep directory in {root}")
+
+
+# What a sweep folder holds, and the default outputs of `learnai plot` in the runs root.
+SWEEP_SUMMARY_CSV, SWEEP_SUMMARY_JSON, COMPARISON_PLOT, LANDSCAPE_PLOT = (
+    "summary.csv",
+    "summary.json",
+    "comparison.png",
+    "landscape.png",
+)
+# train.loggers: [mlflow] without MLFLOW_TRACKING_URI: MLflow's SQLite store and its artifacts, in the runs root.
+MLFLOW_STORE, MLFLOW_ARTIFACTS = "mlflow.db", "mlartifacts"
+
+
+# What a `learnai tune` study folder (runs/<study>/) holds besides its summaries; a study name never looks like a
+# run id (it starts with a letter), so `learnai runs` never lists it.
+STUDY_DB, STUDY_PLOTS, STUDY_ASK_LOCK = "study.db", "plots", ".ask.lock"
+STUDY_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,79}$")
+
+
+def study_dir(root: Path, name: str) -> Path:
+    """runs/<study>/: the default SQLite storage, summary.csv/json and plots of one study."""
+    if not STUDY_NAME_PATTERN.match(name):
+        raise UsageError(
+            f"study name '{name}' must start with a letter and hold only letters, digits, . _ - (at most 80)"
+        )
+    if name == "latest":  # `plot latest --compare` would mean the newest run, never this study
+        raise UsageError("'latest' names the newest run in every command: give the study another name")
+    check_writable(root)
+    folder = root / name
+    if folder.is_dir() and any(folder.iterdir()) and not any((folder / f).exists() for f in (STUDY_DB, STUDY_ASK_LOCK)):
+        raise UsageError(  # a sweep's folder, a run's, the user's own: its summary.csv and plots would be replaced
+            f"{folder} holds files but is not a learnai study (no {STUDY_DB} or {STUDY_ASK_LOCK} in it); "
+            "choose another --study"
+        )
+    try:
+        (root / name).mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # a file of that name is there, or the folder cannot be made
+        cause = "a file of that name is in the way" if (root / name).exists() else (error.strerror or str(error))
+        raise UsageError(f"cannot use {root / name} as the folder of study {name}: {cause}; choose another --study")
+    return root / name
+
+
+def runs_root(option: str | Path | None) -> Path:
+    """--runs-dir, else $LEARNAI_RUNS_DIR, else ./runs."""
+    return Path(option or os.environ.get("LEARNAI_RUNS_DIR") or DEFAULT_RUNS_DIR)
