@@ -34,6 +34,14 @@ class Cli:
         return json.loads(result.stdout)
 
 
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto` (pyproject's addopts): one test process per CPU this process may use, at most four; more would
+    mostly add start-up (each imports torch) and memory, and many tests start processes of their own."""
+    import os
+
+    return max(1, min(4, len(os.sched_getaffinity(0))))
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests marked cuda are skipped on machines without a CUDA GPU (CI); `pytest -m cuda` runs them on one."""
     import torch
