@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import reprlib
 from typing import Iterable
 
@@ -28,6 +29,7 @@ __all__ = [
     "first_line",
     "counted",
     "kind_name",
+    "hide_credentials",
 ]
 
 # Exit codes shared by every command (README: "Exit codes").
@@ -167,3 +169,13 @@ def first_line(error: BaseException, limit: int = 300) -> str:
     """A library's error as one line: a database error's SQL statement or a report's pages stay out."""
     text = str(error).strip()
     return clip((text.splitlines() or [type(error).__name__])[0], limit) if text else type(error).__name__
+
+
+# scheme://user:password@host, or scheme://token@host: the part before @ is a secret in every URL a user gives
+_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<secret>[^/\s@'\"]+)@")
+
+
+def hide_credentials(text: str) -> str:
+    """`text` with the user and password of every URL in it replaced by ***: for anything printed, recorded in a
+    run's files or passed on a command line (`postgresql://ann:pw@db/x` -> `postgresql://***@db/x`)."""
+    return _CREDENTIALS.sub(lambda match: f"{match['scheme']}***@", text)
