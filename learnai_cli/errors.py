@@ -136,8 +136,9 @@ def short_repr(value) -> str:
 
 
 def counted(count: int, noun: str) -> str:
-    """'1 sample', '2 samples'."""
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+    """'1 sample', '2 samples', '3 classes'."""
+    plural = noun + ("es" if noun.endswith(("s", "sh", "ch", "x")) else "s")
+    return f"{count:,} {noun if count == 1 else plural}"
 
 
 KIND_NAMES = {

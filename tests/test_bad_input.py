@@ -185,7 +185,7 @@ def test_labels_beyond_the_models_classes(cli):
     result = cli("train", CONFIGS / "toy_classes.yaml", "model.out_features=2")
     assert result.exit_code == 2
     assert (
-        "labels from 0 to 2 but model 'mlp' outputs 2 classes" in result.stderr
+        "has 3 classes (labels 0 to 2) but model 'mlp' gives 2 outputs" in result.stderr
         and "model.out_features=2" in result.stderr
     )
 

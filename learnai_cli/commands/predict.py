@@ -77,11 +77,6 @@ def _encode(experiment, text: str, run_meta: dict[str, Any]):
 
 
 def _probabilities(outputs, experiment):
-    import torch
+    from learnai_cli.experiment.outputs import probabilities
 
-    if experiment.task == "binary":
-        positive = torch.sigmoid(outputs).view(-1)[0] if experiment.from_logits else outputs.view(-1)[0]
-        return torch.stack([1 - positive, positive])
-    if not experiment.from_logits:  # the model ends in log_softmax (nll)
-        return outputs.exp()
-    return torch.softmax(outputs, dim=0)
+    return probabilities(outputs, experiment.task, experiment.output_kind)

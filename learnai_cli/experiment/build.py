@@ -10,7 +10,7 @@ import torch
 
 from learnai_cli import metrics, registry
 from learnai_cli.config import ExperimentConfig, Section
-from learnai_cli.data.splits import DatasetSplits, TensorSplit, cache_in_memory, carve, split_targets
+from learnai_cli.data.splits import DatasetSplits, TensorSplit, cache_in_memory, carve
 from learnai_cli.engine.batches import make_batches
 from learnai_cli.engine.device import resolve_device, seed_everything
 from learnai_cli.engine.distributed import NOT_DISTRIBUTED, Distributed, check_batch_size, setup
@@ -18,6 +18,7 @@ from learnai_cli.engine.lazy_dynamo import skip_dynamo_import
 from learnai_cli.engine.threads import auto_threads, available_cpus, default_threads, macs_per_sample
 from learnai_cli.errors import ConfigError, UsageError, counted, short_repr
 from learnai_cli.experiment.loss_pairing import check_output_fits_loss
+from learnai_cli.experiment.outputs import LOGITS, check_outputs_fit_labels, model_settings, output_kind
 from learnai_cli.experiment.precision import resolve_precision
 from learnai_cli.log import logger
 
@@ -30,7 +31,7 @@ class Experiment:
     task: str
     model: torch.nn.Module
     loss_fn: Any
-    from_logits: bool
+    output_kind: str  # experiment/outputs.py: logits, probabilities, log_probabilities or target_values
     optimizer: Optional[torch.optim.Optimizer] = None
     scheduler: Any = None
     scheduler_interval: str = "epoch"
@@ -57,6 +58,11 @@ class Experiment:
             if split_name == "train"
             else (0, 1),  # every rank validates on all of val
         )
+
+    @property
+    def from_logits(self) -> bool:
+        """Whether a binary output is thresholded at 0 (raw scores) rather than at 0.5."""
+        return self.output_kind == LOGITS
 
     @property
     def num_classes(self) -> Optional[int]:
@@ -135,8 +141,8 @@ def build_experiment(
     if experiment_config.train.channels_last:
         model = model.to(memory_format=torch.channels_last)
     loss_fn = build_part("loss", registry.LOSSES, experiment_config.loss)
-    from_logits = registry.LOSSES.get(experiment_config.loss.name).meta.get("from_logits", True)
-    experiment = Experiment(experiment_config, device, data, task, model, loss_fn, from_logits, job=job)
+    kind = output_kind(registry.LOSSES.get(experiment_config.loss.name).meta, model)
+    experiment = Experiment(experiment_config, device, data, task, model, loss_fn, kind, job=job)
     check_model_fits_data(experiment)
     precision = resolve_precision(experiment)  # auto -> what this device and model run under
     if precision != experiment_config.train.precision:
@@ -211,6 +217,8 @@ def check_model_fits_data(experiment: Experiment) -> None:
             mismatch = check_output_fits_loss(names.loss.name, model, outputs)
             if mismatch:
                 raise ConfigError(f"model '{names.model.name}' with loss '{names.loss.name}': {mismatch}")
+            # the whole label set against the outputs first: a loss on two samples would blame the input sizes
+            check_outputs_fit_labels(experiment, outputs.shape[1] if outputs.dim() > 1 else 1)
             loss = experiment.loss_fn(outputs, targets)
             _check_loss(experiment, loss)
     except (KeyboardInterrupt, ConfigError):
@@ -219,7 +227,6 @@ def check_model_fits_data(experiment: Experiment) -> None:
         raise _does_not_fit(experiment, error, inputs, targets, locals().get("outputs")) from None
     finally:
         model.train(was_training)
-    _check_labels(experiment, outputs.shape[1] if outputs.dim() > 1 else 1)
 
 
 def _does_not_fit(experiment: Experiment, error: BaseException, inputs: Any, targets: Any, outputs: Any) -> Exception:
@@ -242,7 +249,7 @@ def _does_not_fit(experiment: Experiment, error: BaseException, inputs: Any, tar
     return ConfigError(
         f"model '{names.model.name}' does not fit data '{names.data.name}' with loss '{names.loss.name}': "
         f"inputs {tuple(inputs.shape)}, targets {tuple(targets.shape)}{output_shape}: {first_line}. "
-        f"Each sample has {_sample_text(inputs)}: set the model's sizes (now {_model_settings(experiment)}) "
+        f"Each sample has {_sample_text(inputs)}: set the model's sizes (now {model_settings(experiment)}) "
         "to take that."
     )
 
@@ -316,32 +323,4 @@ def _check_record_predictions(experiment: Experiment) -> None:
         raise ConfigError(
             "train.record_predictions needs 1-D regression data (inputs of shape (N, 1)); "
             f"data '{experiment.experiment_config.data.name}' has {shape}"
-        )
-
-
-def _model_settings(experiment: Experiment) -> str:
-    kwargs = experiment.experiment_config.model.kwargs
-    settings = [f"model.{k}={v}" for k, v in kwargs.items() if isinstance(v, (int, list)) and not isinstance(v, bool)]
-    return ", ".join(settings) or "model.*"
-
-
-def _check_labels(experiment: Experiment, outputs: int) -> None:
-    """Class labels must fit the model's outputs (and be 0/1 for a binary task), in every split."""
-    if experiment.task == "regression":
-        return
-    splits = [getattr(experiment.data, name) for name in ("train", "val", "test")]
-    targets = [split_targets(s) for s in splits if s is not None and len(s)]
-    targets = [t for t in targets if t is not None]
-    if not targets:
-        return
-    low, high = min(int(t.min()) for t in targets), max(int(t.max()) for t in targets)
-    data_name, model_name = experiment.experiment_config.data.name, experiment.experiment_config.model.name
-    if experiment.task == "binary" and (low < 0 or high > 1):
-        raise ConfigError(
-            f"data '{data_name}' is a binary task but its labels range from {low} to {high}; they must be 0 or 1"
-        )
-    if experiment.task == "classification" and outputs > 1 and (low < 0 or high >= outputs):
-        raise ConfigError(
-            f"data '{data_name}' has labels from {low} to {high} but model '{model_name}' outputs {outputs} classes: "
-            f"set the model's class count ({_model_settings(experiment)}) to at least {high + 1}"
         )
