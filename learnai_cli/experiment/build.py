@@ -245,6 +245,14 @@ def _does_not_fit(experiment: Experiment, error: BaseException, inputs: Any, tar
             f"train.deterministic: model '{names.model.name}' uses an operation with no deterministic "
             f"implementation on {experiment.device}: {first_line}. Set train.deterministic=false"
         )
+    if _raised_in_user_code(error):  # the plugin's own raise, not torch refusing a shape
+        from learnai_cli.registry.plugins import describe_exception
+
+        return ConfigError(
+            f"model '{names.model.name}' with data '{names.data.name}' and loss '{names.loss.name}' failed on its "
+            f"first batch, in your own code: {describe_exception(error)}. Fix that line; `learnai config CONFIG` "
+            "checks it again without training"
+        )
     output_shape = f", model output {tuple(outputs.shape)}" if isinstance(outputs, torch.Tensor) else ""
     return ConfigError(
         f"model '{names.model.name}' does not fit data '{names.data.name}' with loss '{names.loss.name}': "
@@ -307,7 +315,9 @@ def _thread_count(experiment: Experiment, resumed_with: Optional[int], own_pids:
     data = experiment.data
     batches = make_batches(data.train, 2, False, experiment.device, seed=0, limit=1, collate_fn=data.collate_fn)
     inputs, _ = next(iter(batches))
-    step_macs = macs_per_sample(experiment.model, inputs) * experiment.experiment_config.train.batch_size
+    step_macs = _step_macs(experiment, inputs)
+    if step_macs is None:  # the model's own code failed: training reports it with the run's one-line error
+        return max(1, min(default_threads(), available_cpus()))
     if experiment.experiment_config.train.deterministic:  # the same count on a busy machine: sums in the same order
         return auto_threads(step_macs, default_threads(), look_at_load=False)
     return auto_threads(step_macs, default_threads(), own_pids=own_pids)
@@ -324,3 +334,30 @@ def _check_record_predictions(experiment: Experiment) -> None:
             "train.record_predictions needs 1-D regression data (inputs of shape (N, 1)); "
             f"data '{experiment.experiment_config.data.name}' has {shape}"
         )
+
+
+def _step_macs(experiment: Experiment, inputs: Any) -> Optional[int]:
+    """Multiply-adds of one training step, counted on a forward pass run as the fit check runs it (eval mode, the
+    random number generators restored); None when the user's model raises meanwhile."""
+    model, was_training = experiment.model, experiment.model.training
+    model.eval()
+    cuda = [experiment.device.index or 0] if experiment.device.type == "cuda" else []
+    try:
+        with torch.random.fork_rng(devices=cuda):
+            return macs_per_sample(model, inputs) * experiment.experiment_config.train.batch_size
+    except (KeyboardInterrupt, MemoryError):
+        raise
+    except Exception:
+        return None
+    finally:
+        model.train(was_training)
+
+
+def _raised_in_user_code(error: BaseException) -> bool:
+    """The exception was raised by a line of the user's own code (a plugin file or module), not by torch or learnai."""
+    import traceback
+
+    from learnai_cli.registry.plugins import is_user_file
+
+    frames = traceback.extract_tb(error.__traceback__)
+    return bool(frames) and is_user_file(frames[-1].filename)

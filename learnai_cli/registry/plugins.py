@@ -43,11 +43,11 @@ def describe_exception(error: BaseException) -> str:
     (frames of Python, installed packages and learnai itself are left out)."""
     message = (str(error).strip().splitlines() or [""])[0]
     text = f"{type(error).__name__}: {short_repr(message) if len(message) > 300 else message}".rstrip(": ")
-    own = [f for f in traceback.extract_tb(error.__traceback__) if _is_user_file(f.filename)]
+    own = [f for f in traceback.extract_tb(error.__traceback__) if is_user_file(f.filename)]
     return text + (f" ({own[-1].filename}:{own[-1].lineno})" if own else "")
 
 
-def _is_user_file(filename: str) -> bool:
+def is_user_file(filename: str) -> bool:
     system = (sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(__file__).parents[1]))
     return not filename.startswith("<") and not any(filename.startswith(prefix) for prefix in system)
 

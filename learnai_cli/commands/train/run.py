@@ -359,7 +359,9 @@ def _run_loop(trainer, run: RunDir, experiment_config: ExperimentConfig) -> tupl
 
 
 def _failed(run: RunDir, failure: Exception) -> tuple[str, str, Exception]:
-    message = f"{type(failure).__name__}: {failure}"
+    from learnai_cli.registry.plugins import describe_exception
+
+    message = describe_exception(failure)  # with the line of the user's own code (a plugin) that raised it
     run.log(traceback.format_exc())
     return "failed", message, RunFailed(f"run {run.id} failed: {message} (traceback in {run.log_path})")
 
