@@ -82,3 +82,41 @@ def test_user_code_that_raises_names_its_own_line(cli, tmp_path, fail, loss, cod
     assert result.exit_code == code, result.output
     assert raised in result.output and "odd.py:" in result.output, result.output
     assert "Traceback" not in result.output
+
+
+DATASET = """
+import torch
+from learnai_cli.data.splits import DatasetSplits, TensorSplit
+from learnai_cli.registry import DATASETS
+
+
+class Broken(torch.utils.data.Dataset):
+    def __len__(self):
+        return 8
+
+    def __getitem__(self, index):
+        raise IndexError(f"sample {index} cannot be read")
+
+
+@DATASETS.register("broken_TAG", task="classification")
+def broken():
+    return DatasetSplits(train=Broken(), val=TensorSplit(torch.zeros(4, 2), torch.zeros(4, dtype=torch.long)))
+"""
+
+
+def test_a_dataset_that_raises_reading_its_samples_names_its_line(cli, tmp_path):
+    tag = "".join(c if c.isalnum() else "_" for c in tmp_path.name)
+    (tmp_path / "broken.py").write_text(DATASET.replace("TAG", tag))
+    config = {
+        "name": "broken",
+        "plugins": ["broken.py"],
+        "data": {"name": f"broken_{tag}"},
+        "model": {"name": "mlp", "in_features": 2, "hidden": [], "out_features": 2},
+        "loss": {"name": "cross_entropy"},
+        "optimizer": {"name": "sgd", "lr": 0.1},
+    }
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(config))
+    result = cli("train", tmp_path / "c.yaml")
+    assert result.exit_code == 2, result.output
+    assert "failed reading its samples: IndexError: sample 0 cannot be read" in result.output
+    assert "broken.py:" in result.output and "Traceback" not in result.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -16,7 +17,7 @@ from learnai_cli.engine.device import resolve_device, seed_everything
 from learnai_cli.engine.distributed import NOT_DISTRIBUTED, Distributed, check_batch_size, setup
 from learnai_cli.engine.lazy_dynamo import skip_dynamo_import
 from learnai_cli.engine.threads import auto_threads, available_cpus, default_threads, macs_per_sample
-from learnai_cli.errors import ConfigError, UsageError, counted, short_repr
+from learnai_cli.errors import ConfigError, LearnaiError, UsageError, counted, short_repr
 from learnai_cli.experiment.loss_pairing import check_output_fits_loss
 from learnai_cli.experiment.outputs import LOGITS, check_outputs_fit_labels, model_settings, output_kind
 from learnai_cli.experiment.precision import resolve_precision
@@ -82,17 +83,31 @@ def build_data(experiment_config: ExperimentConfig) -> tuple[DatasetSplits, str]
             f"it must return one of {', '.join(metrics.TASK_METRICS)}"
         )
     _warn_unused_splits(section, splits)
-    carved = carve(
-        splits,
-        section.val_split,
-        section.test_split,
-        section.limit,
-        experiment_config.seed,
-        stratify=task != "regression",
-    )
-    if carved.after_carve is not None:  # e.g. standardisation with the training split's statistics only
-        carved = carved.after_carve(carved)
-    return cache_in_memory(carved, section.memory_budget_mb, section.num_workers), task
+    with _dataset_code(section.name):  # carving and caching read the dataset's samples: its own code runs
+        carved = carve(
+            splits,
+            section.val_split,
+            section.test_split,
+            section.limit,
+            experiment_config.seed,
+            stratify=task != "regression",
+        )
+        if carved.after_carve is not None:  # e.g. standardisation with the training split's statistics only
+            carved = carved.after_carve(carved)
+        return cache_in_memory(carved, section.memory_budget_mb, section.num_workers), task
+
+
+@contextmanager
+def _dataset_code(name: str):
+    """A dataset's own exception while its samples are read is a config error naming the user's line."""
+    try:
+        yield
+    except (KeyboardInterrupt, MemoryError, LearnaiError):
+        raise
+    except Exception as error:
+        from learnai_cli.registry.plugins import describe_exception
+
+        raise ConfigError(f"data '{name}' failed reading its samples: {describe_exception(error)}") from None
 
 
 def _warn_unused_splits(section: Any, splits: DatasetSplits) -> None:
@@ -203,9 +218,8 @@ def check_model_fits_data(experiment: Experiment) -> None:
     Nothing changes: the model runs in eval mode, gradients go to autograd.grad (never into .grad) and the random
     number generators are restored, so a run trains exactly as it would without this check."""
     data = experiment.data
-    batches = make_batches(data.train, 2, False, experiment.device, seed=0, limit=1, collate_fn=data.collate_fn)
-    inputs, targets = next(iter(batches))
     model, names = experiment.model, experiment.experiment_config
+    inputs, targets = first_samples(experiment, 2)
     _check_finite_data(names.data.name, inputs, targets)
     was_training = model.training
     model.eval()
@@ -312,9 +326,7 @@ def _thread_count(experiment: Experiment, resumed_with: Optional[int], own_pids:
         return setting
     if isinstance(resumed_with, int) and resumed_with >= 1:
         return min(resumed_with, available_cpus())
-    data = experiment.data
-    batches = make_batches(data.train, 2, False, experiment.device, seed=0, limit=1, collate_fn=data.collate_fn)
-    inputs, _ = next(iter(batches))
+    inputs, _ = first_samples(experiment, 2)
     step_macs = _step_macs(experiment, inputs)
     if step_macs is None:  # the model's own code failed: training reports it with the run's one-line error
         return max(1, min(default_threads(), available_cpus()))
@@ -361,3 +373,12 @@ def _raised_in_user_code(error: BaseException) -> bool:
 
     frames = traceback.extract_tb(error.__traceback__)
     return bool(frames) and is_user_file(frames[-1].filename)
+
+
+def first_samples(experiment: Experiment, count: int) -> tuple[Any, Any]:
+    """The first `count` training samples as one batch; a dataset's or collate function's own failure is a config
+    error naming the user's line."""
+    data = experiment.data
+    batches = make_batches(data.train, count, False, experiment.device, seed=0, limit=1, collate_fn=data.collate_fn)
+    with _dataset_code(experiment.experiment_config.data.name):
+        return next(iter(batches))
