@@ -56,6 +56,7 @@ def _render_export(result: dict[str, Any]) -> None:
     run_dir = Path(result["path"]).parent.parent
     shown = checkpoint.relative_to(run_dir) if checkpoint.is_relative_to(run_dir) else checkpoint
     stdout.print(Text(f"wrote {result['path']} ({result['format']}, from {shown}, {result['bytes']:,} bytes)"))
+    _render_input(result)
     if not checked:  # a weights format: its tensors were compared, no data was needed
         stdout.print(Text(f"loaded back and matched the trained model's {result['checked_tensors']} tensors exactly"))
         return
@@ -65,3 +66,29 @@ def _render_export(result: dict[str, Any]) -> None:
             f"(max abs difference {result['max_abs_diff']:.2g})"
         )
     )
+
+
+def _render_input(result: dict[str, Any]) -> None:
+    """What the file takes: raw inputs with the run's preprocessing inside it, or weights needing it applied."""
+    prepared = result.get("preprocessing")
+    if result.get("class_names"):
+        classes = ", ".join(map(str, result["class_names"]))
+        stdout.print(Text(f"outputs ({result['outputs']}), one per class in this order: {classes}"))
+    if not prepared:
+        stdout.print(Text(f"input: {result['input']}"))
+        return
+    statistics = f"mean {_numbers(prepared['mean'])}, std {_numbers(prepared['std'])}"
+    if result.get("preprocessing_inside"):
+        stdout.print(Text(f"input: {prepared['input']}; the model {prepared['kind']}s them itself ({statistics})"))
+    else:
+        stdout.print(
+            Text(
+                f"input: these weights expect {prepared['input']} {prepared['kind']}d first: (x - mean) / std with "
+                f"{statistics} (also in the file's metadata)"
+            )
+        )
+
+
+def _numbers(values: list[float]) -> str:
+    shown = ", ".join(f"{v:.4g}" for v in values[:6]) + (", ..." if len(values) > 6 else "")
+    return f"[{shown}]"

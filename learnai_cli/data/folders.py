@@ -56,6 +56,16 @@ def image_transform(
     return transforms.Compose(steps)
 
 
+def pixel_normalization(image_size: Optional[int], grayscale: bool, mean, std) -> dict:
+    """What image_transform's Normalize does, for DatasetSplits.info["input_normalization"] (an export puts it inside
+    its graph, so a consumer gives pixels in [0, 1] as torchvision's ToTensor makes them)."""
+    mean = list(mean) if mean else ([0.5] if grayscale else list(IMAGENET_MEAN))
+    std = list(std) if std else ([0.5] if grayscale else list(IMAGENET_STD))
+    size = f"{image_size}x{image_size} " if image_size else ""
+    channels = "1 channel (grayscale)" if grayscale else "3 channels (RGB)"
+    return {"input": f"{size}images, {channels} first, pixel values in [0, 1]", "mean": mean, "std": std}
+
+
 def open_image(path: Path):
     """Image.open with PIL's decompression-bomb warning (over ~89 million pixels) raised as an error, as its error
     is over ~179 million: an image that large would fill the memory when decoded."""
@@ -174,9 +184,11 @@ def image_folder(
     if (base / "train").is_dir():
         train, names = _folder_split(base / "train", transform, on_bad_image)
         val, test = (_fixed_split(base / part, transform, on_bad_image, names) for part in ("val", "test"))
-        return DatasetSplits(train=train, val=val, test=test, class_names=names, encode_input=encode)
+        info = {"input_normalization": pixel_normalization(image_size, grayscale, mean, std)}
+        return DatasetSplits(train=train, val=val, test=test, class_names=names, encode_input=encode, info=info)
     train, names = _folder_split(base, transform, on_bad_image)
-    return DatasetSplits(train=train, class_names=names, encode_input=encode)
+    info = {"input_normalization": pixel_normalization(image_size, grayscale, mean, std)}
+    return DatasetSplits(train=train, class_names=names, encode_input=encode, info=info)
 
 
 def _fixed_split(folder: Path, transform: Callable, policy: BadImagePolicy, class_names: list[str]):
@@ -197,5 +209,8 @@ def glob_images(
     files, targets, names = labelled_files(files, on_bad_image, f"'{pattern}'")
     transform = image_transform(image_size, grayscale, mean, std)
     return DatasetSplits(
-        train=ImageFiles(files, targets, transform), class_names=names, encode_input=image_file_encoder(transform)
+        train=ImageFiles(files, targets, transform),
+        class_names=names,
+        encode_input=image_file_encoder(transform),
+        info={"input_normalization": pixel_normalization(image_size, grayscale, mean, std)},
     )

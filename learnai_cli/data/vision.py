@@ -38,7 +38,7 @@ GZ_SIZES = {
 
 def load_idx_dataset(dataset_class, root: str, download: bool, mean: float, std: float) -> DatasetSplits:
     """Official train/test splits as float tensors (N, 1, 28, 28), normalised like ToTensor + Normalize."""
-    from learnai_cli.data.folders import image_file_encoder, image_transform
+    from learnai_cli.data.folders import image_file_encoder, image_transform, pixel_normalization
 
     unpack_raw_files(dataset_class, root)
     train, test = (_open(dataset_class, root, download, is_train) for is_train in (True, False))
@@ -47,6 +47,7 @@ def load_idx_dataset(dataset_class, root: str, download: bool, mean: float, std:
         test=_to_tensors(test, mean, std),
         class_names=list(train.classes),
         encode_input=image_file_encoder(image_transform(28, True, [mean], [std])),  # any image, as an MNIST digit
+        info={"input_normalization": pixel_normalization(28, True, [mean], [std])},
     )
 
 

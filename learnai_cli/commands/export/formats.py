@@ -11,7 +11,7 @@ import logging
 import re
 import sys
 import warnings
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Optional
 
 from learnai_cli.errors import UsageError, clip
 
@@ -51,22 +51,27 @@ def quiet(verbose: bool) -> Iterator[None]:
         logging.disable(disabled)
 
 
-def to_bytes(fmt: str, model, example, dynamic_shapes: dict[int, str]) -> bytes:
-    """The exported file's content; a model the exporter rejects is a usage error saying which formats remain."""
+def to_bytes(fmt: str, model, example, dynamic_shapes: dict[int, str], metadata: Optional[dict] = None) -> bytes:
+    """The exported file's content, carrying `metadata` ({name: text}) where the format has a place for it (pt2 and
+    torchscript: extra files NAME.json; onnx: metadata_props; safetensors: its header's metadata); a model the
+    exporter rejects is a usage error saying which formats remain."""
     import torch
 
     buffer = io.BytesIO()
     try:
         with torch.no_grad():
+            extra = {f"{name}.json": text for name, text in (metadata or {}).items()}
             if fmt == "pt2":
-                torch.export.save(torch.export.export(model, (example,), dynamic_shapes=_dims(dynamic_shapes)), buffer)
+                program = torch.export.export(model, (example,), dynamic_shapes=_dims(dynamic_shapes))
+                torch.export.save(program, buffer, extra_files=extra)
             elif fmt == "onnx":
                 program = torch.onnx.export(model, (example,), dynamo=True, dynamic_shapes=_dims(dynamic_shapes))
                 program.save(buffer)
+                buffer = io.BytesIO(_with_onnx_metadata(buffer.getvalue(), metadata or {}))
             elif fmt == "torchscript":
-                torch.jit.save(torch.jit.trace(model, example, check_trace=False), buffer)
+                torch.jit.save(torch.jit.trace(model, example, check_trace=False), buffer, _extra_files=extra)
             else:
-                buffer.write(_weights_bytes(fmt, model))
+                buffer.write(_weights_bytes(fmt, model, metadata or {}))
     except UsageError:
         raise
     except Exception as error:  # exporters reject some models with long reports; their first sentences say why
@@ -84,14 +89,24 @@ def _dims(dynamic_shapes: dict[int, str]) -> tuple[dict, ...]:
     return ({axis: Dim(name, min=1) for axis, name in dynamic_shapes.items()},)
 
 
-def _weights_bytes(fmt: str, model) -> bytes:
+def _with_onnx_metadata(content: bytes, metadata: dict[str, str]) -> bytes:
+    import onnx
+
+    model = onnx.load_model_from_string(content)
+    for key, value in metadata.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    return model.SerializeToString()
+
+
+def _weights_bytes(fmt: str, model, metadata: dict[str, str]) -> bytes:
     import torch
 
     state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
     if fmt == "safetensors":
         from safetensors.torch import save
 
-        return save(state)
+        return save(state, metadata=metadata or None)
     buffer = io.BytesIO()
     torch.save(state, buffer)
     return buffer.getvalue()

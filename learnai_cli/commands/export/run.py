@@ -3,11 +3,19 @@ the run's export/ folder, written only after the file, loaded back, matched the 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from learnai_cli.atomic import write_atomic
 from learnai_cli.commands.export import formats as export_formats
+from learnai_cli.commands.export.preprocessing import (
+    METADATA_KEY,
+    Preprocessed,
+    file_metadata,
+    input_preprocessing,
+    raw_inputs,
+)
 from learnai_cli.errors import ConfigError, DataError, ExportFailed, UsageError
 from learnai_cli.rundir import RunDir
 from learnai_cli.rundir.layout import EXPORT_FILES
@@ -24,13 +32,18 @@ __all__ = ["FORMATS", "DEFAULT_FORMAT", "export", "check_format", "sample_inputs
 def export(run: RunDir, fmt: str = DEFAULT_FORMAT, checkpoint: str = "best", verbose: bool = False) -> dict[str, Any]:
     check_format(fmt)
     graph = fmt in export_formats.GRAPH_FORMATS
-    model, data, path = _trained(run, checkpoint, fmt if graph else None)
+    model, data, path, kind = _trained(run, checkpoint, fmt if graph else None)
     target = run.export_path(fmt, _checkpoint_tag(run, path))
     _check_writable(target)  # before the export, which may take seconds
+    meta = run.meta(strict=False)
+    prepared = input_preprocessing(meta, data)  # the graph takes raw inputs: the preprocessing goes inside it
+    class_names = getattr(data, "class_names", None) or meta.get("class_names")
+    metadata = file_metadata(prepared, graph, class_names, kind, run.id)
     if graph:
-        content, checked = _graph_export(fmt, model, data, verbose)
+        exported = Preprocessed(model, prepared).eval() if prepared else model
+        content, checked = _graph_export(fmt, exported, data, verbose, prepared, metadata)
     else:
-        content = export_formats.to_bytes(fmt, model, None, {})
+        content = export_formats.to_bytes(fmt, model, None, {}, metadata)
         checked = verify_weights(fmt, content, model)
     _write(target, content)  # only now: a file that failed its check is never written
     return {
@@ -39,6 +52,7 @@ def export(run: RunDir, fmt: str = DEFAULT_FORMAT, checkpoint: str = "best", ver
         "checkpoint": str(path),
         "path": str(target),
         "bytes": len(content),
+        **json.loads(metadata[METADATA_KEY]),
         **checked,
     }
 
@@ -51,12 +65,14 @@ def check_format(fmt: str) -> None:
 
 
 def _trained(run: RunDir, checkpoint: str, data_for: str | None):
-    """(the trained model on the CPU, the run's data or None, the checkpoint's path). The data is built only for
-    `data_for`, a format whose check needs real inputs: the weights formats work without it."""
+    """(the trained model on the CPU, the run's data or None, the checkpoint's path, what its outputs are). The data
+    is built only for `data_for`, a format whose check needs real inputs: the weights formats work without it."""
+    from learnai_cli import registry
     from learnai_cli.commands.evaluate import checkpoint_path, trained_config
     from learnai_cli.data import fingerprint
     from learnai_cli.engine.checkpoint import load_checkpoint, load_model_state
     from learnai_cli.experiment import build_model
+    from learnai_cli.experiment.outputs import output_kind
 
     path = checkpoint_path(run, checkpoint)
     experiment_config = trained_config(run, "cpu")
@@ -67,7 +83,8 @@ def _trained(run: RunDir, checkpoint: str, data_for: str | None):
         data = _run_data(experiment_config, data_for)
     model = build_model(experiment_config)
     load_model_state(model, load_checkpoint(path), path)  # another architecture: a message naming the first key
-    return model.eval(), data, path
+    kind = output_kind(registry.LOSSES.get(experiment_config.loss.name).meta, model)
+    return model.eval(), data, path, kind
 
 
 def _run_data(experiment_config, fmt: str):
@@ -131,12 +148,16 @@ def _write(target: Path, content: bytes) -> None:
         ) from None
 
 
-def _graph_export(fmt: str, model, data, verbose: bool) -> tuple[bytes, dict[str, Any]]:
-    """The graph format's file and what its check ran: traced on one real batch, proven on others."""
+def _graph_export(fmt: str, model, data, verbose: bool, prepared, metadata) -> tuple[bytes, dict[str, Any]]:
+    """The graph format's file and what its check ran: traced on one real batch, proven on others, all given as raw
+    inputs (the run's data before its preprocessing) when the preprocessing is inside the graph."""
     example, checks, dynamic = sample_inputs(data)
+    if prepared:
+        example = raw_inputs(example, prepared)
+        checks = [(what, raw_inputs(inputs, prepared)) for what, inputs in checks]
     graph = model.exportable() if hasattr(model, "exportable") else model
     with export_formats.quiet(verbose):
-        content = export_formats.to_bytes(fmt, graph.eval(), example, dynamic)
+        content = export_formats.to_bytes(fmt, graph.eval(), example, dynamic, metadata)
         checked = verify(fmt, content, model, checks)
     return content, {
         "example_input_shape": list(example.shape),

@@ -118,6 +118,7 @@ def _train_new(
             run.update_meta(
                 **start_meta(experiment_config, run, command, device_name(experiment.device)),
                 task=experiment.task,
+                class_names=experiment.data.class_names,
                 **_scaling(experiment.data.info),
                 **tags,
             )
@@ -240,9 +241,10 @@ def _write_end(run: RunDir, trainer, recorder, status: str, message: str, starte
 
 
 def _scaling(info: dict[str, Any]) -> dict[str, Any]:
-    """The training split's feature statistics (CSV standardisation), kept with the run: predict scales with these,
-    whatever has become of the CSV file since."""
-    return {"standardization": info["standardization"]} if "standardization" in info else {}
+    """How the inputs were prepared, kept with the run: the training split's feature statistics (CSV
+    standardisation: predict scales with these, whatever has become of the CSV file since) and an image dataset's
+    per-channel normalisation (an export puts both inside its graph)."""
+    return {key: info[key] for key in ("standardization", "input_normalization") if key in info}
 
 
 def make_trainer(experiment, checkpoint: Optional[dict], source: object = "the checkpoint"):
