@@ -77,6 +77,16 @@ FORBIDDEN = {
     "learnai_cli.rundir": ("learnai_cli.cli", "learnai_cli.commands", "learnai_cli.experiment", "learnai_cli.engine",
                            "learnai_cli.recorders", "learnai_cli.plots"),
     "learnai_cli.config": LAYERS_ABOVE_BUILDERS,
+    "learnai_cli.diagnose": (
+        "learnai_cli.cli",
+        "learnai_cli.commands",
+        "learnai_cli.experiment",
+        "learnai_cli.engine",
+        "learnai_cli.recorders",
+        "learnai_cli.plots",
+        "learnai_cli.models",
+        "learnai_cli.data",
+    ),
     "learnai_cli.registry": LAYERS_ABOVE_BUILDERS + ("learnai_cli.config",),
 }  # fmt: skip
 
@@ -117,9 +127,10 @@ def _path_back(graph: dict[str, set[str]], start: str) -> tuple[list[str], set[s
     return [], seen
 
 
-def test_importing_the_plots_package_imports_no_matplotlib():
+def test_importing_the_plots_rundir_and_diagnose_packages_imports_neither_matplotlib_nor_torch():
     code = (
-        "import sys, learnai_cli.plots, learnai_cli.rundir; print('matplotlib' in sys.modules, 'torch' in sys.modules)"
+        "import sys, learnai_cli.plots, learnai_cli.rundir, learnai_cli.diagnose; "
+        "print('matplotlib' in sys.modules, 'torch' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert done.stdout.split() == ["False", "False"], done.stderr
@@ -128,7 +139,7 @@ def test_importing_the_plots_package_imports_no_matplotlib():
 # Every file and folder name a run holds, spelled once, in rundir/layout.py (runs) or rundir/root.py (the runs root).
 RUN_FILE_NAMES = (
     "config.yaml", "meta.json", "metrics.jsonl", "metrics.csv", "predictions.jsonl", "eval.json",
-    "data_fingerprint.json", "train.log", "last.pt", "best.pt", "loss.png", "fit.png", "training.gif",
+    "data_fingerprint.json", "diagnosis.json", "train.log", "last.pt", "best.pt", "loss.png", "fit.png", "training.gif",
     "training.mp4", ".lock", "model_state_dict", ".pt2", ".onnx", ".safetensors", ".torchscript.pt",
     "summary.csv", "summary.json", "comparison.png", "landscape.png", "study.db", ".ask.lock", "mlflow.db",
     "mlartifacts",

@@ -13,7 +13,21 @@ import sys
 import typer
 
 from learnai_cli import __version__
-from learnai_cli.cli import config, diff, evaluate, exiting, export, init, plot, predict, runs, sweep, train, tune
+from learnai_cli.cli import (
+    config,
+    diagnose,
+    diff,
+    evaluate,
+    exiting,
+    export,
+    init,
+    plot,
+    predict,
+    runs,
+    sweep,
+    train,
+    tune,
+)
 from learnai_cli.cli import list as listing  # as `list`, it would hide the builtin here
 from learnai_cli.cli._shared import OutputFailed, complete_run_id
 from learnai_cli.cli.help_display import Command, Group
@@ -56,6 +70,7 @@ def root(
 # The commands in the order `learnai --help` lists them.
 app.command(cls=Command)(train.train)
 app.command("eval", cls=Command)(evaluate.evaluate)
+app.command(cls=Command)(diagnose.diagnose)
 app.command(cls=Command)(predict.predict)
 app.command(cls=Command)(export.export)
 app.command(cls=Command)(plot.plot)

@@ -20,6 +20,7 @@ from learnai_cli.cli._shared import (
     reporting_errors,
     stdout,
 )
+from learnai_cli.cli.diagnose import render_baseline, render_findings
 from learnai_cli.errors import UsageError
 from learnai_cli.plots import process as plot_process
 from learnai_cli.rundir import runs_root
@@ -161,7 +162,11 @@ def _render_train(summary: dict[str, Any]) -> None:
     stdout.print(f"  final: {metrics_text(summary['final'])}", highlight=False)
     if best.get("value") is not None:
         stdout.print(f"  best {best['metric']} {best['value']:.4g} at epoch {best['epoch']}", highlight=False)
+    render_baseline(summary.get("baseline"))
     stdout.print(f"  run dir: {summary['run_dir']}", highlight=False)
     if summary.get("mlflow"):
         tracked = summary["mlflow"]
         stdout.print(f"  mlflow run: {tracked['run_id']} in {tracked['tracking_uri']}", highlight=False)
+    if "findings" in summary:
+        stdout.print("  diagnosis:", highlight=False)
+        render_findings(summary["findings"])

@@ -18,6 +18,7 @@ from learnai_cli.engine.distributed import NOT_DISTRIBUTED, Distributed, check_b
 from learnai_cli.engine.lazy_dynamo import skip_dynamo_import
 from learnai_cli.engine.threads import auto_threads, available_cpus, default_threads, macs_per_sample
 from learnai_cli.errors import ConfigError, LearnaiError, UsageError, counted, short_repr
+from learnai_cli.experiment.baseline import compute_baseline
 from learnai_cli.experiment.loss_pairing import check_output_fits_loss
 from learnai_cli.experiment.outputs import LOGITS, check_outputs_fit_labels, model_settings, output_kind
 from learnai_cli.experiment.precision import resolve_precision
@@ -37,6 +38,8 @@ class Experiment:
     scheduler: Any = None
     scheduler_interval: str = "epoch"
     job: Distributed = NOT_DISTRIBUTED
+    baseline: Optional[dict] = None  # experiment/baseline.py: the trivial predictor's scores on val and test
+    output_shape: tuple[int, ...] = ()  # one sample's model output, as the fit check saw it
 
     def batches(self, split_name: str, shuffle: bool = False, limit: Optional[int] = None):
         """Batches of one split on the experiment's device; train uses batch_size, others eval_batch_size."""
@@ -158,7 +161,8 @@ def build_experiment(
     loss_fn = build_part("loss", registry.LOSSES, experiment_config.loss)
     kind = output_kind(registry.LOSSES.get(experiment_config.loss.name).meta, model)
     experiment = Experiment(experiment_config, device, data, task, model, loss_fn, kind, job=job)
-    check_model_fits_data(experiment)
+    experiment.output_shape = check_model_fits_data(experiment)
+    experiment.baseline = compute_baseline(experiment, experiment.output_shape)
     precision = resolve_precision(experiment)  # auto -> what this device and model run under
     if precision != experiment_config.train.precision:
         train_section = experiment_config.train.model_copy(update={"precision": precision})
@@ -211,12 +215,13 @@ def _warn_peak_overrides_lr(experiment_config: ExperimentConfig) -> None:
         )
 
 
-def check_model_fits_data(experiment: Experiment) -> None:
+def check_model_fits_data(experiment: Experiment) -> tuple[int, ...]:
     """One forward + loss (with gradients) on two training samples, before any run starts: a shape mismatch, or a
     loss that cannot train (not a scalar tensor, not finite, no gradient path to the parameters) is a config error.
 
     Nothing changes: the model runs in eval mode, gradients go to autograd.grad (never into .grad) and the random
-    number generators are restored, so a run trains exactly as it would without this check."""
+    number generators are restored, so a run trains exactly as it would without this check. Returns the shape of
+    one sample's output."""
     data = experiment.data
     model, names = experiment.model, experiment.experiment_config
     inputs, targets = first_samples(experiment, 2)
@@ -241,6 +246,7 @@ def check_model_fits_data(experiment: Experiment) -> None:
         raise _does_not_fit(experiment, error, inputs, targets, locals().get("outputs")) from None
     finally:
         model.train(was_training)
+    return tuple(outputs.shape[1:])
 
 
 def _does_not_fit(experiment: Experiment, error: BaseException, inputs: Any, targets: Any, outputs: Any) -> Exception:

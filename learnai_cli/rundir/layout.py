@@ -64,6 +64,7 @@ class RunDir:
     legacy_eval_path = property(lambda self: self.path / "eval.json")  # before one result per split and checkpoint
     eval_dir = property(lambda self: self.path / "eval")
     data_fingerprint_path = property(lambda self: self.path / "data_fingerprint.json")  # the data files trained on
+    diagnosis_path = property(lambda self: self.path / "diagnosis.json")  # `learnai diagnose`'s findings
     log_path = property(lambda self: self.path / "train.log")
     checkpoints = property(lambda self: self.path / CHECKPOINTS)
     last_checkpoint = property(lambda self: self.checkpoints / "last.pt")

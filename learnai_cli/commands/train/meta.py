@@ -1,4 +1,5 @@
-"""What meta.json records when a run starts: who, where, with which versions and code, from which command."""
+"""What meta.json records when a run starts: who, where, with which versions and code, from which command, and what
+its data and model were (class names, preprocessing, the trivial baseline, the data checks)."""
 
 from __future__ import annotations
 
@@ -51,3 +52,21 @@ def _git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return result.stdout.strip() or None if result.returncode == 0 else None
+
+
+def data_facts(experiment) -> dict[str, Any]:
+    """What the run's data and model were, for predict, export and `learnai diagnose`: the class names, how the
+    inputs were prepared (a CSV's standardisation: predict scales with it, whatever has become of the file since;
+    an image dataset's normalisation: an export puts both inside its graph), the trivial baseline, the data checks,
+    the number of outputs and how they are read."""
+    from learnai_cli.experiment.data_checks import data_checks
+
+    info = experiment.data.info
+    return {
+        "class_names": experiment.data.class_names,
+        **{key: info[key] for key in ("standardization", "input_normalization") if key in info},
+        "baseline": experiment.baseline,
+        "data_checks": data_checks(experiment.data, experiment.task),
+        "model_outputs": experiment.output_shape[0] if experiment.output_shape else 1,
+        "output_kind": experiment.output_kind,
+    }

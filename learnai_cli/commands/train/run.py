@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any, Optional
 
 from learnai_cli import __version__
-from learnai_cli.commands.train.meta import now, start_meta
+from learnai_cli.commands.train.meta import data_facts, now, start_meta
 from learnai_cli.commands.train.stopping import interrupting_on_signals, raise_if_interrupted, stop_on_signals
 from learnai_cli.config import ExperimentConfig
 from learnai_cli.data import fingerprint as data_fingerprint
 from learnai_cli.errors import Interrupted, LearnaiError, RunFailed, UsageError
+from learnai_cli.log import logger
 from learnai_cli.plots import process as plot_process
 from learnai_cli.rundir import RunDir, check_writable
 from learnai_cli.rundir.next_steps import resume_command
@@ -118,8 +119,7 @@ def _train_new(
             run.update_meta(
                 **start_meta(experiment_config, run, command, device_name(experiment.device)),
                 task=experiment.task,
-                class_names=experiment.data.class_names,
-                **_scaling(experiment.data.info),
+                **data_facts(experiment),
                 **tags,
             )
             trainer = make_trainer(experiment, checkpoint=None)
@@ -204,6 +204,7 @@ def fit(
     except BaseException:
         plotter.close()  # the run's end is not recorded: nothing to draw
         raise
+    diagnosis = _diagnose(run)  # before the plots: the loss chart marks what it found
     plots = plotter.draw(run.path)
     for callback in trainer.callbacks:  # trackers copy the run's final files and status (MLflow)
         if hasattr(callback, "record_end"):
@@ -211,7 +212,21 @@ def fit(
     if error is not None:
         error.run_id = run.id  # callers such as sweep find the run that failed
         raise error
-    return _summary(run, meta, recorder.epoch_records, plots)
+    return {**_summary(run, meta, recorder.epoch_records, plots), **diagnosis}
+
+
+def _diagnose(run: RunDir) -> dict[str, Any]:
+    """The run's findings, saved as diagnosis.json; a diagnosis that cannot be made or written costs the run
+    nothing (a warning says so, and `learnai diagnose` can try again)."""
+    from learnai_cli.diagnose import diagnose_run, write_diagnosis
+
+    try:
+        diagnosis = diagnose_run(run)
+        write_diagnosis(run, diagnosis)
+    except Exception as error:
+        logger.warning(f"could not diagnose run {run.id}: {error}; try: learnai diagnose {run.id}")
+        return {"baseline": None, "findings": []}
+    return {"baseline": diagnosis["baseline"], "findings": diagnosis["findings"]}
 
 
 def _record_end(run: RunDir, trainer, recorder, status: str, message: str, started: float) -> dict[str, Any]:
@@ -238,13 +253,6 @@ def _write_end(run: RunDir, trainer, recorder, status: str, message: str, starte
     )
     run.log(f"status: {status}{' - ' + message if message else ''}")
     return meta
-
-
-def _scaling(info: dict[str, Any]) -> dict[str, Any]:
-    """How the inputs were prepared, kept with the run: the training split's feature statistics (CSV
-    standardisation: predict scales with these, whatever has become of the CSV file since) and an image dataset's
-    per-channel normalisation (an export puts both inside its graph)."""
-    return {key: info[key] for key in ("standardization", "input_normalization") if key in info}
 
 
 def make_trainer(experiment, checkpoint: Optional[dict], source: object = "the checkpoint"):

@@ -1,0 +1,259 @@
+"""Findings from a run's loss curves: did it learn at all, too fast (lr too high), too slowly (lr too low), not
+long enough, too well (overfitting), not enough (underfitting), or with a schedule that stopped it early.
+
+Each rule compares the run with itself (its first epochs, its best epoch) or with its trivial baseline; the
+thresholds are relative changes (a loss that moved by under 5% of its start has barely moved), never values tuned to
+one run. docs/diagnose.md says what each one means and what it cannot know.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+from learnai_cli.diagnose.finding import Finding, Run
+
+BARELY_MOVED = 0.05  # a train loss that fell by under this fraction of its start has barely moved
+STILL_FALLING = 0.02  # a train loss still falling by this fraction per epoch at the end is not converged
+RISE_AFTER_BEST = 0.10  # a val loss this much above its best, for several epochs, is rising
+SPIKE = 10.0  # an early train loss this many times the trivial baseline's: the first steps overshot
+NEARLY_BASELINE = 0.90  # a regression whose best val loss is above this fraction of the baseline's barely learned
+
+
+def lr_too_high(run: Run) -> Optional[Finding]:
+    """Diverged, or a train loss that ends above where it started, or bounces up about as often as down."""
+    train, lr = run.series("train_loss"), run.first_lr
+    fix = _lr_fix(lr, 0.1, run)
+    if run.status == "diverged":
+        return Finding(
+            "lr_too_high",
+            "problem",
+            f"training diverged (the loss became too large to compute){_at(run)}: the "
+            "learning rate is too high for this model and data",
+            {"status": "diverged", "lr": lr},
+            fix,
+        )
+    if len(train) >= 3 and train[-1] > train[0] * 1.02:
+        return Finding(
+            "lr_too_high",
+            "problem",
+            f"the train loss rose from {train[0]:.4g} (epoch 1) to {train[-1]:.4g} (epoch "
+            f"{len(train)}): steps this large overshoot",
+            {"first_train_loss": train[0], "last_train_loss": train[-1], "lr": lr},
+            fix,
+        )
+    base_loss = (run.baseline_split("val") or {}).get("loss")
+    early = train[: max(3, len(train) // 10)]
+    if base_loss and early and max(early) > SPIKE * base_loss:
+        return Finding(
+            "lr_too_high",
+            "warning",
+            f"the train loss shot up to {max(early):.4g} early on, {max(early) / base_loss:,.0f}x the trivial "
+            f"baseline's {base_loss:.4g}, before it settled: the first steps overshot, and what the run learned "
+            "after that it learned from a bad start",
+            {"early_max_train_loss": max(early), "baseline_val_loss": base_loss, "lr": lr},
+            fix,
+        )
+    if len(train) >= 6:
+        steps = [b - a for a, b in zip(train, train[1:])]
+        ups = sum(step > 0 for step in steps) / len(steps)
+        typical = sorted(abs(s) for s in steps)[len(steps) // 2]
+        level = sorted(train)[len(train) // 2]
+        if ups >= 0.4 and typical > 0.05 * level and (train[0] - min(train)) < 0.5 * train[0]:
+            return Finding(
+                "lr_too_high",
+                "warning",
+                f"the train loss bounces: it went up in {ups:.0%} of the epochs, by about "
+                f"{typical:.3g} each time: steps this large jump across the minimum",
+                {"epochs_rising": round(ups, 3), "typical_change": typical, "lr": lr},
+                fix,
+            )
+    return None
+
+
+def no_better_than_baseline(run: Run) -> Optional[Finding]:
+    """The best validation result is no better than the trivial predictor's (a problem), or better only by less
+    than its noise on this many samples, or (a regression) by under a tenth of its loss (a warning)."""
+    base = run.baseline_split("val")
+    if not base:
+        return None
+    predictor = run.baseline.get("predictor", "the trivial baseline")
+    accuracy, best_accuracy = base.get("accuracy"), _best(run.series("val_accuracy"), max)
+    if accuracy is not None and best_accuracy is not None:
+        samples = max(1, int(base.get("samples", 1)))
+        noise = 1.96 * math.sqrt(max(accuracy * (1 - accuracy), 1e-6) / samples)
+        evidence = {"best_val_accuracy": best_accuracy, "baseline_val_accuracy": accuracy, "val_samples": samples}
+        if best_accuracy <= accuracy + 0.005:
+            return Finding(
+                "no_better_than_baseline",
+                "problem",
+                f"the best validation accuracy ({best_accuracy:.1%}) is no better than {predictor} ({accuracy:.1%} "
+                "on val): the model has learned nothing the labels' counts do not already say",
+                evidence,
+                _baseline_fix(run),
+            )
+        if best_accuracy <= accuracy + noise:
+            return Finding(
+                "no_better_than_baseline",
+                "warning",
+                f"the best validation accuracy ({best_accuracy:.1%}) is not clearly better than {predictor} "
+                f"({accuracy:.1%}): on {samples} samples a difference under {noise:.1%} can be chance",
+                {**evidence, "noise_95": round(noise, 4)},
+                "more validation samples (data.val_split) to tell; " + _baseline_fix(run),
+            )
+        return None
+    loss, best_loss = base.get("loss"), _best(run.series("val_loss"), min)
+    if loss is None or best_loss is None or loss <= 0 or best_loss < loss * NEARLY_BASELINE:
+        return None
+    explained = 1 - best_loss / loss
+    return Finding(
+        "no_better_than_baseline",
+        "problem" if best_loss >= loss * 0.98 else "warning",
+        f"the best validation loss ({best_loss:.4g}) is {'no' if explained < 0.02 else 'barely'} better than "
+        f"{predictor} ({loss:.4g} on val): the model explains {max(explained, 0):.0%} of what a constant cannot",
+        {"best_val_loss": best_loss, "baseline_val_loss": loss, "explained": round(explained, 4)},
+        _baseline_fix(run),
+    )
+
+
+def lr_too_low(run: Run) -> Optional[Finding]:
+    """The train loss barely moved from its start, and (where the baseline is known) stayed near it."""
+    train, lr = run.series("train_loss"), run.first_lr
+    if len(train) < 3 or run.status == "diverged" or train[0] <= 0:
+        return None
+    moved = (train[0] - min(train)) / train[0]
+    base_loss = (run.baseline_split("val") or {}).get("loss")
+    near_baseline = base_loss is None or min(train) > 0.9 * base_loss
+    if moved < BARELY_MOVED and near_baseline and (base_loss is not None or moved < 0.01):
+        return Finding(
+            "lr_too_low",
+            "warning",
+            f"the train loss barely moved: {train[0]:.4g} at epoch 1, at best "
+            f"{min(train):.4g} ({moved:.1%} lower) after {len(train)} epochs: steps this small need far more epochs",
+            {"first_train_loss": train[0], "best_train_loss": min(train), "fell_by": round(moved, 4), "lr": lr},
+            _lr_fix(lr, 10, run),
+        )
+    return None
+
+
+def not_converged(run: Run) -> Optional[Finding]:
+    """Still improving at the last epoch: the best epoch is the last and the loss still falls steeply."""
+    train, epochs = run.series("train_loss"), run.epochs
+    if len(train) < 2 or run.status not in ("completed", "stopped", None):
+        return None
+    recent = train[-min(4, len(train)) :]
+    per_epoch = (recent[0] - recent[-1]) / max(abs(recent[0]), 1e-12) / (len(recent) - 1)
+    best_epoch = (run.meta.get("best") or {}).get("epoch")
+    if per_epoch > STILL_FALLING and (best_epoch is None or best_epoch >= epochs - max(1, epochs // 10)):
+        more = max(2 * epochs, epochs + 5)
+        return Finding(
+            "not_converged",
+            "warning",
+            f"still improving at the last epoch: the train loss fell {per_epoch:.1%} per "
+            f"epoch over the last {len(recent) - 1}, and the best epoch is {best_epoch or epochs} of {epochs}: train "
+            "longer",
+            {"train_loss_fall_per_epoch": round(per_epoch, 4), "best_epoch": best_epoch, "epochs": epochs},
+            f"learnai train --resume {run.id} train.epochs={more} (or train.epochs={more} in the config)",
+        )
+    return None
+
+
+def overfitting(run: Run) -> Optional[Finding]:
+    """The val loss has risen for several epochs since its best while the train loss kept falling."""
+    train, val = run.series("train_loss"), run.series("val_loss")
+    if len(val) < 6 or len(train) != len(val):
+        return None
+    best = min(range(len(val)), key=val.__getitem__)
+    after = len(val) - 1 - best
+    rising = val[-1] > val[best] * (1 + RISE_AFTER_BEST) and val[-1] > train[-1] * (1 + RISE_AFTER_BEST)
+    if after >= max(3, len(val) // 10) and rising and train[-1] < train[best]:
+        return Finding(
+            "overfitting",
+            "warning",
+            f"val loss rising since epoch {best + 2} ({val[best]:.4g} at its best, epoch "
+            f"{best + 1}, now {val[-1]:.4g}) while the train loss fell to {train[-1]:.4g}: the model is memorising "
+            "the training samples (best.pt keeps the epoch before it began)",
+            {
+                "best_epoch": best + 1,
+                "rising_since_epoch": best + 2,
+                "best_val_loss": val[best],
+                "last_val_loss": val[-1],
+                "last_train_loss": train[-1],
+            },
+            f"stop there: train.epochs={best + 1}, or train.early_stopping.patience=3; or regularise "
+            "(optimizer.weight_decay=1e-4, more data)",
+        )
+    return None
+
+
+def underfitting(run: Run) -> Optional[Finding]:
+    """The train loss itself stays near the trivial baseline's loss: the model does not fit even what it sees."""
+    train, base = run.series("train_loss"), run.baseline_split("val") or {}
+    loss = base.get("loss")
+    if len(train) < 3 or loss is None or loss <= 0 or run.status == "diverged" or train[-1] < 0.8 * loss:
+        return None
+    if train[0] > 0 and (train[0] - min(train)) / train[0] < BARELY_MOVED:
+        return None  # barely moved at all: lr_too_low says so
+    return Finding(
+        "underfitting",
+        "warning",
+        f"the train loss stays high: {train[-1]:.4g} at the end, against the trivial "
+        f"baseline's {loss:.4g}: the model does not fit even its training data",
+        {"last_train_loss": train[-1], "baseline_val_loss": loss},
+        "a larger model (more or wider layers, e.g. model.hidden=[64, 64]), more epochs, or a higher optimizer.lr",
+    )
+
+
+def lr_decayed_early(run: Run) -> Optional[Finding]:
+    """The schedule took the lr to almost nothing in the first half, while the loss was still falling."""
+    lrs, train = run.series("lr"), run.series("train_loss")
+    if len(lrs) < 4 or len(train) != len(lrs) or not lrs[0]:
+        return None
+    dead = next((i for i, lr in enumerate(lrs) if lr <= lrs[0] * 1e-3), None)
+    if dead is None or dead > len(lrs) // 2 or dead < 1:
+        return None
+    before = train[max(0, dead - 3) : dead + 1]
+    falling = (before[0] - before[-1]) / max(abs(before[0]), 1e-12) > STILL_FALLING
+    if falling:
+        return Finding(
+            "lr_decayed_early",
+            "warning",
+            f"the schedule took the lr from {lrs[0]:.3g} to {lrs[dead]:.3g} by epoch "
+            f"{dead + 1} of {len(lrs)}, while the loss was still falling: the rest of the run could not learn",
+            {"first_lr": lrs[0], "lr": lrs[dead], "epoch": dead + 1, "epochs": len(lrs)},
+            "a schedule that decays over the whole run (scheduler.name=cosine), or a larger scheduler.step_size",
+        )
+    return None
+
+
+def _best(values: list[float], pick) -> Optional[float]:
+    return pick(values) if values else None
+
+
+def _at(run: Run) -> str:
+    return f" at epoch {run.epochs + 1}" if run.epochs else ""
+
+
+def _lr_fix(lr: Optional[float], factor: float, run: Run) -> str:
+    suggestion = f"optimizer.lr={lr * factor:g}" if lr else "a different optimizer.lr"
+    return f"{suggestion}; or let `learnai lr-find {run.config_hint}` suggest one"
+
+
+def _baseline_fix(run: Run) -> str:
+    lr = run.first_lr
+    return (
+        f"check the learning rate first (`learnai lr-find {run.config_hint}`; now {lr:g})"
+        if lr
+        else (f"check the learning rate first (`learnai lr-find {run.config_hint}`)")
+    )
+
+
+CURVE_RULES = (
+    lr_too_high,
+    no_better_than_baseline,
+    lr_too_low,
+    not_converged,
+    overfitting,
+    underfitting,
+    lr_decayed_early,
+)

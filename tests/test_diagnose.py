@@ -1,0 +1,176 @@
+"""`learnai diagnose`: a corpus of deliberately broken experiments, each diagnosed with its known cause, and the
+shipped configs at their shipped settings, none of which gets a problem-level finding. Through the real CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from tests.conftest import CONFIGS
+
+
+def codes(payload: dict, severity: str | None = None) -> set[str]:
+    return {f["code"] for f in payload["findings"] if severity is None or f["severity"] == severity}
+
+
+# (config, overrides, the codes it must be diagnosed with, a code it must not get)
+BROKEN = [
+    ("generalfit", ["optimizer.lr=1"], {"lr_too_high"}, "underfitting"),  # blew up, then settled near the mean
+    ("diabetes", ["optimizer.lr=50"], {"lr_too_high"}, "lr_too_low"),
+    ("toy_classes", ["optimizer.lr=100"], {"lr_too_high"}, "not_converged"),
+    ("generalfit", ["optimizer.lr=1e-7"], {"no_better_than_baseline", "lr_too_low"}, "lr_too_high"),
+    ("linear_regression", ["optimizer.lr=1e-6", "train.epochs=5"], {"no_better_than_baseline", "lr_too_low"}, None),
+    ("diabetes", ["optimizer.lr=1e-6"], {"no_better_than_baseline", "lr_too_low"}, "overfitting"),
+    ("generalfit", ["train.epochs=2"], {"not_converged"}, "no_better_than_baseline"),
+    ("polynomial_regression", ["train.epochs=2"], {"not_converged"}, None),
+    (
+        "generalfit",
+        ["scheduler.name=step", "scheduler.step_size=1", "scheduler.gamma=0.01"],
+        {"lr_decayed_early"},
+        None,
+    ),
+    (
+        "diabetes",
+        ["scheduler.name=step", "scheduler.step_size=2", "scheduler.gamma=0.001"],
+        {"lr_decayed_early"},
+        "lr_too_low",
+    ),
+    ("toy_classes", [], {"small_eval_split", "split_overlap"}, None),
+]
+
+
+@pytest.mark.parametrize(
+    "config, overrides, expected, absent", BROKEN, ids=[f"{c}-{'-'.join(o) or 'shipped'}" for c, o, _, _ in BROKEN]
+)
+def test_each_broken_experiment_is_diagnosed_with_its_cause(cli, config, overrides, expected, absent):
+    payload = cli.json("train", CONFIGS / f"{config}.yaml", *overrides)
+    assert expected <= codes(payload), payload["findings"]
+    assert absent is None or absent not in codes(payload), payload["findings"]
+    for finding in payload["findings"]:  # every finding is whole: a code, a severity, words, numbers, a fix
+        assert finding["severity"] in ("problem", "warning", "info") and finding["message"] and finding["fix"]
+        assert isinstance(finding["evidence"], dict) and finding["evidence"]
+
+
+def write_csv(tmp_path, features, labels, **data) -> str:
+    names = [f"f{i}" for i in range(features.shape[1])]
+    rows = [",".join([*map(str, names), "label"])]
+    rows += [",".join([*(f"{v:.5g}" for v in row), str(label)]) for row, label in zip(features, labels)]
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    config = {
+        "name": "table",
+        "data": {"name": "csv", "path": "t.csv", "target": "label", "val_split": 0.25, "test_split": 0.1, **data},
+        "model": {"name": "mlp", "in_features": features.shape[1], "hidden": [16], "out_features": 2},
+        "loss": {"name": "cross_entropy"},
+        "optimizer": {"name": "adam", "lr": 0.01},
+        "train": {"epochs": 20, "batch_size": 8, "monitor": "val_loss"},
+    }
+    return config
+
+
+def train_table(cli, tmp_path, config: dict) -> dict:
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(config))
+    return cli.json("train", tmp_path / "c.yaml")
+
+
+def test_a_big_model_on_a_tiny_noisy_table_overfits(cli, tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 5))
+    config = write_csv(tmp_path, x, (x[:, 0] + rng.normal(scale=2.0, size=60) > 0).astype(int), val_split=0.4)
+    config["model"]["hidden"], config["train"]["epochs"] = [128, 128], 150
+    payload = train_table(cli, tmp_path, config)
+    overfitting = next(f for f in payload["findings"] if f["code"] == "overfitting")
+    assert overfitting["evidence"]["rising_since_epoch"] == overfitting["evidence"]["best_epoch"] + 1
+    assert "val loss rising since epoch" in overfitting["message"]
+
+
+def test_rows_copied_across_splits_are_found(cli, tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(20, 3))
+    x, labels = np.concatenate([x] * 4), np.tile((x[:, 0] > 0).astype(int), 4)  # every row four times
+    payload = train_table(cli, tmp_path, write_csv(tmp_path, x, labels))
+    overlap = next(f for f in payload["findings"] if f["code"] == "split_overlap")
+    assert overlap["evidence"]["copies"]["val"] > 0 and "exact copies of training samples" in overlap["message"]
+
+
+@pytest.mark.parametrize("scale", [1000.0, 0.001])
+def test_features_far_from_unit_scale_are_found_when_not_standardised(cli, tmp_path, scale):
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(80, 3)) * scale + 5 * scale
+    labels = (x[:, 0] > 5 * scale).astype(int)
+    payload = train_table(cli, tmp_path, write_csv(tmp_path, x, labels, standardize=False))
+    assert "unscaled_inputs" in codes(payload)
+    standardised = train_table(cli, tmp_path, write_csv(tmp_path, x, labels))
+    assert "unscaled_inputs" not in codes(standardised)  # learnai scaled them: nothing to say
+
+
+def test_imbalanced_classes_and_extra_outputs_are_said(cli, tmp_path):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(100, 2))
+    labels = (x[:, 0] > 1.2).astype(int)  # about 12% positives
+    config = write_csv(tmp_path, x, labels)
+    config["model"]["out_features"] = 4
+    payload = train_table(cli, tmp_path, config)
+    assert {"class_imbalance", "outputs_exceed_classes"} <= codes(payload)
+
+
+def test_a_frozen_random_backbone_is_a_problem(cli, tmp_path):
+    """Judged from the config: the zoo model's pretrained: false with freeze_backbone: true."""
+    run_id = cli.json("train", CONFIGS / "linear_regression.yaml", "train.epochs=2")["run_id"]
+    run_dir = cli.runs_dir / run_id
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    config["model"] = {"name": "zoo", "architecture": "resnet18", "pretrained": False, "freeze_backbone": True}
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
+    diagnosis = cli.json("diagnose", run_id)
+    assert "frozen_random_backbone" in codes(diagnosis, "problem")
+
+
+HEALTHY = [
+    "linear_regression",
+    "polynomial_regression",
+    "poly4_smooth_l1",
+    "generalfit",
+    "toy_classes",
+    "logistic_regression",
+    "diabetes",
+    "csv_example",
+    "rnn_hello",
+]
+
+
+@pytest.mark.parametrize("config", HEALTHY)
+def test_no_shipped_config_at_its_shipped_settings_gets_a_problem(cli, config):
+    payload = cli.json("train", CONFIGS / f"{config}.yaml")
+    assert not codes(payload, "problem"), payload["findings"]
+
+
+def test_diagnose_reads_any_run_from_its_files_and_saves_its_findings(cli, runs_dir):
+    run_id = cli.json("train", CONFIGS / "generalfit.yaml", "train.epochs=2")["run_id"]
+    diagnosis = cli.json("diagnose", run_id)
+    assert set(diagnosis) >= {"run_id", "baseline", "findings"} and diagnosis["run_id"] == run_id
+    saved = json.loads((runs_dir / run_id / "diagnosis.json").read_text())
+    assert saved["findings"] == diagnosis["findings"]
+    text = cli("diagnose", run_id).stdout
+    assert "not_converged" in text and "try: learnai train --resume" in text and "baseline (val)" in text
+
+
+def test_a_run_from_before_baselines_is_still_diagnosed(cli, runs_dir):
+    run_id = cli.json("train", CONFIGS / "diabetes.yaml", "optimizer.lr=50")["run_id"]
+    meta_path = runs_dir / run_id / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    for key in ("baseline", "data_checks", "model_outputs", "output_kind", "class_names"):
+        meta.pop(key, None)
+    meta_path.write_text(json.dumps(meta))
+    diagnosis = cli.json("diagnose", run_id)
+    assert diagnosis["baseline"] is None and "lr_too_high" in codes(diagnosis)
+
+
+@pytest.mark.parametrize("damage", ["", "{not json", '{"type": "epoch", "epoch": "x"}\n'])
+def test_a_damaged_or_empty_run_is_diagnosed_without_a_traceback(cli, runs_dir, damage):
+    run_id = cli.json("train", CONFIGS / "linear_regression.yaml", "train.epochs=2")["run_id"]
+    (runs_dir / run_id / "metrics.jsonl").write_text(damage)
+    result = cli("diagnose", run_id, "--json")
+    assert result.exit_code == 0, result.output
+    assert "no_epochs" in codes(json.loads(result.stdout))
