@@ -87,8 +87,8 @@ def no_better_than_baseline(run: Run) -> Optional[Finding]:
             return Finding(
                 "no_better_than_baseline",
                 "problem",
-                f"the best validation accuracy ({best_accuracy:.1%}) is no better than {predictor} ({accuracy:.1%} "
-                "on val): the model has learned nothing the labels' counts do not already say",
+                f"the best validation accuracy ({best_accuracy:.1%}) is no better than the {accuracy:.1%} that "
+                f"{predictor} scores on val: the model has learned nothing the labels' counts do not already say",
                 evidence,
                 _baseline_fix(run),
             )
@@ -96,8 +96,8 @@ def no_better_than_baseline(run: Run) -> Optional[Finding]:
             return Finding(
                 "no_better_than_baseline",
                 "warning",
-                f"the best validation accuracy ({best_accuracy:.1%}) is not clearly better than {predictor} "
-                f"({accuracy:.1%}): on {samples} samples a difference under {noise:.1%} can be chance",
+                f"the best validation accuracy ({best_accuracy:.1%}) is not clearly better than the {accuracy:.1%} "
+                f"that {predictor} scores: on {samples} samples a difference under {noise:.1%} can be chance",
                 {**evidence, "noise_95": round(noise, 4)},
                 "more validation samples (data.val_split) to tell; " + _baseline_fix(run),
             )
@@ -110,7 +110,7 @@ def no_better_than_baseline(run: Run) -> Optional[Finding]:
         "no_better_than_baseline",
         "problem" if best_loss >= loss * 0.98 else "warning",
         f"the best validation loss ({best_loss:.4g}) is {'no' if explained < 0.02 else 'barely'} better than "
-        f"{predictor} ({loss:.4g} on val): the model explains {max(explained, 0):.0%} of what a constant cannot",
+        f"the {loss:.4g} of {predictor}: the model explains {max(explained, 0):.0%} of what a constant cannot",
         {"best_val_loss": best_loss, "baseline_val_loss": loss, "explained": round(explained, 4)},
         _baseline_fix(run),
     )
