@@ -39,6 +39,17 @@ BROKEN = [
         "lr_too_low",
     ),
     ("toy_classes", [], {"small_eval_split", "split_overlap"}, None),
+    # health readings at the log interval: units dead or saturated, gradients vanishing or exploding
+    ("generalfit", ["optimizer.lr=0.5"], {"dead_units", "lr_too_high"}, None),
+    ("diabetes", ["optimizer.lr=50"], {"saturated_units"}, None),
+    ("linear_regression", ["optimizer.lr=50"], {"exploding_gradients"}, None),
+    ("diabetes", ["model.hidden=[16,16,16,16,16,16,16,16]", "train.epochs=10"], {"vanishing_gradients"}, None),
+    (
+        "generalfit",
+        ["model.activation=sigmoid", "model.hidden=[32,32,32,32,32,32,32,32]", "train.epochs=5"],
+        {"vanishing_gradients", "no_better_than_baseline"},
+        None,
+    ),
 ]
 
 
@@ -174,3 +185,17 @@ def test_a_damaged_or_empty_run_is_diagnosed_without_a_traceback(cli, runs_dir, 
     result = cli("diagnose", run_id, "--json")
     assert result.exit_code == 0, result.output
     assert "no_epochs" in codes(json.loads(result.stdout))
+
+
+def test_health_readings_are_recorded_at_the_log_interval_only(cli, runs_dir):
+    run_id = cli.json("train", CONFIGS / "generalfit.yaml", "train.epochs=3", "train.log_every_steps=10")["run_id"]
+    records = [json.loads(line) for line in (runs_dir / run_id / "metrics.jsonl").read_text().splitlines()]
+    health = [r for r in records if r.get("type") == "health"]
+    steps = [r["step"] for r in records if r.get("type") == "step"]
+    assert health and [r["step"] for r in health] == steps  # one reading per log interval, none in between
+    layer = health[-1]["layers"][0]
+    assert set(layer) == {"name", "grad_norm", "weight_norm", "update_ratio"} and layer["grad_norm"] >= 0
+    assert {a["kind"] for a in health[-1]["activations"]} == {"relu"} and 0 <= health[-1]["activations"][0][
+        "dead_fraction"
+    ] <= 1
+    assert cli("plot", run_id).exit_code == 0 and cli("runs").exit_code == 0  # readers take the new records

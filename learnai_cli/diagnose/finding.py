@@ -34,6 +34,7 @@ class Run:
     records: list[dict[str, Any]]  # epoch records, in order
     config: dict[str, Any]
     config_hint: str = "CONFIG"  # the config file to name in a suggested command
+    all_records: list[dict[str, Any]] = field(default_factory=list)  # every record: step and health ones too
 
     @property
     def status(self) -> Optional[str]:

@@ -8,6 +8,7 @@ from typing import Any
 from learnai_cli.atomic import write_json
 from learnai_cli.diagnose.curves import CURVE_RULES
 from learnai_cli.diagnose.finding import SEVERITIES, Run
+from learnai_cli.diagnose.health import HEALTH_RULES
 from learnai_cli.diagnose.setup import SETUP_RULES
 from learnai_cli.rundir import RunDir
 
@@ -20,7 +21,7 @@ def diagnose_run(run: RunDir) -> dict[str, Any]:
     view = _view(run)
     findings = []
     if view.status not in NOT_JUDGED:
-        for rule in (*SETUP_RULES, *(CURVE_RULES if view.records else ())):
+        for rule in (*SETUP_RULES, *(CURVE_RULES if view.records else ()), *HEALTH_RULES):
             found = rule(view)
             if found is not None:
                 findings.append(found)
@@ -56,14 +57,15 @@ def write_diagnosis(run: RunDir, diagnosis: dict[str, Any]) -> Path:
 
 def _view(run: RunDir) -> Run:
     meta = run.meta(strict=False)
-    records = [r for r in run.metrics() if r.get("type", "epoch") == "epoch"]
+    every = run.metrics()
+    records = [r for r in every if r.get("type", "epoch") == "epoch"]
     try:
         config = run.read_config()
     except Exception:  # a damaged config.yaml: the rules that need it have nothing to say
         config = {}
     command = meta.get("command") if isinstance(meta.get("command"), list) else []
     hint = next((str(part) for part in command[2:] if str(part).endswith((".yaml", ".yml"))), "CONFIG")
-    return Run(run.id, meta, records, config if isinstance(config, dict) else {}, hint)
+    return Run(run.id, meta, records, config if isinstance(config, dict) else {}, hint, every)
 
 
 def _no_epochs(view: Run):

@@ -16,6 +16,9 @@ class Callback:
 
     def on_log(self, trainer, record: dict[str, Any]) -> None: ...
 
+    def on_health(self, trainer, record: dict[str, Any]) -> None:
+        """A `type: "health"` record (engine/health.py): gradient norms and activations at a log interval."""
+
     def on_epoch_end(self, trainer, record: dict[str, Any]) -> None: ...
 
     def on_checkpoint(self, trainer) -> None:

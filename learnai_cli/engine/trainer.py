@@ -14,6 +14,7 @@ from learnai_cli.engine.checkpoint import load_model_state
 from learnai_cli.engine.device import autocast, grad_scaler, restore_rng_states, rng_states, weighted_loss
 from learnai_cli.engine.distributed import NOT_DISTRIBUTED, Distributed, sum_across
 from learnai_cli.engine.evaluate import evaluate
+from learnai_cli.engine.health import HealthMonitor
 from learnai_cli.engine.lazy_dynamo import clear_gradients, step_without_dynamo
 from learnai_cli.engine.train_state import TrainState
 from learnai_cli.errors import UsageError
@@ -87,6 +88,8 @@ class Trainer:
         self.forward_model = compiled(
             data_parallel(model, job, self.device), settings.compile
         )  # the raw model keeps state_dict keys plain
+        # gradient and activation readings at the log interval; hooks would break a compiled graph, so none then
+        self.health = None if settings.compile else HealthMonitor(model)
 
     def leave_data_parallel(self) -> None:
         """Drop the DDP wrapper before the process group is destroyed: it holds the group and its last collectives,
@@ -138,6 +141,8 @@ class Trainer:
         for index, (inputs, targets) in enumerate(
             self.train_batches.iterate(skip=state.batches_done), start=state.batches_done
         ):
+            if self.health is not None and (state.step + 1) % self.settings.log_every_steps == 0:
+                self.health.arm()  # this batch's step ends a log interval: read its activations and gradients
             with self.autocast():
                 loss = self.loss_fn(self.forward_model(inputs), targets)
             if self.settings.skip_nonfinite_steps and self._skipped_nonfinite(loss):
@@ -207,6 +212,8 @@ class Trainer:
         return True
 
     def _optimizer_step(self) -> None:
+        if self.health is not None:
+            self.health.before_step()  # the gradients as backward left them, before any clipping
         if self.scaler and self.settings.grad_clip:
             self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones
         if self.settings.grad_clip:
@@ -219,6 +226,8 @@ class Trainer:
             self.scaler.update()
         else:
             step_without_dynamo(self.optimizer)
+        if self.health is not None:
+            self.health.after_step()
         clear_gradients(self.optimizer)
         self.state.step += 1
         if self.scheduler is not None and self.scheduler_interval == "step":
@@ -239,6 +248,9 @@ class Trainer:
             "lr": self.optimizer.param_groups[0]["lr"],
         }
         self._emit("on_log", record)
+        health = self.health.record(state.epoch, state.step) if self.health is not None else None
+        if health is not None:
+            self._emit("on_health", health)
         self._check_stop_when(record)
 
     def _mid_epoch_checkpoint_due(self, batch_count: int) -> bool:

@@ -40,6 +40,9 @@ class RunRecorder(Callback):
         if time.monotonic() - self.last_heartbeat > HEARTBEAT_SECONDS:
             self.beat(trainer)
 
+    def on_health(self, trainer, record: dict[str, Any]) -> None:
+        self.run.append_metrics(record)
+
     def on_epoch_end(self, trainer, record: dict[str, Any]) -> None:
         self.run.append_metrics(record)  # before last.pt: a resume drops records newer than its checkpoint
         self.epoch_records.append(record)
