@@ -202,3 +202,23 @@ def test_old_and_damaged_reports_are_still_read_by_plot_runs_and_show(cli, runs_
     for command in (["runs"], ["show", "latest"], ["runs", "--json"], ["show", "latest", "--json"]):
         result = cli(*command)
         assert result.exit_code == 0 and "Traceback" not in result.output, (command, result.output)
+
+
+def test_a_csv_table_shows_its_rows_as_the_file_had_them_and_many_classes_stay_compact(cli, runs_dir, tmp_path):
+    rng = np.random.default_rng(0)
+    pairs = sorted({(int(w), int(h)) for w, h in rng.integers(0, 1000, (400, 2))})
+    rows = {(w, h, f"kind{i % 40:02d}") for i, (w, h) in enumerate(pairs)}
+    table = tmp_path / "shapes.csv"
+    table.write_text("width,height,kind\n" + "".join(f"{w},{h},{kind}\n" for w, h, kind in sorted(rows)))
+    arguments = [f"data.path={table}", "data.task=classification", "model.in_features=2", "model.out_features=40"]
+    run = runs_dir / trained(cli, CONFIGS / "csv_example.yaml", *arguments, "train.epochs=1")["run_id"]
+    report, text = evaluated(cli)
+    check_class_scores(report)
+    assert len(report["per_class"]) == 40
+    for example in check_examples(report):
+        width, height = re.fullmatch(r"width=(\d+), height=(\d+)", example["input"]).groups()  # not standardised
+        assert (int(width), int(height), example["true"]) in rows
+    check_gallery(report, run)
+    assert "the 15 classes of lowest F1 (all 40 in the JSON)" in text
+    listed = text.split("lowest F1", 1)[1].split("macro average", 1)[0]
+    assert sum(f"kind{k:02d}" in listed for k in range(40)) == 15

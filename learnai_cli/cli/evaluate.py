@@ -67,6 +67,7 @@ def _render_eval(report: dict[str, Any]) -> None:
 
 
 SHOWN_EXAMPLES = 5  # of the highest-loss examples (the JSON has all it kept)
+MANY_CLASSES, SHOWN_CLASSES = 30, 15  # more classes than this, and the text shows the weakest
 
 
 def _score(value: Any) -> str:
@@ -76,10 +77,16 @@ def _score(value: Any) -> str:
 def _render_classes(report: dict[str, Any]) -> None:
     """Precision, recall (the accuracy on each class), F1 and support per class, their macro average, and the
     class pairs most often confused."""
-    table = Table(title="per class (recall = accuracy on that class; - : never predicted, or not in the split)")
+    classes = list(report["per_class"].items())
+    title = "per class (recall = accuracy on that class; - : never predicted, or not in the split)"
+    if len(classes) > MANY_CLASSES:  # the weakest only: a thousand rows would bury the rest
+        classes = sorted(classes, key=lambda item: item[1].get("f1") if item[1].get("f1") is not None else 2.0)
+        title = f"the {SHOWN_CLASSES} classes of lowest F1 (all {len(classes)} in the JSON); - : never predicted"
+        classes = classes[:SHOWN_CLASSES]
+    table = Table(title=title)
     for column in ("class", "precision", "recall", "F1", "n"):
         table.add_column(column, justify="left" if column == "class" else "right")
-    for name, scores in report["per_class"].items():
+    for name, scores in classes:
         row = [_score(scores.get(key)) for key in ("precision", "recall", "f1")]
         table.add_row(Text(name), *row, str(scores.get("support", "")))
     macro = report.get("macro_average") or {}
