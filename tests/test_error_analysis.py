@@ -222,3 +222,45 @@ def test_a_csv_table_shows_its_rows_as_the_file_had_them_and_many_classes_stay_c
     assert "the 15 classes of lowest F1 (all 40 in the JSON)" in text
     listed = text.split("lowest F1", 1)[1].split("macro average", 1)[0]
     assert sum(f"kind{k:02d}" in listed for k in range(40)) == 15
+
+
+LOSSES_BY_REFERENCE = '''
+import torch
+from torch import nn
+
+
+def plain_cross_entropy(outputs, targets):
+    return nn.functional.cross_entropy(outputs, targets)
+
+
+class MeanOnly(nn.Module):
+    """A loss with a `reduction` it does not take "none" for."""
+
+    def __init__(self):
+        super().__init__()
+        self.reduction = "mean"
+
+    def forward(self, outputs, targets):
+        if self.reduction != "mean":
+            raise ValueError("only mean")
+        return nn.functional.cross_entropy(outputs, targets)
+'''
+
+
+@pytest.mark.parametrize("loss", ["plain_cross_entropy", "MeanOnly"])
+def test_a_loss_with_no_per_sample_form_is_taken_one_sample_at_a_time(cli, config_copy, loss):
+    config = config_copy("toy_classes")
+    (config.parent / "my_losses.py").write_text(LOSSES_BY_REFERENCE)
+    trained(cli, config, f"loss.name=my_losses.py:{loss}", "train.epochs=30", "optimizer.lr=0.1")
+    report, _ = evaluated(cli)
+    check_examples(report)  # each loss is -log(the true class's probability), as cross-entropy's is
+
+
+def test_class_names_with_dollar_signs_are_drawn_as_written(cli, runs_dir, tmp_path):
+    table = tmp_path / "prices.csv"
+    table.write_text("a,b,price\n" + "".join(f"{i % 7},{i % 5},{'$1' if i % 3 else 'a$_$b'}\n" for i in range(60)))
+    arguments = [f"data.path={table}", "data.task=classification", "model.in_features=2", "train.epochs=1"]
+    run = runs_dir / trained(cli, CONFIGS / "csv_example.yaml", *arguments)["run_id"]
+    report, text = evaluated(cli)
+    assert report["class_names"] == ["$1", "a$_$b"] and "a$_$b" in text  # not maths to matplotlib
+    check_gallery(report, run)

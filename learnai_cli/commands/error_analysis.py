@@ -9,7 +9,9 @@ from typing import Any, Optional
 
 import torch
 
+from learnai_cli.errors import clip
 from learnai_cli.experiment.outputs import probabilities
+from learnai_cli.log import logger
 from learnai_cli.metrics import prediction_classes
 
 MOST_CONFUSED = 5  # class pairs listed
@@ -100,7 +102,10 @@ def _example(experiment, split, names: list[str], loss: float, index: int, outpu
         "true_probability": _number(shown[true]),
         "loss": _number(loss),
     }
-    example.update(shown_input(experiment.data, _input(split, index)))
+    try:
+        example.update(shown_input(experiment.data, _input(split, index)))
+    except Exception as error:  # a plugin dataset's own decode_input or item lookup: the analysis goes on without it
+        logger.warning(f"sample {index}'s input cannot be shown ({type(error).__name__}: {clip(str(error), 200)})")
     return example
 
 

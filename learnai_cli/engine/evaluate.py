@@ -72,11 +72,15 @@ class ErrorAnalysis:
         if self.task == "regression":
             return (outputs.float() - targets.float().view_as(outputs)).abs().reshape(size, -1).mean(dim=1)
         if self.per_sample is not None:
-            losses = self.per_sample(outputs, targets)
-            if losses.dim() > 0 and losses.shape[0] == size:
+            try:
+                losses = self.per_sample(outputs, targets)
+            except Exception:  # a plugin's loss with a `reduction` it does not take "none" for
+                losses, self.per_sample = None, None
+            if isinstance(losses, torch.Tensor) and losses.dim() > 0 and losses.shape[0] == size:
                 return losses.float().reshape(size, -1).mean(dim=1)
         # a loss with no per-sample form (a plugin's function): one sample at a time
-        return torch.stack([self.loss_fn(outputs[i : i + 1], targets[i : i + 1]).float() for i in range(size)])
+        each = [self.loss_fn(outputs[i : i + 1], targets[i : i + 1]) for i in range(size)]
+        return torch.stack([torch.as_tensor(loss, device=outputs.device).float().mean() for loss in each])
 
     def _keep_highest(self, scores, outputs, targets) -> None:
         indices = torch.arange(self.seen, self.seen + scores.shape[0], device=scores.device)
