@@ -264,3 +264,19 @@ def test_class_names_with_dollar_signs_are_drawn_as_written(cli, runs_dir, tmp_p
     report, text = evaluated(cli)
     assert report["class_names"] == ["$1", "a$_$b"] and "a$_$b" in text  # not maths to matplotlib
     check_gallery(report, run)
+
+
+@pytest.mark.parametrize("budget", ["0", "64"], ids=["read-from-files", "cached-in-memory"])
+def test_an_image_folder_run_draws_its_worst_colour_images(cli, runs_dir, tmp_path, budget):
+    from tests.test_images import make_tree
+
+    make_tree(tmp_path / "images", per_class=10)
+    arguments = [f"data.root={tmp_path / 'images'}", "data.num_workers=0", f"data.memory_budget_mb={budget}"]
+    run = runs_dir / trained(cli, CONFIGS / "image_folder.yaml", *arguments, "train.epochs=1")["run_id"]
+    report, _ = evaluated(cli)
+    check_class_scores(report)
+    assert report["class_names"] == ["cat", "dog"]
+    check_examples(report)
+    image = check_gallery(report, run)
+    pixels = np.asarray(image.convert("RGB")).reshape(-1, 3)
+    assert len(np.unique(pixels, axis=0)) > 20  # the photos themselves, in colour
