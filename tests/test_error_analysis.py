@@ -112,7 +112,7 @@ def test_a_binary_run_never_predicting_a_class_gets_null_precision_and_its_rows_
     assert "macro average" in text and "precision" in text and "most confused" in text
     count = report["most_confused"][0]["count"]
     assert f"diabetes -> no diabetes: {count} (100% of diabetes)" in text
-    assert "highest loss (5 of 16" in text
+    assert "most wrong: highest loss (5 of 16, all in the JSON and the gallery)" in text
 
 
 def test_a_multi_class_run_lists_its_confused_pairs_and_examples(cli, runs_dir):
@@ -177,7 +177,7 @@ def test_a_regression_lists_its_largest_errors_and_draws_nothing(cli):
         assert isinstance(error["index"], int) and 0 <= error["index"] < report["samples"]
         assert error["absolute_error"] == pytest.approx(abs(error["target"] - error["prediction"]), rel=1e-5)
     assert report["plots"] == [] and not {"per_class", "highest_loss", "most_confused"} & set(report)
-    assert "largest errors (5 of 16" in text and f"{errors[0]['target']:.4g}" in text
+    assert "furthest off: largest errors (5 of 16, all in the JSON)" in text and f"{errors[0]['target']:.4g}" in text
 
 
 def test_per_step_labels_get_class_scores_without_a_sample_ranking(cli, runs_dir):

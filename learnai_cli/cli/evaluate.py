@@ -106,10 +106,13 @@ def _render_examples(report: dict[str, Any]) -> None:
     """The first few highest-loss examples (classifiers) or largest errors (regression)."""
     if report.get("highest_loss"):
         examples = report["highest_loss"]
-        table = Table(title=f"highest loss ({min(SHOWN_EXAMPLES, len(examples))} of {len(examples)}; all in the JSON)")
-        columns = ["index", "true", "predicted", "p", "loss"] + (["input"] if "input" in examples[0] else [])
+        shown = f"{min(SHOWN_EXAMPLES, len(examples))} of {len(examples)}, all in the JSON and the gallery"
+        table = Table(title=f"most wrong: highest loss ({shown})")
+        columns = ["index", "true", "predicted", "p(predicted)", "loss"] + (["input"] if "input" in examples[0] else [])
         for column in columns:
-            table.add_column(column, justify="right" if column in ("index", "p", "loss") else "left", overflow="fold")
+            table.add_column(
+                column, justify="right" if column in ("index", "p(predicted)", "loss") else "left", overflow="fold"
+            )
         for example in examples[:SHOWN_EXAMPLES]:
             cells = [str(example["index"]), example["true"], example["predicted"], _score(example["probability"])]
             cells += [_score(example["loss"])] + ([example.get("input", "")] if "input" in columns else [])
@@ -117,7 +120,8 @@ def _render_examples(report: dict[str, Any]) -> None:
         stdout.print(table)
     if report.get("largest_errors"):
         errors = report["largest_errors"]
-        table = Table(title=f"largest errors ({min(SHOWN_EXAMPLES, len(errors))} of {len(errors)}; all in the JSON)")
+        shown = f"{min(SHOWN_EXAMPLES, len(errors))} of {len(errors)}, all in the JSON"
+        table = Table(title=f"furthest off: largest errors ({shown})")
         for column in ("index", "target", "prediction", "|error|"):
             table.add_column(column, justify="right")
         for row in errors[:SHOWN_EXAMPLES]:

@@ -25,12 +25,11 @@ def error_report(experiment, split, found: dict[str, Any]) -> tuple[dict[str, An
     if not experiment.num_classes or not matrix:
         return {}, []
     names = experiment.data.class_names or [str(i) for i in range(experiment.num_classes)]
+    rows = enumerate(zip(names, matrix))
     report: dict[str, Any] = {
         "class_names": names,
         "confusion_matrix": matrix,
-        "per_class_accuracy": {
-            name: (row[i] / sum(row) if sum(row) else None) for i, (name, row) in _rows(names, matrix)
-        },
+        "per_class_accuracy": {name: (row[i] / sum(row) if sum(row) else None) for i, (name, row) in rows},
         **class_scores(matrix, names),
     }
     if not found["highest"]:  # several labels per sample (a label per time step): no sample ranking
@@ -38,10 +37,6 @@ def error_report(experiment, split, found: dict[str, Any]) -> tuple[dict[str, An
     gallery = [_example(experiment, split, names, *entry) for entry in found["highest"]]
     report["highest_loss"] = [{k: v for k, v in example.items() if k != "image"} for example in gallery]
     return report, gallery
-
-
-def _rows(names: list[str], matrix: list[list[int]]):
-    return enumerate(zip(names, matrix))
 
 
 def class_scores(matrix: list[list[int]], names: list[str]) -> dict[str, Any]:
