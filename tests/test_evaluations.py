@@ -20,7 +20,10 @@ def test_each_split_and_checkpoint_keeps_its_own_result_and_confusion_matrix(cli
     run = runs_dir / trained["run_id"]
     loss_plot = (run / "plots" / "loss.png").stat().st_mtime_ns
     test = cli.json("eval", "latest")
-    assert test["plots"] == [str(run / "plots" / "confusion_matrix_test-best.png")]  # only what this eval drew
+    assert test["plots"] == [  # only what this eval drew
+        str(run / "plots" / "confusion_matrix_test-best.png"),
+        str(run / "plots" / "highest_loss_test-best.png"),
+    ]
     assert (run / "plots" / "loss.png").stat().st_mtime_ns == loss_plot
     train = cli.json("eval", "latest", "--split", "train")
     val_last = cli.json("eval", "latest", "--split", "val", "--checkpoint", "last")

@@ -102,10 +102,12 @@ def device_here(recorded: Any, asked: Optional[str]) -> Any:
 def evaluate_run(
     run: RunDir, checkpoint: str = "best", split: str = "test", device: Optional[str] = None
 ) -> dict[str, Any]:
-    """Evaluate and write eval/<split>-<checkpoint>.json (plus a confusion matrix plot for classification), one result
-    per split and checkpoint, so evaluating another split never replaces a result; returns the results."""
+    """Evaluate and write eval/<split>-<checkpoint>.json (plus, for a classifier, a confusion matrix plot and a gallery
+    of the highest-loss examples), one result per split and checkpoint, so evaluating another split never replaces a
+    result; returns the results."""
+    from learnai_cli.commands import error_analysis
     from learnai_cli.engine.device import autocast
-    from learnai_cli.engine.evaluate import evaluate
+    from learnai_cli.engine.evaluate import ErrorAnalysis, evaluate
 
     if split not in SPLITS:
         raise UsageError(f"--split must be one of {', '.join(SPLITS)} (got '{split}')")
@@ -117,8 +119,15 @@ def evaluate_run(
     precision = functools.partial(
         autocast, experiment.device, experiment.experiment_config.train.precision
     )  # as trained
+    analysis = ErrorAnalysis(experiment.loss_fn, experiment.task, experiment.from_logits, experiment.num_classes)
     results = evaluate(
-        experiment.model, batches, experiment.loss_fn, experiment.task, experiment.from_logits, autocast=precision
+        experiment.model,
+        batches,
+        experiment.loss_fn,
+        experiment.task,
+        experiment.from_logits,
+        autocast=precision,
+        analysis=analysis,  # the confusion matrix and the worst samples, in the same one pass
     )
     report: dict[str, Any] = {
         "run_id": run.id,
@@ -129,26 +138,14 @@ def evaluate_run(
         "metrics": results,
         "evaluated": datetime.now().isoformat(timespec="seconds"),
     }
-    report.update(_class_report(experiment, batches, precision))
+    errors, gallery = error_analysis.error_report(experiment, getattr(experiment.data, split), analysis.result())
+    report.update(errors)
     report.update(_what_was_learned(experiment, split))
     run.eval_dir.mkdir(exist_ok=True)
     report["report"] = str(run.eval_report(split, checkpoint_label(run, checkpoint, path)))
     write_json(Path(report["report"]), report)
-    report["plots"] = [str(p) for p in _plots(run, report)]
+    report["plots"] = [str(p) for p in _plots(run, report, gallery)]
     return report
-
-
-def _class_report(experiment, batches, precision) -> dict[str, Any]:
-    """Confusion matrix and per-class accuracy, for classifiers."""
-    from learnai_cli.engine.evaluate import confusion_matrix
-
-    if not experiment.num_classes:
-        return {}
-    model, task, count = experiment.model, experiment.task, experiment.num_classes
-    matrix = confusion_matrix(model, batches, task, experiment.from_logits, count, autocast=precision)
-    names = experiment.data.class_names or [str(i) for i in range(count)]
-    per_class = {name: (row[i] / sum(row) if sum(row) else None) for i, (name, row) in enumerate(zip(names, matrix))}
-    return {"class_names": names, "confusion_matrix": matrix, "per_class_accuracy": per_class}
 
 
 def _what_was_learned(experiment, split: str) -> dict[str, Any]:
@@ -202,10 +199,16 @@ def polynomial_text(coefficients: list[float]) -> str:
     return "y = " + ("-" if first_sign == "-" else "") + first + "".join(f" {sign} {term}" for sign, term in terms[1:])
 
 
-def _plots(run: RunDir, report: dict[str, Any]) -> list[Path]:
-    """This evaluation's confusion matrix, for a classifier; the training plots are train's (and `learnai plot`'s)."""
+def _plots(run: RunDir, report: dict[str, Any], gallery: list[dict[str, Any]]) -> list[Path]:
+    """This evaluation's confusion matrix and gallery of its highest-loss examples, for a classifier; the training
+    plots are train's (and `learnai plot`'s)."""
     if not report.get("confusion_matrix"):
         return []  # a regression: nothing to draw, so matplotlib is not even imported
     from learnai_cli.plots.figures import plot_evaluation
+    from learnai_cli.plots.gallery import plot_gallery
 
-    return plot_evaluation(run, Path(report["report"]))
+    drawn = plot_evaluation(run, Path(report["report"]))
+    if gallery:
+        title = f"{run.id} ({report['split']} split, {Path(report['checkpoint']).stem})"
+        drawn.append(plot_gallery(gallery, title, run.gallery_plot(Path(report["report"]))))
+    return drawn

@@ -79,6 +79,13 @@ def encode_name_input(text: str) -> torch.Tensor:
     return torch.tensor([encoded])
 
 
+def decode_name_input(encoded: torch.Tensor) -> str:
+    """For `learnai eval`: a surname's character indices back as text (padding, index 0, left out)."""
+    return "".join(
+        NAME_CHARACTERS[index - 1] for index in encoded.reshape(-1).tolist() if 0 < index <= len(NAME_CHARACTERS)
+    )
+
+
 def read_names(folder: Optional[str]) -> tuple[list[list[int]], list[int], list[str]]:
     """Encoded names, their language index, and the language names, from <Language>.txt files (one name a line)."""
     root = Path(folder) if folder else resources.files("learnai_cli.data.builtin") / "names"
@@ -102,7 +109,9 @@ def names(folder: Optional[str] = None) -> DatasetSplits:
     sequences, labels, languages = read_names(folder)
     padded = pad_sequence([torch.tensor(s) for s in sequences], batch_first=True)
     split = TensorSplit(padded, torch.tensor(labels))
-    return DatasetSplits(train=split, class_names=languages, encode_input=encode_name_input)
+    return DatasetSplits(
+        train=split, class_names=languages, encode_input=encode_name_input, decode_input=decode_name_input
+    )
 
 
 class VariableLengthNames(Dataset):
@@ -135,4 +144,5 @@ def names_variable_length(folder: Optional[str] = None) -> DatasetSplits:
         class_names=languages,
         collate_fn=pad_batch,
         encode_input=encode_name_input,
+        decode_input=decode_name_input,
     )

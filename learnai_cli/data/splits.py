@@ -53,6 +53,9 @@ class DatasetSplits:
     # How `learnai predict` turns one raw input (a surname, an image file's path) into a batch of one;
     # None means a comma-separated row of numbers, for tabular inputs.
     encode_input: Optional[Callable[[str], torch.Tensor]] = None
+    # How `learnai eval` shows one sample's input as text (a surname's characters from their indices); None: images
+    # are drawn, feature rows shown as their values.
+    decode_input: Optional[Callable[[torch.Tensor], str]] = None
     # The task, when the builder decides it from the data (datasets registered with task="auto").
     task: Optional[str] = None
     # Called once train/val/test are carved (build_data), for what must see the final training split only, e.g.

@@ -17,6 +17,8 @@ from learnai_cli.atomic import read_json, read_jsonl, write_atomic
 from learnai_cli.errors import UsageError
 from learnai_cli.rundir import RunDir
 
+matplotlib.rcParams["text.parse_math"] = False  # names are drawn as written: "a$_$b" is a class, not maths
+
 
 def save_figure(figure, path: Path) -> Path:
     """Render in the format the file's suffix names (png, svg, pdf, jpg, ...) first, then write atomically, so a plot

@@ -91,6 +91,10 @@ class RunDir:
         suffix = "" if report == self.legacy_eval_path else f"_{report.stem}"
         return self.plots / f"confusion_matrix{suffix}.png"
 
+    def gallery_plot(self, report: Path) -> Path:
+        """plots/highest_loss_<split>-<checkpoint>.png: the evaluation's worst examples, beside its confusion matrix."""
+        return self.plots / f"highest_loss_{report.stem}.png"
+
     def export_path(self, fmt: str, checkpoint_tag: str = "") -> Path:
         """export/<file> of a format; a `checkpoint_tag` (e.g. "last") keeps another checkpoint's export beside it."""
         stem, suffix = EXPORT_FILES[fmt]

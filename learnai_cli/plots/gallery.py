@@ -1,0 +1,81 @@
+"""The gallery of an evaluation's highest-loss examples: images with their labels, or a table of inputs as text.
+
+No torch: the examples arrive as plain values (an image as an array of pixels in [0, 1], an input as text).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from learnai_cli.plots.figures import plt, save_figure
+
+COLUMNS = 4  # images per row
+INPUT_WIDTH = 90  # characters of an input shown in the table
+
+
+def gallery_figure(examples: list[dict[str, Any]], title: str):
+    """Images in a grid when the examples have an `image`, else a table with their `input` text; each example has
+    index, true, predicted, probability (of the predicted class) and loss."""
+    if any("image" in example for example in examples):
+        return _image_grid(examples, title)
+    return _text_table(examples, title)
+
+
+def plot_gallery(examples: list[dict[str, Any]], title: str, path: Path) -> Path:
+    return save_figure(gallery_figure(examples, title), path)
+
+
+def _caption(example: dict[str, Any]) -> str:
+    probability = example.get("probability")
+    shown = "" if probability is None else f" ({probability:.0%})"
+    return f"#{example['index']} true: {example['true']}\npredicted: {example['predicted']}{shown}"
+
+
+def _image_grid(examples: list[dict[str, Any]], title: str):
+    rows = math.ceil(len(examples) / COLUMNS)
+    figure, axes = plt.subplots(rows, COLUMNS, figsize=(2.3 * COLUMNS, 2.7 * rows + 0.4), squeeze=False)
+    for axis in axes.flat:
+        axis.axis("off")
+    for axis, example in zip(axes.flat, examples):
+        image = example.get("image")
+        if image is not None:
+            axis.imshow(image, cmap="gray" if getattr(image, "ndim", 3) == 2 else None, vmin=0, vmax=1)
+        wrong = example["true"] != example["predicted"]
+        axis.set_title(_caption(example), fontsize=8, color="firebrick" if wrong else "black")
+    figure.suptitle(f"{title}\nhighest loss first; red: predicted wrong", fontsize=9)
+    figure.tight_layout()
+    return figure
+
+
+def _text_table(examples: list[dict[str, Any]], title: str):
+    header = ["index", "input", "true", "predicted", "probability", "loss"]
+    cells = [
+        [
+            str(example["index"]),
+            _clipped(str(example.get("input", ""))),
+            str(example["true"]),
+            str(example["predicted"]),
+            "" if example.get("probability") is None else f"{example['probability']:.3f}",
+            "" if example.get("loss") is None else f"{example['loss']:.3g}",
+        ]
+        for example in examples
+    ]
+    widest = max([len(header[1])] + [len(row[1]) for row in cells])
+    figure, axis = plt.subplots(figsize=(min(16.0, 5 + 0.09 * widest), 0.6 + 0.22 * (len(cells) + 1)))
+    axis.axis("off")
+    table = axis.table(cellText=cells or [[""] * len(header)], colLabels=header, loc="upper center", cellLoc="left")
+    table.auto_set_font_size(False)
+    table.set_fontsize(8)
+    table.auto_set_column_width(list(range(len(header))))
+    for row, example in enumerate(examples, start=1):
+        if example["true"] != example["predicted"]:
+            for column in range(len(header)):
+                table[row, column].get_text().set_color("firebrick")
+    axis.set_title(f"{title} — highest loss first; red: predicted wrong", fontsize=9)
+    return figure
+
+
+def _clipped(text: str) -> str:
+    return text if len(text) <= INPUT_WIDTH else text[: INPUT_WIDTH - 1] + "…"
