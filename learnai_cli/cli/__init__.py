@@ -13,7 +13,21 @@ import sys
 import typer
 
 from learnai_cli import __version__
-from learnai_cli.cli import config, diff, evaluate, exiting, export, init, plot, predict, runs, sweep, train, tune
+from learnai_cli.cli import (
+    config,
+    diff,
+    evaluate,
+    exiting,
+    export,
+    init,
+    lr_find,
+    plot,
+    predict,
+    runs,
+    sweep,
+    train,
+    tune,
+)
 from learnai_cli.cli import list as listing  # as `list`, it would hide the builtin here
 from learnai_cli.cli._shared import OutputFailed, complete_run_id
 from learnai_cli.cli.help_display import Command, Group
@@ -61,6 +75,7 @@ app.command(cls=Command)(export.export)
 app.command(cls=Command)(plot.plot)
 app.command(cls=Command)(sweep.sweep)
 app.command(cls=Command)(tune.tune)
+app.command("lr-find", cls=Command)(lr_find.lr_find)
 app.command("runs", cls=Command)(runs.list_runs)
 app.command(cls=Command)(runs.show)
 app.command(cls=Command)(diff.diff)
