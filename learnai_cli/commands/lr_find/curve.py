@@ -2,7 +2,8 @@
 so the rule can be read, tested and documented on its own (docs/commands.md, "How lr-find decides").
 
 The rule, on the smoothed loss against log10(lr):
-1. flat: the smoothed loss never fell below 90% of where it started: nothing to suggest.
+1. flat: the smoothed loss never fell below 90% of where it started, or fell by no more than 3 standard
+   deviations of the moving average's own noise (a dip noise alone makes): nothing to suggest.
 2. the steepest descent: the least-squares slope over a quarter of a decade either side of each step, searched
    before the curve's minimum; the suggestion is the lr that point's moving average is centred on (beta / (1 -
    beta) steps earlier: an average of the past lags behind a changing loss by that many steps).
@@ -37,20 +38,17 @@ def read_curve(lrs: list[float], losses: list[float], smoothed: list[float], bet
         return Reading(None, _too_short(len(smoothed), stopped, lrs))
     minimum = min(range(len(smoothed)), key=smoothed.__getitem__)
     start = sum(smoothed[:quarter]) / quarter
-    if smoothed[minimum] > FLAT_FRACTION * start:
+    averaged = math.sqrt(2 * (1 - beta) / (1 + beta))  # the noise of a difference of two moving averages, per unit
+    if smoothed[minimum] >= FLAT_FRACTION * start:
         return Reading(None, _flat(start, smoothed[minimum], lrs), minimum=minimum)
-    logs = [math.log10(lr) for lr in lrs]
-    candidates = range(quarter, max(quarter + 1, min(minimum, len(smoothed) - quarter)))
-    slopes = {
-        i: _slope(logs[i - quarter : i + quarter + 1], smoothed[i - quarter : i + quarter + 1]) for i in candidates
-    }
-    steepest = min(slopes, key=slopes.__getitem__)
-    if slopes[steepest] >= 0:
-        return Reading(None, _flat(start, smoothed[minimum], lrs), minimum=minimum)
+    wander = averaged * _noise(losses[: minimum + 1])
+    if start - smoothed[minimum] <= SUSTAINED_Z * wander:  # the lowest point is one noise alone would reach
+        return Reading(None, _flat(start, smoothed[minimum], lrs, wander), minimum=minimum)
+    steepest, slope = _steepest(lrs, smoothed, quarter, minimum)
     before, after = max(0, steepest - half), min(len(smoothed) - 1, steepest + half)
-    noise = _noise(losses[before : after + 1]) * math.sqrt(2 * (1 - beta) / (1 + beta))
+    noise = _noise(losses[before : after + 1]) * averaged
     drop = smoothed[before] - smoothed[after]
-    if drop <= SUSTAINED_Z * noise:
+    if slope >= 0 or drop <= SUSTAINED_Z * noise:
         return Reading(None, _noisy(lrs[steepest], drop, noise), minimum=minimum)
     centred = max(0, steepest - round(beta / (1 - beta)))
     reason = (
@@ -58,6 +56,18 @@ def read_curve(lrs: list[float], losses: list[float], smoothed: list[float], bet
         f"{smoothed[minimum]:.4g}, at lr {lrs[minimum]:.2g})"
     )
     return Reading(float(f"{lrs[centred]:.2g}"), reason, steepest=centred, minimum=minimum)
+
+
+def _steepest(lrs: list[float], smoothed: list[float], quarter: int, minimum: int) -> tuple[int, float]:
+    """The step before the minimum where the least-squares slope of the smoothed loss against log10(lr), over a
+    quarter of a decade either side, is the most negative; and that slope."""
+    logs = [math.log10(lr) for lr in lrs]
+    candidates = range(quarter, max(quarter + 1, min(minimum, len(smoothed) - quarter)))
+    slopes = {
+        i: _slope(logs[i - quarter : i + quarter + 1], smoothed[i - quarter : i + quarter + 1]) for i in candidates
+    }
+    steepest = min(slopes, key=slopes.__getitem__)
+    return steepest, slopes[steepest]
 
 
 def _steps_per_decade(lrs: list[float]) -> float:
@@ -90,17 +100,20 @@ def _too_short(recorded: int, stopped: str, lrs: list[float]) -> str:
     )
 
 
-def _flat(start: float, best: float, lrs: list[float]) -> str:
+def _flat(start: float, best: float, lrs: list[float], noise: float | None = None) -> str:
+    dip = f", a dip the batch-to-batch noise alone makes (3 x {noise:.3g})" if noise is not None else ""
     return (
-        f"the loss never fell meaningfully below its start ({start:.4g} at first, {best:.4g} at best, over lr "
+        f"the loss never fell meaningfully below its start ({start:.4g} at first, {best:.4g} at best{dip}, over lr "
         f"{lrs[0]:.2g} to {lrs[-1]:.2g}): no lr in this range trains this model in a few hundred steps. Check that "
         "the model can learn (frozen or dead units, a target it cannot see), or sweep further (--end, --steps)"
     )
 
 
 def _noisy(lr: float, drop: float, noise: float) -> str:
+    change = f"fell by only {drop:.3g}" if drop > 0 else f"ended {-drop:.3g} higher than it began"
     return (
-        f"the curve is too noisy to trust: its steepest fall (near lr {lr:.2g}, {drop:.3g} over a decade) is no "
-        f"bigger than the batch-to-batch noise would make (3 x {noise:.3g}). Take more steps (--steps) or a bigger "
-        "batch (train.batch_size=...) for a steadier curve"
+        f"the curve is too noisy to trust: around its steepest fall (lr {lr:.2g}) the smoothed loss {change} over "
+        "a decade, no more than "
+        f"the batch-to-batch noise alone would make (3 x {noise:.3g}). Take more steps "
+        "(--steps) or a bigger batch (train.batch_size=...) for a steadier curve"
     )

@@ -16,7 +16,7 @@ from learnai_cli.engine.threads import SMALL_STEP_MACS, available_cpus, default_
 from learnai_cli.experiment import Experiment, build_experiment, build_part
 from learnai_cli.experiment.build import first_samples
 
-EXPLODED = 4.0  # the test stops once the smoothed loss is this many times its best
+EXPLODED = 4.0  # the test stops once the smoothed loss stays this many times its best for a quarter of a decade
 
 
 @dataclass
@@ -32,6 +32,16 @@ class Sweep:
     smoothed: list[float] = field(default_factory=list)  # exponential moving average, bias-corrected
     stopped: str = "end"  # end: every step ran; exploded: past EXPLODED x best; nonfinite: nan/inf
 
+    @property
+    def per_decade(self) -> float:
+        return (self.steps - 1) / max(1e-12, math.log10(self.end / self.start))
+
+    @property
+    def patience(self) -> int:
+        """Steps the loss must stay past EXPLODED x best to end the test: a quarter of a decade, so one unlucky
+        batch (a small batch's loss jumps) does not end it."""
+        return max(2, round(self.per_decade / 4))
+
     def lr_at(self, step: int) -> float:
         return self.start * (self.end / self.start) ** (step / max(1, self.steps - 1))
 
@@ -39,8 +49,7 @@ class Sweep:
 def smoothing(start: float, end: float, steps: int) -> float:
     """The moving average's beta: it averages over about a quarter of a decade of lr, however dense the sweep, so
     its lag stays a fixed fraction of a decade (at the default 200 steps over 8 decades: about 6 steps, beta 0.84)."""
-    per_decade = (steps - 1) / max(1e-12, math.log10(end / start))
-    return 1.0 - 1.0 / max(2.0, per_decade / 4)
+    return 1.0 - 1.0 / max(2.0, Sweep(start, end, steps, 0.0).per_decade / 4)
 
 
 def range_test(experiment_config: ExperimentConfig, start: float, end: float, steps: int) -> Sweep:
@@ -62,7 +71,7 @@ def range_test(experiment_config: ExperimentConfig, start: float, end: float, st
 def _train(experiment: Experiment, optimizer: torch.optim.Optimizer, sweep: Sweep) -> None:
     settings = experiment.experiment_config.train
     scaler = grad_scaler(experiment.device, settings.precision)
-    model, average, best = experiment.model, 0.0, math.inf
+    model, average, best, above = experiment.model, 0.0, math.inf, 0
     model.train()
     batches = _endless(experiment)
     for step in range(sweep.steps):
@@ -86,7 +95,8 @@ def _train(experiment: Experiment, optimizer: torch.optim.Optimizer, sweep: Swee
         sweep.losses.append(loss)
         sweep.smoothed.append(smoothed)
         best = min(best, smoothed)
-        if smoothed > EXPLODED * best:
+        above = above + 1 if smoothed > EXPLODED * best else 0
+        if above >= sweep.patience:
             sweep.stopped = "exploded"
             return
 
