@@ -161,3 +161,34 @@ def test_the_rule_finds_a_clean_descent_and_declines_flat_and_noisy_curves():
     assert spiky.suggested_lr is None, spiky
     short = read_curve(*_sweep(descent, steps=200)[:1], [0.5] * 3, [0.5] * 3, 0.8, stopped="exploded")
     assert short.suggested_lr is None and "too few" in short.reason
+
+
+STOPPING_LOSS = """
+import torch
+
+CALLS = [0]
+
+
+def mse_then_ctrl_c(outputs, targets):
+    '''MSE, until the 30th call, where the user presses Ctrl-C (as KeyboardInterrupt arrives in Python).'''
+    CALLS[0] += 1
+    if CALLS[0] == 30:
+        raise KeyboardInterrupt
+    return torch.nn.functional.mse_loss(outputs, targets)
+"""
+
+
+def test_an_interrupted_sweep_exits_130_and_writes_nothing(cli, tmp_path, runs_dir):
+    (tmp_path / "stop_losses.py").write_text(STOPPING_LOSS)
+    config = tmp_path / "stopped.yaml"
+    source = GENERALFIT.read_text().replace("  name: mse", "  name: stop_losses.py:mse_then_ctrl_c")
+    config.write_text("plugins: [stop_losses.py]\n" + source)
+    result = cli("lr-find", config, "--json")
+    assert result.exit_code == 130 and "stopped the command before it finished" in result.stderr, result.stderr
+    assert json.loads(result.stdout)["exit_code"] == 130 and not (runs_dir / "lr_find").exists()
+
+
+def test_a_one_cycle_peak_set_by_max_lr_is_the_override_named(cli):
+    result = cli.json("lr-find", GENERALFIT, "scheduler.name=onecycle", "scheduler.max_lr=0.01", "--steps", "300")
+    assert result["override"] == f"scheduler.max_lr={result['suggested_lr']:g}", result["reason"]
+    assert result["command"].endswith(f"scheduler.name=onecycle {result['override']}")  # in place of max_lr=0.01

@@ -45,7 +45,7 @@ def read_curve(lrs: list[float], losses: list[float], smoothed: list[float], bet
     if start - smoothed[minimum] <= SUSTAINED_Z * wander:  # the lowest point is one noise alone would reach
         return Reading(None, _flat(start, smoothed[minimum], lrs, wander), minimum=minimum)
     steepest, slope = _steepest(lrs, smoothed, quarter, minimum)
-    before, after = max(0, steepest - half), min(len(smoothed) - 1, steepest + half)
+    before, after = max(0, steepest - half), min(minimum, steepest + half)  # the descent ends at the minimum
     noise = _noise(losses[before : after + 1]) * averaged
     drop = smoothed[before] - smoothed[after]
     if slope >= 0 or drop <= SUSTAINED_Z * noise:

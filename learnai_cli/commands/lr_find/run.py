@@ -39,7 +39,8 @@ def lr_find(
     reading = read_curve(sweep.lrs, sweep.losses, sweep.smoothed, sweep.beta, sweep.stopped)
     plot = _draw(sweep, reading, experiment_config.name, lr_find_plot_path(root, experiment_config.name))
     override = f"{key}={reading.suggested_lr:g}" if reading.suggested_lr is not None else None
-    train = ["learnai", "train", str(config_path), *overrides, *([override] if override else [])]
+    kept = [item for item in overrides if item.partition("=")[0].strip() != key]  # the suggestion replaces it
+    train = ["learnai", "train", str(config_path), *kept, *([override] if override else [])]
     return {
         "config": str(config_path),
         "suggested_lr": reading.suggested_lr,
