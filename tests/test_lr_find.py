@@ -36,11 +36,19 @@ def test_generalfit_suggestion_is_repeatable_and_trains_to_the_documented_result
     assert mse <= 1.2 * DOCUMENTED_GENERALFIT_MSE, mse  # as good as the shipped lr 0.01 (0.0030)
 
 
-def test_text_output_names_the_suggestion_the_override_and_the_plot(cli, runs_dir):
-    result = cli("lr-find", CONFIGS / "rnn_hello.yaml", "--steps", "120")
+def test_text_output_names_the_suggestion_the_override_and_the_plot(cli, runs_dir, tmp_path):
+    other = tmp_path / "elsewhere"
+    result = cli("lr-find", CONFIGS / "rnn_hello.yaml", "--steps", "120", "--runs-dir", other)
     assert result.exit_code == 0, result.stderr
     assert "suggested lr:" in result.stdout and "override: optimizer.lr=" in result.stdout
-    assert "try: learnai train" in result.stdout and f"plot: {runs_dir / 'lr_find'}" in result.stdout
+    assert "try: learnai train" in result.stdout and f"plot: {other / 'lr_find'}" in result.stdout
+    assert len(list((other / "lr_find").glob("*_rnn_hello.png"))) == 1 and not runs_dir.exists()
+
+
+def test_a_runs_root_that_is_a_file_is_refused_before_the_sweep(cli, tmp_path):
+    (tmp_path / "a_file").write_text("not a folder")
+    result = cli("lr-find", GENERALFIT, "--runs-dir", tmp_path / "a_file")
+    assert result.exit_code == 2 and "a_file" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_start_end_and_steps_shape_the_sweep(cli):
@@ -159,6 +167,10 @@ def test_the_rule_finds_a_clean_descent_and_declines_flat_and_noisy_curves():
     assert flat.suggested_lr is None and "never fell" in flat.reason
     spiky = read_curve(*_sweep(lambda x, rng: rng.expovariate(1.0) ** 3), stopped="end")  # heavy-tailed noise only
     assert spiky.suggested_lr is None, spiky
+    negative = read_curve(*_sweep(lambda x, rng: descent(x, rng) - 5), stopped="end")  # e.g. a Gaussian NLL
+    assert negative.suggested_lr == reading.suggested_lr
+    zero = read_curve(*_sweep(lambda x, rng: 0.0), stopped="end")  # nothing left to fall
+    assert zero.suggested_lr is None and "never fell" in zero.reason
     short = read_curve(*_sweep(descent, steps=200)[:1], [0.5] * 3, [0.5] * 3, 0.8, stopped="exploded")
     assert short.suggested_lr is None and "too few" in short.reason
 

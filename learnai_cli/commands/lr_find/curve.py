@@ -39,7 +39,7 @@ def read_curve(lrs: list[float], losses: list[float], smoothed: list[float], bet
     minimum = min(range(len(smoothed)), key=smoothed.__getitem__)
     start = sum(smoothed[:quarter]) / quarter
     averaged = math.sqrt(2 * (1 - beta) / (1 + beta))  # the noise of a difference of two moving averages, per unit
-    if smoothed[minimum] >= FLAT_FRACTION * start:
+    if start - smoothed[minimum] <= (1 - FLAT_FRACTION) * abs(start):  # abs: a loss may be negative (Gaussian NLL)
         return Reading(None, _flat(start, smoothed[minimum], lrs), minimum=minimum)
     wander = averaged * _noise(losses[: minimum + 1])
     if start - smoothed[minimum] <= SUSTAINED_Z * wander:  # the lowest point is one noise alone would reach
