@@ -1,5 +1,5 @@
 """Reading a range test's curve: the suggested lr, or the plain-words reason there is none. Pure Python (no torch),
-so the rule can be read, tested and documented on its own (docs/commands.md, "How lr-find decides").
+so the rule can be read, tested and documented on its own (docs/commands.md, "lr-find: how it decides").
 
 The rule, on the smoothed loss against log10(lr):
 1. flat: the smoothed loss never fell below 90% of where it started, or fell by no more than 3 standard
@@ -7,9 +7,10 @@ The rule, on the smoothed loss against log10(lr):
 2. the steepest descent: the least-squares slope over a quarter of a decade either side of each step, searched
    before the curve's minimum; the suggestion is the lr that point's moving average is centred on (beta / (1 -
    beta) steps earlier: an average of the past lags behind a changing loss by that many steps).
-3. noisy: that descent must be sustained: the smoothed loss half a decade past it must lie below the smoothed
-   loss half a decade before it by more than 3 standard deviations of the moving average's own noise (estimated
-   from the step-to-step differences of the raw losses there); a dip that noise could make is not a suggestion.
+3. noisy: that descent must be sustained: the smoothed loss half a decade past it (or at the minimum, if nearer)
+   must lie below the smoothed loss half a decade before it by more than 3 standard deviations of the moving
+   average's own noise (estimated from the step-to-step differences of the raw losses there); a dip that noise
+   could make is not a suggestion.
 """
 
 from __future__ import annotations
