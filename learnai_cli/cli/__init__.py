@@ -21,6 +21,7 @@ from learnai_cli.cli import (
     exiting,
     export,
     init,
+    lr_find,
     plot,
     predict,
     runs,
@@ -76,6 +77,7 @@ app.command(cls=Command)(export.export)
 app.command(cls=Command)(plot.plot)
 app.command(cls=Command)(sweep.sweep)
 app.command(cls=Command)(tune.tune)
+app.command("lr-find", cls=Command)(lr_find.lr_find)
 app.command("runs", cls=Command)(runs.list_runs)
 app.command(cls=Command)(runs.show)
 app.command(cls=Command)(diff.diff)

@@ -72,3 +72,18 @@ def study_dir(root: Path, name: str) -> Path:
 def runs_root(option: str | Path | None) -> Path:
     """--runs-dir, else $LEARNAI_RUNS_DIR, else ./runs."""
     return Path(option or os.environ.get("LEARNAI_RUNS_DIR") or DEFAULT_RUNS_DIR)
+
+
+# `learnai lr-find`: its plots, one per call, in a folder of the runs root (never inside a run).
+LR_FIND_DIR = "lr_find"
+
+
+def lr_find_plot_path(root: Path, name: str) -> Path:
+    """runs/lr_find/<YYYY-mm-dd_HH-MM-SS>_<name>[_<n>].png: a name no earlier call's plot has (nothing is created)."""
+    stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    folder = root / LR_FIND_DIR
+    for attempt in range(1, 1000):
+        path = folder / f"{stamp}_{name}{'' if attempt == 1 else f'_{attempt}'}.png"
+        if not path.exists():
+            return path
+    raise UsageError(f"cannot find a free name for the lr-find plot in {folder}")
