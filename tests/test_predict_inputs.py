@@ -40,7 +40,7 @@ def test_predict_reads_a_name_as_the_training_names_were_read(cli, tmp_path):
         "data.test_split=2",
         "train.epochs=2",
         "train.batch_size=4",
-    )["run_id"]  # fmt: the long override list reads best one per line
+    )["run_id"]
     plain = cli.json("predict", run_id, "Nakamura")["top"]
     for variant in ("Nakamura ", " Nakamura", "Nakamura\t", "Nakamura   "):
         result = cli.json("predict", run_id, variant)
@@ -109,3 +109,30 @@ def test_an_image_unlike_the_training_images_is_warned_about(cli, tmp_path, capl
     Image.fromarray(np.full((16, 16), 128, dtype=np.uint8)).save(gray)
     shown = cli("predict", run_id, gray)
     assert shown.exit_code == 0 and "much flatter than every training image" in caplog.text  # stderr, out of process
+
+
+def test_an_inverted_digit_is_warned_about_for_an_mnist_run(cli, tmp_path, caplog):
+    """The issue's example: MNIST-like digits (light strokes on black); a black-on-white digit gets a warning."""
+    from learnai_cli.data.idx import write_mnist_folder
+
+    rng = np.random.default_rng(1)
+    images = np.zeros((80, 28, 28), dtype=np.uint8)
+    for image in images:
+        column = rng.integers(8, 20)
+        image[4:24, column : column + 3] = rng.integers(180, 256)
+    write_mnist_folder(tmp_path / "mnist", images, np.arange(80) % 10, images[:20], np.arange(20) % 10)
+    run_id = cli.json(
+        "train",
+        CONFIGS / "mnist_basic_cnn.yaml",
+        f"data.root={tmp_path / 'mnist'}",
+        "data.download=false",
+        "data.val_split=10",
+        "train.epochs=1",
+        "train.batch_size=16",
+    )["run_id"]
+    digit, inverted = tmp_path / "digit.png", tmp_path / "inverted.png"
+    Image.fromarray(images[3]).save(digit)
+    Image.fromarray(255 - images[3]).save(inverted)
+    assert cli.json("predict", run_id, digit)["warnings"] == []
+    (warning,) = cli.json("predict", run_id, inverted)["warnings"]
+    assert "much brighter than every training image" in warning and "dark strokes on a light background" in warning

@@ -164,8 +164,9 @@ def _training_sample(train):
 
     inputs = getattr(train, "inputs", None)
     try:
-        if inputs is not None:
-            return inputs[torch.linspace(0, len(inputs) - 1, min(len(inputs), SAMPLE_ROWS)).long()]
+        if inputs is not None:  # in memory: rows of features, or images decoded once (data.memory_budget_mb)
+            wanted = SAMPLE_ROWS if inputs.dim() == 2 else SAMPLE_IMAGES
+            return inputs[torch.linspace(0, len(inputs) - 1, min(len(inputs), wanted)).long()]
         count = len(train)
         chosen = torch.linspace(0, count - 1, min(count, SAMPLE_IMAGES)).long().tolist() if count else []
         samples = [train[i][0] for i in chosen]
