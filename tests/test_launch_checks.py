@@ -22,6 +22,7 @@ LINEAR = CONFIGS / "linear_regression.yaml"
         (["--nproc-per-node", "2", "--nnodes", "2", "--node-rank", "2"], "the node ranks are 0..1"),
         (["--nproc-per-node", "2", "--master-port", "70000"], "is not a port"),
         (["train.loggers=[nonsense]", "--nproc-per-node", "2"], "train.loggers"),
+        (["model.n_in=3", "--nproc-per-node", "2"], "does not fit data"),  # found on one batch, before launching
     ],
 )
 def test_a_distributed_launch_that_cannot_work_is_one_message_and_exit_2(cli, arguments, expected):

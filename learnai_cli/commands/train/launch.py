@@ -57,6 +57,23 @@ def check_before_launch(
     require_loggers(checked.train.loggers)
     _check_batch_size(checked.train.batch_size, processes)
     _check_gpus_for(checked, processes.nproc_per_node)
+    _check_model_fits_data(checked)
+
+
+def _check_model_fits_data(experiment_config) -> None:
+    """The model, loss and data fit together (one batch through the model, as `learnai config` checks): on the CPU,
+    with the data read as the workers will but not decoded into memory, so a misfit is one message here and not one
+    per worker. Data not on this machine yet is left to the workers (rank 0 downloads it)."""
+    from learnai_cli import config as config_module
+    from learnai_cli.errors import DataNotHere
+    from learnai_cli.experiment import build_experiment
+
+    resolved = experiment_config.to_dict()  # its paths are absolute already
+    resolved = {**resolved, "device": "cpu", "data": {**resolved["data"], "memory_budget_mb": 0}}
+    try:
+        build_experiment(config_module.validate(resolved, source="the config"), with_optimizer=False)
+    except DataNotHere:
+        return
 
 
 def _check_nodes(processes: Processes) -> None:
