@@ -23,10 +23,12 @@ LINEAR = CONFIGS / "linear_regression.yaml"
         (["--nproc-per-node", "2", "--master-port", "70000"], "is not a port"),
         (["train.loggers=[nonsense]", "--nproc-per-node", "2"], "train.loggers"),
         (["model.n_in=3", "--nproc-per-node", "2"], "does not fit data"),  # found on one batch, before launching
+        (["data.n=20", "train.batch_size=32", "--nproc-per-node", "2"], "is more than the 16 training samples"),
+        (["data.n=20", "train.batch_size=32", "--nproc-per-node", "2"], "use train.batch_size=16 or less"),
     ],
 )
 def test_a_distributed_launch_that_cannot_work_is_one_message_and_exit_2(cli, arguments, expected):
-    result = cli("train", LINEAR, "data.n=64", *arguments)
+    result = cli("train", LINEAR, "data.n=64", *arguments)  # a later data.n wins
     assert result.exit_code == 2, result.output
     assert expected in result.stderr
     assert result.stderr.count("error:") == 1 and "Traceback" not in result.stderr

@@ -57,10 +57,10 @@ def check_before_launch(
     require_loggers(checked.train.loggers)
     _check_batch_size(checked.train.batch_size, processes)
     _check_gpus_for(checked, processes.nproc_per_node)
-    _check_model_fits_data(checked)
+    _check_model_fits_data(checked, processes)
 
 
-def _check_model_fits_data(experiment_config) -> None:
+def _check_model_fits_data(experiment_config, processes: Processes) -> None:
     """The model, loss and data fit together (one batch through the model, as `learnai config` checks): on the CPU,
     with the data read as the workers will but not decoded into memory, so a misfit is one message here and not one
     per worker. Data not on this machine yet is left to the workers (rank 0 downloads it)."""
@@ -71,9 +71,20 @@ def _check_model_fits_data(experiment_config) -> None:
     resolved = experiment_config.to_dict()  # its paths are absolute already
     resolved = {**resolved, "device": "cpu", "data": {**resolved["data"], "memory_budget_mb": 0}}
     try:
-        build_experiment(config_module.validate(resolved, source="the config"), with_optimizer=False)
+        experiment = build_experiment(config_module.validate(resolved, source="the config"), with_optimizer=False)
     except DataNotHere:
         return
+    samples, batch = len(experiment.data.train), experiment_config.train.batch_size
+    if samples < batch:  # each process drops its partial last batch: no step would ever be taken
+        world = processes.nproc_per_node * processes.nnodes
+        fits = samples // world * world
+        raise ConfigError(
+            f"train.batch_size={batch} is more than the {samples} training samples: with several processes the "
+            f"partial last batch is dropped, so no training step would be taken; use train.batch_size={fits} or "
+            "less (a multiple of the process count), or train in one process"
+            if fits
+            else f"the {samples} training samples are fewer than the {world} processes: train in one process"
+        )
 
 
 def _check_nodes(processes: Processes) -> None:
