@@ -232,7 +232,7 @@ def warn_if_source_changed(run: RunDir, meta: dict[str, Any], experiment_config,
     shown = "; ".join(f"{key}: {short_repr(old)} here, {short_repr(new)} in the file" for key, old, new in differ[:6])
     more = f"; and {len(differ) - 6} more" if len(differ) > 6 else ""
     epochs = (
-        " (train.epochs can be raised: learnai train --resume RUN train.epochs=N)"
+        f" (train.epochs can be raised: learnai train --resume {run.id} train.epochs=N)"
         if any(key == EPOCHS_KEY for key, _, _ in differ)
         else ""
     )
