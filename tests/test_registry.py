@@ -8,6 +8,7 @@ import torch
 from learnai_cli import registry
 from learnai_cli.errors import ConfigError
 from learnai_cli.registry import Registry
+from tests.conftest import CONFIGS
 
 
 def make_registry() -> Registry:
@@ -133,3 +134,37 @@ def test_any_exception_from_a_builder_is_a_build_failure_naming_it():
 def test_a_reference_must_be_checked_by_a_config_before_it_is_built():
     with pytest.raises(ConfigError, match="was not checked"):
         registry.LOSSES.get("subprocess:Popen")
+
+
+@pytest.mark.parametrize(
+    "override, expected",
+    [
+        ("optimizer.name=SGD", "unknown optimizer 'SGD'. Did you mean 'sgd'?"),
+        ("optimizer.name=Adam", "Did you mean 'adam'?"),
+        ("optimizer.name=SDG", "Did you mean 'sgd'?"),  # a typo in another case
+        ("optimizer.learning_rate=0.1", "optimizer.learning_rate: unknown argument for sgd. Did you mean 'lr'?"),
+        ("optimizer.LR=0.1", "Did you mean 'lr'?"),
+        ("optimizer.L2=0.1", "Did you mean 'weight_decay'?"),
+        ("loss.name=crossentropy", "unknown loss 'crossentropy'. Did you mean 'cross_entropy'?"),
+        ("loss.name=CrossEntropyLoss", "Did you mean 'cross_entropy'?"),
+        ("loss.name=MSELoss", "Did you mean 'mse'?"),
+        ("loss.name=BCEWithLogitsLoss", "Did you mean 'bce_with_logits'?"),
+        ("scheduler.name=StepLR", "Did you mean 'step'?"),
+        ("scheduler.name=ReduceLROnPlateau", "Did you mean 'reduce_on_plateau'?"),
+        ("model.name=MLP", "unknown model 'MLP'. Did you mean 'mlp'?"),
+        ("model.num_classes=3", "unknown argument for mlp. Did you mean 'out_features'?"),
+        ("model.activation=ReLU", "(got 'ReLU'). Did you mean 'relu'?"),
+        ("model.activation=Leaky-ReLU", "Did you mean 'leaky_relu'?"),
+        ("train.Epochs=3", "train.Epochs: unknown key. Did you mean 'epochs'?"),
+        ("train.learning_rate=0.1", "It is an optimizer setting: set optimizer.lr."),
+        ("train.momentum=0.9", "set optimizer.momentum."),
+    ],
+)
+def test_did_you_mean_knows_case_and_synonyms(cli, override, expected):
+    result = cli("config", CONFIGS / "toy_classes.yaml", override)
+    assert result.exit_code == 2 and expected in result.stderr, result.stderr
+
+
+def test_an_unrelated_name_gets_no_guess(cli):
+    result = cli("config", CONFIGS / "toy_classes.yaml", "optimizer.name=banana", "model.activation=nonsense")
+    assert result.exit_code == 2 and "Did you mean" not in result.stderr

@@ -117,8 +117,8 @@ def train(
             from learnai_cli.commands.train import launch
 
             root = runs_root(runs_dir)
-            launch.check_before_launch(config_path, overrides or [], plugin or [], resume, root, nproc_per_node)
             processes = launch.Processes(nproc_per_node, nnodes, node_rank, master_addr, master_port)
+            launch.check_before_launch(config_path, overrides or [], plugin or [], resume, root, processes)
             raise typer.Exit(launch.launch(sys.argv[1:], processes))
         interactive = sys.stderr.isatty() and not json_output and not no_progress
         plot_process.start_early()  # its matplotlib import overlaps this process's import of torch

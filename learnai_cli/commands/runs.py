@@ -39,11 +39,15 @@ def _evaluation(run: RunDir, report: Path) -> dict[str, Any]:
     from learnai_cli.rundir.status import stale_evaluation
 
     result = read_json(report)
+    metrics = result.get("metrics")  # a damaged result shows what of it is readable: names with numbers
+    metrics = (
+        {str(k): v for k, v in metrics.items() if isinstance(v, (int, float))} if isinstance(metrics, dict) else {}
+    )
     return {
-        "split": result.get("split"),
-        "checkpoint": result.get("checkpoint"),
+        "split": result.get("split") if isinstance(result.get("split"), str) else None,
+        "checkpoint": result.get("checkpoint") if isinstance(result.get("checkpoint"), str) else None,
         "checkpoint_epoch": result.get("checkpoint_epoch"),
-        "metrics": result.get("metrics"),
+        "metrics": metrics,
         "stale": stale_evaluation(run, result, run.meta(strict=False)),
     }
 

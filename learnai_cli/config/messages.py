@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from learnai_cli.errors import clip, did_you_mean, short_repr
+from learnai_cli.errors import clip, short_repr
+from learnai_cli.registry.suggestions import SYNONYMS, suggestion
 
 __all__ = ["describe_schema_error", "located", "kind_of"]
 
@@ -20,7 +21,8 @@ def describe_schema_error(error: dict, origins: dict[str, str], sections: dict[s
         valid = list(sections[parent].model_fields) if parent in sections else []
         listing = f" Valid keys{' in ' + parent if parent else ''}: {', '.join(valid)}" if valid else ""
         what = "section" if not parent else "key"
-        return located(path, f"unknown {what}.{did_you_mean(clip(key), valid)}{listing}", origins)
+        hint = suggestion(clip(key), valid) or _elsewhere(key, parent)
+        return located(path, f"unknown {what}.{hint}{listing}", origins)
     if error["type"] == "missing":
         return located(path, "required key is missing", origins)
     if error["type"] == "string_pattern_mismatch" and path == "device":
@@ -35,6 +37,21 @@ def describe_schema_error(error: dict, origins: dict[str, str], sections: dict[s
         return located(path, _not_a_section(path, error.get("input"), sections), origins)
     message = error["msg"].removeprefix("Value error, ")
     return located(path, f"{message} (got {short_repr(error.get('input'))})", origins)
+
+
+# Optimizer settings people put beside the other training settings: (folded key, the key it belongs to).
+_OPTIMIZER_KEYS = ("lr", "momentum", "weight_decay", "betas", "eps", "nesterov")
+
+
+def _elsewhere(key: str, parent: str) -> str:
+    """' It belongs in optimizer: optimizer.lr' for train.learning_rate and the like; else ''."""
+    folded = key.casefold().replace("-", "").replace("_", "")
+    found = SYNONYMS.get(folded, folded)
+    found = found if isinstance(found, str) else found[0]
+    owner = next((name for name in _OPTIMIZER_KEYS if name.replace("_", "") == found.replace("_", "")), None)
+    if owner is None or parent == "optimizer":
+        return ""
+    return f" It is an optimizer setting: set optimizer.{owner}."
 
 
 def _not_a_section(path: str, given: Any, sections: dict[str, Any]) -> str:

@@ -54,9 +54,17 @@ def encode_characters(text: str, vocabulary: list[str], example: str) -> torch.T
     return torch.tensor([[vocabulary.index(c) for c in text]])
 
 
+def normalise_name(name: str) -> str:
+    """A surname as the names datasets read it, for training and for `predict` alike (the one place this is done):
+    accents folded to ASCII (é -> e), characters the vocabulary lacks dropped (a whitespace character becomes a
+    space), spaces at either end removed and runs of spaces made one (the shipped files have trailing spaces)."""
+    kept = "".join(c if c in NAME_CHARACTERS else " " if c.isspace() else "" for c in _folded(name))
+    return " ".join(kept.split())
+
+
 def encode_name(name: str) -> list[int]:
-    """A surname as character indices (1-based; accents folded to ASCII, other characters dropped)."""
-    return [NAME_CHARACTERS.index(c) + 1 for c in _folded(name) if c in NAME_CHARACTERS]
+    """A surname as character indices (1-based), after normalise_name."""
+    return [NAME_CHARACTERS.index(c) + 1 for c in normalise_name(name)]
 
 
 def _folded(name: str) -> str:
@@ -65,14 +73,15 @@ def _folded(name: str) -> str:
 
 
 def encode_name_input(text: str) -> torch.Tensor:
-    """For `learnai predict`: a surname as a batch of one sequence of character indices."""
+    """For `learnai predict`: a surname as a batch of one sequence of character indices, prepared as the training
+    names were (normalise_name)."""
     encoded = encode_name(text)
     if not any(c in string.ascii_letters for c in _folded(text)):  # spaces and punctuation alone are no name
         raise UsageError(
             f"'{text}' has no letters this model knows: a surname is written in ASCII letters (accents "
             "are folded away), with space and .,;'- allowed between them, e.g. 'Nakamura'"
         )
-    dropped = sorted(set(_folded(text)) - set(NAME_CHARACTERS))
+    dropped = sorted(c for c in set(_folded(text)) - set(NAME_CHARACTERS) if not c.isspace())
     if dropped:  # not silently: say what the model was given instead
         read = "".join(NAME_CHARACTERS[index - 1] for index in encoded)
         logger.warning(f"predicting for {read!r}: the model has no letter for {', '.join(map(repr, dropped))}")
@@ -96,7 +105,7 @@ def read_names(folder: Optional[str]) -> tuple[list[list[int]], list[int], list[
     sequences, labels = [], []
     for label, path in enumerate(files):
         for line in path.read_text(encoding="utf-8").splitlines():
-            encoded = encode_name(line.strip())
+            encoded = encode_name(line)
             if encoded:
                 sequences.append(encoded)
                 labels.append(label)

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import math
 import zlib
 from importlib import resources
 from pathlib import Path
-from typing import Optional
+from typing import Literal, Optional
 
 import numpy as np
 import torch
 
 from learnai_cli.data.splits import FLOAT32_MAX, DatasetSplits, TensorSplit
 from learnai_cli.errors import DataError, DataNotHere, clip, short_repr
+from learnai_cli.log import logger
 from learnai_cli.registry import DATASETS
 
 
@@ -88,14 +90,65 @@ def _cell_problem(cell: str) -> str | None:
     return None
 
 
+DIABETES_FEATURES = ["pregnancies", "glucose", "blood_pressure", "skin_thickness", "insulin", "bmi", "pedigree", "age"]
+# SHA-256 of the numbers (float32, row by row) of the two diabetes files known to learnai, whatever their compression
+# or line endings: the copy shipped here (1 = diabetes) and the course curriculum's (0 = diabetes; builtin/README.md).
+KNOWN_DIABETES_FILES = {
+    "3fbef9935b2398843ef1fb3acb4539e2cb618683770f7a6b4d9a23a6c00265c9": ("learnai's shipped diabetes data", 1),
+    "5e8ed3431dd0d8919154a45a779a84b6c9955890fd5324f4259ee2f9bc674ae4": ("the course's diabetes.csv", 0),
+}
+
+
 @DATASETS.register("diabetes", task="binary", paths=("path",))
-def diabetes(path: Optional[str] = None) -> DatasetSplits:
+def diabetes(path: Optional[str] = None, positive_label: Optional[Literal[0, 1]] = None) -> DatasetSplits:
     """758 patients, 8 normalised features, label 1 = diabetes, 0 = no diabetes (shipped; path= overrides).
 
-    The shipped file is the curriculum's with its inverted label flipped back (see builtin/README.md).
+    positive_label: which value of a path= file's last column means diabetes. Left out, the two known files (the
+    shipped one and the course's, whose labels are inverted: see builtin/README.md) are recognised by their
+    contents; any other file is read with 1 = diabetes. Either way the model's output is the chance of diabetes.
     """
     source = Path(path) if path else resources.files("learnai_cli.data.builtin") / "diabetes.csv.gz"
     table = read_numeric_csv(source)
+    labels = table[:, -1]
+    if not np.isin(labels, (0.0, 1.0)).all():
+        row = int(np.flatnonzero(~np.isin(labels, (0.0, 1.0)))[0]) + 1
+        raise DataError(
+            f"CSV {_shown(source)}: row {row}: the last column is the label and must be 0 or 1 "
+            f"(got {labels[row - 1]:g})"
+        )
+    positive = _diabetes_label(table, positive_label, str(source) if path else None)
     inputs = torch.from_numpy(table[:, :-1].copy())
-    targets = torch.from_numpy(table[:, -1:].copy())
-    return DatasetSplits(train=TensorSplit(inputs, targets), class_names=["no diabetes", "diabetes"])
+    targets = torch.from_numpy((labels if positive == 1 else 1 - labels)[:, None].copy())  # inside: 1 = diabetes
+    names = DIABETES_FEATURES if inputs.shape[1] == len(DIABETES_FEATURES) else None
+    info = {"positive_label": positive, **({"feature_columns": names} if names else {})}
+    return DatasetSplits(train=TensorSplit(inputs, targets), class_names=["no diabetes", "diabetes"], info=info)
+
+
+def _diabetes_label(table: np.ndarray, asked: Optional[int], path: Optional[str]) -> int:
+    """The label value that means diabetes: the config's, checked against a file recognised by its contents."""
+    from learnai_cli.registry import ArgumentError
+
+    known = KNOWN_DIABETES_FILES.get(hashlib.sha256(np.ascontiguousarray(table).tobytes()).hexdigest())
+    if known is not None:
+        what, value = known
+        if asked is not None and asked != value:
+            raise ArgumentError(
+                "positive_label",
+                f"{'data.path' if path else 'the data'} is {what} (recognised by its contents), where {value} means "
+                "diabetes; "
+                f"positive_label={asked} would call every diabetic patient 'no diabetes': leave positive_label out, "
+                f"or set it to {value}",
+            )
+        if path is not None:
+            logger.info(
+                f"data.path is {what} (recognised by its contents): label {value} means diabetes there, and is read "
+                "so (the model's output is the chance of diabetes)"
+            )
+        return value
+    if asked is None:
+        logger.info(
+            f"data.path {clip(path or '', 200)}: label 1 is read as diabetes and 0 as no diabetes; if 0 means diabetes "
+            "in this file, set data.positive_label: 0"
+        )
+        return 1
+    return asked

@@ -15,6 +15,7 @@ from matplotlib.ticker import MaxNLocator
 
 from learnai_cli.atomic import read_json, read_jsonl, write_atomic
 from learnai_cli.errors import UsageError
+from learnai_cli.log import logger
 from learnai_cli.rundir import RunDir
 
 matplotlib.rcParams["text.parse_math"] = False  # names are drawn as written: "a$_$b" is a class, not maths
@@ -232,13 +233,46 @@ def plot_run(run: RunDir, normalize: bool | None = None) -> list[Path]:
 
 
 def plot_evaluation(run: RunDir, report: Path, normalize: bool | None = None) -> list[Path]:
-    """The confusion matrix of one evaluation result (eval/<split>-<checkpoint>.json); none for a regression."""
+    """The confusion matrix of one evaluation result (eval/<split>-<checkpoint>.json); none for a regression, and
+    none, with a warning, for a damaged result (its matrix or class names of the wrong shape)."""
     evaluation = read_json(report)
     if not evaluation.get("confusion_matrix"):
         return []
-    title = f"{run.id} ({evaluation.get('split', '?')} split, {Path(evaluation.get('checkpoint', '?')).stem})"
-    figure = confusion_figure(evaluation["confusion_matrix"], evaluation["class_names"], title, normalize)
+    matrix, names = evaluation["confusion_matrix"], evaluation.get("class_names")
+    problem = confusion_problem(matrix, names)
+    if problem:
+        logger.warning(
+            f"{report} is damaged ({problem}): its confusion matrix is not drawn; `learnai eval {run.id}` "
+            "writes the result again"
+        )
+        return []
+    title = f"{run.id} ({_text(evaluation.get('split'))} split, {Path(_text(evaluation.get('checkpoint'))).stem})"
+    figure = confusion_figure(matrix, [str(name) for name in names], title, normalize)
     return [save_figure(figure, run.confusion_plot(report))]
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) and value else "?"
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+
+
+def confusion_problem(matrix: Any, names: Any) -> str | None:
+    """What makes an eval result's confusion matrix undrawable, or None: it must be a square list of lists of
+    counts with one class name per row."""
+    if not isinstance(matrix, list) or not all(isinstance(row, list) for row in matrix):
+        return "confusion_matrix is not a list of rows"
+    if any(len(row) != len(matrix) for row in matrix):
+        return f"confusion_matrix is not square ({len(matrix)} rows of {sorted({len(row) for row in matrix})} counts)"
+    if not all(_count(value) for row in matrix for value in row):
+        return "confusion_matrix holds a value that is not a count"
+    if not isinstance(names, list) or len(names) != len(matrix):
+        return f"class_names is not a list of {len(matrix)} names, one per row"
+    if not all(isinstance(name, (str, int, float)) and not isinstance(name, bool) for name in names):
+        return "class_names holds a value that is not a name"
+    return None
 
 
 # The curriculum's loss-landscape data: y = 2x on three points.
@@ -267,11 +301,39 @@ def landscape_figure(x, y, title: str):
     return figure
 
 
-def read_predictions(run: RunDir) -> tuple[dict, list[dict]]:
-    """The grid and data header, and one record per epoch, from predictions.jsonl (train.record_predictions)."""
+def read_predictions(run: RunDir) -> tuple[dict | None, list[dict]]:
+    """The grid and data header, and one record per epoch, from predictions.jsonl (train.record_predictions); a
+    damaged header (no usable grid) or epoch record (no curve over the grid) is left out with a warning."""
     records = read_jsonl(run.predictions_path)
     header = next((r for r in records if r.get("type") == "grid"), None)
-    return header, [r for r in records if r.get("type") == "epoch"]
+    if header is not None and _header_problem(header):
+        logger.warning(f"{run.predictions_path}: its grid record is damaged ({_header_problem(header)}): no animation")
+        return None, []
+    epochs = [r for r in records if r.get("type") == "epoch"]
+    width = len(header["x"]) if header else 0
+    usable = [r for r in epochs if _numbers(r.get("y"), width) and isinstance(r.get("epoch"), int)]
+    if len(usable) < len(epochs):
+        logger.warning(
+            f"{run.predictions_path}: {len(epochs) - len(usable)} epoch record(s) are damaged (no epoch number, or "
+            f"not {width} predictions over the grid) and were left out"
+        )
+    return header, usable
+
+
+def _numbers(values: Any, count: int | None = None) -> bool:
+    """A list of finite numbers (of `count` of them, when given)."""
+    if not isinstance(values, list) or (count is not None and len(values) != count):
+        return False
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values)
+
+
+def _header_problem(header: dict) -> str | None:
+    for key in ("x", "data_x", "data_y"):
+        if not _numbers(header.get(key)):
+            return f"'{key}' is not a list of numbers"
+    if len(header["data_x"]) != len(header["data_y"]):
+        return "data_x and data_y differ in length"
+    return None
 
 
 def _fit_axes(axis, header: dict, epoch: dict):

@@ -15,7 +15,8 @@ from typing import Any, Callable, Sequence
 
 from pydantic import ConfigDict, ValidationError, create_model
 
-from learnai_cli.errors import ConfigError, LearnaiError, clip, did_you_mean, short_repr
+from learnai_cli.errors import ConfigError, LearnaiError, clip, short_repr
+from learnai_cli.registry.suggestions import suggestion
 from learnai_cli.registry.value_types import (  # re-exported: plugins annotate their builders with them
     NumberOrInfinity,
     merged_union_errors,
@@ -181,7 +182,7 @@ class Registry:
 
     def unknown_name_message(self, name: str) -> str:
         names = self.names()
-        return f"unknown {self.kind} '{clip(name)}'.{did_you_mean(name[:200], names)} Valid: {', '.join(names)}"
+        return f"unknown {self.kind} '{clip(name)}'.{suggestion(name, names)} Valid: {', '.join(names)}"
 
     def check(self, name: str, kwargs: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         """Validate kwargs against the builder's signature.
@@ -282,11 +283,16 @@ def _describe_argument_error(entry: Entry, error: dict) -> tuple[str, str]:
     if error["type"] == "extra_forbidden":
         listing = ", ".join(valid) if valid else "(it takes no arguments)"
         return argument, (
-            f"unknown argument for {entry.name}.{did_you_mean(str(error['loc'][0]), valid)} Valid: {listing}"
+            f"unknown argument for {entry.name}.{suggestion(str(error['loc'][0]), valid)} Valid: {listing}"
         )
     if error["type"] == "missing":
         return argument, f"required argument of {entry.name} is missing"
-    return argument, f"{error['msg'].removeprefix('Value error, ')} (got {short_repr(error['input'])})"
+    hint = ""
+    if error["type"] == "literal_error" and isinstance(error["input"], str):  # activation: ReLU
+        hint = suggestion(error["input"], re.findall(r"'([^']*)'", str((error.get("ctx") or {}).get("expected"))))
+    return argument, f"{error['msg'].removeprefix('Value error, ')} (got {short_repr(error['input'])}).{hint}".rstrip(
+        "."
+    )
 
 
 def _is_path_type(annotation: Any) -> bool:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from learnai_cli.errors import UsageError
+from learnai_cli.errors import ConfigError, UsageError
 
 DISTRIBUTED_FLAGS = ("--nproc-per-node", "--nnodes", "--node-rank", "--master-addr", "--master-port")
 
@@ -31,20 +31,84 @@ def check_before_launch(
     plugin_specs: list[str],
     resume: Optional[str],
     root: Path,
-    nproc_per_node: int,
+    processes: Processes,
 ) -> None:
-    """A bad config or run is reported once with exit 2, instead of by every worker and then by torchrun."""
+    """Everything that can be checked before torchrun starts a worker is checked here, once: a bad config, run,
+    batch size or node layout is one message with exit 2, instead of one per worker followed by torchrun's own
+    noise and exit 1."""
     from learnai_cli import config as config_module
     from learnai_cli import rundir
+    from learnai_cli.recorders.loggers import require_loggers
 
+    _check_nodes(processes)
     if resume is not None:
+        from learnai_cli.commands.train.resume import check_resumable
+
         run = rundir.resolve(root, resume)
-        checked = config_module.validate(run.read_config(), source=str(run.config_path), base_dir=run.path)
+        with run.lock():  # released before the workers start: rank 0 takes it again
+            check_resumable(run, extending=bool(overrides))
+        checked = config_module.validate(
+            run.read_config(), source=str(run.config_path), overrides=list(overrides), base_dir=run.path
+        )
     elif config_path is None:
         raise UsageError("give a CONFIG file to train (e.g. configs/linear_regression.yaml), or --resume RUN_ID")
     else:
         checked = config_module.load(config_path, overrides, plugins=plugin_specs)
-    _check_gpus_for(checked, nproc_per_node)
+    require_loggers(checked.train.loggers)
+    _check_batch_size(checked.train.batch_size, processes)
+    _check_gpus_for(checked, processes.nproc_per_node)
+    _check_model_fits_data(checked, processes)
+
+
+def _check_model_fits_data(experiment_config, processes: Processes) -> None:
+    """The model, loss and data fit together (one batch through the model, as `learnai config` checks): on the CPU,
+    with the data read as the workers will but not decoded into memory, so a misfit is one message here and not one
+    per worker. Data not on this machine yet is left to the workers (rank 0 downloads it)."""
+    from learnai_cli import config as config_module
+    from learnai_cli.errors import DataNotHere
+    from learnai_cli.experiment import build_experiment
+
+    resolved = experiment_config.to_dict()  # its paths are absolute already
+    resolved = {**resolved, "device": "cpu", "data": {**resolved["data"], "memory_budget_mb": 0}}
+    try:
+        experiment = build_experiment(config_module.validate(resolved, source="the config"), with_optimizer=False)
+    except DataNotHere:
+        return
+    samples, batch = len(experiment.data.train), experiment_config.train.batch_size
+    if samples < batch:  # each process drops its partial last batch: no step would ever be taken
+        world = processes.nproc_per_node * processes.nnodes
+        fits = samples // world * world
+        raise ConfigError(
+            f"train.batch_size={batch} is more than the {samples} training samples: with several processes the "
+            f"partial last batch is dropped, so no training step would be taken; use train.batch_size={fits} or "
+            "less (a multiple of the process count), or train in one process"
+            if fits
+            else f"the {samples} training samples are fewer than the {world} processes: train in one process"
+        )
+
+
+def _check_nodes(processes: Processes) -> None:
+    if processes.node_rank >= processes.nnodes:
+        raise UsageError(
+            f"--node-rank {processes.node_rank}: with --nnodes {processes.nnodes} the node ranks are "
+            f"0..{processes.nnodes - 1}; give each machine its own rank in that range"
+        )
+    if not 1 <= processes.master_port <= 65535:
+        raise UsageError(f"--master-port {processes.master_port} is not a port: use a free port in 1..65535")
+
+
+def _check_batch_size(batch_size: int, processes: Processes) -> None:
+    """train.batch_size is the global batch: each of the job's processes takes an equal share of it."""
+    world = processes.nproc_per_node * processes.nnodes
+    if batch_size % world == 0:
+        return
+    nodes = f" ({processes.nproc_per_node} per node on {processes.nnodes} nodes)" if processes.nnodes > 1 else ""
+    lower, upper = batch_size // world * world, (batch_size // world + 1) * world
+    suggestion = f"train.batch_size={lower} or {upper}" if lower else f"train.batch_size={upper}"
+    raise ConfigError(
+        f"train.batch_size={batch_size} is the global batch, shared equally by the {world} processes{nodes}: it must "
+        f"divide by {world}; use {suggestion}, or a number of processes that divides {batch_size}"
+    )
 
 
 def _check_gpus_for(experiment_config, nproc_per_node: int) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from learnai_cli.commands.train.meta import now
-from learnai_cli.errors import UsageError
+from learnai_cli.errors import UsageError, short_repr
 from learnai_cli.log import logger
 from learnai_cli.rundir import RunDir
 
@@ -57,6 +57,8 @@ def resume(
             extension = check_extension(run, experiment.experiment_config, checkpoint)
             if extension is None and overrides:
                 check_resumable(run)  # train.epochs as it was: a plain resume, which a completed run refuses
+            check_optimizer_state(experiment.optimizer, checkpoint, run)
+            warn_if_source_changed(run, meta, experiment.experiment_config, extending=bool(extension or overrides))
             data_section = experiment.experiment_config.data
             data_fingerprint.warn_if_changed(run.data_fingerprint_path, data_section.name, data_section.kwargs)
             with training.starting(run, new_run=False):
@@ -197,6 +199,121 @@ def check_extension(run: RunDir, experiment_config, checkpoint: dict[str, Any]) 
             f"run from its weights with --init-from {run.id}"
         )
     return old, new
+
+
+def warn_if_source_changed(run: RunDir, meta: dict[str, Any], experiment_config, extending: bool) -> None:
+    """--resume trains with the run's own config.yaml: say so, and when the config file the run was started from
+    (meta.json's command) now gives other values, name the keys that differ, which this resume does not use."""
+    from learnai_cli import config as config_module
+    from learnai_cli.errors import LearnaiError
+
+    source, overrides, plugins = _source_of(meta)
+    note = f"resuming with the run's own {run.config_path.name} (--resume never rereads a config file)"
+    if source is None or not source.is_file():
+        logger.info(note)
+        return
+    try:
+        now = config_module.load(source, overrides, plugins=plugins).to_dict()
+    except LearnaiError as error:
+        logger.info(f"{note}; {source} no longer validates ({error.message.splitlines()[0]})")
+        return
+    except Exception:  # only a courtesy: whatever the file does now, the resume goes on with config.yaml
+        logger.info(note)
+        return
+    differ = [
+        (key, old, new)
+        for key, old, new in _differences(experiment_config.to_dict(), now)
+        if not (key == EPOCHS_KEY and (extending or meta.get("extended")))  # raised by --resume, not in the file
+        and new != "auto"  # decided when the run started (train.precision auto: fp32) and recorded so
+    ]
+    if not differ:
+        logger.info(note)
+        return
+    shown = "; ".join(f"{key}: {short_repr(old)} here, {short_repr(new)} in the file" for key, old, new in differ[:6])
+    more = f"; and {len(differ) - 6} more" if len(differ) > 6 else ""
+    epochs = (
+        f" (train.epochs can be raised: learnai train --resume {run.id} train.epochs=N)"
+        if any(key == EPOCHS_KEY for key, _, _ in differ)
+        else ""
+    )
+    logger.warning(
+        f"{source} changed since run {run.id} started: {shown}{more}. {note.capitalize()}, so those changes are NOT "
+        f"used{epochs}. To train with them, start a new run: learnai train {source} (add --init-from {run.id} to "
+        "start from its weights)"
+    )
+
+
+def _source_of(meta: dict[str, Any]) -> tuple[Optional[Path], list[str], list[str]]:
+    """The config file, overrides and plugins of the `learnai train CONFIG ...` that started a run (meta.json)."""
+    command, cwd = meta.get("command"), meta.get("cwd")
+    if not isinstance(command, list) or len(command) < 3 or command[:2] != ["learnai", "train"]:
+        return None, [], []
+    if not all(isinstance(part, str) for part in command) or command[2].startswith("-"):
+        return None, [], []
+    path = Path(command[2])
+    path = path if path.is_absolute() or not isinstance(cwd, str) else Path(cwd) / path
+    rest = command[3:]
+    plugins = [part.partition("=")[2] for part in rest if part.startswith("--plugin=")]
+    return path, [part for part in rest if not part.startswith("-")], plugins
+
+
+def _differences(ran: dict[str, Any], now: dict[str, Any], prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """(key.path, value in the run, value in the file) for every leaf that differs."""
+    found = []
+    for key in sorted(set(ran) | set(now), key=str):
+        old, new = ran.get(key), now.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            found += _differences(old, new, f"{prefix}{key}.")
+        elif old != new:
+            found.append((f"{prefix}{key}", old, new))
+    return found
+
+
+def check_optimizer_state(optimizer, checkpoint: dict[str, Any], run: RunDir) -> None:
+    """Refuse, before any file is rewritten, a last.pt whose optimizer state this run's optimizer cannot step with
+    (written by another optimizer: torch's load_state_dict takes it and the first step fails). A copy of the
+    optimizer over one-number parameters takes the checkpoint's settings and steps once; its state must have the
+    checkpoint's keys."""
+    import torch
+
+    source, saved = run.last_checkpoint, checkpoint.get("optimizer")
+    if not isinstance(saved, dict) or not isinstance(saved.get("param_groups"), list):
+        raise UsageError(f"checkpoint {source} holds no optimizer state: it cannot be resumed")
+    groups, state = saved["param_groups"], saved.get("state") or {}
+    if len(groups) != len(optimizer.param_groups) or not all(isinstance(group, dict) for group in groups):
+        return  # the optimizer's own load_state_dict names this misfit
+    device = next((p.device for group in optimizer.param_groups for p in group["params"]), torch.device("cpu"))
+    tiny = [torch.zeros(1, device=device, requires_grad=True) for _ in groups]
+    try:
+        probe = type(optimizer)([{**group, "params": [p]} for group, p in zip(optimizer.param_groups, tiny)])
+    except Exception:  # an optimizer that cannot be copied this way (a plugin's): torch's own checks remain
+        return
+    probe.param_groups = [
+        {**{k: v for k, v in saved_group.items() if k != "params"}, "params": [p]}
+        for saved_group, p in zip(groups, tiny)
+    ]
+    for p in tiny:
+        p.grad = torch.zeros_like(p)
+    problem = None
+    try:
+        probe.step()
+    except KeyError as error:  # a setting this optimizer needs is not in the checkpoint's
+        problem = f"its settings lack {error}"
+    except Exception:  # e.g. an optimizer whose step needs a closure: not judged here, torch's checks remain
+        return
+    expected = {key for values in probe.state.values() for key in values}
+    found = {key for values in state.values() if isinstance(values, dict) for key in values}
+    if problem is None and state and expected and found != expected:
+        problem = (
+            f"it holds {', '.join(sorted(map(str, found)))} where this optimizer keeps {', '.join(sorted(expected))}"
+        )
+    if problem:
+        name = type(optimizer).__name__
+        raise UsageError(
+            f"checkpoint {source}: its optimizer state was written by another optimizer than this run's {name} "
+            f"({problem}); nothing was changed. Put back the run's own last.pt, or start a new run from these "
+            f"weights: learnai train CONFIG --init-from {run.id}"
+        )
 
 
 def clear_stop(checkpoint: dict[str, Any]) -> None:
