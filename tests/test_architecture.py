@@ -139,7 +139,7 @@ def test_importing_the_plots_rundir_and_diagnose_packages_imports_neither_matplo
 # Every file and folder name a run holds, spelled once, in rundir/layout.py (runs) or rundir/root.py (the runs root).
 RUN_FILE_NAMES = (
     "config.yaml", "meta.json", "metrics.jsonl", "metrics.csv", "predictions.jsonl", "eval.json",
-    "data_fingerprint.json", "diagnosis.json", "train.log", "last.pt", "best.pt", "loss.png", "fit.png", "training.gif",
+    "data_fingerprint.json", "diagnosis.json", "train.log", "last.pt", "best.pt", "loss.png", "fit.png", "health.png", "training.gif",
     "training.mp4", ".lock", "model_state_dict", ".pt2", ".onnx", ".safetensors", ".torchscript.pt",
     "summary.csv", "summary.json", "comparison.png", "landscape.png", "study.db", ".ask.lock", "mlflow.db",
     "mlartifacts",

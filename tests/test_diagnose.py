@@ -199,3 +199,28 @@ def test_health_readings_are_recorded_at_the_log_interval_only(cli, runs_dir):
         "dead_fraction"
     ] <= 1
     assert cli("plot", run_id).exit_code == 0 and cli("runs").exit_code == 0  # readers take the new records
+
+
+def test_the_baseline_stands_beside_the_results_in_eval_show_runs_and_diff(cli):
+    first = cli.json("train", CONFIGS / "diabetes.yaml", "train.epochs=5")["run_id"]
+    second = cli.json("train", CONFIGS / "diabetes.yaml", "train.epochs=5", "optimizer.lr=1e-6")["run_id"]
+    report = cli.json("eval", first)
+    assert report["baseline"]["accuracy"] > 0.5 and "always answering" in report["baseline"]["predictor"]
+    assert "baseline" in cli("eval", first).stdout
+    assert "baseline (val): accuracy" in cli("show", first).stdout
+    rows = cli.json("runs", "--columns", "baseline")["runs"]
+    assert {row["id"] for row in rows} == {first, second}
+    assert all(isinstance(row["columns"]["baseline"], float) for row in rows), rows
+    compared = {row["metric"]: row for row in cli.json("diff", first, second)["metrics"]}
+    assert compared["baseline_val_accuracy"]["a"] == compared["baseline_val_accuracy"]["b"]
+
+
+@pytest.mark.parametrize("diagnosis", [None, "[1, 2]", '{"findings": "overfitting"}', '{"findings": [1, {"code": 2}]}'])
+def test_plot_marks_the_diagnosis_and_draws_the_health_chart_whatever_diagnosis_json_holds(cli, runs_dir, diagnosis):
+    run_id = cli.json("train", CONFIGS / "generalfit.yaml", "train.epochs=4", "train.log_every_steps=5")["run_id"]
+    if diagnosis is not None:
+        (runs_dir / run_id / "diagnosis.json").write_text(diagnosis)
+    written = cli.json("plot", run_id)["plots"]
+    assert {p.rsplit("/", 1)[1] for p in written} >= {"loss.png", "health.png"}
+    for path in written:
+        assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"

@@ -42,13 +42,19 @@ def evaluate(
 def _render_eval(report: dict[str, Any]) -> None:
     samples, epoch = report["samples"], report["checkpoint_epoch"]
     table = Table(title=f"{report['run_id']} — {report['split']} split ({counted(samples, 'sample')}, epoch {epoch})")
+    baseline = report.get("baseline") or {}
     table.add_column("metric")
     table.add_column("value", justify="right")
+    if baseline:
+        table.add_column("baseline", justify="right")
     for name, value in report["metrics"].items():
-        table.add_row(name, f"{value:.4f}")
+        beside = [f"{baseline[name]:.4f}" if isinstance(baseline.get(name), (int, float)) else ""] if baseline else []
+        table.add_row(name, f"{value:.4f}", *beside)
     for name, values in report.get("parameters", {}).items():
         table.add_row(name, ", ".join(f"{v:.4f}" for v in values))
     stdout.print(table)
+    if baseline.get("predictor"):
+        stdout.print(Text(f"baseline: {baseline['predictor']}"))
     if "predicted_text" in report:
         info = report["data_info"]
         stdout.print(Text(f"input: {info['source']}  predicted: {report['predicted_text']}  target: {info['target']}"))

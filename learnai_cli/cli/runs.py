@@ -158,6 +158,8 @@ def show(run_id: str = RunIdArgument, runs_dir: Optional[Path] = RunsDirOption, 
 def _render_show(result: dict[str, Any]) -> None:
     import yaml
 
+    from learnai_cli.cli.diagnose import render_baseline
+
     meta, best = result["meta"], result["meta"].get("best") or {}
     epochs, seconds = meta.get("epochs_completed", 0), seconds_text(meta.get("duration_s", 0))
     stdout.print(
@@ -169,6 +171,7 @@ def _render_show(result: dict[str, Any]) -> None:
         stdout.print(Text(f"  best {best['metric']} {best['value']:.4g} at epoch {best['epoch']}"))
     if result["last_epoch"]:
         stdout.print(Text(f"  last epoch: {metrics_text(result['last_epoch'])}"))
+    render_baseline(meta.get("baseline") if isinstance(meta.get("baseline"), dict) else None)
     for evaluation in result.get("evaluations", []):
         scores = "  ".join(f"{k} {v:.4g}" for k, v in (evaluation["metrics"] or {}).items() if isinstance(v, float))
         stale = (

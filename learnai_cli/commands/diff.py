@@ -38,7 +38,8 @@ def _missing(key: str, config_a: dict[str, Any], config_b: dict[str, Any]) -> di
 
 
 def results(run: RunDir) -> dict[str, Any]:
-    """A run's outcome: status, epochs, duration, best monitored value, the last epoch's metrics, test metrics."""
+    """A run's outcome: status, epochs, duration, best monitored value, the last epoch's metrics, test metrics and
+    the trivial baseline's scores."""
     meta = run.meta(strict=False)
     best = meta.get("best") or {}
     records = run.epoch_records()
@@ -53,7 +54,15 @@ def results(run: RunDir) -> dict[str, Any]:
         ),
         **final,
         **tests,
+        **baseline_values(meta),
     }
+
+
+def baseline_values(meta: dict[str, Any]) -> dict[str, Any]:
+    """{"baseline_val_loss": ..., "baseline_val_accuracy": ...}: the trivial predictor's scores meta.json recorded."""
+    baseline = meta.get("baseline") if isinstance(meta.get("baseline"), dict) else {}
+    scores = baseline.get("val") if isinstance(baseline.get("val"), dict) else {}
+    return {f"baseline_val_{k}": v for k, v in scores.items() if k != "samples" and isinstance(v, (int, float))}
 
 
 def _side_by_side(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:

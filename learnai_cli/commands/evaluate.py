@@ -136,6 +136,7 @@ def evaluate_run(
         "checkpoint_epoch": state.get("epoch"),
         "samples": len(getattr(experiment.data, split)),
         "metrics": results,
+        "baseline": _baseline(experiment.baseline, split),
         "evaluated": datetime.now().isoformat(timespec="seconds"),
     }
     errors, gallery = error_analysis.error_report(experiment, getattr(experiment.data, split), analysis.result())
@@ -212,3 +213,9 @@ def _plots(run: RunDir, report: dict[str, Any], gallery: list[dict[str, Any]]) -
         title = f"{run.id} ({report['split']} split, {Path(report['checkpoint']).stem})"
         drawn.append(plot_gallery(gallery, title, run.gallery_plot(Path(report["report"]))))
     return drawn
+
+
+def _baseline(baseline: Optional[dict[str, Any]], split: str) -> Optional[dict[str, Any]]:
+    """The trivial predictor's scores on this split (none for train: it is fitted there), with what it predicts."""
+    scores = (baseline or {}).get(split)
+    return {"predictor": baseline.get("predictor"), **scores} if isinstance(scores, dict) else None

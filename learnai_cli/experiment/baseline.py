@@ -88,10 +88,19 @@ def _score(experiment, predictor, constant: torch.Tensor, targets: torch.Tensor,
     else:
         outputs = constant.expand(targets.shape[0], *constant.shape).clone()
         scored["accuracy"] = float((targets.long().reshape(-1) == predictor["majority"]).float().mean())
-    loss = _loss(experiment.loss_fn, outputs, targets)
+    loss = _loss(experiment.loss_fn, outputs, targets) if _builtin_loss(experiment) else None
     if loss is not None:
         scored["loss"] = loss
     return scored
+
+
+def _builtin_loss(experiment) -> bool:
+    """Only learnai's own losses are called for the baseline: a plugin's loss may count its calls or keep state,
+    and the run must see exactly the calls it would see without this."""
+    from learnai_cli import registry
+
+    entry = registry.LOSSES.get(experiment.experiment_config.loss.name)
+    return getattr(entry.builder, "__module__", "") == "learnai_cli.losses"
 
 
 def _loss(loss_fn, outputs: torch.Tensor, targets: torch.Tensor) -> Optional[float]:

@@ -16,9 +16,8 @@ from matplotlib.ticker import MaxNLocator
 from learnai_cli.atomic import read_json, read_jsonl, write_atomic
 from learnai_cli.errors import UsageError
 from learnai_cli.log import logger
+from learnai_cli.plots.diagnosis import draw_marks, health_figure, loss_marks
 from learnai_cli.rundir import RunDir
-
-matplotlib.rcParams["text.parse_math"] = False  # names are drawn as written: "a$_$b" is a class, not maths
 
 
 def save_figure(figure, path: Path) -> Path:
@@ -119,10 +118,11 @@ def _integer_ticks(axis) -> None:
     axis.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
-def loss_figure(records: list[dict[str, Any]], title: str):
+def loss_figure(records: list[dict[str, Any]], title: str, marks: dict[str, Any] | None = None):
     """Train and val loss per epoch (per logged step for runs of few epochs); a second panel for validation metrics.
 
-    records: a run's metrics.jsonl records, epoch and step ones (records without a type are epoch records).
+    records: a run's metrics.jsonl records, epoch and step ones (records without a type are epoch records); marks:
+    what `learnai diagnose` found (plots/diagnosis.py: the best epoch, where overfitting began, the baseline's loss).
     """
     epochs = _epoch_records(records)
     by_steps = _by_steps(records)
@@ -142,6 +142,7 @@ def loss_figure(records: list[dict[str, Any]], title: str):
     if _wide_positive([y for _, y in train + val]):
         loss_axis.set_yscale("log")
     _integer_ticks(loss_axis)
+    draw_marks(loss_axis, x_key, marks or {})
     loss_axis.legend()
     loss_axis.grid(alpha=0.3)
     if metric_keys:
@@ -195,8 +196,9 @@ def confusion_figure(matrix: list[list[int]], labels: list[str], title: str, nor
     figure, axis = plt.subplots(figsize=(size + (1 if normalize else 0), size))
     image = axis.imshow(shown, cmap="Blues", vmin=0, vmax=1 if normalize else None)
     row_labels = [f"{label} (n={total:g})" for label, total in zip(labels, support)] if normalize else labels
-    axis.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
-    axis.set_yticks(range(len(labels)), row_labels, fontsize=8)
+    # class names drawn as written ("a$_$b" is a class, not maths); the numbers on other axes keep their maths
+    axis.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8, parse_math=False)
+    axis.set_yticks(range(len(labels)), row_labels, fontsize=8, parse_math=False)
     suffix = " — fraction of each true class" if normalize else ""
     axis.set(xlabel="predicted", ylabel="true", title=f"{title}{suffix}")
     if len(labels) <= 20:
@@ -224,9 +226,14 @@ def warm_up() -> None:
 def plot_run(run: RunDir, normalize: bool | None = None) -> list[Path]:
     """(Re)draw every plot a run's files allow; returns the paths written. `normalize` is confusion_figure's."""
     written = []
-    records = run.metrics()
+    records, meta = run.metrics(), run.meta(strict=False)
+    name = meta.get("name", run.id)
     if _epoch_records(records) or _by_steps(records):
-        written.append(save_figure(loss_figure(records, run.meta(strict=False).get("name", run.id)), run.loss_plot))
+        marks = loss_marks(meta, read_json(run.diagnosis_path) or {})
+        written.append(save_figure(loss_figure(records, name, marks), run.loss_plot))
+    health = health_figure([r for r in records if r.get("type") == "health"], name)
+    if health is not None:
+        written.append(save_figure(health, run.health_plot))
     for report in run.eval_reports():
         written += plot_evaluation(run, report, normalize)
     return written

@@ -43,8 +43,8 @@ def _image_grid(examples: list[dict[str, Any]], title: str):
         if image is not None:
             axis.imshow(image, cmap="gray" if getattr(image, "ndim", 3) == 2 else None, vmin=0, vmax=1)
         wrong = example["true"] != example["predicted"]
-        axis.set_title(_caption(example), fontsize=8, color="firebrick" if wrong else "black")
-    figure.suptitle(f"{title}\nhighest loss first; red: predicted wrong", fontsize=9)
+        axis.set_title(_caption(example), fontsize=8, color="firebrick" if wrong else "black", parse_math=False)
+    figure.suptitle(f"{title}\nhighest loss first; red: predicted wrong", fontsize=9, parse_math=False)
     figure.tight_layout()
     return figure
 
@@ -69,11 +69,13 @@ def _text_table(examples: list[dict[str, Any]], title: str):
     table.auto_set_font_size(False)
     table.set_fontsize(8)
     table.auto_set_column_width(list(range(len(header))))
+    for cell in table.get_celld().values():
+        cell.get_text().set_parse_math(False)  # names and rows drawn as written: "$1" is a class, not maths
     for row, example in enumerate(examples, start=1):
         if example["true"] != example["predicted"]:
             for column in range(len(header)):
                 table[row, column].get_text().set_color("firebrick")
-    axis.set_title(f"{title} — highest loss first; red: predicted wrong", fontsize=9)
+    axis.set_title(f"{title} — highest loss first; red: predicted wrong", fontsize=9, parse_math=False)
     return figure
 
 

@@ -72,6 +72,7 @@ class RunDir:
     plots = property(lambda self: self.path / PLOTS)
     loss_plot = property(lambda self: self.plots / "loss.png")
     fit_plot = property(lambda self: self.plots / "fit.png")
+    health_plot = property(lambda self: self.plots / "health.png")  # gradient norms per layer (health records)
     animation_paths = property(lambda self: (self.plots / "training.gif", self.plots / "training.mp4"))
     export_dir = property(lambda self: self.path / "export")
     tensorboard_dir = property(lambda self: self.path / "tensorboard")

@@ -89,6 +89,9 @@ class RunValues:
             return self.last_epoch[name]
         if "." in name and name in self.config:
             return self.config[name]
+        if name == "baseline":  # the trivial predictor's val accuracy (classifiers) or loss, beside the run's own
+            scores = _dotted(self.meta, "baseline.val")
+            return scores.get("accuracy", scores.get("loss", MISSING)) if isinstance(scores, dict) else MISSING
         return _dotted(self.meta, name)
 
     def names(self) -> set[str]:
