@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import re
+import socket
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +34,7 @@ from learnai_cli.rundir.writable import check_writable
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when built with it: `runs` reads every config
 
 RUN_ID_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}_")
+LINKED = "is a symbolic link (learnai neither reads nor writes a run's files through links)"
 COLLISION_SUFFIX = re.compile(r"_\d+")  # what a run id gets when another run took its name in the same second
 
 CHECKPOINTS, PLOTS = "checkpoints", "plots"  # folders of a run (MLflow mirrors them as artifact folders)
@@ -112,10 +114,13 @@ class RunDir:
 
     @classmethod
     def create_locked(
-        cls, root: Path, name: str, now: datetime | None = None, lock: bool = True
+        cls, root: Path, name: str, now: datetime | None = None, lock: bool = True, resolved_config: dict | None = None
     ) -> tuple["RunDir", RunLock | None]:
         """Like create, and (lock=True) the run's lock taken right after the mkdir, before anything else is in the
-        directory: until meta.json exists, a young directory or a held lock reads as running, never as removable."""
+        directory: until meta.json exists, a young directory or a held lock reads as running, never as removable.
+        With `resolved_config`, config.yaml and a first meta.json (running, this process) are written before it
+        returns, so a run that is killed from here on reads as crashed or interrupted, never as damaged. If making
+        it fails or is interrupted (a full disk, a signal), the folder is removed: a run appears whole or not at all."""
         check_writable(root)
         stamp = (now or datetime.now()).strftime("%Y-%m-%d_%H-%M-%S")
         for attempt in range(1, 10_000):
@@ -127,12 +132,31 @@ class RunDir:
                 continue
             except OSError as error:
                 raise UsageError(f"cannot create a run directory in {root}: {error.strerror or error}") from None
-            run = cls(path)
-            held = RunLock.acquire(run.lock_path, run.id, wait_s=2.0) if lock else None
-            run.checkpoints.mkdir()
-            run.plots.mkdir()
-            return run, held
+            return cls(path)._fill(lock, resolved_config)
         raise UsageError(f"cannot create a run directory for '{name}' in {root}")
+
+    def _fill(self, lock: bool, resolved_config: dict | None) -> tuple["RunDir", RunLock | None]:
+        held = None
+        try:
+            held = RunLock.acquire(self.lock_path, self.id, wait_s=2.0) if lock else None
+            self.checkpoints.mkdir()
+            self.plots.mkdir()
+            if resolved_config is not None:
+                self.write_config(resolved_config)
+                self.update_meta(**_first_meta(self, resolved_config), host=socket.gethostname(), locked=lock)
+            return self, held
+        except BaseException as error:
+            import shutil
+
+            shutil.rmtree(self.path, ignore_errors=True)
+            if held is not None:
+                held.release()
+            if isinstance(error, OSError):
+                raise UsageError(
+                    f"cannot create run {self.id} in {self.path.parent}: {error.strerror or error}; nothing was left "
+                    "behind. Free some space (or fix the folder's permissions) and try again"
+                ) from None
+            raise
 
     def lock(self) -> RunLock:
         """Take this run's lock (one process at a time owns a run); RunInUse names the process that holds it."""
@@ -150,6 +174,8 @@ class RunDir:
         """meta.json ({} before it is written). A damaged one (not a JSON object, fields of the wrong type) raises
         DamagedRun; with strict=False it reads as {} (the owner then rewrites it)."""
         try:
+            if self.meta_path.is_symlink():  # another file's content is never taken for (or shown as) this run's
+                raise Damaged(self.meta_path, LINKED)
             meta = read_json(self.meta_path, strict=True)
             _check_meta_types(self.meta_path, meta)
         except Damaged as damage:
@@ -175,6 +201,8 @@ class RunDir:
         return f"config.yaml {problem}" if problem else None
 
     def _config_and_problem(self, detail: bool = True) -> tuple[dict[str, Any], str | None]:
+        if self.config_path.is_symlink():
+            return {}, LINKED
         try:
             config = yaml.load(self.config_path.read_bytes().decode("utf-8"), Loader=SAFE_LOADER)  # noqa: S506
         except FileNotFoundError:
@@ -226,6 +254,15 @@ class RunDir:
 
     def log(self, line: str) -> None:
         append_line(self.log_path, line)
+
+
+def _first_meta(run: RunDir, resolved_config: dict) -> dict[str, Any]:
+    import os
+
+    started = datetime.now().isoformat(timespec="seconds")
+    name = resolved_config.get("name")
+    name = name if isinstance(name, str) else ""
+    return dict(run_id=run.id, name=name, status="running", started=started, heartbeat=started, pid=os.getpid())
 
 
 def all_runs(root: Path) -> list[RunDir]:

@@ -129,8 +129,10 @@ def draw_plots(study, folder: Path) -> list[str]:
                 warnings.simplefilter("ignore")  # Optuna marks its matplotlib views experimental
                 axes = getattr(views, f"plot_{name}")(study)
                 figure = (axes.flat[0] if hasattr(axes, "flat") else axes).get_figure()
-                figure.savefig(folder / f"{name}.png", dpi=100, bbox_inches="tight")
+                buffer = io.BytesIO()  # rendered first, then written atomically: a link there is replaced
+                figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
                 plt.close(figure)
+            write_atomic(folder / f"{name}.png", buffer.getvalue())
             written.append(str(folder / f"{name}.png"))
         except Exception as failure:  # e.g. importances need two finished trials that differ
             logger.info(f"study {study.study_name}: no {name} plot ({failure})")

@@ -198,7 +198,12 @@ def _state(name: str):
 def ask_lock(folder: Path) -> Iterator[None]:
     """Held while a worker counts the study's trials and asks for the next one, so workers on this machine never
     start more than --trials between them."""
-    handle = os.open(folder / STUDY_ASK_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    from learnai_cli.atomic import open_in_place
+
+    try:
+        handle = open_in_place(folder / STUDY_ASK_LOCK)  # a symbolic link there is replaced, never written through
+    except OSError as error:
+        raise UsageError(f"cannot lock study folder {folder}: {error.strerror or error} ({STUDY_ASK_LOCK})") from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX)
         yield
