@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shlex
 import warnings
 from pathlib import Path
@@ -12,7 +13,8 @@ from typing import Any
 
 from learnai_cli.atomic import write_atomic
 from learnai_cli.commands.tune.request import Plan, TuneRequest
-from learnai_cli.errors import UsageError
+from learnai_cli.commands.tune.study import STORAGE_VARIABLE
+from learnai_cli.errors import UsageError, hide_credentials
 from learnai_cli.log import logger
 from learnai_cli.rundir import STUDY_PLOTS, SWEEP_SUMMARY_CSV, SWEEP_SUMMARY_JSON
 from learnai_cli.rundir.next_steps import runs_dir_arguments
@@ -145,7 +147,7 @@ def show(name: str, storage: str | None, root: Path) -> dict[str, Any]:
     from learnai_cli.rundir import STUDY_DB, STUDY_NAME_PATTERN
 
     folder = root / name
-    if storage is None and (not STUDY_NAME_PATTERN.match(name) or not (folder / STUDY_DB).is_file()):
+    if storage is None and (not STUDY_NAME_PATTERN.fullmatch(name) or not (folder / STUDY_DB).is_file()):
         names = sorted(p.parent.name for p in root.glob(f"*/{STUDY_DB}")) if root.is_dir() else []
         from learnai_cli.errors import did_you_mean
 
@@ -164,13 +166,18 @@ def continue_message(plan: Plan, request: TuneRequest) -> str:
         return f"worker {request.worker_index} of study {plan.name} stopped"
 
     command = ["learnai", "tune", str(request.config_path), *request.arguments, "--study", plan.name]
-    command += ["--trials", str(plan.trials)] + (["--storage", request.storage] if request.storage else [])
+    secret = bool(request.storage) and hide_credentials(request.storage) != request.storage
+    given = request.storage and not (secret and os.environ.get(STORAGE_VARIABLE) == request.storage)
+    command += ["--trials", str(plan.trials)] + (["--storage", hide_credentials(request.storage)] if given else [])
     command += ["--sampler", request.sampler] if request.sampler != "tpe" else []
     command += ["--pruner", request.pruner] if request.pruner != "median" else []
     command += [f"--plugin={p}" for p in request.plugins] + runs_dir_arguments(request.root)
     command += ["--workers", str(request.workers)] if request.workers > 1 else []
     command += ["--timeout", f"{request.timeout:g}"] if request.timeout is not None else []
+    note = f" (with the password where *** stands, or with it in ${STORAGE_VARIABLE} and no --storage)" * bool(
+        secret and given
+    )
     return (
         f"study {plan.name} was interrupted (its finished trials are kept; a trial cut short is recorded as "
-        "interrupted and does not count); continue it with: " + shlex.join(command)
+        "interrupted and does not count); continue it with: " + shlex.join(command) + note
     )

@@ -8,6 +8,7 @@ sharing one --storage) never run more than --trials between them.
 from __future__ import annotations
 
 import math
+import shlex
 import shutil
 import sys
 import time
@@ -21,7 +22,7 @@ from learnai_cli.commands.tune.report import continue_message
 from learnai_cli.commands.tune.request import Plan, TuneRequest
 from learnai_cli.commands.tune.search_space import Param
 from learnai_cli.engine.callbacks import Callback
-from learnai_cli.errors import ConfigError, Interrupted, RunFailed, UsageError, clip
+from learnai_cli.errors import ConfigError, Interrupted, RunFailed, UsageError, clip, hide_credentials
 
 __all__ = ["TuneRequest", "Plan", "prepare", "run_tune", "run_trials", "TrialReporter", "DEFAULT_TRIALS"]
 
@@ -140,12 +141,17 @@ def run_tune(request: TuneRequest) -> dict[str, Any]:
         raise Interrupted("interrupted before the study started; nothing was trained") from None
     new_folder = not any(plan.folder.iterdir())  # study_dir made it just now (or found it empty)
     try:
-        study = open_plan_study(plan, request)
-    except KeyboardInterrupt:
+        # under the study folder's lock: two commands starting one new study create it (and record its config) once
+        with tune_study.database_errors(plan.url, UsageError), tune_study.ask_lock(plan.folder):
+            study = tune_study.retrying_creation(lambda: open_plan_study(plan, request))
+    except (KeyboardInterrupt, UsageError) as error:  # a storage that cannot be used, a changed experiment, Ctrl-C
         if new_folder:  # nothing was trained: leave no half-made study behind
             shutil.rmtree(plan.folder, ignore_errors=True)
+        if isinstance(error, UsageError):
+            raise
         raise Interrupted(f"interrupted before study {plan.name} started a trial; nothing was trained") from None
-    return _search(study, plan, request)
+    with tune_study.database_errors(plan.url, RunFailed):
+        return _search(study, plan, request)
 
 
 def _search(study, plan: Plan, request: TuneRequest) -> dict[str, Any]:
@@ -165,7 +171,8 @@ def _search(study, plan: Plan, request: TuneRequest) -> dict[str, Any]:
         return {"study": plan.name, "worker": request.worker_index}
     report, interrupted = _write_report(study, plan)
     if interrupted:
-        show = f"learnai tune --show {plan.name}" + (f" --storage {request.storage}" if request.storage else "")
+        storage = f" --storage {shlex.quote(hide_credentials(request.storage))}" if request.storage else ""
+        show = f"learnai tune --show {plan.name}{storage}"
         raise Interrupted(f"interrupted after study {plan.name}'s trials ended; its report was written whole: {show}")
     return report
 
