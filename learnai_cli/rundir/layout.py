@@ -27,7 +27,7 @@ from learnai_cli.atomic import (
     write_atomic,
     write_json,
 )
-from learnai_cli.errors import UsageError, kind_name
+from learnai_cli.errors import UsageError, clip, kind_name
 from learnai_cli.rundir.lock import RunLock
 from learnai_cli.rundir.writable import check_writable
 
@@ -282,13 +282,14 @@ def all_runs(root: Path) -> list[RunDir]:
 
 def resolve(root: Path, run_id: str) -> RunDir:
     """A run by its directory name, a unique prefix of it, or `latest`; nothing outside root."""
+    shown = clip(repr(run_id)[1:-1], 100)  # a pasted 100 KB id (or one with a newline) is not echoed whole
     if not run_id or "/" in run_id or "\\" in run_id or run_id in (".", "..") or "\0" in run_id:
         raise UsageError(
-            f"'{run_id}' is not a run id: give a directory name from `learnai runs`, a unique prefix, or 'latest'"
+            f"'{shown}' is not a run id: give a directory name from `learnai runs`, a unique prefix, or 'latest'"
         )
     if run_id != "latest" and RUN_ID_PATTERN.match(run_id) and _is_link(root / run_id):
         raise UsageError(
-            f"{root / run_id} is a symbolic link, not a run folder: learnai never follows links in the runs folder. "
+            f"{root / shown} is a symbolic link, not a run folder: learnai never follows links in the runs folder. "
             "Give the id of the run it points to (in its own runs folder: --runs-dir)"
         )
     runs = all_runs(root)
@@ -305,9 +306,9 @@ def resolve(root: Path, run_id: str) -> RunDir:
         return _inside(root, matches[0])
     if not matches:
         twins = f"; ids that go on with _N (give one whole): {', '.join(r.id for r in prefixed[:5])}" * bool(prefixed)
-        raise UsageError(f"no run '{run_id}' in {root}{twins}; `learnai runs` lists them (newest: {runs[-1].id})")
+        raise UsageError(f"no run '{shown}' in {root}{twins}; `learnai runs` lists them (newest: {runs[-1].id})")
     listing = ", ".join(r.id for r in matches[:5]) + (" ..." if len(matches) > 5 else "")
-    raise UsageError(f"run id '{run_id}' is ambiguous in {root}: it matches {listing}")
+    raise UsageError(f"run id '{shown}' is ambiguous in {root}: it matches {listing}")
 
 
 def _is_link(path: Path) -> bool:

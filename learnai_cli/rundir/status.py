@@ -52,10 +52,31 @@ def run_status(run: RunDir, own_lock: bool = False) -> tuple[str, str]:
         # the lock has just made its mtime new).
         if not own_lock and _age_s(run.path) < STARTING_GRACE_SECONDS:
             return "starting", ""
+        if not os.path.lexists(run.config_path) and made_by_learnai(run):
+            return "damaged", "it was cut short while being created (nothing was trained in it)"
         return "damaged", "meta.json is missing"
     if meta.get("status") == "running" and meta.get("locked"):
         return "crashed", ""  # its owner held the lock while running; nobody holds it now
     return effective_status(meta), ""
+
+
+def made_by_learnai(run: RunDir) -> bool:
+    """Whether a folder named like a run holds a run's own files (meta.json or config.yaml), or only the skeleton a
+    creation that was cut short leaves (its lock, empty checkpoints/ and plots/). A folder of someone else's files
+    that happens to be named like a run id is none of these: `gc` never removes it."""
+    if any(os.path.lexists(path) for path in (run.meta_path, run.config_path)):
+        return True
+    skeleton = {run.lock_path.name: False, run.checkpoints.name: True, run.plots.name: True}
+    try:
+        entries = list(os.scandir(run.path))
+        return all(
+            entry.name in skeleton
+            and entry.is_dir(follow_symlinks=False) == skeleton[entry.name]
+            and (not skeleton[entry.name] or not any(os.scandir(entry.path)))
+            for entry in entries
+        )
+    except OSError:
+        return False
 
 
 def _age_s(path: Path) -> float:
