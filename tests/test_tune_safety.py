@@ -3,7 +3,12 @@ with a hidden newline, passwords in URLs, grids too big to list."""
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -108,3 +113,73 @@ def test_workers_get_the_storage_by_environment_and_the_continue_command_masks_i
     assert "LEARNAI_TUNE_STORAGE" in said
     monkeypatch.setenv("LEARNAI_TUNE_STORAGE", url)  # given by environment: the command needs no --storage at all
     assert "--storage" not in continue_message(plan, request) and "s3cret" not in continue_message(plan, request)
+
+
+def _abandoned_study(tmp_path, **attrs):
+    import optuna
+
+    from learnai_cli.commands.tune.study import owner_attrs
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    study = optuna.create_study(storage=url)
+    trial = study.ask()
+    for key, value in {**owner_attrs(), **attrs}.items():
+        trial.set_user_attr(key, value)
+    return study, url
+
+
+def _run_of_trial(tmp_path, study, **meta) -> Path:
+    run = tmp_path / "2026-01-01_00-00-00_trial"
+    run.mkdir()
+    (run / "meta.json").write_text(json.dumps({"study": study.study_name, "trial": 0, **meta}))
+    return run
+
+
+def test_a_killed_worker_not_yet_reaped_or_a_reused_pid_does_not_keep_its_trial_running(tmp_path):
+    from learnai_cli.commands.tune.study import fail_abandoned
+
+    zombie = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    zombie.send_signal(signal.SIGKILL)
+    time.sleep(0.3)  # dead, and not waited for: a zombie whose pid still answers kill(pid, 0)
+    try:
+        for attrs in ({"pid": zombie.pid}, {"pid": os.getpid(), "started": "2000-01-01T00:00:00"}):
+            study, url = _abandoned_study(tmp_path, **attrs)
+            assert fail_abandoned(study, url, tmp_path) == 1
+            assert study.trials[0].state.name == "FAIL" and study.trials[0].user_attrs["status"] == "crashed"
+            (tmp_path / "study.db").unlink()
+    finally:
+        zombie.wait()
+
+
+def test_an_abandoned_trial_keeps_what_its_run_recorded_and_a_locked_run_is_left_alone(tmp_path):
+    from learnai_cli.commands.tune.study import fail_abandoned
+    from learnai_cli.rundir import RunDir
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    study, url = _abandoned_study(tmp_path, pid=dead.pid)
+    run = _run_of_trial(tmp_path, study, status="completed", best={"metric": "val_loss", "value": 0.25})
+    with RunDir(run).lock():  # a live process owns the run: its trial is not abandoned, whatever its pid says
+        assert fail_abandoned(study, url, tmp_path) == 0 and study.trials[0].state.name == "RUNNING"
+    assert fail_abandoned(study, url, tmp_path) == 1
+    trial = study.trials[0]
+    assert (trial.state.name, trial.value, trial.user_attrs["status"]) == ("COMPLETE", 0.25, "completed")
+    assert trial.user_attrs["run_id"] == run.name
+
+
+def test_one_process_draws_the_same_points_again_and_processes_started_together_draw_different_ones(
+    cli, runs_dir, tmp_path
+):
+    drawn = [
+        [t["params"] for t in cli.json("tune", *SEARCH, "--sampler", "random", "--study", s, "--trials", "3")["trials"]]
+        for s in ("a", "b")
+    ]
+    assert drawn[0] == drawn[1] and len(set(drawn[0])) == 3  # reproducible from the config's seed
+    storage = f"journal:{tmp_path / 'shared.log'}"
+    command = [sys.executable, "-m", "learnai_cli", "tune", *map(str, SEARCH), "--sampler", "random", "--study", "c"]
+    command += ["--storage", storage, "--trials", "6", "--runs-dir", str(runs_dir), "--no-progress"]
+    machines = [subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(2)]
+    assert [machine.wait(timeout=600) for machine in machines] == [0, 0]
+    shown = cli.json("tune", "--show", "c", "--storage", storage)
+    assert len(shown["trials"]) == 6 and len({t["params"] for t in shown["trials"]}) == 6
+    assert len({t["run_id"] for t in shown["trials"]}) == 6  # each trial's run id its own, whichever machine ran it

@@ -86,16 +86,38 @@ def _age_s(path: Path) -> float:
         return float("inf")
 
 
-def _process_alive(pid: int) -> bool:
+def _process_alive(pid: int, started_by: float | None = None) -> bool:
+    """Whether process `pid` lives: not gone, not a zombie (killed, its parent has not reaped it yet), and, given
+    `started_by` (a time.time()), started no later than that, so a pid the system reused for a newer process is no
+    sign of the old one."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True  # exists, owned by someone else
+        pass  # exists, owned by someone else
     except (OverflowError, ValueError):
         return False
-    return True
+    state, started = _proc_stat(pid)
+    if state == "Z":
+        return False
+    return started is None or started_by is None or started <= started_by + 1
+
+
+def _proc_stat(pid: int) -> tuple[str | None, float | None]:
+    """(state letter, start time as time.time()) of a process from /proc (None, None where there is no /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        with open("/proc/stat") as stat_file:
+            boot = next(float(line.split()[1]) for line in stat_file if line.startswith("btime "))
+        return fields[0], boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None, None
+
+
+def process_alive(pid: object, started_by: float | None = None) -> bool:
+    """_process_alive for a pid read from a file (anything that is not a whole number is no process)."""
+    return isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 and _process_alive(pid, started_by)
 
 
 def iter_summaries(root: Path) -> Iterator[dict[str, Any]]:

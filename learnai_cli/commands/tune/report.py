@@ -13,7 +13,7 @@ from typing import Any
 
 from learnai_cli.atomic import write_atomic
 from learnai_cli.commands.tune.request import Plan, TuneRequest
-from learnai_cli.commands.tune.study import STORAGE_VARIABLE
+from learnai_cli.commands.tune.storage import STORAGE_VARIABLE, storage_url
 from learnai_cli.errors import UsageError, hide_credentials
 from learnai_cli.log import logger
 from learnai_cli.rundir import STUDY_PLOTS, SWEEP_SUMMARY_CSV, SWEEP_SUMMARY_JSON
@@ -156,7 +156,7 @@ def show(name: str, storage: str | None, root: Path) -> dict[str, Any]:
             f"no study '{name}' in {root}.{did_you_mean(name, names)} Studies there: {held or 'none'}; "
             "a study kept elsewhere needs its --storage URL"
         )
-    study = tune_study.load_study(name, tune_study.storage_url(storage, folder))
+    study = tune_study.load_study(name, storage_url(storage, folder))
     return summarize(study, folder)
 
 

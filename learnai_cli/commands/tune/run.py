@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from learnai_cli.commands.tune import search_space
+from learnai_cli.commands.tune import storage as tune_storage
 from learnai_cli.commands.tune import study as tune_study
 from learnai_cli.commands.tune.report import continue_message
 from learnai_cli.commands.tune.request import Plan, TuneRequest
@@ -61,7 +62,7 @@ def prepare(request: TuneRequest) -> Plan:
     from learnai_cli.rundir import study_dir
 
     folder = study_dir(request.root, name)
-    return Plan(params, overrides, configs[0], name, folder, tune_study.storage_url(request.storage, folder), trials)
+    return Plan(params, overrides, configs[0], name, folder, tune_storage.storage_url(request.storage, folder), trials)
 
 
 def _refuse_conflicts(given: list[Param], params: list[Param], overrides: list[str]) -> None:
@@ -142,15 +143,15 @@ def run_tune(request: TuneRequest) -> dict[str, Any]:
     new_folder = not any(plan.folder.iterdir())  # study_dir made it just now (or found it empty)
     try:
         # under the study folder's lock: two commands starting one new study create it (and record its config) once
-        with tune_study.database_errors(plan.url, UsageError), tune_study.ask_lock(plan.folder):
-            study = tune_study.retrying_creation(lambda: open_plan_study(plan, request))
+        with tune_storage.database_errors(plan.url, UsageError), tune_study.ask_lock(plan.folder):
+            study = tune_storage.retrying_creation(lambda: open_plan_study(plan, request))
     except (KeyboardInterrupt, UsageError) as error:  # a storage that cannot be used, a changed experiment, Ctrl-C
         if new_folder:  # nothing was trained: leave no half-made study behind
             shutil.rmtree(plan.folder, ignore_errors=True)
         if isinstance(error, UsageError):
             raise
         raise Interrupted(f"interrupted before study {plan.name} started a trial; nothing was trained") from None
-    with tune_study.database_errors(plan.url, RunFailed):
+    with tune_storage.database_errors(plan.url, RunFailed):
         return _search(study, plan, request)
 
 
@@ -196,9 +197,12 @@ def run_trials(study, plan: Plan, request: TuneRequest) -> None:
     while deadline is None or time.monotonic() < deadline:
         with tune_study.ask_lock(plan.folder):
             tune_study.fail_abandoned(study, plan.url, request.root)
-            if sum(tune_study.counted(t) for t in study.get_trials(deepcopy=False)) >= plan.trials:
+            trials = study.get_trials(deepcopy=False)
+            if sum(tune_study.counted(t) for t in trials) >= plan.trials:
                 return
+            tune_study.before_ask(study.sampler, plan.base.seed, len(trials))
             trial = study.ask()
+            tune_study.reseed_for_trial(study.sampler, plan.base.seed, trial.number)
             for key, value in tune_study.owner_attrs().items():
                 trial.set_user_attr(key, value)
         try:
@@ -219,9 +223,8 @@ def run_trial(study, trial, plan: Plan, request: TuneRequest) -> None:
     sampled = [search_space.override(p.key, search_space.suggest(trial, p)) for p in plan.params]
     trial.set_user_attr("overrides", sampled)
     try:
-        experiment_config = config_module.load(
-            request.config_path, trial_overrides(plan.overrides, sampled), plugins=request.plugins
-        )
+        named = [*trial_overrides(plan.overrides, sampled), f"name={trial_run_name(plan.base.name, trial.number)}"]
+        experiment_config = config_module.load(request.config_path, named, plugins=request.plugins)
     except ConfigError as invalid:  # a sampled point the config cannot take: this trial fails, the study goes on
         return _end(study, trial, state.FAIL, "failed", message=invalid.render())
     command = ["learnai", "train", str(request.config_path), *plan.overrides, *sampled]
@@ -253,6 +256,15 @@ def run_trial(study, trial, plan: Plan, request: TuneRequest) -> None:
         message = f"{experiment_config.train.monitor} was never measured (no validation data?)"
         return _end(study, trial, state.FAIL, "failed", run_id=summary["run_id"], message=message)
     _end(study, trial, state.COMPLETE, "completed", run_id=summary["run_id"], value=best)
+
+
+def trial_run_name(name: str, number: int) -> str:
+    """<name>_trial<N>: Optuna numbers a study's trials once across all its machines, so the trial runs of machines
+    that start one in the same second still have different run ids in the study's table."""
+    from learnai_cli.commands.init import NAME_LIMIT
+
+    tail = f"_trial{number}"
+    return name[: NAME_LIMIT - len(tail)] + tail
 
 
 def _states():

@@ -8,22 +8,21 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
-import time
+import zlib
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
 
-from learnai_cli.errors import UsageError, clip, first_line, hide_credentials
-from learnai_cli.rundir import STUDY_ASK_LOCK, STUDY_DB
+from learnai_cli.commands.tune.storage import INSTALL, open_storage, require_optuna, shown_url
+from learnai_cli.errors import UsageError
+from learnai_cli.rundir import STUDY_ASK_LOCK
 
 __all__ = [
     "SAMPLERS",
     "PRUNERS",
     "INSTALL",
     "require_optuna",
-    "storage_url",
-    "open_storage",
     "open_study",
     "load_study",
     "make_sampler",
@@ -39,175 +38,6 @@ __all__ = [
 
 SAMPLERS = ("tpe", "random", "grid", "cmaes")
 PRUNERS = ("median", "hyperband", "none")
-INSTALL = "pip install 'learnai[tune]'"
-STORAGE_VARIABLE = "LEARNAI_TUNE_STORAGE"  # --storage's default: keeps a password off command lines
-JOURNAL_PREFIX = "journal:"  # --storage journal:PATH: Optuna's journal file storage (a shared filesystem)
-
-
-def require_optuna():
-    """The optuna module, or exit 2 saying how to install it."""
-    try:
-        import optuna
-    except ImportError:
-        raise UsageError(f"learnai tune needs Optuna, which is not installed: {INSTALL}") from None
-    optuna.logging.set_verbosity(optuna.logging.ERROR)  # learnai prints its own line per trial
-    return optuna
-
-
-def storage_url(option: str | None, folder: Path) -> str:
-    """--storage as given, else the study folder's SQLite file; an in-memory database is refused (gone at exit)."""
-    if option is not None and (option.rstrip("/") in ("sqlite:", "sqlite:/") or ":memory:" in option):
-        raise UsageError(
-            f"--storage '{clip(option)}' is an in-memory database: the study would be gone when the command ends. "
-            "Give a file (sqlite:///path/study.db), a database server URL or journal:PATH, or leave --storage out"
-        )
-    return option or f"sqlite:///{(folder / STUDY_DB).resolve()}"
-
-
-def shown_url(url: str) -> str:
-    """A storage URL as messages show it: its password masked, clipped."""
-    return clip(hide_credentials(url))
-
-
-def open_storage(url: str, must_exist: bool = False):
-    """An Optuna storage for a database URL or journal:PATH; a URL Optuna cannot use is exit 2. A file that is there
-    but holds no study (a text file given as a journal) is refused before anything is written to it; with
-    must_exist (reading a study back), so is a file that is not there, which would otherwise be made empty."""
-    optuna = require_optuna()
-    check_storage_file(url, must_exist)
-    try:
-        if url.startswith(JOURNAL_PREFIX):
-            from optuna.storages.journal import JournalFileBackend
-
-            return optuna.storages.JournalStorage(JournalFileBackend(url[len(JOURNAL_PREFIX) :]))
-        return optuna.storages.RDBStorage(url, engine_kwargs=_engine_options(url))
-    except ImportError as error:  # SQLAlchemy maps postgresql:// to psycopg (3), mysql:// to MySQLdb
-        raise UsageError(_missing_driver(url, error)) from None
-    except Exception as error:  # a bad URL, an unreachable server, a locked or read-only database
-        raise UsageError(
-            f"--storage '{shown_url(url)}' cannot be opened: {hide_credentials(first_line(error, 200))}. "
-            f"{database_hint(error)}Give a database URL (sqlite:///path.db, postgresql+psycopg2://user@host/db, "
-            "mysql+pymysql://...) or journal:PATH"
-        ) from None
-
-
-DRIVERS = {
-    "psycopg": "pip install 'psycopg[binary]' (or write postgresql+psycopg2:// and pip install psycopg2-binary)",
-    "psycopg2": "pip install psycopg2-binary",
-    "MySQLdb": "pip install mysqlclient (or write mysql+pymysql:// and pip install PyMySQL)",
-    "pymysql": "pip install PyMySQL",
-}
-
-
-def _missing_driver(url: str, error: ImportError) -> str:
-    cause = error.__cause__ or error.__context__
-    module = getattr(cause, "name", None) or getattr(error, "name", None)
-    if not module:
-        return f"--storage '{shown_url(url)}' needs a database driver that is not installed ({first_line(error)})"
-    install = DRIVERS.get(module.split(".")[0], f"install the package that provides the module '{module}'")
-    return (
-        f"--storage '{shown_url(url)}' needs the database driver module '{module}', which is not installed: {install}"
-    )
-
-
-def database_hint(error: BaseException) -> str:
-    """What to do about a database error, from its text: locked by another process, read-only."""
-    text = str(error).lower()
-    if "database is locked" in text:
-        return "Another process held the study database locked for 60 s: let it finish and run the same command again. "
-    if "readonly" in text or "read-only" in text:
-        return "The study database (or its folder) is read-only: make it writable, or copy it to a writable place. "
-    return ""
-
-
-@contextmanager
-def database_errors(url: str, error_type: type) -> Iterator[None]:
-    """A database error (locked past the wait, read-only, gone) as one line of `error_type` naming what to do."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    try:
-        yield
-    except SQLAlchemyError as error:
-        raise error_type(
-            f"the study storage {shown_url(url)} failed: {hide_credentials(first_line(error, 200))}. "
-            f"{database_hint(error) or 'Check the database and run the same command again (a study continues). '}"
-        ) from None
-
-
-def retrying_creation(create, attempts: int = 5):
-    """Run `create` (make or load a study) again when another process made the same tables or study meanwhile
-    ("table studies already exists", a UNIQUE constraint): the second try finds what the first one made."""
-    from sqlalchemy.exc import IntegrityError, OperationalError
-
-    for attempt in range(attempts):
-        try:
-            return create()
-        except (IntegrityError, OperationalError) as error:
-            if attempt == attempts - 1 or not ("already exists" in str(error) or "UNIQUE" in str(error)):
-                raise
-            time.sleep(0.1 * (attempt + 1))
-    return create()
-
-
-def check_storage_file(url: str, must_exist: bool) -> None:
-    """Refuse a journal or SQLite file that exists but holds no study, or (must_exist) is not there at all."""
-    if url.startswith(JOURNAL_PREFIX):
-        path, kind = Path(url[len(JOURNAL_PREFIX) :]), "an Optuna study journal"
-    elif url.startswith("sqlite:"):
-        from sqlalchemy.engine import make_url
-
-        try:
-            database = make_url(url).database
-        except Exception:
-            return  # Optuna says what is wrong with the URL
-        if not database:
-            return
-        path, kind = Path(database), "a SQLite database"
-    else:
-        return
-    if not path.name:
-        raise UsageError(f"--storage '{shown_url(url)}' names no file: give journal:PATH or sqlite:///PATH")
-    if not os.path.lexists(path):
-        if must_exist:
-            raise UsageError(
-                f"--storage '{shown_url(url)}': there is no file {clip(path)}, so no study to show (learnai does not "
-                "make an empty one); give the storage the study was run with"
-            )
-        return
-    problem = _storage_problem(path, kind)
-    if problem:
-        raise UsageError(
-            f"--storage '{shown_url(url)}': {clip(path)} {problem}, so learnai will not write to it; give the file "
-            "of an existing study, or a path where no file is yet (to start a new study)"
-        )
-
-
-def _storage_problem(path: Path, kind: str) -> str | None:
-    import stat as stat_module
-
-    try:
-        if not stat_module.S_ISREG(path.stat().st_mode):
-            return "is not a regular file"
-        with path.open("rb") as file:
-            head = file.read(4096)
-    except OSError as error:
-        return f"cannot be read ({error.strerror or error})"
-    if not head:
-        return None  # an empty file: Optuna makes its study there
-    if kind.startswith("a SQLite"):
-        return None if head.startswith(b"SQLite format 3\0") else f"is not {kind}"
-    import json
-
-    try:
-        record = json.loads(head.split(b"\n", 1)[0])
-    except ValueError:
-        record = None
-    return None if isinstance(record, dict) and "op_code" in record else f"is not {kind}"
-
-
-def _engine_options(url: str) -> dict[str, Any]:
-    """SQLite shared by several worker processes: wait for a busy database instead of failing at once."""
-    return {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
 
 
 def open_study(name: str, url: str, direction: str, sampler, pruner):
@@ -256,6 +86,40 @@ def make_sampler(kind: str, seed: int, grid: dict[str, list[Any]] | None = None,
     return optuna.samplers.TPESampler(seed=seed, n_startup_trials=max(3, min(10, trials // 3)))
 
 
+def reseed_for_trial(sampler, seed: int, number: int) -> None:
+    """Draw trial `number`'s values from a seed of its own (the config's seed and the number): Optuna numbers trials
+    across every process and machine of a study, so processes started together never draw the same points, while a
+    study run again by one process draws the same ones. (A grid point is chosen at ask time: see before_ask.)"""
+    random_state = _lazy_random_state()
+    if random_state is None or _is_grid(sampler):
+        return
+    trial_seed = (seed * 1_000_003 + number) % 2**32
+    for owner in (sampler, getattr(sampler, "_random_sampler", None), getattr(sampler, "_independent_sampler", None)):
+        if owner is not None and hasattr(owner, "_rng"):
+            owner._rng = random_state(trial_seed)
+
+
+def before_ask(sampler, seed: int, trials_so_far: int) -> None:
+    """The grid sampler picks an unvisited point at random when a trial is asked for: seeded by this host and
+    process too, so machines started together on one study do not pick the same point (the grid is the same)."""
+    random_state = _lazy_random_state()
+    if random_state is not None and _is_grid(sampler):
+        salt = zlib.crc32(f"{socket.gethostname()}:{os.getpid()}".encode())
+        sampler._rng = random_state((seed * 1_000_003 + trials_so_far + salt) % 2**32)
+
+
+def _is_grid(sampler) -> bool:
+    return isinstance(sampler, require_optuna().samplers.GridSampler)
+
+
+def _lazy_random_state():
+    try:
+        from optuna.samplers._lazy_random_state import LazyRandomState
+    except ImportError:  # another Optuna: its own seeding stays
+        return None
+    return LazyRandomState
+
+
 def make_pruner(kind: str, epochs: int):
     """median: stop a trial whose monitored value is worse than the median of earlier trials at the same epoch (after
     3 finished trials, never in the first tenth of training); hyperband: successive halving over 1..epochs."""
@@ -282,34 +146,62 @@ def owner_attrs() -> dict[str, Any]:
 
 
 def fail_abandoned(study, url: str, root: Path) -> int:
-    """Trials of this machine left RUNNING by a process that is gone (kill -9, a crash) are marked crashed, with
-    the run they trained, so they stop counting and a continued study trains others in their place."""
+    """Trials of this machine left RUNNING by a process that is gone (kill -9, a crash; a zombie not yet reaped, or
+    a pid since reused, counts as gone) are told as their run on disk ended (a run that completed keeps its value),
+    else as crashed, with the run they trained, so a continued study trains others in their place. A trial whose run
+    is locked by a live process is never touched."""
     from learnai_cli.commands.tune.trials import trial_run
-    from learnai_cli.rundir.status import effective_status
 
     abandoned, storage = 0, None
     for trial in study.get_trials(deepcopy=False):
         if trial.state.name != "RUNNING" or trial.user_attrs.get("host") != socket.gethostname():
             continue  # another machine's trial may run for hours: only its own machine can tell it is gone
-        attrs = trial.user_attrs
-        owner = {
-            "status": "running",
-            "host": attrs.get("host"),
-            "pid": attrs.get("pid"),
-            "heartbeat": attrs.get("started"),
-        }
-        if effective_status(owner) == "crashed":
-            found = trial_run(root, study.study_name, trial.number)
-            record = {"status": "crashed", "message": "its process was killed or crashed"}
-            # the trial is another process's: its attrs are set through the storage (opened only for this rare case)
-            storage = storage or open_storage(url)
-            study_id = storage.get_study_id_from_name(study.study_name)
-            trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
-            for key, value in {**record, **({"run_id": found[0]} if found else {})}.items():
-                storage.set_trial_user_attr(trial_id, key, value)
-            study.tell(trial.number, state=_state("FAIL"), skip_if_finished=True)
-            abandoned += 1
+        if _trial_alive(trial.user_attrs):
+            continue
+        found = trial_run(root, study.study_name, trial.number)
+        if found and _run_locked(root / found[0]):
+            continue
+        state, value, record = _abandoned_ending(found)
+        # the trial is another process's: its attrs are set through the storage (opened only for this rare case)
+        storage = storage or open_storage(url)
+        study_id = storage.get_study_id_from_name(study.study_name)
+        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+        for key, attr in {**record, **({"run_id": found[0]} if found else {})}.items():
+            storage.set_trial_user_attr(trial_id, key, attr)
+        study.tell(trial.number, value, state=_state(state), skip_if_finished=True)
+        abandoned += 1
     return abandoned
+
+
+def _trial_alive(attrs: dict[str, Any]) -> bool:
+    from learnai_cli.rundir.status import process_alive
+
+    try:
+        started = datetime.fromisoformat(str(attrs.get("started"))).timestamp()
+    except ValueError:
+        started = None
+    return process_alive(attrs.get("pid"), started)
+
+
+def _run_locked(path: Path) -> bool:
+    from learnai_cli.rundir import RunDir
+    from learnai_cli.rundir.lock import lock_holder
+
+    return lock_holder(RunDir(path).lock_path) is not None
+
+
+def _abandoned_ending(found) -> tuple[str, float | None, dict[str, Any]]:
+    """(Optuna state, value, attrs) of an abandoned trial, from its run when it has one."""
+    from learnai_cli.commands.tune.trials import ending
+
+    status, value = ending(found[1]) if found else ("crashed", None)
+    if status == "completed" and value is not None:
+        return "COMPLETE", value, {"status": "completed"}
+    if status in ("pruned", "diverged"):
+        return "PRUNED", None, {"status": status}
+    if status == "failed":
+        return "FAIL", None, {"status": "failed", "message": str(found[1].get("message") or "")[:500]}
+    return "FAIL", None, {"status": "crashed", "message": "its process was killed or crashed"}
 
 
 def finished(study, number: int) -> bool:

@@ -15,7 +15,7 @@ import sys
 import time
 from typing import Any
 
-from learnai_cli.commands.tune.study import STORAGE_VARIABLE
+from learnai_cli.commands.tune.storage import STORAGE_VARIABLE
 from learnai_cli.errors import EXIT_INTERRUPTED, Interrupted, RunFailed
 
 __all__ = ["run_workers", "worker_command", "worker_environment"]
