@@ -138,3 +138,33 @@ def test_tune_replaces_linked_study_files_and_plots(cli, runs_dir, tmp_path, kin
     for name, target in targets.items():
         assert_untouched(result, study / name, target, kind)
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("folder", ["plots", "checkpoints", "eval", "export"])
+@pytest.mark.parametrize("command", [["train", "--resume"], ["eval"], ["plot"], ["rm", "--yes"]])
+def test_a_run_folder_that_is_a_link_is_refused_before_anything_is_written(
+    cli, runs_dir, tmp_path, trained, folder, command
+):
+    run = copied_run(trained, runs_dir)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    if (run / folder).exists():
+        shutil.copytree(run / folder, outside, dirs_exist_ok=True)
+        shutil.rmtree(run / folder)
+    before = sorted(p.name for p in outside.iterdir())
+    os.symlink(outside, run / folder)
+    result = cli(*command, run.name, *(["train.epochs=2"] if command[0] == "train" else []))
+    assert result.exit_code == 2 and "is a symbolic link" in result.stderr and "rm " in result.stderr, result.output
+    assert sorted(p.name for p in outside.iterdir()) == before and run.is_dir()
+
+
+def test_a_study_plots_folder_that_is_a_link_is_replaced(cli, runs_dir, tmp_path):
+    search = [CONFIGS / "generalfit.yaml", "optimizer.lr=loguniform(1e-3,1e-1)", "train.epochs=2", "data.n=100"]
+    assert cli("tune", *search, "--study", "s", "--trials", "1", "--no-progress").exit_code == 0
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.rmtree(runs_dir / "s" / "plots")
+    os.symlink(outside, runs_dir / "s" / "plots")
+    result = cli("tune", *search, "--study", "s", "--trials", "2", "--no-progress")
+    assert result.exit_code == 0, result.output
+    assert list(outside.iterdir()) == [] and not (runs_dir / "s" / "plots").is_symlink()

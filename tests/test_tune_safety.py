@@ -183,3 +183,16 @@ def test_one_process_draws_the_same_points_again_and_processes_started_together_
     shown = cli.json("tune", "--show", "c", "--storage", storage)
     assert len(shown["trials"]) == 6 and len({t["params"] for t in shown["trials"]}) == 6
     assert len({t["run_id"] for t in shown["trials"]}) == 6  # each trial's run id its own, whichever machine ran it
+
+
+def test_a_generated_study_name_never_continues_another_commands_study(cli, runs_dir):
+    from datetime import datetime, timedelta
+
+    start = datetime.now()
+    taken = [f"tune_{(start + timedelta(seconds=s)).strftime('%Y-%m-%d_%H-%M-%S')}_generalfit" for s in range(120)]
+    for name in taken:  # as if another command had started a study in each of the coming seconds
+        (runs_dir / name).mkdir(parents=True)
+        (runs_dir / name / ".ask.lock").write_text("")
+    result = cli.json("tune", *SEARCH, "--trials", "1", "--no-progress")
+    assert result["study"].endswith("_2") and result["study"][:-2] in taken
+    assert all(list((runs_dir / name).iterdir()) == [runs_dir / name / ".ask.lock"] for name in taken)

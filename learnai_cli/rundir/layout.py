@@ -323,6 +323,12 @@ def _inside(root: Path, run: RunDir) -> RunDir:
     real_root = root.resolve()
     if real_root not in run.path.resolve().parents:
         raise UsageError(f"run '{run.id}' points outside {root}; refusing to use it")
+    for folder in (run.checkpoints, run.plots, run.eval_dir, run.export_dir, run.tensorboard_dir):
+        if folder.is_symlink():  # its files would be written wherever it points
+            raise UsageError(
+                f"{folder} is a symbolic link: learnai never writes a run's files through one. Remove the link "
+                f"(rm {folder}; what it points to stays) and run the command again"
+            )
     return run
 
 

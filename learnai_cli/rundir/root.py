@@ -48,6 +48,20 @@ STUDY_NAME_PATTERN = re.compile(
 )  # used with fullmatch: `$` would let a final newline in
 
 
+def new_study_dir(root: Path, name: str) -> Path:
+    """A study folder no other command has (`name`, else `name_2`, ...): for a generated study name, so two
+    `learnai tune` commands started in the same second never continue each other's study."""
+    for attempt in range(1, 1000):
+        candidate = name if attempt == 1 else f"{name[: 79 - len(str(attempt))]}_{attempt}"
+        folder = study_dir(root, candidate)
+        try:
+            (folder / STUDY_ASK_LOCK).touch(exist_ok=False)  # claims it: the first to make its lock file owns it
+            return folder
+        except FileExistsError:
+            continue
+    raise UsageError(f"cannot make a new study folder for '{clip(name)}' in {root}: give --study NAME")
+
+
 def study_dir(root: Path, name: str) -> Path:
     """runs/<study>/: the default SQLite storage, summary.csv/json and plots of one study."""
     if not STUDY_NAME_PATTERN.fullmatch(name):

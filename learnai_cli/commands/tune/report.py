@@ -122,6 +122,8 @@ def draw_plots(study, folder: Path) -> list[str]:
     finished = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
     if not finished:
         return []
+    if folder.is_symlink():  # a link in the study folder is replaced, never written through
+        folder.unlink()
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name in PLOTS:

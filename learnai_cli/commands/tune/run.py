@@ -24,6 +24,7 @@ from learnai_cli.commands.tune.request import Plan, TuneRequest
 from learnai_cli.commands.tune.search_space import Param
 from learnai_cli.engine.callbacks import Callback
 from learnai_cli.errors import ConfigError, Interrupted, RunFailed, UsageError, clip, hide_credentials
+from learnai_cli.rundir import STUDY_ASK_LOCK
 
 __all__ = ["TuneRequest", "Plan", "prepare", "run_tune", "run_trials", "TrialReporter", "DEFAULT_TRIALS"]
 
@@ -54,14 +55,13 @@ def prepare(request: TuneRequest) -> Plan:
     configs = [_load_corner(request, overrides, corner, params) for corner in search_space.corner_overrides(params)]
     grid = search_space.grid_space(params) if request.sampler == "grid" else None
     trials = request.trials or (math.prod(len(v) for v in grid.values()) if grid else DEFAULT_TRIALS)
-    name = (
-        request.study
-        if request.study is not None
-        else f"tune_{datetime.now().strftime('%Y-%m-%d_%H-%M-%S')}_{configs[0].name}"
-    )
-    from learnai_cli.rundir import study_dir
+    from learnai_cli.rundir import new_study_dir, study_dir
 
-    folder = study_dir(request.root, name)
+    if request.study is not None:
+        folder = study_dir(request.root, request.study)
+    else:  # a generated name is never another command's study, even one started in the same second
+        folder = new_study_dir(request.root, f"tune_{datetime.now().strftime('%Y-%m-%d_%H-%M-%S')}_{configs[0].name}")
+    name = folder.name
     return Plan(params, overrides, configs[0], name, folder, tune_storage.storage_url(request.storage, folder), trials)
 
 
@@ -140,7 +140,8 @@ def run_tune(request: TuneRequest) -> dict[str, Any]:
         plan = prepare(request)
     except KeyboardInterrupt:
         raise Interrupted("interrupted before the study started; nothing was trained") from None
-    new_folder = not any(plan.folder.iterdir())  # study_dir made it just now (or found it empty)
+    # study_dir made it just now (or found it empty); new_study_dir claimed it with its lock file
+    new_folder = {p.name for p in plan.folder.iterdir()} <= {STUDY_ASK_LOCK}
     try:
         # under the study folder's lock: two commands starting one new study create it (and record its config) once
         with tune_storage.database_errors(plan.url, UsageError), tune_study.ask_lock(plan.folder):
