@@ -105,6 +105,7 @@ def test_rm_and_gc_take_a_linked_lock_without_writing_through_it(cli, runs_dir, 
         (["eval"], ["eval/test-best.json"]),
         (["eval", "--split", "val"], ["eval/val-best.json"]),
         (["plot"], ["plots/loss.png"]),
+        (["plot", "--animate"], ["plots/loss.png", "plots/fit.png", "plots/training.gif"]),
     ],
 )
 def test_eval_and_plot_replace_linked_outputs(cli, runs_dir, tmp_path, trained, command, names, kind):
