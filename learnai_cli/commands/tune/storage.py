@@ -68,10 +68,12 @@ def open_storage(url: str, must_exist: bool = False):
     except ImportError as error:  # SQLAlchemy maps postgresql:// to psycopg (3), mysql:// to MySQLdb
         raise UsageError(_missing_driver(url, error)) from None
     except Exception as error:  # a bad URL, an unreachable server, a locked or read-only database
+        what_to_do = database_hint(error) or (
+            "Give a database URL (sqlite:///path.db, postgresql+psycopg2://user@host/db, mysql+pymysql://...) or "
+            "journal:PATH"
+        )
         raise UsageError(
-            f"--storage '{shown_url(url)}' cannot be opened: {hide_credentials(first_line(error, 200))}. "
-            f"{database_hint(error)}Give a database URL (sqlite:///path.db, postgresql+psycopg2://user@host/db, "
-            "mysql+pymysql://...) or journal:PATH"
+            f"--storage '{shown_url(url)}' cannot be opened: {hide_credentials(first_line(error, 200))}. {what_to_do}"
         ) from None
 
 
@@ -98,9 +100,9 @@ def database_hint(error: BaseException) -> str:
     """What to do about a database error, from its text: locked by another process, read-only."""
     text = str(error).lower()
     if "database is locked" in text:
-        return "Another process held the study database locked for 60 s: let it finish and run the same command again. "
+        return "Another process held the study database locked for 60 s: let it finish and run the same command again"
     if "readonly" in text or "read-only" in text:
-        return "The study database (or its folder) is read-only: make it writable, or copy it to a writable place. "
+        return "The study database (or its folder) is read-only: make it writable, or copy it to a writable place"
     return ""
 
 
@@ -114,7 +116,7 @@ def database_errors(url: str, error_type: type) -> Iterator[None]:
     except SQLAlchemyError as error:
         raise error_type(
             f"the study storage {shown_url(url)} failed: {hide_credentials(first_line(error, 200))}. "
-            f"{database_hint(error) or 'Check the database and run the same command again (a study continues). '}"
+            f"{database_hint(error) or 'Check the database and run the same command again (a study continues)'}"
         ) from None
 
 
