@@ -55,6 +55,8 @@ def open_in_place(path: Path, flags: int = os.O_RDWR) -> int:
         try:
             descriptor = os.open(path, flags | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o666)
         except OSError as error:
+            if error.errno == errno.ENXIO:  # a FIFO nobody reads (O_NONBLOCK: never a wait for a reader)
+                raise NotRegularFile(path) from None
             if error.errno != errno.ELOOP or not os.path.islink(path):
                 raise
             logger.warning(f"{path} was a symbolic link; learnai never writes through one and made a file in its place")

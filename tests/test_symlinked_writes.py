@@ -169,3 +169,20 @@ def test_a_study_plots_folder_that_is_a_link_is_replaced(cli, runs_dir, tmp_path
     result = cli("tune", *search, "--study", "s", "--trials", "2", "--no-progress")
     assert result.exit_code == 0, result.output
     assert list(outside.iterdir()) == [] and not (runs_dir / "s" / "plots").is_symlink()
+
+
+@pytest.mark.parametrize(
+    "name, command, code",
+    [(".lock", ["rm", "--yes"], 2), (".lock", ["train", "--resume"], 2), ("train.log", ["train", "--resume"], 1)],
+)
+def test_a_pipe_where_a_run_file_goes_is_refused_without_waiting_for_a_reader(
+    cli, runs_dir, trained, name, command, code
+):
+    run = copied_run(trained, runs_dir)
+    (run / name).unlink(missing_ok=True)  # a finished run has no lock file
+    os.mkfifo(run / name)
+    result = (
+        cli(*command, run.name, "train.epochs=2") if command[0] == "train" else cli(command[0], run.name, *command[1:])
+    )
+    assert result.exit_code == code and "not a regular file (a FIFO" in result.stderr, result.output
+    assert "Traceback" not in result.output and run.is_dir()
