@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
@@ -22,6 +24,8 @@ FILE_MODE = _file_mode()
 
 __all__ = [
     "write_atomic",
+    "write_new",
+    "open_in_place",
     "write_json",
     "append_line",
     "read_json",
@@ -42,11 +46,42 @@ class Damaged(ValueError):
         self.path, self.problem = path, problem
 
 
+def open_in_place(path: Path, flags: int = os.O_RDWR) -> int:
+    """A descriptor of the regular file at `path`, made when missing, for a file that must be opened where it is (a
+    lock, an append-only log). A symbolic link there is never followed (O_NOFOLLOW): it is removed and a file of
+    learnai's own made in its place, so whatever it pointed at stays untouched. Anything else that is not a regular
+    file (a FIFO, a device, a folder) raises NotRegularFile."""
+    for _ in range(3):
+        try:
+            descriptor = os.open(path, flags | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o666)
+        except OSError as error:
+            if error.errno == errno.ENXIO:  # a FIFO nobody reads (O_NONBLOCK: never a wait for a reader)
+                raise NotRegularFile(path) from None
+            if error.errno != errno.ELOOP or not os.path.islink(path):
+                raise
+            logger.warning(f"{path} was a symbolic link; learnai never writes through one and made a file in its place")
+            os.unlink(path)
+            continue
+        if stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return descriptor
+        os.close(descriptor)
+        raise NotRegularFile(path)
+    raise NotRegularFile(path)
+
+
+class NotRegularFile(OSError):
+    """Something other than a regular file (a FIFO, a device, a folder) is where learnai must write a file."""
+
+    def __init__(self, path: Path):
+        super().__init__(errno.EINVAL, "not a regular file (a FIFO, a device or a folder is in its place)", str(path))
+
+
 def append_line(path: Path, line: str) -> None:
     """Append one line (UTF-8) in a single write with O_APPEND: appenders never interleave within a line, and on a
-    run's per-epoch path this costs a third of what a Python file object's open, write and close do."""
+    run's per-epoch path this costs a third of what a Python file object's open, write and close do. A symbolic
+    link at `path` is replaced by a file, never written through (open_in_place)."""
     data = (line.rstrip("\n") + "\n").encode()
-    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    descriptor = open_in_place(path, os.O_WRONLY | os.O_APPEND)
     try:
         while data:  # a regular file takes it all at once unless the disk fills (then write raises)
             data = data[os.write(descriptor, data) :]
@@ -55,7 +90,46 @@ def append_line(path: Path, line: str) -> None:
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write via a temp file in the same folder + fsync + rename."""
+    """Write via a temp file in the same folder + fsync + rename. The rename replaces whatever is at `path`: a
+    symbolic link there is replaced by the file, never written through."""
+    temp = _write_temp(path, data)
+    try:
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def write_new(path: Path, data: bytes | str) -> None:
+    """Write a file that must not exist yet, atomically: the whole file appears or nothing does (a full disk leaves
+    no empty file behind). Anything at `path`, a dangling symbolic link included, raises FileExistsError."""
+    temp = _write_temp(path, data)
+    try:
+        os.link(temp, path)  # link() never follows a link at its target and fails if anything is there
+    except FileExistsError:
+        raise
+    except OSError as error:  # a file system without hard links: exclusive create, removed if the write fails
+        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
+        _write_exclusive(path, temp.read_bytes())
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _write_exclusive(path: Path, payload: bytes) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(payload)
+            file.flush()
+            os.fsync(file.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
+def _write_temp(path: Path, data: bytes | str) -> Path:
+    """The payload in a new temp file beside `path` (mkstemp: O_EXCL, never a link), flushed to disk."""
     payload = data.encode() if isinstance(data, str) else data
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     try:
@@ -64,10 +138,10 @@ def write_atomic(path: Path, data: bytes | str) -> None:
             file.write(payload)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+    return Path(temp)
 
 
 def temp_files(folder: Path, names: tuple[str, ...]) -> list[Path]:

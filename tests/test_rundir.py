@@ -136,7 +136,7 @@ def test_status_of_starting_locked_crashed_and_damaged_runs(tmp_path):
     run = runs.RunDir.create(tmp_path, "s", now=NOW)
     assert runstatus.run_status(run)[0] == "starting"
     os.utime(run.path, (0, 0))
-    assert runstatus.run_status(run) == ("damaged", "meta.json is missing")
+    assert runstatus.run_status(run) == ("damaged", "it was cut short while being created (nothing was trained in it)")
     run.update_meta(status="running", pid=os.getpid(), host="elsewhere", locked=True)
     assert runstatus.run_status(run)[0] == "crashed"  # says running, but nobody holds its lock
     run.meta_path.write_text("null")

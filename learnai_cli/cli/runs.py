@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any, List, Optional
 
@@ -20,7 +21,7 @@ from learnai_cli.cli._shared import (
     stdout,
 )
 from learnai_cli.cli.table_fit import Layout, print_table
-from learnai_cli.errors import UsageError
+from learnai_cli.errors import UsageError, clip
 
 YesOption = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (scripts).", metavar="")
 
@@ -69,6 +70,11 @@ def list_runs(
             raise UsageError("--columns needs one or more names, e.g. --columns val_accuracy,test_accuracy,duration")
         rows = filtered_summaries(root, status, name, filters or [], chosen, sort, descending)
         result = {"runs_dir": str(root), "runs": rows, **({"columns": chosen} if chosen else {})}
+        asked = [*(["--status", status] if status else []), *(["--name", name] if name else [])]
+        asked += [part for spec in filters or [] for part in ("--filter", spec)]
+        if asked and not rows:  # say that the selection matched nothing, not that there are no runs
+            result["selection"] = clip(shlex.join(asked), 200)
+            result["unfiltered"] = len(rundir.all_runs(root))
         emit(result, json_output, _render_runs)
 
 
@@ -77,6 +83,14 @@ def _render_runs(result: dict[str, Any]) -> None:
         missing = (
             "" if Path(result["runs_dir"]).is_dir() else " (it does not exist yet: `learnai train CONFIG` makes it)"
         )
+        if result.get("selection") and result.get("unfiltered"):
+            total = f"{result['unfiltered']} run{'s' * (result['unfiltered'] != 1)}"
+            stdout.print(
+                f"no run in {result['runs_dir']} matches {result['selection']} ({total} there: `learnai runs` lists "
+                "them all)",
+                highlight=False,
+            )
+            return
         stdout.print(f"no runs in {result['runs_dir']}{missing}", highlight=False)
         return
     if result.get("columns"):

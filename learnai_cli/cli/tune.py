@@ -75,9 +75,11 @@ StudyOption = typer.Option(None, "--study", help="Study name: an existing one is
 StorageOption = typer.Option(
     None,
     "--storage",
-    help="Optuna storage URL (postgresql://..., mysql://..., journal:PATH); default "
-    "sqlite in runs/<study>/study.db. Share one URL between machines to search together.",
+    help="Optuna storage URL (postgresql+psycopg2://..., mysql+pymysql://..., journal:PATH); default "
+    "$LEARNAI_TUNE_STORAGE, else sqlite in runs/<study>/study.db. Share one URL between machines to search together.",
     metavar="URL",
+    envvar="LEARNAI_TUNE_STORAGE",
+    show_envvar=False,
 )
 
 WorkersOption = typer.Option(1, "--workers", min=1, help="Trials in parallel: processes on this machine.", metavar="K")

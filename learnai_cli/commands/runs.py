@@ -10,7 +10,7 @@ from learnai_cli.atomic import read_json
 from learnai_cli.errors import UsageError
 from learnai_cli.rundir import DamagedRun, RunDir, RunInUse, all_runs
 from learnai_cli.rundir.lock import lock_holder
-from learnai_cli.rundir.status import IN_USE, STATUSES, iter_summaries, run_status
+from learnai_cli.rundir.status import IN_USE, STATUSES, iter_summaries, made_by_learnai, run_status
 
 
 def show(run: RunDir) -> dict[str, Any]:
@@ -123,10 +123,11 @@ def _refuse_in_use(run: RunDir, locked: bool = False) -> None:
 
 
 def gc_candidates(root: Path, keep_last: int) -> list[RunDir]:
-    """Runs beyond the newest `keep_last`, never one that is running or starting."""
+    """Runs beyond the newest `keep_last`, never one that is running or starting, nor a folder that is only named
+    like a run (no file of learnai's in it: not a run, and maybe someone's data)."""
     if keep_last < 0:
         raise UsageError("--keep-last must be 0 or more")
-    runs = all_runs(root)
+    runs = [run for run in all_runs(root) if made_by_learnai(run)]
     older = runs[: max(0, len(runs) - keep_last)]
     return [run for run in older if run_status(run)[0] not in IN_USE]
 

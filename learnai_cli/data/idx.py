@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from learnai_cli.atomic import write_atomic
+
 IMAGE_MAGIC, LABEL_MAGIC = 2051, 2049
 
 
@@ -21,7 +23,7 @@ def write_idx(path: Path, array: np.ndarray) -> None:
     magic = IMAGE_MAGIC if array.ndim == 3 else LABEL_MAGIC
     header = struct.pack(">I", magic) + b"".join(struct.pack(">I", size) for size in array.shape)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(header + array.tobytes())
+    write_atomic(path, header + array.tobytes())
 
 
 def read_idx(path: Path) -> np.ndarray:

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from learnai_cli.atomic import write_atomic
 from learnai_cli.data.splits import DatasetSplits, TensorSplit
 from learnai_cli.errors import DataError, DataNotHere, clip
 from learnai_cli.registry import DATASETS, ImageSide, PositiveCount, PositiveFloat
@@ -72,9 +73,7 @@ def unpack_raw_files(dataset_class, root: str) -> None:
                 f"{clip(str(packed), 300)} is damaged ({sizes}; its md5 is not {md5}): a half-finished download? "
                 "Delete it and download or copy it again."
             )
-        partial = plain.with_name(plain.name + ".part")
-        partial.write_bytes(gzip.decompress(data))
-        partial.replace(plain)
+        write_atomic(plain, gzip.decompress(data))  # whole or not at all, and never through a link
 
 
 def _open(dataset_class, root: str, download: bool, is_train: bool):

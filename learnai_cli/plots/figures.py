@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -377,10 +378,20 @@ def animate_run(run: RunDir) -> list[Path]:
     movie = animation.FuncAnimation(figure, draw, frames=shown, blit=False)
     run.plots.mkdir(exist_ok=True)
     gif, mp4 = run.animation_paths
-    movie.save(gif, writer=animation.PillowWriter(fps=10))
-    written.append(gif)
+    written.append(_save_movie(movie, gif, animation.PillowWriter(fps=10)))
     if shutil.which("ffmpeg"):
-        movie.save(mp4, writer=animation.FFMpegWriter(fps=10))
-        written.append(mp4)
+        written.append(_save_movie(movie, mp4, animation.FFMpegWriter(fps=10)))
     plt.close(figure)
     return written
+
+
+def _save_movie(movie, path: Path, writer) -> Path:
+    """A movie written under a temp name beside `path`, then renamed over it: never half-written, and a symbolic
+    link at `path` is replaced, not written through."""
+    temp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+    try:
+        movie.save(temp, writer=writer)
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+    return path

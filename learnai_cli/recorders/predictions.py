@@ -6,7 +6,7 @@ import json
 
 import torch
 
-from learnai_cli.atomic import append_line
+from learnai_cli.atomic import append_line, write_atomic
 from learnai_cli.engine.callbacks import Callback
 from learnai_cli.rundir import RunDir
 
@@ -21,7 +21,7 @@ class PredictionRecorder(Callback):
         self.path = run.predictions_path
         low, high = float(inputs.min()), float(inputs.max())
         self.grid = torch.linspace(low, high, GRID_POINTS).view(-1, 1)
-        if not self.path.exists():
+        if self.path.is_symlink() or not self.path.exists():  # a link is replaced, never written through
             shown = slice(0, DATA_POINTS)
             header = {
                 "type": "grid",
@@ -29,7 +29,7 @@ class PredictionRecorder(Callback):
                 "data_x": inputs[shown].view(-1).tolist(),
                 "data_y": targets[shown].view(-1).tolist(),
             }
-            self.path.write_text(json.dumps(header) + "\n")
+            write_atomic(self.path, json.dumps(header) + "\n")
 
     @torch.no_grad()
     def on_epoch_end(self, trainer, record) -> None:

@@ -23,6 +23,7 @@ from learnai_cli.rundir.root import (
     SWEEP_SUMMARY_CSV,
     SWEEP_SUMMARY_JSON,
     create_sweep_dir,
+    new_study_dir,
     runs_root,
     study_dir,
 )
@@ -50,4 +51,5 @@ __all__ = [
     "resolve",
     "runs_root",
     "study_dir",
+    "new_study_dir",
 ]

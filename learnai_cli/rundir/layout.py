@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import re
+import socket
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -26,13 +27,14 @@ from learnai_cli.atomic import (
     write_atomic,
     write_json,
 )
-from learnai_cli.errors import UsageError, kind_name
+from learnai_cli.errors import UsageError, clip, kind_name
 from learnai_cli.rundir.lock import RunLock
 from learnai_cli.rundir.writable import check_writable
 
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when built with it: `runs` reads every config
 
 RUN_ID_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}_")
+LINKED = "is a symbolic link (learnai neither reads nor writes a run's files through links)"
 COLLISION_SUFFIX = re.compile(r"_\d+")  # what a run id gets when another run took its name in the same second
 
 CHECKPOINTS, PLOTS = "checkpoints", "plots"  # folders of a run (MLflow mirrors them as artifact folders)
@@ -118,10 +120,13 @@ class RunDir:
 
     @classmethod
     def create_locked(
-        cls, root: Path, name: str, now: datetime | None = None, lock: bool = True
+        cls, root: Path, name: str, now: datetime | None = None, lock: bool = True, resolved_config: dict | None = None
     ) -> tuple["RunDir", RunLock | None]:
         """Like create, and (lock=True) the run's lock taken right after the mkdir, before anything else is in the
-        directory: until meta.json exists, a young directory or a held lock reads as running, never as removable."""
+        directory: until meta.json exists, a young directory or a held lock reads as running, never as removable.
+        With `resolved_config`, config.yaml and a first meta.json (running, this process) are written before it
+        returns, so a run that is killed from here on reads as crashed or interrupted, never as damaged. If making
+        it fails or is interrupted (a full disk, a signal), the folder is removed: a run appears whole or not at all."""
         check_writable(root)
         stamp = (now or datetime.now()).strftime("%Y-%m-%d_%H-%M-%S")
         for attempt in range(1, 10_000):
@@ -133,12 +138,31 @@ class RunDir:
                 continue
             except OSError as error:
                 raise UsageError(f"cannot create a run directory in {root}: {error.strerror or error}") from None
-            run = cls(path)
-            held = RunLock.acquire(run.lock_path, run.id, wait_s=2.0) if lock else None
-            run.checkpoints.mkdir()
-            run.plots.mkdir()
-            return run, held
+            return cls(path)._fill(lock, resolved_config)
         raise UsageError(f"cannot create a run directory for '{name}' in {root}")
+
+    def _fill(self, lock: bool, resolved_config: dict | None) -> tuple["RunDir", RunLock | None]:
+        held = None
+        try:
+            held = RunLock.acquire(self.lock_path, self.id, wait_s=2.0) if lock else None
+            self.checkpoints.mkdir()
+            self.plots.mkdir()
+            if resolved_config is not None:
+                self.write_config(resolved_config)
+                self.update_meta(**_first_meta(self, resolved_config), host=socket.gethostname(), locked=lock)
+            return self, held
+        except BaseException as error:
+            import shutil
+
+            shutil.rmtree(self.path, ignore_errors=True)
+            if held is not None:
+                held.release()
+            if isinstance(error, OSError):
+                raise UsageError(
+                    f"cannot create run {self.id} in {self.path.parent}: {error.strerror or error}; nothing was left "
+                    "behind. Free some space (or fix the folder's permissions) and try again"
+                ) from None
+            raise
 
     def lock(self) -> RunLock:
         """Take this run's lock (one process at a time owns a run); RunInUse names the process that holds it."""
@@ -156,6 +180,8 @@ class RunDir:
         """meta.json ({} before it is written). A damaged one (not a JSON object, fields of the wrong type) raises
         DamagedRun; with strict=False it reads as {} (the owner then rewrites it)."""
         try:
+            if self.meta_path.is_symlink():  # another file's content is never taken for (or shown as) this run's
+                raise Damaged(self.meta_path, LINKED)
             meta = read_json(self.meta_path, strict=True)
             _check_meta_types(self.meta_path, meta)
         except Damaged as damage:
@@ -181,6 +207,8 @@ class RunDir:
         return f"config.yaml {problem}" if problem else None
 
     def _config_and_problem(self, detail: bool = True) -> tuple[dict[str, Any], str | None]:
+        if self.config_path.is_symlink():
+            return {}, LINKED
         try:
             config = yaml.load(self.config_path.read_bytes().decode("utf-8"), Loader=SAFE_LOADER)  # noqa: S506
         except FileNotFoundError:
@@ -234,6 +262,15 @@ class RunDir:
         append_line(self.log_path, line)
 
 
+def _first_meta(run: RunDir, resolved_config: dict) -> dict[str, Any]:
+    import os
+
+    started = datetime.now().isoformat(timespec="seconds")
+    name = resolved_config.get("name")
+    name = name if isinstance(name, str) else ""
+    return dict(run_id=run.id, name=name, status="running", started=started, heartbeat=started, pid=os.getpid())
+
+
 def all_runs(root: Path) -> list[RunDir]:
     """Every run directory under root, oldest first (ids sort by start time); a root that does not exist has none,
     one that is a file is refused (a mistyped --runs-dir must not read as "no runs")."""
@@ -251,13 +288,14 @@ def all_runs(root: Path) -> list[RunDir]:
 
 def resolve(root: Path, run_id: str) -> RunDir:
     """A run by its directory name, a unique prefix of it, or `latest`; nothing outside root."""
+    shown = clip(repr(run_id)[1:-1], 100)  # a pasted 100 KB id (or one with a newline) is not echoed whole
     if not run_id or "/" in run_id or "\\" in run_id or run_id in (".", "..") or "\0" in run_id:
         raise UsageError(
-            f"'{run_id}' is not a run id: give a directory name from `learnai runs`, a unique prefix, or 'latest'"
+            f"'{shown}' is not a run id: give a directory name from `learnai runs`, a unique prefix, or 'latest'"
         )
     if run_id != "latest" and RUN_ID_PATTERN.match(run_id) and _is_link(root / run_id):
         raise UsageError(
-            f"{root / run_id} is a symbolic link, not a run folder: learnai never follows links in the runs folder. "
+            f"{root / shown} is a symbolic link, not a run folder: learnai never follows links in the runs folder. "
             "Give the id of the run it points to (in its own runs folder: --runs-dir)"
         )
     runs = all_runs(root)
@@ -274,9 +312,9 @@ def resolve(root: Path, run_id: str) -> RunDir:
         return _inside(root, matches[0])
     if not matches:
         twins = f"; ids that go on with _N (give one whole): {', '.join(r.id for r in prefixed[:5])}" * bool(prefixed)
-        raise UsageError(f"no run '{run_id}' in {root}{twins}; `learnai runs` lists them (newest: {runs[-1].id})")
+        raise UsageError(f"no run '{shown}' in {root}{twins}; `learnai runs` lists them (newest: {runs[-1].id})")
     listing = ", ".join(r.id for r in matches[:5]) + (" ..." if len(matches) > 5 else "")
-    raise UsageError(f"run id '{run_id}' is ambiguous in {root}: it matches {listing}")
+    raise UsageError(f"run id '{shown}' is ambiguous in {root}: it matches {listing}")
 
 
 def _is_link(path: Path) -> bool:
@@ -291,6 +329,12 @@ def _inside(root: Path, run: RunDir) -> RunDir:
     real_root = root.resolve()
     if real_root not in run.path.resolve().parents:
         raise UsageError(f"run '{run.id}' points outside {root}; refusing to use it")
+    for folder in (run.checkpoints, run.plots, run.eval_dir, run.export_dir, run.tensorboard_dir):
+        if folder.is_symlink():  # its files would be written wherever it points
+            raise UsageError(
+                f"{folder} is a symbolic link: learnai never writes a run's files through one. Remove the link "
+                f"(rm {folder}; what it points to stays) and run the command again"
+            )
     return run
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional
 
+from learnai_cli.atomic import open_in_place
 from learnai_cli.errors import UsageError
 
 
@@ -34,7 +35,7 @@ class RunLock:
         deadline = time.monotonic() + wait_s
         while True:
             try:
-                handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+                handle = open_in_place(path)  # a symbolic link there is replaced, never written through
             except OSError as error:
                 raise UsageError(f"cannot lock run {run_id} ({path}): {error.strerror or error}") from None
             try:
@@ -46,9 +47,17 @@ class RunLock:
                     continue
                 raise RunInUse(_in_use_message(run_id, path)) from None
             if _same_file(handle, path):  # not a file its last holder removed as we opened it
-                os.ftruncate(handle, 0)
-                os.pwrite(handle, json.dumps(owner()).encode(), 0)
-                return cls(path, handle)
+                held = cls(path, handle)
+                try:
+                    os.ftruncate(handle, 0)
+                    os.pwrite(handle, json.dumps(owner()).encode(), 0)
+                except OSError as error:  # a full disk: the lock is not taken, and its empty file goes
+                    held.release()
+                    raise UsageError(
+                        f"cannot lock run {run_id}: writing {path} failed ({error.strerror or error}); free some "
+                        "space (or fix the folder's permissions) and try again"
+                    ) from None
+                return held
             os.close(handle)
 
     def release(self) -> None:
@@ -75,7 +84,7 @@ def owner() -> dict[str, Any]:
 def lock_holder(path: Path) -> Optional[dict[str, Any]]:
     """The holder's pid, host and start when a live process holds the lock at path; None when nobody does."""
     try:
-        handle = os.open(path, os.O_RDONLY)
+        handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO must not block
     except OSError:
         return None
     try:
@@ -105,6 +114,6 @@ def _in_use_message(run_id: str, path: Path) -> str:
 
 def _same_file(handle: int, path: Path) -> bool:
     try:
-        return os.path.samestat(os.fstat(handle), os.stat(path))
+        return os.path.samestat(os.fstat(handle), os.lstat(path))
     except OSError:
         return False

@@ -8,7 +8,7 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from learnai_cli.errors import UsageError
+from learnai_cli.errors import UsageError, clip
 from learnai_cli.rundir.writable import check_writable
 
 DEFAULT_RUNS_DIR = "runs"
@@ -43,14 +43,30 @@ MLFLOW_STORE, MLFLOW_ARTIFACTS = "mlflow.db", "mlartifacts"
 # What a `learnai tune` study folder (runs/<study>/) holds besides its summaries; a study name never looks like a
 # run id (it starts with a letter), so `learnai runs` never lists it.
 STUDY_DB, STUDY_PLOTS, STUDY_ASK_LOCK = "study.db", "plots", ".ask.lock"
-STUDY_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,79}$")
+STUDY_NAME_PATTERN = re.compile(
+    r"[A-Za-z][A-Za-z0-9._-]{0,79}"
+)  # used with fullmatch: `$` would let a final newline in
+
+
+def new_study_dir(root: Path, name: str) -> Path:
+    """A study folder no other command has (`name`, else `name_2`, ...): for a generated study name, so two
+    `learnai tune` commands started in the same second never continue each other's study."""
+    for attempt in range(1, 1000):
+        candidate = name if attempt == 1 else f"{name[: 79 - len(str(attempt))]}_{attempt}"
+        folder = study_dir(root, candidate)
+        try:
+            (folder / STUDY_ASK_LOCK).touch(exist_ok=False)  # claims it: the first to make its lock file owns it
+            return folder
+        except FileExistsError:
+            continue
+    raise UsageError(f"cannot make a new study folder for '{clip(name)}' in {root}: give --study NAME")
 
 
 def study_dir(root: Path, name: str) -> Path:
     """runs/<study>/: the default SQLite storage, summary.csv/json and plots of one study."""
-    if not STUDY_NAME_PATTERN.match(name):
+    if not STUDY_NAME_PATTERN.fullmatch(name):
         raise UsageError(
-            f"study name '{name}' must start with a letter and hold only letters, digits, . _ - (at most 80)"
+            f"study name {clip(name)!r} must start with a letter and hold only letters, digits, . _ - (at most 80)"
         )
     if name == "latest":  # `plot latest --compare` would mean the newest run, never this study
         raise UsageError("'latest' names the newest run in every command: give the study another name")

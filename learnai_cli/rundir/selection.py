@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from learnai_cli import rundir
-from learnai_cli.errors import UsageError, did_you_mean
+from learnai_cli.errors import UsageError, clip, did_you_mean
 from learnai_cli.rundir import RunDir
 
 GROUP_FIELDS = ("sweep", "study")  # meta.json fields that name a group of runs (learnai sweep, learnai tune)
@@ -38,8 +38,8 @@ def _one_run(root: Path, name: str) -> RunDir:
     plain = re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name) and name != "latest"  # else resolve() says what is wrong
     if runs and plain and not any(run.id.startswith(name) for run in runs):
         raise UsageError(
-            f"no run, sweep or study '{name}' in {root}: give a run id from `learnai runs` (a unique prefix works), "
-            "or the id of a sweep or study (`learnai runs --columns sweep` shows them)"
+            f"no run, sweep or study '{clip(name, 100)}' in {root}: give a run id from `learnai runs` (a unique prefix "
+            "works), or the id of a sweep or study (`learnai runs --columns sweep` shows them)"
         )
     return rundir.resolve(root, name)
 
@@ -117,7 +117,8 @@ def check_known(values: list[RunValues], names: Iterable[str], option: str) -> N
     for name in names:
         if all(v.get(name) is MISSING for v in values):
             raise UsageError(
-                f"{option} {name}: no run listed has a value named '{name}'.{did_you_mean(name, known)} Names: "
+                f"{option} {clip(name, 100)}: no run listed has a value named '{clip(name, 100)}'."
+                f"{did_you_mean(name, known)} Names: "
                 "status, epochs, duration, best, test_<metric>, a metric of the last epoch (e.g. val_loss), a "
                 "config key (e.g. optimizer.lr) or a meta.json field (e.g. sweep)"
             )

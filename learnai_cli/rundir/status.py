@@ -52,10 +52,31 @@ def run_status(run: RunDir, own_lock: bool = False) -> tuple[str, str]:
         # the lock has just made its mtime new).
         if not own_lock and _age_s(run.path) < STARTING_GRACE_SECONDS:
             return "starting", ""
+        if not os.path.lexists(run.config_path) and made_by_learnai(run):
+            return "damaged", "it was cut short while being created (nothing was trained in it)"
         return "damaged", "meta.json is missing"
     if meta.get("status") == "running" and meta.get("locked"):
         return "crashed", ""  # its owner held the lock while running; nobody holds it now
     return effective_status(meta), ""
+
+
+def made_by_learnai(run: RunDir) -> bool:
+    """Whether a folder named like a run holds a run's own files (meta.json or config.yaml), or only the skeleton a
+    creation that was cut short leaves (its lock, empty checkpoints/ and plots/). A folder of someone else's files
+    that happens to be named like a run id is none of these: `gc` never removes it."""
+    if any(os.path.lexists(path) for path in (run.meta_path, run.config_path)):
+        return True
+    skeleton = {run.lock_path.name: False, run.checkpoints.name: True, run.plots.name: True}
+    try:
+        entries = list(os.scandir(run.path))
+        return all(
+            entry.name in skeleton
+            and entry.is_dir(follow_symlinks=False) == skeleton[entry.name]
+            and (not skeleton[entry.name] or not any(os.scandir(entry.path)))
+            for entry in entries
+        )
+    except OSError:
+        return False
 
 
 def _age_s(path: Path) -> float:
@@ -65,16 +86,38 @@ def _age_s(path: Path) -> float:
         return float("inf")
 
 
-def _process_alive(pid: int) -> bool:
+def _process_alive(pid: int, started_by: float | None = None) -> bool:
+    """Whether process `pid` lives: not gone, not a zombie (killed, its parent has not reaped it yet), and, given
+    `started_by` (a time.time()), started no later than that, so a pid the system reused for a newer process is no
+    sign of the old one."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True  # exists, owned by someone else
+        pass  # exists, owned by someone else
     except (OverflowError, ValueError):
         return False
-    return True
+    state, started = _proc_stat(pid)
+    if state == "Z":
+        return False
+    return started is None or started_by is None or started <= started_by + 1
+
+
+def _proc_stat(pid: int) -> tuple[str | None, float | None]:
+    """(state letter, start time as time.time()) of a process from /proc (None, None where there is no /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        with open("/proc/stat") as stat_file:
+            boot = next(float(line.split()[1]) for line in stat_file if line.startswith("btime "))
+        return fields[0], boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None, None
+
+
+def process_alive(pid: object, started_by: float | None = None) -> bool:
+    """_process_alive for a pid read from a file (anything that is not a whole number is no process)."""
+    return isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 and _process_alive(pid, started_by)
 
 
 def iter_summaries(root: Path) -> Iterator[dict[str, Any]]:

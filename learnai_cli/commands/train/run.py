@@ -107,7 +107,8 @@ def _train_new(
         source.load_into(experiment.model)  # another architecture fails here too; optimizer and schedule start fresh
     if not job.is_main:
         return fit_worker(experiment, checkpoint=None)
-    run, lock = RunDir.create_locked(root, experiment_config.name)  # owned by this process from its first moment
+    # owned by this process from its first moment, config.yaml and meta.json in it before anything can stop it
+    run, lock = RunDir.create_locked(root, experiment_config.name, resolved_config=experiment_config.to_dict())
     with lock:
         if job.enabled:
             backend = "nccl" if experiment.device.type == "cuda" else "gloo"

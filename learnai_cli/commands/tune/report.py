@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shlex
 import warnings
 from pathlib import Path
@@ -12,7 +13,8 @@ from typing import Any
 
 from learnai_cli.atomic import write_atomic
 from learnai_cli.commands.tune.request import Plan, TuneRequest
-from learnai_cli.errors import UsageError
+from learnai_cli.commands.tune.storage import STORAGE_VARIABLE, storage_url
+from learnai_cli.errors import UsageError, hide_credentials
 from learnai_cli.log import logger
 from learnai_cli.rundir import STUDY_PLOTS, SWEEP_SUMMARY_CSV, SWEEP_SUMMARY_JSON
 from learnai_cli.rundir.next_steps import runs_dir_arguments
@@ -120,6 +122,8 @@ def draw_plots(study, folder: Path) -> list[str]:
     finished = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
     if not finished:
         return []
+    if folder.is_symlink():  # a link in the study folder is replaced, never written through
+        folder.unlink()
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name in PLOTS:
@@ -129,8 +133,10 @@ def draw_plots(study, folder: Path) -> list[str]:
                 warnings.simplefilter("ignore")  # Optuna marks its matplotlib views experimental
                 axes = getattr(views, f"plot_{name}")(study)
                 figure = (axes.flat[0] if hasattr(axes, "flat") else axes).get_figure()
-                figure.savefig(folder / f"{name}.png", dpi=100, bbox_inches="tight")
+                buffer = io.BytesIO()  # rendered first, then written atomically: a link there is replaced
+                figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
                 plt.close(figure)
+            write_atomic(folder / f"{name}.png", buffer.getvalue())
             written.append(str(folder / f"{name}.png"))
         except Exception as failure:  # e.g. importances need two finished trials that differ
             logger.info(f"study {study.study_name}: no {name} plot ({failure})")
@@ -143,7 +149,7 @@ def show(name: str, storage: str | None, root: Path) -> dict[str, Any]:
     from learnai_cli.rundir import STUDY_DB, STUDY_NAME_PATTERN
 
     folder = root / name
-    if storage is None and (not STUDY_NAME_PATTERN.match(name) or not (folder / STUDY_DB).is_file()):
+    if storage is None and (not STUDY_NAME_PATTERN.fullmatch(name) or not (folder / STUDY_DB).is_file()):
         names = sorted(p.parent.name for p in root.glob(f"*/{STUDY_DB}")) if root.is_dir() else []
         from learnai_cli.errors import did_you_mean
 
@@ -152,7 +158,7 @@ def show(name: str, storage: str | None, root: Path) -> dict[str, Any]:
             f"no study '{name}' in {root}.{did_you_mean(name, names)} Studies there: {held or 'none'}; "
             "a study kept elsewhere needs its --storage URL"
         )
-    study = tune_study.load_study(name, tune_study.storage_url(storage, folder))
+    study = tune_study.load_study(name, storage_url(storage, folder))
     return summarize(study, folder)
 
 
@@ -162,13 +168,18 @@ def continue_message(plan: Plan, request: TuneRequest) -> str:
         return f"worker {request.worker_index} of study {plan.name} stopped"
 
     command = ["learnai", "tune", str(request.config_path), *request.arguments, "--study", plan.name]
-    command += ["--trials", str(plan.trials)] + (["--storage", request.storage] if request.storage else [])
+    secret = bool(request.storage) and hide_credentials(request.storage) != request.storage
+    given = request.storage and not (secret and os.environ.get(STORAGE_VARIABLE) == request.storage)
+    command += ["--trials", str(plan.trials)] + (["--storage", hide_credentials(request.storage)] if given else [])
     command += ["--sampler", request.sampler] if request.sampler != "tpe" else []
     command += ["--pruner", request.pruner] if request.pruner != "median" else []
     command += [f"--plugin={p}" for p in request.plugins] + runs_dir_arguments(request.root)
     command += ["--workers", str(request.workers)] if request.workers > 1 else []
     command += ["--timeout", f"{request.timeout:g}"] if request.timeout is not None else []
+    note = f" (with the password where *** stands, or with it in ${STORAGE_VARIABLE} and no --storage)" * bool(
+        secret and given
+    )
     return (
         f"study {plan.name} was interrupted (its finished trials are kept; a trial cut short is recorded as "
-        "interrupted and does not count); continue it with: " + shlex.join(command)
+        "interrupted and does not count); continue it with: " + shlex.join(command) + note
     )

@@ -8,6 +8,7 @@ sharing one --storage) never run more than --trials between them.
 from __future__ import annotations
 
 import math
+import shlex
 import shutil
 import sys
 import time
@@ -16,12 +17,14 @@ from pathlib import Path
 from typing import Any, Optional
 
 from learnai_cli.commands.tune import search_space
+from learnai_cli.commands.tune import storage as tune_storage
 from learnai_cli.commands.tune import study as tune_study
 from learnai_cli.commands.tune.report import continue_message
 from learnai_cli.commands.tune.request import Plan, TuneRequest
 from learnai_cli.commands.tune.search_space import Param
 from learnai_cli.engine.callbacks import Callback
-from learnai_cli.errors import ConfigError, Interrupted, RunFailed, UsageError, clip
+from learnai_cli.errors import ConfigError, Interrupted, RunFailed, UsageError, clip, hide_credentials
+from learnai_cli.rundir import STUDY_ASK_LOCK
 
 __all__ = ["TuneRequest", "Plan", "prepare", "run_tune", "run_trials", "TrialReporter", "DEFAULT_TRIALS"]
 
@@ -52,15 +55,14 @@ def prepare(request: TuneRequest) -> Plan:
     configs = [_load_corner(request, overrides, corner, params) for corner in search_space.corner_overrides(params)]
     grid = search_space.grid_space(params) if request.sampler == "grid" else None
     trials = request.trials or (math.prod(len(v) for v in grid.values()) if grid else DEFAULT_TRIALS)
-    name = (
-        request.study
-        if request.study is not None
-        else f"tune_{datetime.now().strftime('%Y-%m-%d_%H-%M-%S')}_{configs[0].name}"
-    )
-    from learnai_cli.rundir import study_dir
+    from learnai_cli.rundir import new_study_dir, study_dir
 
-    folder = study_dir(request.root, name)
-    return Plan(params, overrides, configs[0], name, folder, tune_study.storage_url(request.storage, folder), trials)
+    if request.study is not None:
+        folder = study_dir(request.root, request.study)
+    else:  # a generated name is never another command's study, even one started in the same second
+        folder = new_study_dir(request.root, f"tune_{datetime.now().strftime('%Y-%m-%d_%H-%M-%S')}_{configs[0].name}")
+    name = folder.name
+    return Plan(params, overrides, configs[0], name, folder, tune_storage.storage_url(request.storage, folder), trials)
 
 
 def _refuse_conflicts(given: list[Param], params: list[Param], overrides: list[str]) -> None:
@@ -138,14 +140,20 @@ def run_tune(request: TuneRequest) -> dict[str, Any]:
         plan = prepare(request)
     except KeyboardInterrupt:
         raise Interrupted("interrupted before the study started; nothing was trained") from None
-    new_folder = not any(plan.folder.iterdir())  # study_dir made it just now (or found it empty)
+    # study_dir made it just now (or found it empty); new_study_dir claimed it with its lock file
+    new_folder = {p.name for p in plan.folder.iterdir()} <= {STUDY_ASK_LOCK}
     try:
-        study = open_plan_study(plan, request)
-    except KeyboardInterrupt:
+        # under the study folder's lock: two commands starting one new study create it (and record its config) once
+        with tune_storage.database_errors(plan.url, UsageError), tune_study.ask_lock(plan.folder):
+            study = tune_storage.retrying_creation(lambda: open_plan_study(plan, request))
+    except (KeyboardInterrupt, UsageError) as error:  # a storage that cannot be used, a changed experiment, Ctrl-C
         if new_folder:  # nothing was trained: leave no half-made study behind
             shutil.rmtree(plan.folder, ignore_errors=True)
+        if isinstance(error, UsageError):
+            raise
         raise Interrupted(f"interrupted before study {plan.name} started a trial; nothing was trained") from None
-    return _search(study, plan, request)
+    with tune_storage.database_errors(plan.url, RunFailed):
+        return _search(study, plan, request)
 
 
 def _search(study, plan: Plan, request: TuneRequest) -> dict[str, Any]:
@@ -165,7 +173,8 @@ def _search(study, plan: Plan, request: TuneRequest) -> dict[str, Any]:
         return {"study": plan.name, "worker": request.worker_index}
     report, interrupted = _write_report(study, plan)
     if interrupted:
-        show = f"learnai tune --show {plan.name}" + (f" --storage {request.storage}" if request.storage else "")
+        storage = f" --storage {shlex.quote(hide_credentials(request.storage))}" if request.storage else ""
+        show = f"learnai tune --show {plan.name}{storage}"
         raise Interrupted(f"interrupted after study {plan.name}'s trials ended; its report was written whole: {show}")
     return report
 
@@ -189,9 +198,12 @@ def run_trials(study, plan: Plan, request: TuneRequest) -> None:
     while deadline is None or time.monotonic() < deadline:
         with tune_study.ask_lock(plan.folder):
             tune_study.fail_abandoned(study, plan.url, request.root)
-            if sum(tune_study.counted(t) for t in study.get_trials(deepcopy=False)) >= plan.trials:
+            trials = study.get_trials(deepcopy=False)
+            if sum(tune_study.counted(t) for t in trials) >= plan.trials:
                 return
+            tune_study.before_ask(study.sampler, plan.base.seed, len(trials))
             trial = study.ask()
+            tune_study.reseed_for_trial(study.sampler, plan.base.seed, trial.number)
             for key, value in tune_study.owner_attrs().items():
                 trial.set_user_attr(key, value)
         try:
@@ -212,9 +224,8 @@ def run_trial(study, trial, plan: Plan, request: TuneRequest) -> None:
     sampled = [search_space.override(p.key, search_space.suggest(trial, p)) for p in plan.params]
     trial.set_user_attr("overrides", sampled)
     try:
-        experiment_config = config_module.load(
-            request.config_path, trial_overrides(plan.overrides, sampled), plugins=request.plugins
-        )
+        named = [*trial_overrides(plan.overrides, sampled), f"name={trial_run_name(plan.base.name, trial.number)}"]
+        experiment_config = config_module.load(request.config_path, named, plugins=request.plugins)
     except ConfigError as invalid:  # a sampled point the config cannot take: this trial fails, the study goes on
         return _end(study, trial, state.FAIL, "failed", message=invalid.render())
     command = ["learnai", "train", str(request.config_path), *plan.overrides, *sampled]
@@ -246,6 +257,15 @@ def run_trial(study, trial, plan: Plan, request: TuneRequest) -> None:
         message = f"{experiment_config.train.monitor} was never measured (no validation data?)"
         return _end(study, trial, state.FAIL, "failed", run_id=summary["run_id"], message=message)
     _end(study, trial, state.COMPLETE, "completed", run_id=summary["run_id"], value=best)
+
+
+def trial_run_name(name: str, number: int) -> str:
+    """<name>_trial<N>: Optuna numbers a study's trials once across all its machines, so the trial runs of machines
+    that start one in the same second still have different run ids in the study's table."""
+    from learnai_cli.commands.init import NAME_LIMIT
+
+    tail = f"_trial{number}"
+    return name[: NAME_LIMIT - len(tail)] + tail
 
 
 def _states():

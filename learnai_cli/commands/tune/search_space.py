@@ -153,12 +153,22 @@ def override(key: str, value: Any) -> str:
     return f"{key}={text.removesuffix('...').strip()}"
 
 
+MAX_GRID_POINTS = 100_000  # far more trials than a study runs; a bigger grid only fills memory
+
+
 def grid_space(params: list[Param]) -> dict[str, list[Any]]:
     """The grid sampler's space: every choice or every integer; a float range has no grid."""
     ranges = [p for p in params if p.kind in ("uniform", "loguniform")]
     if ranges:
         named = ", ".join(f"{p.key}={p.text}" for p in ranges)
         raise UsageError(f"--sampler grid needs choice(...) or int(a,b) for every key; {named} is a float range")
+    sizes = {p.key: len(p.choices) if p.kind == "choice" else int(p.high) - int(p.low) + 1 for p in params}
+    if math.prod(sizes.values()) > MAX_GRID_POINTS:  # the grid is listed whole, in memory, before any trial
+        shown = " x ".join(f"{key} {size:,}" for key, size in sizes.items())
+        raise UsageError(
+            f"--sampler grid over {shown} is {math.prod(sizes.values()):,} points, more than the {MAX_GRID_POINTS:,} "
+            "a grid may have: narrow the int(a,b) ranges, or search them with --sampler random or tpe"
+        )
     return {
         p.key: [override(p.key, v).split("=", 1)[1] for v in p.choices]
         if p.kind == "choice"

@@ -8,21 +8,21 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
+import zlib
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
 
-from learnai_cli.errors import UsageError, clip, first_line
-from learnai_cli.rundir import STUDY_ASK_LOCK, STUDY_DB
+from learnai_cli.commands.tune.storage import INSTALL, open_storage, require_optuna, shown_url
+from learnai_cli.errors import UsageError
+from learnai_cli.rundir import STUDY_ASK_LOCK
 
 __all__ = [
     "SAMPLERS",
     "PRUNERS",
     "INSTALL",
     "require_optuna",
-    "storage_url",
-    "open_storage",
     "open_study",
     "load_study",
     "make_sampler",
@@ -38,49 +38,6 @@ __all__ = [
 
 SAMPLERS = ("tpe", "random", "grid", "cmaes")
 PRUNERS = ("median", "hyperband", "none")
-INSTALL = "pip install 'learnai[tune]'"
-JOURNAL_PREFIX = "journal:"  # --storage journal:PATH: Optuna's journal file storage (a shared filesystem)
-
-
-def require_optuna():
-    """The optuna module, or exit 2 saying how to install it."""
-    try:
-        import optuna
-    except ImportError:
-        raise UsageError(f"learnai tune needs Optuna, which is not installed: {INSTALL}") from None
-    optuna.logging.set_verbosity(optuna.logging.ERROR)  # learnai prints its own line per trial
-    return optuna
-
-
-def storage_url(option: str | None, folder: Path) -> str:
-    """--storage as given, else the study folder's SQLite file; an in-memory database is refused (gone at exit)."""
-    if option is not None and (option.rstrip("/") in ("sqlite:", "sqlite:/") or ":memory:" in option):
-        raise UsageError(
-            f"--storage '{clip(option)}' is an in-memory database: the study would be gone when the command ends. "
-            "Give a file (sqlite:///path/study.db), a database server URL or journal:PATH, or leave --storage out"
-        )
-    return option or f"sqlite:///{(folder / STUDY_DB).resolve()}"
-
-
-def open_storage(url: str):
-    """An Optuna storage for a database URL or journal:PATH; a URL Optuna cannot use is exit 2."""
-    optuna = require_optuna()
-    try:
-        if url.startswith(JOURNAL_PREFIX):
-            from optuna.storages.journal import JournalFileBackend
-
-            return optuna.storages.JournalStorage(JournalFileBackend(url[len(JOURNAL_PREFIX) :]))
-        return optuna.storages.RDBStorage(url, engine_kwargs=_engine_options(url))
-    except Exception as error:  # a bad URL, a missing database driver, an unreachable server
-        raise UsageError(
-            f"--storage '{clip(url)}' cannot be opened: {first_line(error, 200)}. Give a database URL "
-            "(sqlite:///path.db, postgresql://user@host/db, mysql://...) or journal:PATH"
-        ) from None
-
-
-def _engine_options(url: str) -> dict[str, Any]:
-    """SQLite shared by several worker processes: wait for a busy database instead of failing at once."""
-    return {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
 
 
 def open_study(name: str, url: str, direction: str, sampler, pruner):
@@ -92,7 +49,7 @@ def open_study(name: str, url: str, direction: str, sampler, pruner):
     )
     if study.direction.name.lower() != direction:
         raise UsageError(
-            f"study '{name}' in {clip(url)} was created to {study.direction.name.lower()} its objective, but this "
+            f"study '{name}' in {shown_url(url)} was created to {study.direction.name.lower()} its objective, but this "
             f"config's train.mode asks to {direction}; use another --study name"
         )
     return study
@@ -101,13 +58,13 @@ def open_study(name: str, url: str, direction: str, sampler, pruner):
 def load_study(name: str, url: str):
     """An existing study, read back (no sampler needed); exit 2 naming the studies the storage holds."""
     optuna = require_optuna()
-    storage = open_storage(url)
+    storage = open_storage(url, must_exist=True)
     names = [summary.study_name for summary in optuna.get_all_study_summaries(storage)]
     if name not in names:
         from learnai_cli.errors import did_you_mean
 
         held = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "") or "none"
-        raise UsageError(f"no study '{name}' in {clip(url)}.{did_you_mean(name, names)} Studies there: {held}")
+        raise UsageError(f"no study '{name}' in {shown_url(url)}.{did_you_mean(name, names)} Studies there: {held}")
     return optuna.load_study(study_name=name, storage=storage)
 
 
@@ -127,6 +84,40 @@ def make_sampler(kind: str, seed: int, grid: dict[str, list[Any]] | None = None,
     if kind == "cmaes":  # continuous keys; choices are sampled at random beside it
         return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
     return optuna.samplers.TPESampler(seed=seed, n_startup_trials=max(3, min(10, trials // 3)))
+
+
+def reseed_for_trial(sampler, seed: int, number: int) -> None:
+    """Draw trial `number`'s values from a seed of its own (the config's seed and the number): Optuna numbers trials
+    across every process and machine of a study, so processes started together never draw the same points, while a
+    study run again by one process draws the same ones. (A grid point is chosen at ask time: see before_ask.)"""
+    random_state = _lazy_random_state()
+    if random_state is None or _is_grid(sampler):
+        return
+    trial_seed = (seed * 1_000_003 + number) % 2**32
+    for owner in (sampler, getattr(sampler, "_random_sampler", None), getattr(sampler, "_independent_sampler", None)):
+        if owner is not None and hasattr(owner, "_rng"):
+            owner._rng = random_state(trial_seed)
+
+
+def before_ask(sampler, seed: int, trials_so_far: int) -> None:
+    """The grid sampler picks an unvisited point at random when a trial is asked for: seeded by this host and
+    process too, so machines started together on one study do not pick the same point (the grid is the same)."""
+    random_state = _lazy_random_state()
+    if random_state is not None and _is_grid(sampler):
+        salt = zlib.crc32(f"{socket.gethostname()}:{os.getpid()}".encode())
+        sampler._rng = random_state((seed * 1_000_003 + trials_so_far + salt) % 2**32)
+
+
+def _is_grid(sampler) -> bool:
+    return isinstance(sampler, require_optuna().samplers.GridSampler)
+
+
+def _lazy_random_state():
+    try:
+        from optuna.samplers._lazy_random_state import LazyRandomState
+    except ImportError:  # another Optuna: its own seeding stays
+        return None
+    return LazyRandomState
 
 
 def make_pruner(kind: str, epochs: int):
@@ -155,34 +146,62 @@ def owner_attrs() -> dict[str, Any]:
 
 
 def fail_abandoned(study, url: str, root: Path) -> int:
-    """Trials of this machine left RUNNING by a process that is gone (kill -9, a crash) are marked crashed, with
-    the run they trained, so they stop counting and a continued study trains others in their place."""
+    """Trials of this machine left RUNNING by a process that is gone (kill -9, a crash; a zombie not yet reaped, or
+    a pid since reused, counts as gone) are told as their run on disk ended (a run that completed keeps its value),
+    else as crashed, with the run they trained, so a continued study trains others in their place. A trial whose run
+    is locked by a live process is never touched."""
     from learnai_cli.commands.tune.trials import trial_run
-    from learnai_cli.rundir.status import effective_status
 
     abandoned, storage = 0, None
     for trial in study.get_trials(deepcopy=False):
         if trial.state.name != "RUNNING" or trial.user_attrs.get("host") != socket.gethostname():
             continue  # another machine's trial may run for hours: only its own machine can tell it is gone
-        attrs = trial.user_attrs
-        owner = {
-            "status": "running",
-            "host": attrs.get("host"),
-            "pid": attrs.get("pid"),
-            "heartbeat": attrs.get("started"),
-        }
-        if effective_status(owner) == "crashed":
-            found = trial_run(root, study.study_name, trial.number)
-            record = {"status": "crashed", "message": "its process was killed or crashed"}
-            # the trial is another process's: its attrs are set through the storage (opened only for this rare case)
-            storage = storage or open_storage(url)
-            study_id = storage.get_study_id_from_name(study.study_name)
-            trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
-            for key, value in {**record, **({"run_id": found[0]} if found else {})}.items():
-                storage.set_trial_user_attr(trial_id, key, value)
-            study.tell(trial.number, state=_state("FAIL"), skip_if_finished=True)
-            abandoned += 1
+        if _trial_alive(trial.user_attrs):
+            continue
+        found = trial_run(root, study.study_name, trial.number)
+        if found and _run_locked(root / found[0]):
+            continue
+        state, value, record = _abandoned_ending(found)
+        # the trial is another process's: its attrs are set through the storage (opened only for this rare case)
+        storage = storage or open_storage(url)
+        study_id = storage.get_study_id_from_name(study.study_name)
+        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+        for key, attr in {**record, **({"run_id": found[0]} if found else {})}.items():
+            storage.set_trial_user_attr(trial_id, key, attr)
+        study.tell(trial.number, value, state=_state(state), skip_if_finished=True)
+        abandoned += 1
     return abandoned
+
+
+def _trial_alive(attrs: dict[str, Any]) -> bool:
+    from learnai_cli.rundir.status import process_alive
+
+    try:
+        started = datetime.fromisoformat(str(attrs.get("started"))).timestamp()
+    except ValueError:
+        started = None
+    return process_alive(attrs.get("pid"), started)
+
+
+def _run_locked(path: Path) -> bool:
+    from learnai_cli.rundir import RunDir
+    from learnai_cli.rundir.lock import lock_holder
+
+    return lock_holder(RunDir(path).lock_path) is not None
+
+
+def _abandoned_ending(found) -> tuple[str, float | None, dict[str, Any]]:
+    """(Optuna state, value, attrs) of an abandoned trial, from its run when it has one."""
+    from learnai_cli.commands.tune.trials import ending
+
+    status, value = ending(found[1]) if found else ("crashed", None)
+    if status == "completed" and value is not None:
+        return "COMPLETE", value, {"status": "completed"}
+    if status in ("pruned", "diverged"):
+        return "PRUNED", None, {"status": status}
+    if status == "failed":
+        return "FAIL", None, {"status": "failed", "message": str(found[1].get("message") or "")[:500]}
+    return "FAIL", None, {"status": "crashed", "message": "its process was killed or crashed"}
 
 
 def finished(study, number: int) -> bool:
@@ -198,7 +217,12 @@ def _state(name: str):
 def ask_lock(folder: Path) -> Iterator[None]:
     """Held while a worker counts the study's trials and asks for the next one, so workers on this machine never
     start more than --trials between them."""
-    handle = os.open(folder / STUDY_ASK_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    from learnai_cli.atomic import open_in_place
+
+    try:
+        handle = open_in_place(folder / STUDY_ASK_LOCK)  # a symbolic link there is replaced, never written through
+    except OSError as error:
+        raise UsageError(f"cannot lock study folder {folder}: {error.strerror or error} ({STUDY_ASK_LOCK})") from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX)
         yield

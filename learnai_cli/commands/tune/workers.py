@@ -1,6 +1,7 @@
 """`learnai tune --workers K`: K processes of the same command against one study, sharing this machine's cores.
 
-Each worker is `python -m learnai_cli tune ... --study NAME --storage URL --worker-index i`; it asks the shared
+Each worker is `python -m learnai_cli tune ... --study NAME --worker-index i` with the storage URL in
+$LEARNAI_TUNE_STORAGE (a password in it stays off every command line); it asks the shared
 study for trials until --trials are taken. Threads: each worker's torch gets cores // K (OMP_NUM_THREADS), so K
 workers never oversubscribe the CPU; with several GPUs, worker i sees only GPU i mod count.
 """
@@ -14,6 +15,7 @@ import sys
 import time
 from typing import Any
 
+from learnai_cli.commands.tune.storage import STORAGE_VARIABLE
 from learnai_cli.errors import EXIT_INTERRUPTED, Interrupted, RunFailed
 
 __all__ = ["run_workers", "worker_command", "worker_environment"]
@@ -21,7 +23,8 @@ __all__ = ["run_workers", "worker_command", "worker_environment"]
 
 def worker_command(request, plan, index: int, deadline: float | None) -> list[str]:
     command = [sys.executable, "-m", "learnai_cli", "tune", str(request.config_path), *request.arguments]
-    command += ["--study", plan.name, "--storage", plan.url, "--trials", str(plan.trials)]
+    # the storage URL goes by environment (STORAGE_VARIABLE), never on a command line `ps` shows with its password
+    command += ["--study", plan.name, "--trials", str(plan.trials)]
     command += ["--sampler", request.sampler, "--pruner", request.pruner, "--runs-dir", str(request.root)]
     command += [f"--plugin={p}" for p in request.plugins] + ["--worker-index", str(index), "--no-progress"]
     if deadline is not None:
@@ -29,11 +32,11 @@ def worker_command(request, plan, index: int, deadline: float | None) -> list[st
     return command
 
 
-def worker_environment(index: int, workers: int) -> dict[str, str]:
-    """This machine's cores split between the workers; one GPU each when there are several."""
+def worker_environment(index: int, workers: int, url: str) -> dict[str, str]:
+    """This machine's cores split between the workers; one GPU each when there are several; the study's storage."""
     from learnai_cli.engine.threads import available_cpus
 
-    environment = dict(os.environ)
+    environment = {**os.environ, STORAGE_VARIABLE: url}
     threads = str(max(1, available_cpus() // workers))
     for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         environment[variable] = threads
@@ -56,7 +59,7 @@ def run_workers(request, plan) -> list[int]:
     children = [
         subprocess.Popen(
             worker_command(request, plan, i, deadline),
-            env=worker_environment(i, request.workers),
+            env=worker_environment(i, request.workers, plan.url),
             start_new_session=True,  # a terminal's Ctrl-C reaches this process only, which passes it on once
         )
         for i in range(request.workers)

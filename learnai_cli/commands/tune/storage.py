@@ -1,0 +1,196 @@
+"""Where a `learnai tune` study is kept: --storage checked (a file that holds no study is never written to; a missing
+one is never made for --show), opened, and its database errors told in one line with the password masked."""
+
+from __future__ import annotations
+
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from learnai_cli.errors import UsageError, clip, first_line, hide_credentials
+from learnai_cli.rundir import STUDY_DB
+
+__all__ = [
+    "INSTALL",
+    "require_optuna",
+    "STORAGE_VARIABLE",
+    "storage_url",
+    "shown_url",
+    "open_storage",
+    "database_errors",
+    "retrying_creation",
+]
+
+STORAGE_VARIABLE = "LEARNAI_TUNE_STORAGE"  # --storage's default: keeps a password off command lines
+JOURNAL_PREFIX = "journal:"  # --storage journal:PATH: Optuna's journal file storage (a shared filesystem)
+INSTALL = "pip install 'learnai[tune]'"
+
+
+def require_optuna():
+    """The optuna module, or exit 2 saying how to install it."""
+    try:
+        import optuna
+    except ImportError:
+        raise UsageError(f"learnai tune needs Optuna, which is not installed: {INSTALL}") from None
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # learnai prints its own line per trial
+    return optuna
+
+
+def storage_url(option: str | None, folder: Path) -> str:
+    """--storage as given, else the study folder's SQLite file; an in-memory database is refused (gone at exit)."""
+    if option is not None and (option.rstrip("/") in ("sqlite:", "sqlite:/") or ":memory:" in option):
+        raise UsageError(
+            f"--storage '{clip(option)}' is an in-memory database: the study would be gone when the command ends. "
+            "Give a file (sqlite:///path/study.db), a database server URL or journal:PATH, or leave --storage out"
+        )
+    return option or f"sqlite:///{(folder / STUDY_DB).resolve()}"
+
+
+def shown_url(url: str) -> str:
+    """A storage URL as messages show it: its password masked, clipped."""
+    return clip(hide_credentials(url))
+
+
+def open_storage(url: str, must_exist: bool = False):
+    """An Optuna storage for a database URL or journal:PATH; a URL Optuna cannot use is exit 2. A file that is there
+    but holds no study (a text file given as a journal) is refused before anything is written to it; with
+    must_exist (reading a study back), so is a file that is not there, which would otherwise be made empty."""
+    optuna = require_optuna()
+    check_storage_file(url, must_exist)
+    try:
+        if url.startswith(JOURNAL_PREFIX):
+            from optuna.storages.journal import JournalFileBackend
+
+            return optuna.storages.JournalStorage(JournalFileBackend(url[len(JOURNAL_PREFIX) :]))
+        return optuna.storages.RDBStorage(url, engine_kwargs=_engine_options(url))
+    except ImportError as error:  # SQLAlchemy maps postgresql:// to psycopg (3), mysql:// to MySQLdb
+        raise UsageError(_missing_driver(url, error)) from None
+    except Exception as error:  # a bad URL, an unreachable server, a locked or read-only database
+        what_to_do = database_hint(error) or (
+            "Give a database URL (sqlite:///path.db, postgresql+psycopg2://user@host/db, mysql+pymysql://...) or "
+            "journal:PATH"
+        )
+        raise UsageError(
+            f"--storage '{shown_url(url)}' cannot be opened: {hide_credentials(first_line(error, 200))}. {what_to_do}"
+        ) from None
+
+
+DRIVERS = {
+    "psycopg": "pip install 'psycopg[binary]' (or write postgresql+psycopg2:// and pip install psycopg2-binary)",
+    "psycopg2": "pip install psycopg2-binary",
+    "MySQLdb": "pip install mysqlclient (or write mysql+pymysql:// and pip install PyMySQL)",
+    "pymysql": "pip install PyMySQL",
+}
+
+
+def _missing_driver(url: str, error: ImportError) -> str:
+    cause = error.__cause__ or error.__context__
+    module = getattr(cause, "name", None) or getattr(error, "name", None)
+    if not module:
+        return f"--storage '{shown_url(url)}' needs a database driver that is not installed ({first_line(error)})"
+    install = DRIVERS.get(module.split(".")[0], f"install the package that provides the module '{module}'")
+    return (
+        f"--storage '{shown_url(url)}' needs the database driver module '{module}', which is not installed: {install}"
+    )
+
+
+def database_hint(error: BaseException) -> str:
+    """What to do about a database error, from its text: locked by another process, read-only."""
+    text = str(error).lower()
+    if "database is locked" in text:
+        return "Another process held the study database locked for 60 s: let it finish and run the same command again"
+    if "readonly" in text or "read-only" in text:
+        return "The study database (or its folder) is read-only: make it writable, or copy it to a writable place"
+    return ""
+
+
+@contextmanager
+def database_errors(url: str, error_type: type) -> Iterator[None]:
+    """A database error (locked past the wait, read-only, gone) as one line of `error_type` naming what to do."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        yield
+    except SQLAlchemyError as error:
+        raise error_type(
+            f"the study storage {shown_url(url)} failed: {hide_credentials(first_line(error, 200))}. "
+            f"{database_hint(error) or 'Check the database and run the same command again (a study continues)'}"
+        ) from None
+
+
+def retrying_creation(create, attempts: int = 5):
+    """Run `create` (make or load a study) again when another process made the same tables or study meanwhile
+    ("table studies already exists", a UNIQUE constraint): the second try finds what the first one made."""
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    for attempt in range(attempts):
+        try:
+            return create()
+        except (IntegrityError, OperationalError) as error:
+            if attempt == attempts - 1 or not ("already exists" in str(error) or "UNIQUE" in str(error)):
+                raise
+            time.sleep(0.1 * (attempt + 1))
+    return create()
+
+
+def check_storage_file(url: str, must_exist: bool) -> None:
+    """Refuse a journal or SQLite file that exists but holds no study, or (must_exist) is not there at all."""
+    if url.startswith(JOURNAL_PREFIX):
+        path, kind = Path(url[len(JOURNAL_PREFIX) :]), "an Optuna study journal"
+    elif url.startswith("sqlite:"):
+        from sqlalchemy.engine import make_url
+
+        try:
+            database = make_url(url).database
+        except Exception:
+            return  # Optuna says what is wrong with the URL
+        if not database:
+            return
+        path, kind = Path(database), "a SQLite database"
+    else:
+        return
+    if not path.name:
+        raise UsageError(f"--storage '{shown_url(url)}' names no file: give journal:PATH or sqlite:///PATH")
+    if not os.path.lexists(path):
+        if must_exist:
+            raise UsageError(
+                f"--storage '{shown_url(url)}': there is no file {clip(path)}, so no study to show (learnai does not "
+                "make an empty one); give the storage the study was run with"
+            )
+        return
+    problem = _storage_problem(path, kind)
+    if problem:
+        raise UsageError(
+            f"--storage '{shown_url(url)}': {clip(path)} {problem}, so learnai will not write to it; give the file "
+            "of an existing study, or a path where no file is yet (to start a new study)"
+        )
+
+
+def _storage_problem(path: Path, kind: str) -> str | None:
+    import stat as stat_module
+
+    try:
+        if not stat_module.S_ISREG(path.stat().st_mode):
+            return "is not a regular file"
+        with path.open("rb") as file:
+            head = file.read(4096)
+    except OSError as error:
+        return f"cannot be read ({error.strerror or error})"
+    if not head:
+        return None  # an empty file: Optuna makes its study there
+    if kind.startswith("a SQLite"):
+        return None if head.startswith(b"SQLite format 3\0") else f"is not {kind}"
+    import json
+
+    try:
+        record = json.loads(head.split(b"\n", 1)[0])
+    except ValueError:
+        record = None
+    return None if isinstance(record, dict) and "op_code" in record else f"is not {kind}"
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    """SQLite shared by several worker processes: wait for a busy database instead of failing at once."""
+    return {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
