@@ -98,3 +98,37 @@ def test_an_explicit_max_lr_is_the_setting_the_divergence_hint_names(cli):
         "scheduler.div_factor=1",
     )
     assert result.exit_code == 1 and "lower scheduler.max_lr" in result.stderr
+
+
+# One step over all 800 training points at a huge rate: the loss before the step is finite, the weights after it are
+# not, so only validation sees the explosion (as in the last step of a run).
+LAST_STEP_EXPLODES = ["optimizer.name=sgd", "optimizer.lr=1e36", "train.batch_size=1000"]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["train.epochs=1"],
+        ["train.epochs=3", "train.monitor=val_mae"],
+        ["train.epochs=1", "data.n=50", "train.loggers=[csv]"],
+        ["train.epochs=1", "optimizer.lr=1e30", "model.activation=tanh"],
+    ],
+)
+def test_a_non_finite_validation_ends_the_run_as_diverged_even_in_the_last_epoch(cli, runs_dir, extra):
+    result = cli("train", GENERALFIT, *LAST_STEP_EXPLODES, *extra, "--json")
+    assert result.exit_code == 1, result.output
+    payload = json.loads(result.stdout)
+    assert "diverged" in payload["error"] and "the validation loss became" in payload["error"]
+    assert "lower optimizer.lr" in payload["error"]
+    run_dir = next(runs_dir.iterdir())
+    meta = json.loads((run_dir / "meta.json").read_text())
+    assert meta["status"] == "diverged" and meta["message"] in payload["error"]
+    assert not (run_dir / "checkpoints" / "best.pt").exists()
+    assert [r["status"] for r in cli.json("runs")["runs"]] == ["diverged"]
+
+
+def test_a_trial_whose_validation_explodes_is_a_diverged_trial(cli):
+    arguments = [*LAST_STEP_EXPLODES, "train.epochs=1", "optimizer.momentum=choice(0.0, 0.5)", "--trials", "2"]
+    result = cli.json("tune", GENERALFIT, *arguments, "--study", "explodes")
+    assert [t["status"] for t in result["trials"]] == ["diverged", "diverged"], result
+    assert "never measured" not in json.dumps(result)

@@ -36,7 +36,8 @@ def data_parallel(model: torch.nn.Module, job: Distributed, device: torch.device
 
 
 class Diverged(Exception):
-    """The training loss (or, with grad_clip, the gradient norm) became NaN or infinite."""
+    """The training loss (or, with grad_clip, the gradient norm, or a validation loss or metric) became NaN or
+    infinite, or the loss exploded past train.divergence_factor."""
 
     def __init__(self, epoch: int, step: int, last_finite_loss: Optional[float], reason: str = "loss became NaN/inf"):
         self.epoch, self.step, self.last_finite_loss = epoch, step, last_finite_loss
@@ -109,7 +110,7 @@ class Trainer:
                     self.state.start_epoch(epoch)
                 record = {"type": "epoch", "epoch": epoch, **self.train_one_epoch()}
                 if epoch % self.settings.val_every_epochs == 0 or epoch == self.settings.epochs or self.should_stop:
-                    record.update({f"val_{k}": v for k, v in self.validate().items()})
+                    record.update({f"val_{k}": v for k, v in self._checked_validation(self.validate()).items()})
                 self.state.batches_done = 0
                 self._end_epoch(record)
                 if self.stop_signal:
@@ -261,6 +262,15 @@ class Trainer:
             )
         self.state.last_finite_loss = loss
         return loss
+
+    def _checked_validation(self, values: dict[str, float]) -> dict[str, float]:
+        """Raise Diverged on a NaN/inf validation loss or metric: the weights after the last steps (the last of the
+        run included) give non-finite outputs, so nothing of this epoch may become best.pt, last.pt or a result."""
+        for name, value in values.items():
+            if value is not None and not math.isfinite(value):
+                reason = f"the validation {name} became {value} (the weights blew up in the last steps)"
+                raise Diverged(self.state.epoch, self.state.step, self.state.last_finite_loss, reason=reason)
+        return values
 
     def _check_stop_when(self, record: dict[str, Any]) -> None:
         """train.stop_when: stop once the metric crosses its threshold (train_loss per log interval, others per
