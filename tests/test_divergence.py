@@ -121,6 +121,8 @@ def test_a_non_finite_validation_ends_the_run_as_diverged_even_in_the_last_epoch
     assert "diverged" in payload["error"] and "the validation loss became" in payload["error"]
     assert "lower optimizer.lr" in payload["error"]
     run_dir = next(runs_dir.iterdir())
+    assert payload["run_id"] == run_dir.name and payload["run_dir"] == str(run_dir), payload
+    assert payload["status"] == "diverged" and payload["ok"] is False and payload["exit_code"] == 1
     meta = json.loads((run_dir / "meta.json").read_text())
     assert meta["status"] == "diverged" and meta["message"] in payload["error"]
     assert not (run_dir / "checkpoints" / "best.pt").exists()

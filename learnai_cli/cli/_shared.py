@@ -25,15 +25,26 @@ OVERRIDES_HELP = (
 )
 
 
-def complete_run_id(incomplete: str) -> list[str]:
-    """Shell completion of RUN_ID arguments from the runs root."""
+def complete_run_id(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion of RUN_ID arguments from the runs root: --runs-dir when the command line gives it, else
+    LEARNAI_RUNS_DIR, else ./runs."""
     from learnai_cli import rundir
 
+    given = ctx.params.get("runs_dir")
     try:
-        candidates = ["latest", *[r.id for r in rundir.all_runs(rundir.runs_root(None))]]
-    except UsageError:  # the runs root is a file: nothing to complete
+        candidates = ["latest", *[r.id for r in rundir.all_runs(rundir.runs_root(Path(given) if given else None))]]
+    except (UsageError, OSError, ValueError):  # the runs root is a file, unreadable, ...: nothing more to complete
         candidates = ["latest"]
     return [c for c in candidates if c.startswith(incomplete)]
+
+
+def complete_from(choices: tuple[str, ...]) -> Callable[[str], list[str]]:
+    """Shell completion of an option that takes one of `choices` (not file names)."""
+
+    def complete(incomplete: str) -> list[str]:
+        return [choice for choice in choices if choice.startswith(incomplete)]
+
+    return complete
 
 
 JsonOption = typer.Option(False, "--json", help=JSON_HELP, metavar="")
@@ -69,11 +80,12 @@ RunIdArgument = typer.Argument(
 )
 CheckpointOption = typer.Option(
     "best", "--checkpoint", help="best, last, or a path to a .pt file.", metavar="best|last|PATH"
-)
+)  # completes file names too: a path is valid
 DeviceOption = typer.Option(
     None,
     "--device",
     metavar="auto|cpu|cuda[:N]",
+    autocompletion=complete_from(("auto", "cpu", "cuda")),
     help="Where to run the model (default: the run's device where this machine has it, else the CPU).",
 )
 

@@ -12,6 +12,7 @@ from learnai_cli.cli._shared import (
     JsonOption,
     RunIdArgument,
     RunsDirOption,
+    complete_from,
     complete_run_id,
     confirm,
     emit,
@@ -21,6 +22,7 @@ from learnai_cli.cli._shared import (
 )
 from learnai_cli.cli.table_fit import Layout, print_table
 from learnai_cli.errors import UsageError
+from learnai_cli.rundir.status import STATUSES
 
 YesOption = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (scripts).", metavar="")
 
@@ -32,6 +34,7 @@ def list_runs(
         help="Only runs with this status: running, starting, completed, pruned, failed, diverged, interrupted, "
         "crashed, damaged.",
         metavar="STATUS",
+        autocompletion=complete_from(STATUSES),
     ),
     name: Optional[str] = typer.Option(
         None, "--name", help="Only runs whose name or id contains this.", metavar="TEXT"

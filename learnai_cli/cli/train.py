@@ -15,6 +15,7 @@ from learnai_cli.cli._shared import (
     NoProgressOption,
     PluginOption,
     RunsDirOption,
+    complete_run_id,
     emit,
     metrics_text,
     reporting_errors,
@@ -40,6 +41,7 @@ ResumeOption = typer.Option(
     "--resume",
     help="Continue RUN_ID from its checkpoints/last.pt instead of starting a new run.",
     metavar="RUN_ID",
+    autocompletion=complete_run_id,
 )
 
 
@@ -49,6 +51,7 @@ InitFromOption = typer.Option(
     help="Start the new run's model from another run's weights (best.pt, or RUN:last for last.pt); optimizer "
     "and schedule start fresh.",
     metavar="RUN[:best|last]",
+    autocompletion=complete_run_id,
 )
 
 
