@@ -18,6 +18,7 @@ from learnai_cli.cli._shared import (
     complete_run_id,
     emit,
     metrics_text,
+    pass_on_json,
     reporting_errors,
     stdout,
 )
@@ -121,7 +122,9 @@ def train(
             root = runs_root(runs_dir)
             launch.check_before_launch(config_path, overrides or [], plugin or [], resume, root, nproc_per_node)
             processes = launch.Processes(nproc_per_node, nnodes, node_rank, master_addr, master_port)
-            raise typer.Exit(launch.launch(sys.argv[1:], processes))
+            code, printed = launch.launch(sys.argv[1:], processes, json_output)
+            pass_on_json(printed)  # rank 0's one object (main() then adds none)
+            raise typer.Exit(code)
         interactive = sys.stderr.isatty() and not json_output and not no_progress
         plot_process.start_early()  # its matplotlib import overlaps this process's import of torch
         if resume is not None:

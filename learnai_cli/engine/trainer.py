@@ -80,6 +80,7 @@ class Trainer:
         self.should_stop = False
         self.stop_reason = ""
         self.stop_signal: Optional[str] = None  # set by a signal handler: finish the step, checkpoint, stop
+        self.agreed_stop: Optional[str] = None  # the stop every process of a distributed job acts on
         self.improved = False  # whether the last epoch set a new best monitored value
         self.grads_finite: Optional[torch.Tensor] = None  # with grad_clip: all gradient norms so far were finite
         self.device = device or next(model.parameters()).device  # the experiment's device, where the model already is
@@ -113,7 +114,7 @@ class Trainer:
                     record.update({f"val_{k}": v for k, v in self._checked_validation(self.validate()).items()})
                 self.state.batches_done = 0
                 self._end_epoch(record)
-                if self.stop_signal:
+                if self._agreed_stop():
                     raise StopRequested(self.stop_signal)
                 if self.should_stop:
                     break
@@ -167,7 +168,7 @@ class Trainer:
                     state.epoch_seconds += time.perf_counter() - started
                     started = time.perf_counter()
                     self._emit("on_checkpoint")
-                    if self.stop_signal:
+                    if self.stop_signal and (self.agreed_stop or not self.job.enabled):
                         raise StopRequested(self.stop_signal)
             self._emit("on_batch_end")
             if self._reached_max_steps() or self.should_stop:
@@ -246,7 +247,20 @@ class Trainer:
         if self.state.batches_done == batch_count:
             return False  # the epoch-end checkpoint follows validation
         every = self.settings.checkpoint_every_steps
-        return bool(self.stop_signal) or bool(every and self.state.step % every == 0)
+        agree_now = not self.job.enabled or self.state.step % self.settings.log_every_steps == 0
+        stop = self._agreed_stop() if agree_now else self.agreed_stop
+        return bool(stop) or bool(every and self.state.step % every == 0)
+
+    def _agreed_stop(self) -> Optional[str]:
+        """The stop every process acts on. A signal reaches each process of a distributed job at its own moment, so
+        ranks that stopped at their own step would wait on each other's collectives forever: they agree instead
+        (one collective per log interval and per epoch, at the same steps on every rank). One process: its own."""
+        if not self.job.enabled:
+            self.agreed_stop = self.stop_signal
+        elif sum_across(self.job, 1.0 if self.stop_signal else 0.0)[0] > 0:
+            self.stop_signal = self.stop_signal or "a stop signal to another process of the job"
+            self.agreed_stop = self.stop_signal
+        return self.agreed_stop
 
     def _checked(self, loss: float) -> float:
         """Raise Diverged on a NaN/inf loss, or one that exploded past divergence_factor x the first loss."""
