@@ -83,31 +83,39 @@ def shown_uri(uri: str) -> str:
 
 
 def check_tracking_server(uri: str) -> None:
-    """An http(s) tracking server must answer within CHECK_SECONDS (any HTTP answer will do), else a UsageError
-    saying what to do: MLflow's own client would retry a refused connection for minutes, and wait on a server that
-    accepted and never answers for longer, while the run shows `running`."""
+    """An http(s) tracking server must answer within CHECK_SECONDS (any HTTP answer will do, an error status too),
+    else a UsageError saying what to do: MLflow's own client would retry a refused connection for minutes, and wait
+    on a server that accepted and never answers for longer, while the run shows `running`. The check goes through
+    the proxies the environment names (HTTPS_PROXY, NO_PROXY), as MLflow's calls do."""
+    import urllib.error
+    import urllib.request
+
     parts = urlsplit(uri)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return  # a database or file store: MLflow opens it at the start of the run
-    connection_type = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    connection = connection_type(parts.hostname, parts.port, timeout=CHECK_SECONDS)
+    netloc = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"  # no credentials in it
+    health = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/") + "/health", "", ""))
     try:
-        connection.request("GET", (parts.path.rstrip("/") or "") + "/health")
-        connection.getresponse().read(1024)
+        with urllib.request.urlopen(health, timeout=CHECK_SECONDS) as answer:
+            answer.read(1024)
         return
-    except TimeoutError:
-        problem = f"it sent no answer within {CHECK_SECONDS:g} s"
-    except ConnectionRefusedError:
-        problem = "nothing listens there (connection refused)"
-    except (OSError, http.client.HTTPException) as error:
-        problem = f"cannot reach it ({first_line(error)})"
-    finally:
-        connection.close()
+    except urllib.error.HTTPError:
+        return  # it answered (401, 404, ...): MLflow's own calls say more if it is not a tracking server
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+        problem = _unreachable(getattr(error, "reason", error))
     raise UsageError(
         f"MLflow tracking server {shown_uri(uri)} (MLFLOW_TRACKING_URI): {problem}; start the server, correct "
         "MLFLOW_TRACKING_URI (unset it for the local store in the runs root), or train without MLflow: "
         "train.loggers=[csv]"
     )
+
+
+def _unreachable(reason) -> str:
+    if isinstance(reason, TimeoutError):  # socket.timeout is TimeoutError
+        return f"it sent no answer within {CHECK_SECONDS:g} s"
+    if isinstance(reason, ConnectionRefusedError):
+        return "nothing listens there (connection refused)"
+    return f"cannot reach it ({hide_credentials(first_line(reason))})"
 
 
 def bound_http_calls() -> None:

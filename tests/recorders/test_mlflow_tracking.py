@@ -227,3 +227,39 @@ def test_an_experiment_name_is_a_name_never_a_path(local_store, monkeypatch, tmp
     assert location.parent == (runs_dir / "mlartifacts").resolve(), location
     files = {a.path for a in client.list_artifacts(trained["mlflow"]["run_id"])}
     assert "config.yaml" in files and not list(tmp_path.rglob("config.yaml"))
+
+
+@pytest.fixture
+def not_found_server():
+    """An HTTP server that answers every request at once with 404: it answers, so the check lets the run start."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_POST = do_GET
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+@needs_mlflow
+def test_any_http_answer_passes_the_check_and_an_unknown_host_does_not(cli, runs_dir, monkeypatch, not_found_server):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://ann:s3cret@127.0.0.1:{not_found_server}")
+    result = cli("train", CONFIGS / "toy_classes.yaml", MLFLOW)
+    assert result.exit_code == 1 and "could not start: MLflow tracking store" in result.stderr, result.output
+    assert "s3cret" not in result.output
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://ann:s3cret@no-such-host.invalid:5000")
+    result = cli("config", CONFIGS / "toy_classes.yaml", MLFLOW)
+    assert result.exit_code == 2 and "http://ann:***@no-such-host.invalid:5000" in result.stderr, result.output
+    assert "cannot reach it" in result.stderr and "s3cret" not in result.output
