@@ -134,3 +134,22 @@ def test_a_trial_whose_validation_explodes_is_a_diverged_trial(cli):
     result = cli.json("tune", GENERALFIT, *arguments, "--study", "explodes")
     assert [t["status"] for t in result["trials"]] == ["diverged", "diverged"], result
     assert "never measured" not in json.dumps(result)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["train.epochs=2", "train.val_every_epochs=2"],  # the epoch's end has no validation to see the weights
+        ["train.epochs=1", "train.checkpoint_every_steps=1", "data.n=2000"],  # a checkpoint in the middle of an epoch
+    ],
+)
+def test_weights_that_became_nan_are_never_checkpointed_as_the_last_finite_ones(cli, runs_dir, extra):
+    # at a rate past float32's range the first step's update is inf: the weights are NaN/inf, the loss before it not
+    result = cli("train", GENERALFIT, "optimizer.name=sgd", "optimizer.lr=1e300", "train.batch_size=1000", *extra)
+    assert result.exit_code == 1, result.output
+    message = " ".join(result.stderr.split())
+    assert "the weights became NaN/inf in the last steps at epoch 1, step 1" in message
+    assert "No checkpoint was written before it" in message and "last finite weights" not in message
+    run_dir = next(runs_dir.iterdir())
+    assert not list((run_dir / "checkpoints").glob("*.pt"))
+    assert json.loads((run_dir / "meta.json").read_text())["status"] == "diverged"

@@ -13,6 +13,7 @@ from learnai_cli.engine.callbacks import Callback
 from learnai_cli.engine.checkpoint import load_model_state
 from learnai_cli.engine.device import autocast, grad_scaler, restore_rng_states, rng_states, weighted_loss
 from learnai_cli.engine.distributed import NOT_DISTRIBUTED, Distributed, sum_across
+from learnai_cli.engine.divergence import Diverged, nonfinite_validation, nonfinite_weights
 from learnai_cli.engine.evaluate import evaluate
 from learnai_cli.engine.lazy_dynamo import clear_gradients, step_without_dynamo
 from learnai_cli.engine.train_state import TrainState
@@ -33,16 +34,6 @@ def data_parallel(model: torch.nn.Module, job: Distributed, device: torch.device
     from torch.nn.parallel import DistributedDataParallel
 
     return DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
-
-
-class Diverged(Exception):
-    """The training loss (or, with grad_clip, the gradient norm, or a validation loss or metric) became NaN or
-    infinite, or the loss exploded past train.divergence_factor."""
-
-    def __init__(self, epoch: int, step: int, last_finite_loss: Optional[float], reason: str = "loss became NaN/inf"):
-        self.epoch, self.step, self.last_finite_loss = epoch, step, last_finite_loss
-        last = f"last finite loss: {last_finite_loss:.3g}" if last_finite_loss is not None else "no finite loss seen"
-        super().__init__(f"{reason} at epoch {epoch}, step {step} ({last})")
 
 
 class StopRequested(Exception):
@@ -110,8 +101,13 @@ class Trainer:
                 if self.state.batches_done == 0:
                     self.state.start_epoch(epoch)
                 record = {"type": "epoch", "epoch": epoch, **self.train_one_epoch()}
-                if epoch % self.settings.val_every_epochs == 0 or epoch == self.settings.epochs or self.should_stop:
-                    record.update({f"val_{k}": v for k, v in self._checked_validation(self.validate()).items()})
+                validating = epoch % self.settings.val_every_epochs == 0 or epoch == self.settings.epochs
+                validated = nonfinite_validation(self.validate(), self.state) if validating or self.should_stop else {}
+                if not validated:
+                    nonfinite_weights(
+                        self.model, self.state
+                    )  # no validation saw this epoch's weights: never checkpoint NaN ones
+                record.update({f"val_{k}": v for k, v in validated.items()})
                 self.state.batches_done = 0
                 self._end_epoch(record)
                 if self._agreed_stop():
@@ -165,6 +161,7 @@ class Trainer:
                     if state.interval_samples:  # never checkpoint weights a NaN loss has already reached
                         loss_sum, samples = sum_across(self.job, state.interval_loss, state.interval_samples)
                         self._checked(loss_sum / samples)
+                    nonfinite_weights(self.model, self.state)
                     state.epoch_seconds += time.perf_counter() - started
                     started = time.perf_counter()
                     self._emit("on_checkpoint")
@@ -276,15 +273,6 @@ class Trainer:
             )
         self.state.last_finite_loss = loss
         return loss
-
-    def _checked_validation(self, values: dict[str, float]) -> dict[str, float]:
-        """Raise Diverged on a NaN/inf validation loss or metric: the weights after the last steps (the last of the
-        run included) give non-finite outputs, so nothing of this epoch may become best.pt, last.pt or a result."""
-        for name, value in values.items():
-            if value is not None and not math.isfinite(value):
-                reason = f"the validation {name} became {value} (the weights blew up in the last steps)"
-                raise Diverged(self.state.epoch, self.state.step, self.state.last_finite_loss, reason=reason)
-        return values
 
     def _check_stop_when(self, record: dict[str, Any]) -> None:
         """train.stop_when: stop once the metric crosses its threshold (train_loss per log interval, others per
