@@ -78,3 +78,18 @@ def test_the_console_script_pipes_one_object(noisy_config, tmp_path):
         timeout=300,
     )
     assert done.returncode == 0 and one_object(done.stdout)["status"] == "completed", done.stderr
+
+
+@pytest.mark.parametrize("command", [["sweep", "optimizer.lr=0.01,0.02"], ["tune", "optimizer.lr=choice(0.01, 0.02)"]])
+def test_sweep_and_tune_print_only_their_json_on_stdout(noisy_config, tmp_path, command):
+    verb, *arguments = command
+    workers = ["--trials", "2", "--workers", "2"] if verb == "tune" else []  # workers are processes of their own
+    done = subprocess.run(
+        [sys.executable, "-m", "learnai_cli", verb, str(noisy_config), *arguments, "train.epochs=1", *workers]
+        + ["--json", "--runs-dir", str(tmp_path / "runs")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert one_object(done.stdout)["ok"] and "View run noisy" in done.stderr
