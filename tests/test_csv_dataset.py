@@ -137,6 +137,15 @@ def test_integer_targets_with_few_values_are_classes_named_by_value(tmp_path):
         ("a,b,y\n1,2,yes\n3,4,yes\n", {}, "target column 'y' holds one class ('yes') in all 2 rows"),
         ("a,b,y\n1,2,yes\n3,4,no\n", {"task": "regression"}, "row 2, column 'y': 'yes' is not a number"),
         ("a,b,y\n1,2,0\n3,4,1,5\n", {}, "row 3 has 4 columns, but row 1 has 3"),
+        # a gap in the target is refused, never made a class of its own nor a reason to switch task
+        ("a,b,y\n1,2,0\n3,4,1\n5,6,nan\n", {}, "row 4, column 'y': the target is 'nan', not a finite number"),
+        ("a,b,y\n1,2,0.5\n3,4,NaN\n5,6,1.5\n", {}, "row 3, column 'y': the target is 'NaN', not a finite"),
+        ("a,b,y\n1,2,0.5\n3,4,-inf\n", {"task": "regression"}, "row 3, column 'y': the target is '-inf'"),
+        ("a,b,y\n1,2,cat\n3,4,nan\n5,6,dog\n", {"task": "classification"}, "the target is 'nan', not a finite"),
+        ("a,b,y\n1,2,0\n3,4,NA\n5,6,1\n", {}, "row 3, column 'y': the target is 'NA', a missing value"),
+        ("a,b,y\n1,2,0.5\n3,4,null\n5,6,1\n", {}, "the target is 'null', a missing value in a column of numbers"),
+        ("a,b,y\n1,2,0\n3,4,\n5,6,1\n", {}, "row 3, column 'y': the target is empty"),
+        ("a,b,y\n1,2,0\n3,4,1e39\n", {}, "the target is '1e39', too large for float32"),
     ],
 )
 def test_errors_name_the_column_row_or_fix(cli, tmp_path, content, data, expected):
@@ -176,3 +185,43 @@ def test_predict_scales_with_the_statistics_recorded_at_training_after_the_csv_c
     after = cli.json("predict", run_id, "5.0,1000.0")["prediction"][0]
     assert after == pytest.approx(before, rel=1e-6)  # as trained, not rescaled by the edited file
     assert "scaled with the recorded ones" in caplog.text
+
+
+def test_a_nan_in_a_many_valued_regression_target_is_refused_not_made_one_class_per_value(cli, tmp_path):
+    regression_table(tmp_path, header=True)
+    with open(tmp_path / "table.csv", "a") as table:
+        table.write("nan,5.0,1000.0\n")
+    result = cli("train", write_config(tmp_path, {"target": "price"}, LINEAR, "mse"))
+    assert result.exit_code == 2 and "row 82, column 'price': the target is 'nan'" in result.output, result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-8"])
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_a_byte_order_mark_is_not_part_of_the_first_column_name(cli, tmp_path, encoding, gzipped):
+    import gzip
+
+    species_table(tmp_path)
+    text = (tmp_path / "table.csv").read_text().replace("length,width,species", "species,width,length", 1)
+    text = "\n".join([text.split("\n")[0]] + [",".join(line.split(",")[::-1]) for line in text.split("\n")[1:]])
+    data = text.encode(encoding)
+    name = "table.csv.gz" if gzipped else "table.csv"
+    (tmp_path / name).write_bytes(gzip.compress(data) if gzipped else data)
+    config = write_config(
+        tmp_path, {"path": name, "target": "species", "features": ["width", "length"]}, MLP_TWO_CLASSES, "cross_entropy"
+    )
+    payload = cli.json("train", config, "train.epochs=1")
+    assert payload["status"] == "completed", payload
+    report = cli.json("eval", payload["run_id"])
+    assert report["data_info"]["target_column"] == "species"
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("odd", ["\x0c", "\x85", "\u2028", "\u2029", "\x1c", "\x0b"])
+def test_only_newlines_end_a_row_other_unicode_line_breaks_are_text(cli, tmp_path, newline, odd):
+    rows = [f"{i},{i % 5},{'tall' if i % 2 else 'sh' + odd + 'ort'}" for i in range(30)]
+    (tmp_path / "table.csv").write_bytes(newline.join(["a,b,size"] + rows + [""]).encode())
+    payload = cli.json("train", write_config(tmp_path, {}, MLP_TWO_CLASSES, "cross_entropy"), "train.epochs=1")
+    assert payload["status"] == "completed" and payload["final"]["samples"] == 18, payload
+    top = json.loads(cli("predict", payload["run_id"], "1,2", "--json").stdout)["top"]
+    assert sorted(t["class"] for t in top) == ["sh" + odd + "ort", "tall"]

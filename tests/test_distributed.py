@@ -4,6 +4,7 @@ batch."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -162,3 +163,61 @@ def test_file_backed_dataset_with_a_distributed_sampler(tmp_path):
     assert result["status"] == "completed" and result["final"]["samples"] == 16  # 16 images, 8 per rank, a full epoch
     meta = json.loads((Path(result["run_dir"]) / "meta.json").read_text())
     assert meta["distributed"]["replicas_identical"] is True
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum,port", [(signal.SIGINT, None), (signal.SIGTERM, "29621")])
+def test_a_stopped_distributed_run_prints_one_json_object_and_a_continue_command_that_keeps_its_launcher(
+    tmp_path, signum, port
+):
+    """Ctrl-C reaches the whole process group (launcher, torchrun, workers); a SIGTERM from a supervisor reaches the
+    launcher alone. Either way: exit 130, rank 0's one JSON object, and a continue command with --nproc-per-node."""
+    import os
+    import shlex
+    import time
+
+    launcher = ["--nproc-per-node", "2", *(["--master-port", port] if port else [])]
+    long_run = [str(CONFIGS / "linear_regression.yaml"), "data.n=20000", "train.epochs=1000", "train.batch_size=16"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "learnai_cli", "train", *long_run, *launcher, "--runs-dir", str(tmp_path), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    while not list(tmp_path.glob("*/checkpoints/last.pt")) and process.poll() is None:
+        time.sleep(0.05)
+    if signum == signal.SIGINT:
+        os.killpg(process.pid, signum)
+    else:
+        process.send_signal(signum)
+    stdout, stderr = process.communicate(timeout=240)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and len(stdout.strip().splitlines()) == 1, stdout
+    payload = json.loads(stdout)
+    (run_dir,) = list(tmp_path.iterdir())
+    assert payload["run_id"] == run_dir.name and payload["status"] == "interrupted"
+    command = next(line for line in payload["error"].splitlines() if line.startswith("continue with: "))
+    words = shlex.split(command.removeprefix("continue with: "))
+    assert words[:4] == ["learnai", "train", "--resume", run_dir.name] and words[4 : 4 + len(launcher)] == launcher
+    assert json.loads((run_dir / "meta.json").read_text())["status"] == "interrupted"
+
+
+def test_the_continue_command_of_a_job_started_with_torchrun_itself_names_its_processes(monkeypatch):
+    from learnai_cli.commands.train.launch import LAUNCH_OPTIONS_ENV, worker_launcher_options
+
+    monkeypatch.delenv(LAUNCH_OPTIONS_ENV, raising=False)
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert worker_launcher_options() == []  # not distributed: nothing to add
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "4")
+    assert worker_launcher_options() == ["--nproc-per-node", "4"]
+    for name, value in {
+        "WORLD_SIZE": "8",
+        "GROUP_RANK": "0",
+        "MASTER_ADDR": "10.0.0.5",
+        "MASTER_PORT": "29400",
+    }.items():
+        monkeypatch.setenv(name, value)
+    expected = "--nproc-per-node 4 --nnodes 2 --master-addr 10.0.0.5 --master-port 29400"
+    assert worker_launcher_options() == expected.split()

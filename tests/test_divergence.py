@@ -98,3 +98,58 @@ def test_an_explicit_max_lr_is_the_setting_the_divergence_hint_names(cli):
         "scheduler.div_factor=1",
     )
     assert result.exit_code == 1 and "lower scheduler.max_lr" in result.stderr
+
+
+# One step over all 800 training points at a huge rate: the loss before the step is finite, the weights after it are
+# not, so only validation sees the explosion (as in the last step of a run).
+LAST_STEP_EXPLODES = ["optimizer.name=sgd", "optimizer.lr=1e36", "train.batch_size=1000"]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["train.epochs=1"],
+        ["train.epochs=3", "train.monitor=val_mae"],
+        ["train.epochs=1", "data.n=50", "train.loggers=[csv]"],
+        ["train.epochs=1", "optimizer.lr=1e30", "model.activation=tanh"],
+    ],
+)
+def test_a_non_finite_validation_ends_the_run_as_diverged_even_in_the_last_epoch(cli, runs_dir, extra):
+    result = cli("train", GENERALFIT, *LAST_STEP_EXPLODES, *extra, "--json")
+    assert result.exit_code == 1, result.output
+    payload = json.loads(result.stdout)
+    assert "diverged" in payload["error"] and "the validation loss became" in payload["error"]
+    assert "lower optimizer.lr" in payload["error"]
+    run_dir = next(runs_dir.iterdir())
+    assert payload["run_id"] == run_dir.name and payload["run_dir"] == str(run_dir), payload
+    assert payload["status"] == "diverged" and payload["ok"] is False and payload["exit_code"] == 1
+    meta = json.loads((run_dir / "meta.json").read_text())
+    assert meta["status"] == "diverged" and meta["message"] in payload["error"]
+    assert not (run_dir / "checkpoints" / "best.pt").exists()
+    assert [r["status"] for r in cli.json("runs")["runs"]] == ["diverged"]
+
+
+def test_a_trial_whose_validation_explodes_is_a_diverged_trial(cli):
+    arguments = [*LAST_STEP_EXPLODES, "train.epochs=1", "optimizer.momentum=choice(0.0, 0.5)", "--trials", "2"]
+    result = cli.json("tune", GENERALFIT, *arguments, "--study", "explodes")
+    assert [t["status"] for t in result["trials"]] == ["diverged", "diverged"], result
+    assert "never measured" not in json.dumps(result)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["train.epochs=2", "train.val_every_epochs=2"],  # the epoch's end has no validation to see the weights
+        ["train.epochs=1", "train.checkpoint_every_steps=1", "data.n=2000"],  # a checkpoint in the middle of an epoch
+    ],
+)
+def test_weights_that_became_nan_are_never_checkpointed_as_the_last_finite_ones(cli, runs_dir, extra):
+    # at a rate past float32's range the first step's update is inf: the weights are NaN/inf, the loss before it not
+    result = cli("train", GENERALFIT, "optimizer.name=sgd", "optimizer.lr=1e300", "train.batch_size=1000", *extra)
+    assert result.exit_code == 1, result.output
+    message = " ".join(result.stderr.split())
+    assert "the weights became NaN/inf in the last steps at epoch 1, step 1" in message
+    assert "No checkpoint was written before it" in message and "last finite weights" not in message
+    run_dir = next(runs_dir.iterdir())
+    assert not list((run_dir / "checkpoints").glob("*.pt"))
+    assert json.loads((run_dir / "meta.json").read_text())["status"] == "diverged"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from PIL import Image
 
 from learnai_cli import registry
@@ -153,3 +155,110 @@ def test_file_backed_run_resumes_exactly(cli, runs_dir, tmp_path, monkeypatch):
     expected = torch.load(reference["checkpoints"]["last"], weights_only=True)["model"]
     resumed = torch.load(stopped / "checkpoints" / "last.pt", weights_only=True)["model"]
     assert all(torch.equal(expected[k], resumed[k]) for k in expected)
+
+
+def image_config(tmp_path: Path, data: dict, name: str = "images") -> Path:
+    """A small CNN on 16-pixel images; val and test take 4 images each, so the train split is the rest."""
+    data = {"image_size": 16, "val_split": 4, "test_split": 4, "memory_budget_mb": 0, **data}
+    config = {
+        "name": name,
+        "data": data,
+        "model": {"name": "basic_cnn", "in_channels": 3, "num_classes": 2, "image_size": 16},
+        "loss": {"name": "cross_entropy"},
+        "optimizer": {"name": "sgd"},
+        "train": {"epochs": 1, "batch_size": 4},
+    }
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+FOLDER_AND_GLOB = [
+    lambda root: {"name": "image_folder", "root": str(root)},
+    lambda root: {"name": "glob_images", "pattern": str(root / "**" / "*.*g")},
+    lambda root: {"name": "glob_images", "pattern": str(root / "*" / "**" / "*.*g")},
+]
+
+
+@pytest.mark.parametrize("data", FOLDER_AND_GLOB)
+@pytest.mark.parametrize("inner", ["thumbs", "a/b/thumbs"])
+def test_the_class_is_the_top_folder_under_the_root_however_deep_the_image(cli, tmp_path, data, inner):
+    make_tree(tmp_path / "tmp", per_class=6)
+    for name in ("cat", "dog"):
+        (tmp_path / "photos" / name / inner).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "tmp" / name).rename(tmp_path / "photos" / name / inner)
+        for i in range(2):  # some images beside the nested folder too
+            Image.new("RGB", (8, 8)).save(tmp_path / "photos" / name / f"top{i}.png")
+    payload = cli.json("train", image_config(tmp_path, data(tmp_path / "photos")))
+    assert payload["status"] == "completed", payload
+    report = cli.json("eval", payload["run_id"])
+    assert report["class_names"] == ["cat", "dog"]
+
+
+@pytest.mark.parametrize("data", FOLDER_AND_GLOB)
+def test_a_link_loop_or_a_second_link_to_an_image_adds_no_samples(cli, tmp_path, data):
+    root = make_tree(tmp_path / "photos")  # 12 images
+    (root / "cat" / "loop").symlink_to(root, target_is_directory=True)
+    (root / "dog" / "again").symlink_to(root / "dog", target_is_directory=True)
+    (root / "cat" / "same.png").symlink_to(root / "cat" / "1.png")
+    payload = cli.json("train", image_config(tmp_path, data(root)))
+    assert payload["status"] == "completed" and payload["final"]["samples"] == 12 - 8, payload
+
+
+def test_a_linked_class_folder_is_read(cli, tmp_path):
+    make_tree(tmp_path / "elsewhere")
+    (tmp_path / "photos").mkdir()
+    for name in ("cat", "dog"):
+        (tmp_path / "photos" / name).symlink_to(tmp_path / "elsewhere" / name, target_is_directory=True)
+    payload = cli.json("train", image_config(tmp_path, {"name": "image_folder", "root": str(tmp_path / "photos")}))
+    assert payload["final"]["samples"] == 4 and cli.json("eval", payload["run_id"])["class_names"] == ["cat", "dog"]
+
+
+@pytest.mark.parametrize(
+    "layout,data",
+    [
+        ("photos/cat", {"name": "image_folder", "root": "photos"}),
+        ("photos/cat", {"name": "glob_images", "pattern": "photos/**/*.png"}),
+        ("photos/cat/thumbs", {"name": "glob_images", "pattern": "photos/*/thumbs/*.*"}),
+        ("photos/train/cat", {"name": "image_folder", "root": "photos"}),
+    ],
+)
+def test_one_class_is_refused_before_training(cli, tmp_path, runs_dir, layout, data):
+    make_tree(tmp_path / "tmp", classes=("cat",))
+    (tmp_path / layout).parent.mkdir(parents=True)
+    (tmp_path / "tmp" / "cat").rename(tmp_path / layout)
+    result = cli("train", image_config(tmp_path, data))
+    assert result.exit_code == 2, result.output
+    assert "holds one class ('cat'" in result.output and "add a sub-folder of images for each other class" in (
+        " ".join(result.output.split())
+    )
+    assert "Traceback" not in result.output and not runs_dir.exists() or not any(runs_dir.iterdir())
+
+
+def test_images_in_no_class_folder_are_skipped_or_refused(tmp_path, caplog):
+    make_tree(tmp_path / "photos")
+    Image.new("RGB", (8, 8)).save(tmp_path / "photos" / "stray.png")
+    splits = registry.DATASETS.build("image_folder", {"root": str(tmp_path / "photos"), "image_size": 8})
+    assert len(splits.train) == 12 and "1 image(s) directly in" in caplog.text
+    with pytest.raises(DataError, match="none in a class folder"):
+        registry.DATASETS.build("glob_images", {"pattern": str(tmp_path / "photos" / "*.png"), "image_size": 8})
+
+
+def test_a_fifo_named_like_an_image_does_not_block(tmp_path):
+    """In a subprocess with a timeout: a reader that opened the FIFO would wait for a writer forever."""
+    import os
+    import subprocess
+    import sys
+
+    root = make_tree(tmp_path / "photos")
+    os.mkfifo(root / "cat" / "pipe.png")
+    os.mkfifo(root / "dog" / "pipe.jpg")
+    for data in FOLDER_AND_GLOB[:2]:
+        config = image_config(tmp_path, data(root))
+        done = subprocess.run(
+            [sys.executable, "-m", "learnai_cli", "train", str(config), "--json", "--runs-dir", str(tmp_path / "r")],
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+        assert done.returncode == 0 and json.loads(done.stdout)["final"]["samples"] == 4, done.stderr

@@ -254,3 +254,25 @@ def test_the_continue_command_leaves_out_the_runs_folder_learnai_uses_anyway(tmp
     assert runs_dir_arguments(tmp_path / "other") == ["--runs-dir", str(tmp_path / "other")]
     monkeypatch.setenv("LEARNAI_RUNS_DIR", str(tmp_path / "other"))  # the user's shell has it set
     assert runs_dir_arguments(tmp_path / "other") == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_the_json_of_an_interrupted_run_names_its_run_id_and_folder(tmp_path, signum):
+    process = subprocess.Popen(
+        learnai(
+            "train", str(CONFIGS / "toy_classes.yaml"), "train.epochs=100000", "--runs-dir", str(tmp_path), "--json"
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    while not list(tmp_path.glob("*/checkpoints/last.pt")) and process.poll() is None:
+        time.sleep(0.02)
+    process.send_signal(signum)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    payload = json.loads(stdout)
+    run_dir = next(tmp_path.iterdir())
+    assert payload["run_id"] == run_dir.name and payload["run_dir"] == str(run_dir), payload
+    assert payload["status"] == "interrupted" and payload["exit_code"] == 130
+    assert f"learnai train --resume {run_dir.name}" in payload["error"]

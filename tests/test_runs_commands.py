@@ -70,12 +70,12 @@ def test_tensorboard_logger_writes_event_files(cli):
     assert (Path(payload["run_dir"]) / "metrics.csv").exists()  # CSV stays the record
 
 
-def test_run_id_completion(cli, monkeypatch, two_runs):
-    from learnai_cli.cli import complete_run_id
+def test_run_id_completion(cli, two_runs):
+    from tests.test_completion import completions
 
-    monkeypatch.setenv("LEARNAI_RUNS_DIR", str(cli.runs_dir))
-    assert complete_run_id("")[0] == "latest" and set(two_runs) <= set(complete_run_id(""))
-    assert complete_run_id(two_runs[0][:19] + "_toy") == [two_runs[0]]
+    offered = completions("learnai show ", cli.runs_dir)  # as the shell asks (bash's protocol), from LEARNAI_RUNS_DIR
+    assert offered[0] == "latest" and set(two_runs) <= set(offered)
+    assert completions("learnai show " + two_runs[0][:19] + "_toy", cli.runs_dir) == [two_runs[0]]
 
 
 def test_no_progress_gives_plain_epoch_lines(cli):

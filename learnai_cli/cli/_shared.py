@@ -25,15 +25,26 @@ OVERRIDES_HELP = (
 )
 
 
-def complete_run_id(incomplete: str) -> list[str]:
-    """Shell completion of RUN_ID arguments from the runs root."""
+def complete_run_id(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion of RUN_ID arguments from the runs root: --runs-dir when the command line gives it, else
+    LEARNAI_RUNS_DIR, else ./runs."""
     from learnai_cli import rundir
 
+    given = ctx.params.get("runs_dir")
     try:
-        candidates = ["latest", *[r.id for r in rundir.all_runs(rundir.runs_root(None))]]
-    except UsageError:  # the runs root is a file: nothing to complete
+        candidates = ["latest", *[r.id for r in rundir.all_runs(rundir.runs_root(Path(given) if given else None))]]
+    except (UsageError, OSError, ValueError):  # the runs root is a file, unreadable, ...: nothing more to complete
         candidates = ["latest"]
     return [c for c in candidates if c.startswith(incomplete)]
+
+
+def complete_from(choices: tuple[str, ...]) -> Callable[[str], list[str]]:
+    """Shell completion of an option that takes one of `choices` (not file names)."""
+
+    def complete(incomplete: str) -> list[str]:
+        return [choice for choice in choices if choice.startswith(incomplete)]
+
+    return complete
 
 
 JsonOption = typer.Option(False, "--json", help=JSON_HELP, metavar="")
@@ -69,31 +80,53 @@ RunIdArgument = typer.Argument(
 )
 CheckpointOption = typer.Option(
     "best", "--checkpoint", help="best, last, or a path to a .pt file.", metavar="best|last|PATH"
-)
+)  # completes file names too: a path is valid
 DeviceOption = typer.Option(
     None,
     "--device",
     metavar="auto|cpu|cuda[:N]",
+    autocompletion=complete_from(("auto", "cpu", "cuda")),
     help="Where to run the model (default: the run's device where this machine has it, else the CPU).",
 )
 
 
 @contextmanager
 def reporting_errors(json_output: bool) -> Iterator[None]:
-    """Turn learnai errors into a message on stderr (and a JSON object with --json) and the documented exit code."""
+    """Turn learnai errors into a message on stderr (and a JSON object with --json) and the documented exit code.
+    With --json, whatever else writes to sys.stdout meanwhile (a library's "View run ... at http://..." line, a
+    plugin's print) goes to stderr: stdout holds the one JSON object and nothing else."""
+    with _stdout_for_json_only(json_output):
+        try:
+            yield
+        except LearnaiError as error:
+            _fail(error.render(), error.exit_code, json_output, getattr(error, "details", None))
+        except Declined as declined:
+            stdout.print(str(declined), highlight=False)
+            if json_output:
+                print_json({"ok": True, "removed": [], "message": str(declined)})
+        except KeyboardInterrupt:
+            from learnai_cli.commands.train.stopping import received
+
+            by = received[-1] if received else "Ctrl-C"
+            _fail(f"{by} stopped the command before it finished", EXIT_INTERRUPTED, json_output)
+
+
+JSON_STREAM: list = []  # the real stdout while --json sends everything else written to sys.stdout to stderr
+
+
+@contextmanager
+def _stdout_for_json_only(json_output: bool) -> Iterator[None]:
+    if not json_output:
+        yield
+        return
+    real = sys.stdout
+    JSON_STREAM.append(real)
+    sys.stdout = sys.stderr
     try:
         yield
-    except LearnaiError as error:
-        _fail(error.render(), error.exit_code, json_output, getattr(error, "details", None))
-    except Declined as declined:
-        stdout.print(str(declined), highlight=False)
-        if json_output:
-            print_json({"ok": True, "removed": [], "message": str(declined)})
-    except KeyboardInterrupt:
-        from learnai_cli.commands.train.stopping import received
-
-        by = received[-1] if received else "Ctrl-C"
-        _fail(f"{by} stopped the command before it finished", EXIT_INTERRUPTED, json_output)
+    finally:
+        sys.stdout = real
+        JSON_STREAM.pop()
 
 
 def _fail(message: str, code: int, json_output: bool, details: dict[str, Any] | None = None) -> None:
@@ -123,12 +156,21 @@ JSON_PRINTED: list[bool] = []  # whether this process printed its --json object 
 def print_json(payload: dict[str, Any]) -> None:
     """The one JSON object of --json, on stdout: strict JSON, so nan and inf (a prediction past float32) are null."""
     try:
-        print(json.dumps(_finite(payload), default=str, allow_nan=False))
+        print(json.dumps(_finite(payload), default=str, allow_nan=False), file=JSON_STREAM[-1] if JSON_STREAM else None)
     except BrokenPipeError:
         raise  # the reader went away: main() exits 141
     except OSError as error:  # a full disk behind `> file`, for a result or an error alike
         raise OutputFailed(error.strerror or str(error)) from None
     JSON_PRINTED.append(True)
+
+
+def pass_on_json(text: str) -> None:
+    """Another process's --json object (a distributed job's rank 0), written to the real stdout as it came."""
+    if text.strip():
+        stream = JSON_STREAM[-1] if JSON_STREAM else sys.stdout
+        stream.write(text)
+        stream.flush()
+        JSON_PRINTED.append(True)
 
 
 def _finite(value: Any) -> Any:

@@ -13,10 +13,12 @@ from learnai_cli.cli._shared import (
     JsonOption,
     RunIdArgument,
     RunsDirOption,
+    complete_from,
     emit,
     reporting_errors,
     stdout,
 )
+from learnai_cli.rundir.layout import EXPORT_FILES
 
 
 def export(
@@ -29,6 +31,7 @@ def export(
         "safetensors: the weights only, readable without pickle (pip install 'learnai\\[export]'); "
         "torchscript: for old consumers, deprecated by PyTorch (use pt2); state_dict: the weights, torch.save'd.",
         metavar="pt2|onnx|safetensors|torchscript|state_dict",
+        autocompletion=complete_from(tuple(EXPORT_FILES)),
     ),
     checkpoint: str = CheckpointOption,
     verbose: bool = typer.Option(

@@ -10,6 +10,7 @@ import typer
 from learnai_cli.cli._shared import (
     JsonOption,
     RunsDirOption,
+    complete_run_id,
     emit,
     reporting_errors,
     stdout,
@@ -21,6 +22,7 @@ RunIdsArgument = typer.Argument(
     "config.",
     show_default=False,
     metavar="RUN_ID",
+    autocompletion=complete_run_id,
 )
 
 CompareOption = typer.Option(

@@ -13,6 +13,7 @@ from learnai_cli.cli._shared import (
     JsonOption,
     RunIdArgument,
     RunsDirOption,
+    complete_from,
     complete_run_id,
     confirm,
     emit,
@@ -22,6 +23,7 @@ from learnai_cli.cli._shared import (
 )
 from learnai_cli.cli.table_fit import Layout, print_table
 from learnai_cli.errors import UsageError, clip
+from learnai_cli.rundir.status import STATUSES
 
 YesOption = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (scripts).", metavar="")
 
@@ -33,6 +35,7 @@ def list_runs(
         help="Only runs with this status: running, starting, completed, pruned, failed, diverged, interrupted, "
         "crashed, damaged.",
         metavar="STATUS",
+        autocompletion=complete_from(STATUSES),
     ),
     name: Optional[str] = typer.Option(
         None, "--name", help="Only runs whose name or id contains this.", metavar="TEXT"

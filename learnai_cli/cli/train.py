@@ -15,8 +15,10 @@ from learnai_cli.cli._shared import (
     NoProgressOption,
     PluginOption,
     RunsDirOption,
+    complete_run_id,
     emit,
     metrics_text,
+    pass_on_json,
     reporting_errors,
     stdout,
 )
@@ -41,6 +43,7 @@ ResumeOption = typer.Option(
     "--resume",
     help="Continue RUN_ID from its checkpoints/last.pt instead of starting a new run.",
     metavar="RUN_ID",
+    autocompletion=complete_run_id,
 )
 
 
@@ -50,6 +53,7 @@ InitFromOption = typer.Option(
     help="Start the new run's model from another run's weights (best.pt, or RUN:last for last.pt); optimizer "
     "and schedule start fresh.",
     metavar="RUN[:best|last]",
+    autocompletion=complete_run_id,
 )
 
 
@@ -119,7 +123,9 @@ def train(
             root = runs_root(runs_dir)
             processes = launch.Processes(nproc_per_node, nnodes, node_rank, master_addr, master_port)
             launch.check_before_launch(config_path, overrides or [], plugin or [], resume, root, processes)
-            raise typer.Exit(launch.launch(sys.argv[1:], processes))
+            code, printed = launch.launch(sys.argv[1:], processes, json_output)
+            pass_on_json(printed)  # rank 0's one object (main() then adds none)
+            raise typer.Exit(code)
         interactive = sys.stderr.isatty() and not json_output and not no_progress
         plot_process.start_early()  # its matplotlib import overlaps this process's import of torch
         if resume is not None:

@@ -13,6 +13,7 @@ from learnai_cli.cli._shared import (
     NoProgressOption,
     PluginOption,
     RunsDirOption,
+    complete_from,
     emit,
     reporting_errors,
     stdout,
@@ -58,6 +59,7 @@ SamplerOption = typer.Option(
     "tpe",
     "--sampler",
     callback=_choice("--sampler", SAMPLERS),
+    autocompletion=complete_from(SAMPLERS),
     help="How trials are chosen.",
     metavar="|".join(SAMPLERS),
 )
@@ -66,6 +68,7 @@ PrunerOption = typer.Option(
     "median",
     "--pruner",
     callback=_choice("--pruner", PRUNERS),
+    autocompletion=complete_from(PRUNERS),
     help="Which trials end early.",
     metavar="|".join(PRUNERS),
 )

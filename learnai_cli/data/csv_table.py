@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Optional, Union
@@ -16,9 +18,12 @@ import numpy as np
 import torch
 
 from learnai_cli.data.splits import DatasetSplits, TensorSplit, parse_row, standardize_features
-from learnai_cli.data.tabular import FLOAT32_MAX, _cell_problem, _read_lines, _shown
+from learnai_cli.data.tabular import FLOAT32_MAX, _cell_problem, _shown, read_text
 from learnai_cli.errors import DataError, did_you_mean, short_repr
 from learnai_cli.registry import DATASETS, ArgumentError
+
+# What spreadsheets and pandas write for a missing value; in a column of numbers such a cell is a gap, not a class.
+MISSING_MARKERS = frozenset({"na", "n/a", "#n/a", "null", "none", "nil", "missing", "?", "-", "<na>"})
 
 # An integer target with at most this many distinct values (and fewer than half the rows) is a class label.
 MAX_INFERRED_CLASSES = 20
@@ -44,8 +49,9 @@ class Table:
 
 
 def read_table(path: Path) -> Table:
-    """The cells of a CSV; the first row is a header when any of its cells is not a number."""
-    reader = csv.reader(_read_lines(path))
+    """The cells of a CSV; the first row is a header when any of its cells is not a number. Only \\n, \\r\\n and \\r
+    end a row (newline='' semantics: a form feed or U+2028 inside a cell is text), and a leading BOM is dropped."""
+    reader = csv.reader(io.StringIO(read_text(path), newline=""))
     rows = [(reader.line_num, [c.strip() for c in cells]) for cells in reader if any(c.strip() for c in cells)]
     if not rows:
         raise DataError(f"CSV {_shown(path)} is empty: expected rows of comma-separated values (a header row first)")
@@ -111,6 +117,7 @@ def target_values(table: Table, column: int, task: str) -> tuple[torch.Tensor, O
     """(targets, class names or None, task): class ids for classification, floats (N, 1) for regression."""
     cells = [(line, row[column]) for line, row in table.rows]
     numeric = [_number(cell) for _, cell in cells]
+    _refuse_missing_targets(table, column, cells, numeric)
     if task == "auto":
         task = _inferred_task(numeric)
     if task == "regression":
@@ -122,9 +129,6 @@ def target_values(table: Table, column: int, task: str) -> tuple[torch.Tensor, O
                     "(set data.task: classification for class labels)"
                 )
         return torch.tensor(numeric, dtype=torch.float32).view(-1, 1), None, task
-    for line, cell in cells:
-        if not cell:
-            raise DataError(f"{table.where(line, column)}: the target is empty")
     if all(value is not None for value in numeric):
         classes = sorted(set(numeric))
         names, index = [_number_text(v) for v in classes], {v: i for i, v in enumerate(classes)}
@@ -139,6 +143,36 @@ def target_values(table: Table, column: int, task: str) -> tuple[torch.Tensor, O
             f"{len(cells)} rows, so there is nothing to tell apart; pick another data.target"
         )
     return torch.tensor(ids, dtype=torch.long), names, task
+
+
+def _refuse_missing_targets(table: Table, column: int, cells: list, numeric: list[Optional[float]]) -> None:
+    """An empty, NaN or infinite target, or a missing-value marker (NA, null, ...) among numbers, is a gap in the
+    data: training on it would make it a class of its own (or turn a regression into one class per value)."""
+    among_numbers = all(
+        value is not None or cell.lower() in MISSING_MARKERS for (_, cell), value in zip(cells, numeric)
+    )
+    for line, cell in cells:
+        gap = _missing_kind(cell, among_numbers)
+        if gap:
+            raise DataError(
+                f"{table.where(line, column)}: the target {gap}; every row needs a target value (remove the row, "
+                "or fill it in)"
+            )
+
+
+def _missing_kind(cell: str, among_numbers: bool) -> Optional[str]:
+    if not cell:
+        return "is empty"
+    try:
+        value = float(cell)
+    except ValueError:
+        marker = among_numbers and cell.lower() in MISSING_MARKERS
+        return f"is {short_repr(cell)}, a missing value in a column of numbers" if marker else None
+    if not math.isfinite(value):
+        return f"is {short_repr(cell)}, not a finite number (NaN and infinities mark missing values)"
+    if abs(value) > FLOAT32_MAX:
+        return f"is {short_repr(cell)}, too large for float32 (at most about 3.4e38)"
+    return None
 
 
 def _number(cell: str) -> Optional[float]:

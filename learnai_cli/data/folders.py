@@ -7,6 +7,8 @@ found when the dataset is built and either skipped with a warning or reported.
 from __future__ import annotations
 
 import glob
+import os
+import stat
 import warnings
 from pathlib import Path
 from typing import Annotated, Callable, Literal, Optional
@@ -143,21 +145,77 @@ def readable(files: list[Path], policy: BadImagePolicy) -> list[Path]:
     return good
 
 
-def labelled_files(files: list[Path], policy: BadImagePolicy, source: str) -> tuple[list[Path], list[int], list[str]]:
-    """Label each file by its parent folder's name; classes in sorted order."""
+def image_files_under(folder: Path) -> list[Path]:
+    """Image files anywhere below `folder`, following linked folders (a class folder may be a link) but never into
+    a folder already walked, so a link loop cannot repeat images; non-regular files (FIFOs, sockets) are left out."""
+    files, seen = [], set()
+    for top, dirs, names in os.walk(folder, followlinks=True):
+        here = _identity(top)
+        if here is None or here in seen:
+            dirs[:] = []
+            continue
+        seen.add(here)
+        dirs.sort()
+        files += [Path(top, name) for name in names if Path(name).suffix.lower() in IMAGE_EXTENSIONS]
+    return regular_files(files)
+
+
+def _identity(path: str) -> Optional[tuple[int, int]]:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def regular_files(files: list[Path]) -> list[Path]:
+    """Regular files only (a FIFO named x.png would block the reader), each real file once (two links to one image
+    would put it in train and val both)."""
+    kept, seen = [], set()
+    for path in sorted(files):
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue
+        if stat.S_ISREG(info.st_mode) and (info.st_dev, info.st_ino) not in seen:
+            seen.add((info.st_dev, info.st_ino))
+            kept.append(path)
+    if len(kept) < len(files):
+        logger.warning(
+            f"left out {len(files) - len(kept)} path(s) that are links to an image already found, or not files"
+        )
+    return kept
+
+
+def labelled_files(
+    files: list[Path], policy: BadImagePolicy, source: str, base: Path
+) -> tuple[list[Path], list[int], list[str]]:
+    """Label each file by its class folder: the first folder below `base`, however deep the file lies in it (so
+    cat/thumbs/1.png is a cat); classes in sorted order, at least two."""
     found = bool(files)
-    files = readable(sorted(files), policy)
+    loose = [path for path in files if len(path.relative_to(base).parts) < 2]
+    files = readable(sorted(set(files) - set(loose)), policy)
+    if loose:
+        where = f"{len(loose)} image(s) directly in {base}, e.g. {loose[0].name}"
+        if not files:
+            raise DataError(f"{where}, and none in a class folder: put each class's images in {base}/<class>/")
+        logger.warning(f"skipped {where}: they are in no class folder ({base}/<class>/...)")
     if not files:
         problem = DataError if found else DataNotHere  # a pattern matching nothing: the images are not here (yet)
         raise problem(f"no readable images found in {source} (extensions: {', '.join(IMAGE_EXTENSIONS)})")
-    class_names = sorted({path.parent.name for path in files})
+    labels = [path.relative_to(base).parts[0] for path in files]
+    class_names = sorted(set(labels))
+    if len(class_names) < 2:
+        raise DataError(
+            f"{source} holds one class ({class_names[0]!r}, {len(files)} images), so there is nothing to tell apart "
+            f"and accuracy would be 100%; add a sub-folder of images for each other class in {base}"
+        )
     index = {name: i for i, name in enumerate(class_names)}
-    return files, [index[path.parent.name] for path in files], class_names
+    return files, [index[label] for label in labels], class_names
 
 
 def _folder_split(folder: Path, transform: Callable, policy: BadImagePolicy, class_names: Optional[list[str]] = None):
-    files = [p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()]
-    files, targets, names = labelled_files(files, policy, str(folder))
+    files, targets, names = labelled_files(image_files_under(folder), policy, str(folder), folder)
     if class_names is not None and names != class_names:
         raise DataError(
             f"{folder} has classes {names}, but the train folder has {class_names}; use the same class folders"
@@ -204,9 +262,10 @@ def glob_images(
     std: Optional[ChannelStds] = None,
     on_bad_image: BadImagePolicy = "skip",
 ) -> DatasetSplits:
-    """Image files matching a glob pattern (e.g. 'photos/**/*.jpg'), labelled by their parent folder, opened lazily."""
-    files = [Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).suffix.lower() in IMAGE_EXTENSIONS]
-    files, targets, names = labelled_files(files, on_bad_image, f"'{pattern}'")
+    """Image files matching a glob pattern (e.g. 'photos/**/*.jpg'), labelled by their class folder: the first folder
+    below the pattern's fixed part (photos/cat/thumbs/1.jpg is a cat); `**` does not descend into linked folders."""
+    base, files = glob_matches(pattern)
+    files, targets, names = labelled_files(files, on_bad_image, f"'{pattern}'", base)
     transform = image_transform(image_size, grayscale, mean, std)
     return DatasetSplits(
         train=ImageFiles(files, targets, transform),
@@ -214,3 +273,22 @@ def glob_images(
         encode_input=image_file_encoder(transform),
         info={"input_normalization": pixel_normalization(image_size, grayscale, mean, std)},
     )
+
+
+def glob_matches(pattern: str) -> tuple[Path, list[Path]]:
+    """(the pattern's fixed leading folders, the regular image files it matches). pathlib's `**` never follows a
+    linked folder, so a link loop cannot multiply the matches; hidden names match only when the pattern names them."""
+    parts = Path(pattern).parts
+    fixed = next((i for i, part in enumerate(parts) if glob.has_magic(part)), len(parts))
+    if fixed == len(parts):
+        path = Path(pattern)
+        return path.parent, regular_files([path] if path.suffix.lower() in IMAGE_EXTENSIONS else [])
+    base, rest = Path(*parts[:fixed]) if fixed else Path("."), str(Path(*parts[fixed:]))
+    hidden = any(part.startswith(".") for part in parts[fixed:])
+    matches = [
+        path
+        for path in base.glob(rest)
+        if path.suffix.lower() in IMAGE_EXTENSIONS
+        and (hidden or not any(part.startswith(".") for part in path.relative_to(base).parts))
+    ]
+    return base, regular_files(matches)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import math
 import zlib
 from importlib import resources
@@ -39,6 +40,12 @@ def read_numeric_csv(path: Path, skip_header: int = 0) -> np.ndarray:
 
 
 def _read_lines(path: Path) -> list[str]:
+    """The file's lines, ended only by \\n, \\r\\n or \\r (not the other Unicode line breaks str.splitlines knows)."""
+    return [line.rstrip("\r\n") for line in io.StringIO(read_text(path), newline="")]
+
+
+def read_text(path: Path) -> str:
+    """A (possibly gzipped) UTF-8 file's text, without the byte-order mark Excel's "CSV UTF-8" writes first."""
     try:
         with open(path, "rb") as file:
             data = file.read()
@@ -51,7 +58,7 @@ def _read_lines(path: Path) -> list[str]:
         except (OSError, EOFError, zlib.error) as error:
             raise DataError(f"CSV {_shown(path)} is not a complete gzip file: {error}") from None
     try:
-        return data.decode("utf-8").splitlines()
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise DataError(
             f"CSV {_shown(path)} is not UTF-8 text (byte {error.start:,}); expected numbers separated by commas"

@@ -13,6 +13,7 @@ from learnai_cli.engine.callbacks import Callback
 from learnai_cli.engine.checkpoint import load_model_state
 from learnai_cli.engine.device import autocast, grad_scaler, restore_rng_states, rng_states, weighted_loss
 from learnai_cli.engine.distributed import NOT_DISTRIBUTED, Distributed, sum_across
+from learnai_cli.engine.divergence import Diverged, nonfinite_validation, nonfinite_weights
 from learnai_cli.engine.evaluate import evaluate
 from learnai_cli.engine.health import HealthMonitor
 from learnai_cli.engine.lazy_dynamo import clear_gradients, step_without_dynamo
@@ -34,15 +35,6 @@ def data_parallel(model: torch.nn.Module, job: Distributed, device: torch.device
     from torch.nn.parallel import DistributedDataParallel
 
     return DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
-
-
-class Diverged(Exception):
-    """The training loss (or, with grad_clip, the gradient norm) became NaN or infinite."""
-
-    def __init__(self, epoch: int, step: int, last_finite_loss: Optional[float], reason: str = "loss became NaN/inf"):
-        self.epoch, self.step, self.last_finite_loss = epoch, step, last_finite_loss
-        last = f"last finite loss: {last_finite_loss:.3g}" if last_finite_loss is not None else "no finite loss seen"
-        super().__init__(f"{reason} at epoch {epoch}, step {step} ({last})")
 
 
 class StopRequested(Exception):
@@ -80,6 +72,7 @@ class Trainer:
         self.should_stop = False
         self.stop_reason = ""
         self.stop_signal: Optional[str] = None  # set by a signal handler: finish the step, checkpoint, stop
+        self.agreed_stop: Optional[str] = None  # the stop every process of a distributed job acts on
         self.improved = False  # whether the last epoch set a new best monitored value
         self.grads_finite: Optional[torch.Tensor] = None  # with grad_clip: all gradient norms so far were finite
         self.device = device or next(model.parameters()).device  # the experiment's device, where the model already is
@@ -111,11 +104,16 @@ class Trainer:
                 if self.state.batches_done == 0:
                     self.state.start_epoch(epoch)
                 record = {"type": "epoch", "epoch": epoch, **self.train_one_epoch()}
-                if epoch % self.settings.val_every_epochs == 0 or epoch == self.settings.epochs or self.should_stop:
-                    record.update({f"val_{k}": v for k, v in self.validate().items()})
+                validating = epoch % self.settings.val_every_epochs == 0 or epoch == self.settings.epochs
+                validated = nonfinite_validation(self.validate(), self.state) if validating or self.should_stop else {}
+                if not validated:
+                    nonfinite_weights(
+                        self.model, self.state
+                    )  # no validation saw this epoch's weights: never checkpoint NaN ones
+                record.update({f"val_{k}": v for k, v in validated.items()})
                 self.state.batches_done = 0
                 self._end_epoch(record)
-                if self.stop_signal:
+                if self._agreed_stop():
                     raise StopRequested(self.stop_signal)
                 if self.should_stop:
                     break
@@ -168,10 +166,11 @@ class Trainer:
                     if state.interval_samples:  # never checkpoint weights a NaN loss has already reached
                         loss_sum, samples = sum_across(self.job, state.interval_loss, state.interval_samples)
                         self._checked(loss_sum / samples)
+                    nonfinite_weights(self.model, self.state)
                     state.epoch_seconds += time.perf_counter() - started
                     started = time.perf_counter()
                     self._emit("on_checkpoint")
-                    if self.stop_signal:
+                    if self.stop_signal and (self.agreed_stop or not self.job.enabled):
                         raise StopRequested(self.stop_signal)
             self._emit("on_batch_end")
             if self._reached_max_steps() or self.should_stop:
@@ -257,7 +256,20 @@ class Trainer:
         if self.state.batches_done == batch_count:
             return False  # the epoch-end checkpoint follows validation
         every = self.settings.checkpoint_every_steps
-        return bool(self.stop_signal) or bool(every and self.state.step % every == 0)
+        agree_now = not self.job.enabled or self.state.step % self.settings.log_every_steps == 0
+        stop = self._agreed_stop() if agree_now else self.agreed_stop
+        return bool(stop) or bool(every and self.state.step % every == 0)
+
+    def _agreed_stop(self) -> Optional[str]:
+        """The stop every process acts on. A signal reaches each process of a distributed job at its own moment, so
+        ranks that stopped at their own step would wait on each other's collectives forever: they agree instead
+        (one collective per log interval and per epoch, at the same steps on every rank). One process: its own."""
+        if not self.job.enabled:
+            self.agreed_stop = self.stop_signal
+        elif sum_across(self.job, 1.0 if self.stop_signal else 0.0)[0] > 0:
+            self.stop_signal = self.stop_signal or "a stop signal to another process of the job"
+            self.agreed_stop = self.stop_signal
+        return self.agreed_stop
 
     def _checked(self, loss: float) -> float:
         """Raise Diverged on a NaN/inf loss, or one that exploded past divergence_factor x the first loss."""

@@ -7,9 +7,11 @@ copy. A `--resume` continues the same MLflow run, whose id meta.json keeps.
 
 from __future__ import annotations
 
+import http.client
 import importlib.util
 import logging
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -18,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 from learnai_cli import __version__
 from learnai_cli.config import flatten
 from learnai_cli.engine.callbacks import Callback
-from learnai_cli.errors import ConfigError, RunFailed, first_line
+from learnai_cli.errors import ConfigError, RunFailed, UsageError, first_line, hide_credentials
 from learnai_cli.log import logger
 from learnai_cli.rundir import MLFLOW_ARTIFACTS, MLFLOW_STORE, RunDir
 
@@ -37,10 +39,18 @@ PARAMS_PER_CALL, METRICS_PER_CALL = 100, 1000  # MLflow's limits on one log_batc
 # runs have thousands of sub-millisecond epochs.
 SEND_SECONDS = 2.0
 MAX_PARAM_CHARS = 6000  # MLflow's limit on a param value
+CHECK_SECONDS = 5.0  # how long a tracking server has to answer the check before the run
+# later calls: 10 s a try, one retry after 1 s (MLflow's defaults wait minutes); set these yourself to change them
+HTTP_LIMITS = {
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+}
 
 
 def require_mlflow() -> None:
-    """Exit 2 with the install command when the logger cannot work here (checked before anything is built)."""
+    """Exit 2 with the install command when the logger cannot work here, or with what to do when the tracking server
+    does not answer (checked before anything is built)."""
     needed = ["mlflow"] if os.environ.get("MLFLOW_TRACKING_URI") else ["mlflow", "sqlalchemy", "alembic"]
     missing = [name for name in needed if not _installed(name)]
     if missing:
@@ -48,6 +58,8 @@ def require_mlflow() -> None:
             f"train.loggers: mlflow needs {', '.join(missing)} (not installed): pip install 'learnai[mlflow]' (or "
             "pip install mlflow)"
         )
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        check_tracking_server(os.environ["MLFLOW_TRACKING_URI"])
 
 
 def _installed(package: str) -> bool:
@@ -70,6 +82,60 @@ def shown_uri(uri: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{parts.hostname}:{parts.port or ''}".rstrip(":")))
 
 
+def check_tracking_server(uri: str) -> None:
+    """An http(s) tracking server must answer within CHECK_SECONDS (any HTTP answer will do, an error status too),
+    else a UsageError saying what to do: MLflow's own client would retry a refused connection for minutes, and wait
+    on a server that accepted and never answers for longer, while the run shows `running`. The check goes through
+    the proxies the environment names (HTTPS_PROXY, NO_PROXY), as MLflow's calls do."""
+    import urllib.error
+    import urllib.request
+
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return  # a database or file store: MLflow opens it at the start of the run
+    netloc = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"  # no credentials in it
+    health = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/") + "/health", "", ""))
+    try:
+        with urllib.request.urlopen(health, timeout=CHECK_SECONDS) as answer:
+            answer.read(1024)
+        return
+    except urllib.error.HTTPError:
+        return  # it answered (401, 404, ...): MLflow's own calls say more if it is not a tracking server
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+        problem = _unreachable(getattr(error, "reason", error))
+    raise UsageError(
+        f"MLflow tracking server {shown_uri(uri)} (MLFLOW_TRACKING_URI): {problem}; start the server, correct "
+        "MLFLOW_TRACKING_URI (unset it for the local store in the runs root), or train without MLflow: "
+        "train.loggers=[csv]"
+    )
+
+
+def _unreachable(reason) -> str:
+    if isinstance(reason, TimeoutError):  # socket.timeout is TimeoutError
+        return f"it sent no answer within {CHECK_SECONDS:g} s"
+    if isinstance(reason, ConnectionRefusedError):
+        return "nothing listens there (connection refused)"
+    return f"cannot reach it ({hide_credentials(first_line(reason))})"
+
+
+def bound_http_calls() -> None:
+    """Every later call to a tracking server gives up after about half a minute (MLflow's defaults: 120 s a try, 7
+    retries with backoff); the user's own MLFLOW_HTTP_REQUEST_* settings win."""
+    for name, value in HTTP_LIMITS.items():
+        os.environ.setdefault(name, value)
+
+
+def artifact_folder(name: str) -> str:
+    """The folder of an experiment's artifacts in the runs root: a name is never a path (`../x`, `/etc`), so any
+    character but letters, digits, '.', '_' and '-' becomes '_', with a short hash of the name when it changed."""
+    import hashlib
+
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", name).strip(".") or "experiment"
+    if safe == name:
+        return safe
+    return f"{safe[:80]}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
 class MlflowLogger(Callback):
     """Starts (or continues) the MLflow run at construction; logs each epoch; `record_end` sets the status and
     copies config, metrics, plots and best.pt. A store that fails mid-run costs a warning, never the training."""
@@ -78,11 +144,16 @@ class MlflowLogger(Callback):
         self.run, self.uri, self.failed = run, tracking_uri(run.path.parent), False
         self.unsent: list[dict[str, Any]] = []  # epoch records not yet sent
         self.last_sent = 0.0  # the first epoch goes at once, so the run shows its first numbers early
+        bound_http_calls()
         try:
             self.client = _client(self.uri)
             self.run_id = self._continue_or_start(resolved_config)
         except Exception as error:  # an unreachable server, a bad URI, a store MLflow refuses: before any step
-            raise RunFailed(f"run {run.id} could not start: MLflow tracking store {shown_uri(self.uri)}: {error}")
+            reason = hide_credentials(first_line(error))  # MLflow's text repeats the URL, password and all
+            raise RunFailed(
+                f"run {run.id} could not start: MLflow tracking store {shown_uri(self.uri)}: {reason}; check the "
+                "store (MLFLOW_TRACKING_URI), or train without MLflow: train.loggers=[csv]"
+            )
 
     def _continue_or_start(self, resolved_config: dict[str, Any]) -> str:
         meta = self.run.meta(strict=False)
@@ -134,7 +205,9 @@ class MlflowLogger(Callback):
         if found is not None:
             return found.experiment_id
         local = not os.environ.get("MLFLOW_TRACKING_URI")
-        location = (self.run.path.parent / MLFLOW_ARTIFACTS / name).resolve().as_uri() if local else None
+        location = (
+            (self.run.path.parent / MLFLOW_ARTIFACTS / artifact_folder(name)).resolve().as_uri() if local else None
+        )
         try:
             return self.client.create_experiment(name, artifact_location=location)
         except MlflowException:  # another process created it meanwhile
@@ -222,8 +295,11 @@ class MlflowLogger(Callback):
             action()
         except Exception as error:
             self.failed = True
-            reason = first_line(error)  # a database error carries its whole SQL statement on the following lines
-            warning = f"MLflow: could not {what} ({shown_uri(self.uri)}: {reason}); no more is sent to it for this run"
+            reason = hide_credentials(first_line(error))  # a database error carries its SQL on the following lines
+            warning = (
+                f"MLflow: could not {what} ({shown_uri(self.uri)}: {reason}); no more is sent to it for this run, "
+                "which goes on (its run folder is the record)"
+            )
             logger.warning(warning)
             self.run.log(f"warning: {warning}")
 

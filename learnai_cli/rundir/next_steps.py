@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shlex
 from pathlib import Path
+from typing import Sequence
 
 from learnai_cli.rundir import RunDir, runs_root
 
@@ -18,6 +19,7 @@ def runs_dir_arguments(root: Path) -> list[str]:
     return ["--runs-dir", os.path.abspath(root)]
 
 
-def resume_command(run: RunDir) -> str:
-    """The command that continues `run`, runnable from the current folder."""
-    return shlex.join(["learnai", "train", "--resume", run.id, *runs_dir_arguments(run.path.parent)])
+def resume_command(run: RunDir, launcher: Sequence[str] = ()) -> str:
+    """The command that continues `run`, runnable from the current folder; `launcher`: the options that started a
+    distributed run (--nproc-per-node N, ...), so it continues as it was trained."""
+    return shlex.join(["learnai", "train", "--resume", run.id, *launcher, *runs_dir_arguments(run.path.parent)])

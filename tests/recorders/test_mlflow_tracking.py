@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -93,3 +94,172 @@ def test_without_mlflow_installed_the_logger_is_refused_with_the_install_command
     monkeypatch.setitem(sys.modules, "mlflow", None)  # what Python does for a package that cannot be imported
     result = cli("config", CONFIGS / "toy_classes.yaml", MLFLOW)
     assert result.exit_code == 2 and "pip install 'learnai[mlflow]'" in result.stderr
+
+
+@pytest.fixture
+def silent_server():
+    """A TCP listener on 127.0.0.1 that accepts connections (the kernel does, from its backlog) and never answers."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    yield listener.getsockname()[1]
+    listener.close()
+
+
+@pytest.fixture
+def refused_port() -> int:
+    import socket
+
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nothing listens there now
+    return port
+
+
+@pytest.fixture
+def health_only_server():
+    """An HTTP server that answers the health check at once but leaves every API call waiting (a hung server)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    release = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path.endswith("/health"):
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"OK")
+            else:
+                release.wait(60)
+
+        do_POST = do_GET
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    release.set()
+    server.shutdown()
+    server.server_close()
+
+
+@needs_mlflow
+@pytest.mark.parametrize(
+    "kind,said",
+    [
+        ("silent", "it sent no answer within 5 s"),
+        ("refused", "nothing listens there (connection refused)"),
+        ("silent-https", "it sent no answer within 5 s"),
+    ],
+)
+@pytest.mark.parametrize("command", ["train", "config"])
+def test_a_tracking_server_that_does_not_answer_is_refused_before_training(
+    cli, runs_dir, monkeypatch, silent_server, refused_port, kind, said, command
+):
+    port = refused_port if kind == "refused" else silent_server
+    scheme = "https" if kind.endswith("https") else "http"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"{scheme}://ann:s3cret@127.0.0.1:{port}/team")
+    result = cli(command, CONFIGS / "toy_classes.yaml", MLFLOW, "--json")
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.stderr.split())
+    assert f"MLflow tracking server {scheme}://ann:***@127.0.0.1:{port}/team (MLFLOW_TRACKING_URI): {said}" in message
+    assert "train.loggers=[csv]" in message and "s3cret" not in result.output
+    assert json.loads(result.stdout)["exit_code"] == 2
+    assert not runs_dir.exists() or not any(runs_dir.iterdir())  # no run folder: nothing started
+
+
+@needs_mlflow
+def test_a_server_that_hangs_after_the_check_fails_the_start_within_the_bound_and_hides_the_password(
+    cli, runs_dir, monkeypatch, health_only_server
+):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://ann:s3cret@127.0.0.1:{health_only_server}")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "1")  # the user's own setting wins over learnai's bound
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    result = cli("train", CONFIGS / "toy_classes.yaml", MLFLOW, "--json")
+    assert result.exit_code == 1 and "could not start: MLflow tracking store" in result.stderr, result.output
+    payload = json.loads(result.stdout)
+    [run_dir] = list(runs_dir.iterdir())
+    meta = (run_dir / "meta.json").read_text()
+    for text in (result.stdout, result.stderr, meta, (run_dir / "train.log").read_text()):
+        assert "s3cret" not in text
+    assert payload["run_id"] == run_dir.name and json.loads(meta)["status"] == "failed"
+
+
+def test_learnai_bounds_mlflow_http_calls_unless_the_user_set_them(monkeypatch):
+    from learnai_cli.recorders.mlflow_tracking import bound_http_calls
+
+    for name in (
+        "MLFLOW_HTTP_REQUEST_TIMEOUT",
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
+        "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR",
+    ):
+        monkeypatch.setenv(name, "x")
+        monkeypatch.delenv(name)  # restored (absent) after the test
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3")
+    bound_http_calls()
+    import os
+
+    assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "10" and os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "3"
+
+
+@pytest.mark.slow
+@needs_mlflow
+@pytest.mark.parametrize("name", ["../../escaped", "/ABSOLUTE", "a/b", "..", "with space and ü"])
+def test_an_experiment_name_is_a_name_never_a_path(local_store, monkeypatch, tmp_path, name):
+    cli, runs_dir = local_store, local_store.runs_dir
+    name = name.replace("/ABSOLUTE", str(tmp_path / "absolute"))
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", name)
+    around = (runs_dir.parent, runs_dir.parent.parent)
+    before = [set(folder.iterdir()) for folder in around]
+    trained = cli.json("train", CONFIGS / "toy_classes.yaml", "train.epochs=1", MLFLOW)
+    assert trained["status"] == "completed"
+    assert [set(folder.iterdir()) for folder in around] == before and not (tmp_path / "absolute").exists()
+    client = client_for(runs_dir)
+    experiment = client.get_experiment_by_name(name)  # MLflow keeps the name as given
+    location = Path(experiment.artifact_location.removeprefix("file://"))
+    assert location.parent == (runs_dir / "mlartifacts").resolve(), location
+    files = {a.path for a in client.list_artifacts(trained["mlflow"]["run_id"])}
+    assert "config.yaml" in files and not list(tmp_path.rglob("config.yaml"))
+
+
+@pytest.fixture
+def not_found_server():
+    """An HTTP server that answers every request at once with 404: it answers, so the check lets the run start."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_POST = do_GET
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+@needs_mlflow
+def test_any_http_answer_passes_the_check_and_an_unknown_host_does_not(cli, runs_dir, monkeypatch, not_found_server):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://ann:s3cret@127.0.0.1:{not_found_server}")
+    result = cli("train", CONFIGS / "toy_classes.yaml", MLFLOW)
+    assert result.exit_code == 1 and "could not start: MLflow tracking store" in result.stderr, result.output
+    assert "s3cret" not in result.output
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://ann:s3cret@no-such-host.invalid:5000")
+    result = cli("config", CONFIGS / "toy_classes.yaml", MLFLOW)
+    assert result.exit_code == 2 and "http://ann:***@no-such-host.invalid:5000" in result.stderr, result.output
+    assert "cannot reach it" in result.stderr and "s3cret" not in result.output

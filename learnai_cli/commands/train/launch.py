@@ -3,6 +3,9 @@ same command relaunched under torch.distributed.run, one process per GPU (or CPU
 
 from __future__ import annotations
 
+import os
+import shlex
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -12,6 +15,7 @@ from typing import Optional
 from learnai_cli.errors import ConfigError, UsageError
 
 DISTRIBUTED_FLAGS = ("--nproc-per-node", "--nnodes", "--node-rank", "--master-addr", "--master-port")
+LAUNCH_OPTIONS_ENV = "LEARNAI_LAUNCH_OPTIONS"  # the launcher's options, for the workers' continue command
 
 
 @dataclass(frozen=True)
@@ -139,9 +143,71 @@ def _without_flag_values(arguments: list[str]) -> list[str]:
     return kept
 
 
-def launch(arguments: list[str], processes: Processes) -> int:
-    """Run `learnai ARGUMENTS` (less the launcher's own options) under torch.distributed.run; its exit code."""
-    command = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={processes.nproc_per_node}"]
+# torch.distributed.run, but a stop signal ends it with exit 130 (interrupted) instead of its traceback (the
+# workers say what happened to the run).
+TORCHRUN = """import sys
+from torch.distributed.elastic.multiprocessing.api import SignalException
+from torch.distributed.run import main
+try:
+    main()
+except SignalException:
+    sys.exit(130)  # interrupted, as learnai documents it (not 128 + the signal number)
+"""
+
+
+def launch(arguments: list[str], processes: Processes, json_output: bool = False) -> tuple[int, str]:
+    """Run `learnai ARGUMENTS` (less the launcher's own options) under torch.distributed.run: (its exit code, what
+    it printed on stdout with --json: rank 0's one object). The workers learn the launcher options from
+    LAUNCH_OPTIONS_ENV, so the continue command they print keeps them."""
+    command = [sys.executable, "-c", TORCHRUN, f"--nproc-per-node={processes.nproc_per_node}"]
     command += [f"--nnodes={processes.nnodes}", f"--node-rank={processes.node_rank}"]
     command += [f"--master-addr={processes.master_addr}", f"--master-port={processes.master_port}"]
-    return subprocess.call(command + ["-m", "learnai_cli", *_without_flag_values(arguments)])
+    environment = {**os.environ, LAUNCH_OPTIONS_ENV: shlex.join(launcher_options(processes))}
+    job = subprocess.Popen(
+        command + ["-m", "learnai_cli", *_without_flag_values(arguments)],
+        env=environment,
+        stdout=subprocess.PIPE if json_output else None,  # passed on below: the job's one object, and nothing else
+        text=True,
+    )
+    # The job reports for itself (rank 0: its message, its --json object, the continue command). A Ctrl-C reaches
+    # every process of the terminal's group, torchrun and its workers included, so this one only waits; a SIGTERM
+    # sent to this process alone is passed on to torchrun, which stops the workers.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN), signal.signal(signal.SIGTERM, _forward_to(job))
+    try:
+        printed, _ = job.communicate()
+    finally:
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
+    return job.returncode, printed or ""
+
+
+def _forward_to(job: subprocess.Popen):
+    def forward(signum, frame) -> None:
+        job.send_signal(signum)
+
+    return forward
+
+
+def launcher_options(processes: Processes) -> list[str]:
+    """The options that start this job again the same way (those left at their default are left out)."""
+    options = ["--nproc-per-node", str(processes.nproc_per_node)]
+    default = Processes(processes.nproc_per_node)
+    for flag, field in zip(DISTRIBUTED_FLAGS[1:], ("nnodes", "node_rank", "master_addr", "master_port")):
+        if getattr(processes, field) != getattr(default, field):
+            options += [flag, str(getattr(processes, field))]
+    return options
+
+
+def worker_launcher_options() -> list[str]:
+    """In a worker of a distributed job: the learnai launcher options that start the job again (torchrun started
+    by hand: --nproc-per-node and, across machines, the rest from torchrun's environment); [] outside one."""
+    if "WORLD_SIZE" not in os.environ:
+        return []
+    if os.environ.get(LAUNCH_OPTIONS_ENV):
+        return shlex.split(os.environ[LAUNCH_OPTIONS_ENV])
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", os.environ["WORLD_SIZE"]))
+    nodes = max(1, int(os.environ["WORLD_SIZE"]) // max(local, 1))
+    across = nodes > 1  # where rank 0 listens matters only across machines
+    master = (os.environ.get("MASTER_ADDR", "127.0.0.1"), int(os.environ.get("MASTER_PORT", 29500))) if across else ()
+    processes = Processes(local, nodes, int(os.environ.get("GROUP_RANK", 0)), *master)
+    return launcher_options(processes)

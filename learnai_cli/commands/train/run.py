@@ -131,7 +131,19 @@ def _train_new(
 def starting(run: RunDir, new_run: bool = True):
     """Between creating (or reopening) a run and its first step: a signal marks it interrupted (exit 130); a write
     that fails (full disk) fails it (exit 1); a new run that cannot start (data too big for the GPU) is marked
-    failed, a resume that is refused leaves the run as it was. The lock is released either way."""
+    failed, a resume that is refused leaves the run as it was. The lock is released either way. The error names the
+    run for --json (run_id, run_dir, status)."""
+    try:
+        with _start_errors(run, new_run):
+            yield
+    except LearnaiError as error:
+        status = run.meta(strict=False).get("status")
+        error.details = {"run_id": run.id, "run_dir": str(run.path), **({"status": status} if status else {})}
+        raise
+
+
+@contextmanager
+def _start_errors(run: RunDir, new_run: bool):
     try:
         yield
     except KeyboardInterrupt:
@@ -212,6 +224,7 @@ def fit(
             callback.record_end(meta, plots)
     if error is not None:
         error.run_id = run.id  # callers such as sweep find the run that failed
+        error.details = {"run_id": run.id, "run_dir": str(run.path), "status": status}  # in --json's error object
         raise error
     return {**_summary(run, meta, recorder.epoch_records, plots), **diagnosis}
 
@@ -325,10 +338,11 @@ def _run_loop(trainer, run: RunDir, experiment_config: ExperimentConfig) -> tupl
     """Fit, and turn each way a run can end into (status, message, error to raise)."""
     import torch
 
+    from learnai_cli.commands.train.launch import worker_launcher_options
     from learnai_cli.engine.device import out_of_memory_advice
     from learnai_cli.engine.trainer import Diverged, Pruned, StopRequested
 
-    resume_hint = f"continue with: {resume_command(run)}"
+    resume_hint = f"continue with: {resume_command(run, worker_launcher_options())}"
     try:
         trainer.fit()
         return "completed", trainer.stop_reason, None

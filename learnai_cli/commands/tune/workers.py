@@ -61,6 +61,7 @@ def run_workers(request, plan) -> list[int]:
             worker_command(request, plan, i, deadline),
             env=worker_environment(i, request.workers, plan.url),
             start_new_session=True,  # a terminal's Ctrl-C reaches this process only, which passes it on once
+            stdout=2,  # what a worker's libraries print (MLflow's "View run ..." lines) goes to stderr: stdout is ours
         )
         for i in range(request.workers)
     ]
