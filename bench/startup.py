@@ -1,7 +1,6 @@
 """Benchmark 4: how long commands take to start: --help, list, and runs over 500 run directories; the fixed cost
 of the commands that import torch (train, eval, predict, config, export of a small run) over `import torch` itself;
-and the same for a vision run (configs/mnist_cnn.yaml, 1 epoch on the 8,000 real digits where $LEARNAI_MNIST_T10K
-names them, generated digits otherwise), with where its start-up goes phase by phase (bench/startup_phases.py)."""
+bench/vision_startup.py does the same for a vision run."""
 
 from __future__ import annotations
 
@@ -16,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import user_environment
-from bench.real_digits import default_source, make_real_digits
-from bench.startup_phases import phases
 
 
 def make_runs(root: Path, count: int) -> None:
@@ -65,10 +62,9 @@ def run(size: str, real_mnist: Path | None = None) -> dict[str, Any]:
                 "learnai --help": timed(["--help"], repeats),
                 "learnai list": timed(["list"], repeats),
                 f"learnai runs ({count} runs)": timed(["runs", "--runs-dir", root], repeats),
-                "python -c 'import torch' (for scale)": _import_torch(repeats),
+                "python -c 'import torch' (for scale)": import_torch_seconds(repeats),
             },
             "fixed_cost": fixed_costs(repeats, full=size == "full"),
-            "vision": vision_costs(repeats, size),
             "load_average": [round(load, 2) for load in os.getloadavg()],
         }
 
@@ -85,54 +81,14 @@ def fixed_costs(repeats: int, full: bool) -> dict[str, Any]:
             commands["config"] = ["config", config]
             commands["export"] = ["export", "latest", "--format", "state_dict", *runs]
         seconds.update({f"learnai {name}": timed(arguments, repeats) for name, arguments in commands.items()})
-    return {"import_torch": _import_torch(repeats), "training_seconds": meta["duration_s"], "median_seconds": seconds}
-
-
-def vision_costs(repeats: int, size: str) -> dict[str, Any]:
-    """Wall seconds of train (1 epoch), eval, predict (one image) and export of an MNIST CNN run, the training time
-    inside train, `import torch` beside them, and the train command's phases."""
-    from PIL import Image
-
-    with tempfile.TemporaryDirectory() as work:
-        root, data = _digits(Path(work), size)
-        runs, image = ["--runs-dir", str(Path(work) / "runs")], Path(work) / "digit.png"
-        Image.new("L", (28, 28), 0).save(image)
-        train = ["train", str(REPO / "configs" / "mnist_cnn.yaml"), f"data.root={root}", "data.download=false"]
-        train += ["data.val_split=1000" if size == "full" else "data.val_split=64", "train.epochs=1", "--no-progress"]
-        seconds = {"learnai train configs/mnist_cnn.yaml train.epochs=1": timed([*train, *runs], repeats)}
-        meta = json.loads(next((Path(work) / "runs").glob("20*/meta.json")).read_text())
-        commands = {
-            "eval": ["eval", "latest"],
-            "predict": ["predict", "latest", str(image)],
-            "export": ["export", "latest"],
-        }
-        seconds.update({f"learnai {name}": timed([*arguments, *runs], repeats) for name, arguments in commands.items()})
-        steps = phases(root, repeats, ["data.val_split=64"] if size == "tiny" else [])
     return {
-        "data": data,
-        "import_torch": _import_torch(repeats),
+        "import_torch": import_torch_seconds(repeats),
         "training_seconds": meta["duration_s"],
         "median_seconds": seconds,
-        "phases": steps,
     }
 
 
-def _digits(work: Path, size: str) -> tuple[Path, str]:
-    source = default_source()
-    if source is not None and size == "full":
-        return make_real_digits(work / "real", source), "the real MNIST t10k digits: first 8,000 train"
-    import numpy as np
-
-    from learnai_cli.data.idx import write_mnist_folder
-
-    count = 8000 if size == "full" else 512
-    rng = np.random.default_rng(0)
-    images, labels = rng.integers(0, 256, (count + 2000, 28, 28), dtype=np.uint8), rng.integers(0, 10, count + 2000)
-    write_mnist_folder(work / "random", images[:count], labels[:count], images[count:], labels[count:])
-    return work / "random", f"{count:,} generated digits ($LEARNAI_MNIST_T10K unset)"
-
-
-def _import_torch(repeats: int) -> float:
+def import_torch_seconds(repeats: int) -> float:
     seconds = []
     for _ in range(repeats):
         started = time.perf_counter()

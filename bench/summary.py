@@ -138,8 +138,7 @@ def _startup(r: dict) -> list[str]:
         "| --- | ---: |",
     ]
     lines += [f"| `{command}` | {seconds} |" for command, seconds in r["median_seconds"].items()]
-    lines += _fixed_cost(r["fixed_cost"]) if "fixed_cost" in r else []
-    return lines + (_vision_cost(r["vision"]) if "vision" in r else [])
+    return lines + (_fixed_cost(r["fixed_cost"]) if "fixed_cost" in r else [])
 
 
 def _fixed_cost(cost: dict) -> list[str]:
@@ -159,13 +158,13 @@ def _fixed_cost(cost: dict) -> list[str]:
     return lines
 
 
-def _vision_cost(cost: dict) -> list[str]:
+def _vision_startup(cost: dict) -> list[str]:
     """Issue 29's target: a 1-epoch vision run within import torch + its training + 1.0 s; and its phases."""
     torch_s, training, steps = cost["import_torch"], cost["training_seconds"], cost["phases"]
     lines = [
-        "",
-        f"The same for a vision run on {cost['data']} (`configs/mnist_cnn.yaml`, {training} s of training as "
-        f"meta.json records it), over `python -c 'import torch'` ({torch_s} s) measured alongside:",
+        f"Median of {steps['repeats']} runs, each a fresh interpreter. A vision run on {cost['data']} "
+        f"(`configs/mnist_cnn.yaml`, {training} s of training as meta.json records it), over `python -c 'import "
+        f"torch'` ({torch_s} s) measured alongside:",
         "",
         "| command | seconds | over import torch | target over import torch |",
         "| --- | ---: | ---: | ---: |",
@@ -175,8 +174,8 @@ def _vision_cost(cost: dict) -> list[str]:
         lines.append(f"| `{command}` | {seconds} | {seconds - torch_s:+.2f} | {target} |")
     lines += [
         "",
-        f"Where `{steps['command']}` spends its time, phase by phase (`python -m bench.startup_phases`; median, min "
-        f"and max of {steps['repeats']} runs, load average {steps['load_average']} at the end):",
+        f"Where `{steps['command']}` spends its time, phase by phase (`python -m bench.vision_startup DATA`; "
+        f"median, min and max of {steps['repeats']} runs, load average {steps['load_average']} at the end):",
         "",
         "| phase | median s | min s | max s |",
         "| --- | ---: | ---: | ---: |",
@@ -288,7 +287,7 @@ def _versus_lightning(r: dict) -> list[str]:
     lines = [
         f"`learnai train configs/mnist_cnn.yaml` (+ `learnai eval`) beside `bench/lightning_mnist.py` (LightningCLI, "
         f"same CNN, loss, Adam + one-cycle, batch 256, bf16 + channels_last), {r['pairs']} pairs run alternately at "
-        f"{r['threads']} threads each; load average {r.get('load_average', '?')} at the start (the machine was "
+        f"{r['threads']} thread(s) each; load average {r.get('load_average', '?')} at the start (the machine was "
         "shared: the ratios within a pair are the figures to read, not the seconds). Ratios are learnai / Lightning.",
         "",
         "| run | learnai wall s | Lightning wall s | wall ratio | train s ratio | samples/s ratio | test accuracy |",
@@ -328,6 +327,7 @@ SECTIONS = {
     "time_to_accuracy": _time_to_accuracy,
     "scaling": _scaling,
     "startup": _startup,
+    "vision_startup": _vision_startup,
     "curriculum_overhead": _curriculum_overhead,
     "gpu": _gpu,
     "tune": _tune,

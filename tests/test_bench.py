@@ -21,7 +21,15 @@ def test_benchmarks_run_at_tiny_size_and_write_results(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     results = {p.stem: json.loads(p.read_text()) for p in tmp_path.glob("*.json")}
-    assert set(results) == {"overhead", "time_to_accuracy", "scaling", "startup", "versus_lightning", "gpu"}
+    assert set(results) == {
+        "overhead",
+        "time_to_accuracy",
+        "scaling",
+        "startup",
+        "vision_startup",
+        "versus_lightning",
+        "gpu",
+    }
     beside = results["versus_lightning"]  # Lightning is no dependency: where it is not installed, a clear skip
     assert "pip install 'learnai[bench]'" in beside["skipped"] if "skipped" in beside else beside["tiny_one_epoch"]
     import torch
@@ -48,7 +56,7 @@ def test_benchmarks_run_at_tiny_size_and_write_results(tmp_path):
         "learnai predict",
     }
     assert fixed["training_seconds"] > 0 and fixed["import_torch"] > 0  # read from the real run and measured
-    vision = results["startup"]["vision"]  # a vision run's commands, and its train command phase by phase
+    vision = results["vision_startup"]  # a vision run's commands, and its train command phase by phase
     assert len(vision["median_seconds"]) == 4 and vision["training_seconds"] > 0
     timed = vision["phases"]["median_seconds"]
     assert timed["data read + normalisation"] > 0 and timed["thread-choice probe"] > 0 and timed["import torch"] > 0

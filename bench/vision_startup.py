@@ -1,11 +1,15 @@
-"""Where a vision run's start-up goes: `learnai train` in a fresh interpreter with a timer around each phase.
+"""Benchmark: a vision run's start-up. The wall seconds of `learnai train configs/mnist_cnn.yaml` (1 epoch on the
+8,000 real digits where $LEARNAI_MNIST_T10K names them, generated digits otherwise), eval, predict and export over
+`import torch`, and where the train command's time goes: `learnai train` in a fresh interpreter with a timer around
+each phase.
 
-    python -m bench.startup_phases DATA_ROOT [--repeats 5] [-- key=value ...]
+    python -m bench --only vision_startup
+    python -m bench.vision_startup DATA_ROOT [--repeats 5] [key=value ...]   # the phases alone, as JSON
 
 DATA_ROOT holds MNIST/raw (bench/real_digits.py makes one from the real t10k digits). Each phase is a function of
 learnai's own, timed by wrapping it in the child process before the command runs; the medians over the repeats
 are printed as JSON (seconds; the machine's load average beside them, since a shared machine makes every figure
-noisy). bench/startup.py records the same for BENCHMARKS.md.
+noisy).
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import user_environment
+from bench.real_digits import default_source, make_real_digits
+from bench.startup import import_torch_seconds, timed
 
 REPO = Path(__file__).resolve().parents[1]
 # phase -> the function that does it (module, attribute), as the train command calls it
@@ -85,13 +91,62 @@ def phases(root: Path, repeats: int, settings: list[str] = ()) -> dict[str, Any]
             if index:
                 runs.append({**json.loads(line[-1][len("PHASES ") :]), "process wall (spawn to exit)": wall})
     return {
-        "command": " ".join(["learnai", *arguments[:-3]]).replace(str(REPO) + "/", ""),
+        "command": " ".join(["learnai", *arguments[:-3]]).replace(str(REPO) + "/", "").replace(str(root), "DATA"),
         "repeats": repeats,
         "load_average": [round(load, 2) for load in os.getloadavg()],
         "median_seconds": {phase: round(statistics.median(r.get(phase, 0.0) for r in runs), 3) for phase in runs[0]},
         "min_seconds": {phase: round(min(r.get(phase, 0.0) for r in runs), 3) for phase in runs[0]},
         "max_seconds": {phase: round(max(r.get(phase, 0.0) for r in runs), 3) for phase in runs[0]},
     }
+
+
+def run(size: str, real_mnist: Path | None = None) -> dict[str, Any]:
+    return vision_costs(5 if size == "full" else 1, size)
+
+
+def vision_costs(repeats: int, size: str) -> dict[str, Any]:
+    """Wall seconds of train (1 epoch), eval, predict (one image) and export of an MNIST CNN run, the training time
+    inside train, `import torch` beside them, and the train command's phases."""
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory() as work:
+        root, data = _digits(Path(work), size)
+        runs, image = ["--runs-dir", str(Path(work) / "runs")], Path(work) / "digit.png"
+        Image.new("L", (28, 28), 0).save(image)
+        train = ["train", str(REPO / "configs" / "mnist_cnn.yaml"), f"data.root={root}", "data.download=false"]
+        train += ["data.val_split=1000" if size == "full" else "data.val_split=64", "train.epochs=1", "--no-progress"]
+        seconds = {"learnai train configs/mnist_cnn.yaml train.epochs=1": timed([*train, *runs], repeats)}
+        meta = json.loads(next((Path(work) / "runs").glob("20*/meta.json")).read_text())
+        commands = {
+            "eval": ["eval", "latest"],
+            "predict": ["predict", "latest", str(image)],
+            "export": ["export", "latest"],
+        }
+        seconds.update({f"learnai {name}": timed([*arguments, *runs], repeats) for name, arguments in commands.items()})
+        steps = phases(root, repeats, ["data.val_split=64"] if size == "tiny" else [])
+    return {
+        "data": data,
+        "import_torch": import_torch_seconds(repeats),
+        "training_seconds": meta["duration_s"],
+        "median_seconds": seconds,
+        "phases": steps,
+        "load_average": [round(load, 2) for load in os.getloadavg()],
+    }
+
+
+def _digits(work: Path, size: str) -> tuple[Path, str]:
+    source = default_source()
+    if source is not None and size == "full":
+        return make_real_digits(work / "real", source), "the real MNIST t10k digits: first 8,000 train"
+    import numpy as np
+
+    from learnai_cli.data.idx import write_mnist_folder
+
+    count = 8000 if size == "full" else 512
+    rng = np.random.default_rng(0)
+    images, labels = rng.integers(0, 256, (count + 2000, 28, 28), dtype=np.uint8), rng.integers(0, 10, count + 2000)
+    write_mnist_folder(work / "random", images[:count], labels[:count], images[count:], labels[count:])
+    return work / "random", f"{count:,} generated digits ($LEARNAI_MNIST_T10K unset)"
 
 
 def main(argv: list[str] | None = None) -> int:
