@@ -162,7 +162,7 @@ def missing_files_message(source: IdxFiles, root: str, download: bool, error: Ba
     network can train; files that look like the missing ones elsewhere under root are named with where to move them."""
     folder = source.raw_folder(root)
     shown = clip(str(folder), 300)
-    how = f"the download failed: {clip(str(error), 300)}" if download else "download is off (data.download: false)"
+    how = f"the download failed: {_first_and_last(error)}" if download else "download is off (data.download: false)"
     missing = missing_files(source, root)
     present = [name for name in source.plain_names() if name not in missing]
     sizes = {gz.removesuffix(".gz"): size for gz, _, size in source.files}
@@ -177,6 +177,12 @@ def missing_files_message(source: IdxFiles, root: str, download: bool, error: Ba
         f"{source.name}/raw holds all {len(source.files)}.",
     ]
     return "\n".join(lines)
+
+
+def _first_and_last(error: BaseException | None) -> str:
+    """torchvision's download error on one line: what failed and the last mirror's reason."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
+    return clip(lines[0] + (f" ... {lines[-1]}" if len(lines) > 1 else ""), 300)
 
 
 def _found_elsewhere(source: IdxFiles, root: str, missing: list[str]) -> list[str]:
