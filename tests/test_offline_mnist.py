@@ -107,11 +107,12 @@ def test_misplaced_or_dotted_files_are_named_with_where_they_must_go(cli, mnist_
     root = partial_root(mnist_root, tmp_path, PLAIN[:2])
     raw = root / "MNIST" / "raw"
     shutil.copy(mnist_root / "MNIST" / "raw" / PLAIN[2], root / PLAIN[2])  # in data.root itself
-    (raw / "t10k-labels.idx1-ubyte.gz").write_bytes(b"x")  # a mirror's dotted name
+    (raw / "t10k-labels.idx1-ubyte.GZ").write_bytes(b"x")  # a mirror's dotted name
+    (root / "raw").mkdir()  # a place to look that holds none of them
     result = train(cli, root)
-    assert result.exit_code == 2
+    assert result.exit_code == 2 and "Traceback" not in result.output
     assert f"found {root / PLAIN[2]}: move it to {raw / PLAIN[2]}" in result.stderr
-    assert f"found {raw / 't10k-labels.idx1-ubyte.gz'}: rename it to {raw / (PLAIN[3] + '.gz')}" in result.stderr
+    assert f"found {raw / 't10k-labels.idx1-ubyte.GZ'}: rename it to {raw / (PLAIN[3] + '.gz')}" in result.stderr
 
 
 def test_config_still_checks_a_config_whose_files_are_partly_there(cli, mnist_root, tmp_path):

@@ -192,13 +192,17 @@ def _found_elsewhere(source: IdxFiles, root: str, missing: list[str]) -> list[st
     places = [base, base / source.name, base / "raw", base / source.name.lower() / "raw", folder]
     hints, seen = [], set()
     for place in places:
-        if not place.is_dir() or place.resolve() in seen:
+        try:
+            if not place.is_dir() or place.resolve() in seen:
+                continue
+            seen.add(place.resolve())
+            entries = sorted(place.iterdir())[:1000]
+        except OSError:  # unreadable: nothing to point at there
             continue
-        seen.add(place.resolve())
-        for entry in sorted(place.iterdir())[:1000]:
+        for entry in entries:
             name = entry.name.lower().removesuffix(".gz").replace(".", "-")
             if name in missing and entry.is_file():
-                target = folder / (name + ".gz" if entry.name.endswith(".gz") else name)
+                target = folder / (name + ".gz" if entry.name.lower().endswith(".gz") else name)
                 verb = "move" if place.resolve() != folder.resolve() else "rename"
                 hints.append(f"  found {clip(str(entry), 300)}: {verb} it to {clip(str(target), 300)}")
     return hints
