@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench import gpu, overhead, scaling, startup, time_to_accuracy
+from bench import gpu, overhead, scaling, startup, time_to_accuracy, versus_lightning, vision_startup
 from bench.common import RESULTS, save
 from bench.summary import write_summary
 
@@ -21,6 +21,8 @@ BENCHMARKS = {
     "time_to_accuracy": time_to_accuracy,
     "scaling": scaling,
     "startup": startup,
+    "vision_startup": vision_startup,
+    "versus_lightning": versus_lightning,  # records that it was skipped where Lightning is not installed
     "gpu": gpu,  # records that it was skipped where there is no CUDA GPU
 }
 

@@ -1,9 +1,11 @@
-"""Benchmark 4: how long commands take to start: --help, list, and runs over 500 run directories; and the fixed cost
-of the commands that import torch (train, eval, predict, config, export of a small run) over `import torch` itself."""
+"""Benchmark 4: how long commands take to start: --help, list, and runs over 500 run directories; the fixed cost
+of the commands that import torch (train, eval, predict, config, export of a small run) over `import torch` itself;
+bench/vision_startup.py does the same for a vision run."""
 
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -60,9 +62,10 @@ def run(size: str, real_mnist: Path | None = None) -> dict[str, Any]:
                 "learnai --help": timed(["--help"], repeats),
                 "learnai list": timed(["list"], repeats),
                 f"learnai runs ({count} runs)": timed(["runs", "--runs-dir", root], repeats),
-                "python -c 'import torch' (for scale)": _import_torch(repeats),
+                "python -c 'import torch' (for scale)": import_torch_seconds(repeats),
             },
             "fixed_cost": fixed_costs(repeats, full=size == "full"),
+            "load_average": [round(load, 2) for load in os.getloadavg()],
         }
 
 
@@ -78,10 +81,14 @@ def fixed_costs(repeats: int, full: bool) -> dict[str, Any]:
             commands["config"] = ["config", config]
             commands["export"] = ["export", "latest", "--format", "state_dict", *runs]
         seconds.update({f"learnai {name}": timed(arguments, repeats) for name, arguments in commands.items()})
-    return {"import_torch": _import_torch(repeats), "training_seconds": meta["duration_s"], "median_seconds": seconds}
+    return {
+        "import_torch": import_torch_seconds(repeats),
+        "training_seconds": meta["duration_s"],
+        "median_seconds": seconds,
+    }
 
 
-def _import_torch(repeats: int) -> float:
+def import_torch_seconds(repeats: int) -> float:
     seconds = []
     for _ in range(repeats):
         started = time.perf_counter()

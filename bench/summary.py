@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 
 OUTPUT = Path(__file__).resolve().parents[1] / "BENCHMARKS.md"
@@ -129,7 +130,13 @@ def _scaling(r: dict) -> list[str]:
 
 
 def _startup(r: dict) -> list[str]:
-    lines = [f"Median of {r['repeats']} runs, each a fresh interpreter.", "", "| command | seconds |", "| --- | ---: |"]
+    load = f" Load average {r['load_average']} at the end (a shared machine)." if "load_average" in r else ""
+    lines = [
+        f"Median of {r['repeats']} runs, each a fresh interpreter.{load}",
+        "",
+        "| command | seconds |",
+        "| --- | ---: |",
+    ]
     lines += [f"| `{command}` | {seconds} |" for command, seconds in r["median_seconds"].items()]
     return lines + (_fixed_cost(r["fixed_cost"]) if "fixed_cost" in r else [])
 
@@ -148,6 +155,33 @@ def _fixed_cost(cost: dict) -> list[str]:
     for command, seconds in cost["median_seconds"].items():
         target = f"{training} + 1.0" if command.startswith("learnai train") else "0.7"
         lines.append(f"| `{command}` | {seconds} | {seconds - torch_s:+.2f} | {target} |")
+    return lines
+
+
+def _vision_startup(cost: dict) -> list[str]:
+    """Issue 29's target: a 1-epoch vision run within import torch + its training + 1.0 s; and its phases."""
+    torch_s, training, steps = cost["import_torch"], cost["training_seconds"], cost["phases"]
+    lines = [
+        f"Median of {steps['repeats']} runs, each a fresh interpreter. A vision run on {cost['data']} "
+        f"(`configs/mnist_cnn.yaml`, {training} s of training as meta.json records it), over `python -c 'import "
+        f"torch'` ({torch_s} s) measured alongside:",
+        "",
+        "| command | seconds | over import torch | target over import torch |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for command, seconds in cost["median_seconds"].items():
+        target = f"{training} + 1.0" if command.startswith("learnai train") else "-"
+        lines.append(f"| `{command}` | {seconds} | {seconds - torch_s:+.2f} | {target} |")
+    lines += [
+        "",
+        f"Where `{steps['command']}` spends its time, phase by phase (`python -m bench.vision_startup DATA`; "
+        f"median, min and max of {steps['repeats']} runs, load average {steps['load_average']} at the end):",
+        "",
+        "| phase | median s | min s | max s |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for phase, seconds in steps["median_seconds"].items():
+        lines.append(f"| {phase} | {seconds} | {steps['min_seconds'][phase]} | {steps['max_seconds'][phase]} |")
     return lines
 
 
@@ -248,6 +282,42 @@ def _tune(r: dict) -> list[str]:
     return lines
 
 
+def _versus_lightning(r: dict) -> list[str]:
+    """learnai beside the LightningCLI program: each pair's ratios learnai / Lightning and their median."""
+    lines = [
+        f"`learnai train configs/mnist_cnn.yaml` (+ `learnai eval`) beside `bench/lightning_mnist.py` (LightningCLI, "
+        f"same CNN, loss, Adam + one-cycle, batch 256, bf16 + channels_last), {r['pairs']} pairs run alternately at "
+        f"{r['threads']} thread(s) each; load average {r.get('load_average', '?')} at the start (the machine was "
+        "shared: the ratios within a pair are the figures to read, not the seconds). Ratios are learnai / Lightning.",
+        "",
+        "| run | learnai wall s | Lightning wall s | wall ratio | train s ratio | samples/s ratio | test accuracy |",
+        "| --- | --- | --- | ---: | ---: | ---: | --- |",
+    ]
+    for name, label in (("tiny_one_epoch", "1 epoch, 512 digits"), ("full_training", "full training")):
+        if name not in r:
+            continue
+        part = r[name]
+        if "epochs" in part:
+            label = f"{part['epochs']} epochs, {part['data']}"
+        walls = [f"{', '.join(str(run['wall_seconds']) for run in part[who])}" for who in ("learnai", "lightning")]
+        accuracy = " / ".join(_median_accuracy(part[who]) for who in ("learnai", "lightning"))
+        median = part["median"]
+        lines.append(
+            f"| {label} | {walls[0]} | {walls[1]} | {median.get('wall_seconds', '-')} | "
+            f"{median.get('train_seconds', '-')} | {median.get('samples_per_s', '-')} | {accuracy} |"
+        )
+    return lines + [
+        "",
+        "The 1-epoch run times `learnai train` against the Lightning program's fit alone; full training adds "
+        "`learnai eval` and Lightning's test. Test accuracy: median over the pairs, learnai / Lightning.",
+    ]
+
+
+def _median_accuracy(runs: list[dict]) -> str:
+    found = [run["test_accuracy"] for run in runs if run.get("test_accuracy") is not None]
+    return str(statistics.median(found)) if found else "-"
+
+
 def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {status}" for status, n in counts.items())
 
@@ -257,7 +327,9 @@ SECTIONS = {
     "time_to_accuracy": _time_to_accuracy,
     "scaling": _scaling,
     "startup": _startup,
+    "vision_startup": _vision_startup,
     "curriculum_overhead": _curriculum_overhead,
     "gpu": _gpu,
     "tune": _tune,
+    "versus_lightning": _versus_lightning,
 }

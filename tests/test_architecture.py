@@ -136,6 +136,71 @@ def test_importing_the_plots_rundir_and_diagnose_packages_imports_neither_matplo
     assert done.stdout.split() == ["False", "False"], done.stderr
 
 
+# The modules that run torchvision's code, and so alone may import it (inside the functions that use it: importing
+# torchvision imports its models and ops, and they torch._dynamo, over a second of start-up): image folders'
+# transforms, FakeData and MNIST's downloads, the model zoo. MNIST files on disk are read by learnai itself.
+TORCHVISION_USERS = ("learnai_cli.data.folders", "learnai_cli.data.vision", "learnai_cli.models.zoo")
+
+
+def _imports_torchvision(path: Path) -> list[int]:
+    """Lines of `path` that import torchvision (at the top or inside functions)."""
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        names += [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+        if any(name == "torchvision" or name.startswith("torchvision.") for name in names):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_only_the_modules_that_use_torchvision_import_it():
+    found = {name: _imports_torchvision(path) for name, path in modules().items()}
+    strays = [f"{name} (line {lines[0]})" for name, lines in found.items() if lines and name not in TORCHVISION_USERS]
+    assert not strays, f"torchvision imported outside {TORCHVISION_USERS}: {strays}"
+    top_level = [name for name in TORCHVISION_USERS if _top_level_torchvision(modules()[name])]
+    assert not top_level, f"import torchvision inside the functions that use it, not at the top of {top_level}"
+
+
+def _top_level_torchvision(path: Path) -> bool:
+    tree = ast.parse(path.read_text())
+    return any(
+        isinstance(node, (ast.Import, ast.ImportFrom)) and node.lineno in _imports_torchvision(path)
+        for node in tree.body
+    )
+
+
+VISION_RUN = """
+import sys
+from PIL import Image
+from typer.testing import CliRunner
+from learnai_cli.cli import app
+
+root, runs = sys.argv[1:3]
+Image.new("RGB", (40, 30), (200, 10, 10)).save(runs + "-digit.png")
+commands = (
+    ["train", "configs/mnist_cnn.yaml", "data.root=" + root, "data.download=false", "data.val_split=20", "--no-progress"],
+    ["eval", "latest"], ["predict", "latest", runs + "-digit.png"], ["export", "latest"],
+)
+for arguments in commands:
+    result = CliRunner().invoke(app, [*arguments, "--runs-dir", runs], catch_exceptions=False)
+    assert result.exit_code == 0, (arguments[0], result.output)
+    print(arguments[0], sorted(name for name in sys.modules if name.split(".")[0] == "torchvision")[:3])
+"""
+
+
+@pytest.mark.slow
+def test_an_mnist_run_trains_evaluates_predicts_and_exports_without_importing_torchvision(mnist_root, tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-c", VISION_RUN, str(mnist_root), str(tmp_path / "runs")],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == ["train []", "eval []", "predict []", "export []"], done.stdout
+
+
 # Every file and folder name a run holds, spelled once, in rundir/layout.py (runs) or rundir/root.py (the runs root).
 RUN_FILE_NAMES = (
     "config.yaml", "meta.json", "metrics.jsonl", "metrics.csv", "predictions.jsonl", "eval.json",

@@ -21,7 +21,17 @@ def test_benchmarks_run_at_tiny_size_and_write_results(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     results = {p.stem: json.loads(p.read_text()) for p in tmp_path.glob("*.json")}
-    assert set(results) == {"overhead", "time_to_accuracy", "scaling", "startup", "gpu"}
+    assert set(results) == {
+        "overhead",
+        "time_to_accuracy",
+        "scaling",
+        "startup",
+        "vision_startup",
+        "versus_lightning",
+        "gpu",
+    }
+    beside = results["versus_lightning"]  # Lightning is no dependency: where it is not installed, a clear skip
+    assert "pip install 'learnai[bench]'" in beside["skipped"] if "skipped" in beside else beside["tiny_one_epoch"]
     import torch
 
     assert ("skipped" in results["gpu"]) != torch.cuda.is_available()  # GPU figures only where there is a GPU
@@ -46,11 +56,15 @@ def test_benchmarks_run_at_tiny_size_and_write_results(tmp_path):
         "learnai predict",
     }
     assert fixed["training_seconds"] > 0 and fixed["import_torch"] > 0  # read from the real run and measured
+    vision = results["vision_startup"]  # a vision run's commands, and its train command phase by phase
+    assert len(vision["median_seconds"]) == 4 and vision["training_seconds"] > 0
+    timed = vision["phases"]["median_seconds"]
+    assert timed["data read + normalisation"] > 0 and timed["thread-choice probe"] > 0 and timed["import torch"] > 0
 
     from bench.summary import write_summary
 
     summary = write_summary(tmp_path, tmp_path / "BENCHMARKS.md").read_text()
-    assert "| hand-written" in summary and "| `learnai eval` |" in summary
+    assert "| hand-written" in summary and "| `learnai eval` |" in summary and "| first-batch checks |" in summary
     gpu = results["overhead"]["machine"]["gpu"]  # the GPU section says what the run found, GPU or not
     assert (f"Measured on a GPU: overhead on {gpu}" if gpu else "No GPU was available") in summary
 
