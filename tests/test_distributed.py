@@ -204,7 +204,7 @@ def test_a_stopped_distributed_run_prints_one_json_object_and_a_continue_command
 
 
 def test_the_continue_command_of_a_job_started_with_torchrun_itself_names_its_processes(monkeypatch):
-    from learnai_cli.commands.train.launch import LAUNCH_OPTIONS_ENV, worker_launcher_options
+    from learnai_cli.commands.train.processes import LAUNCH_OPTIONS_ENV, worker_launcher_options
 
     monkeypatch.delenv(LAUNCH_OPTIONS_ENV, raising=False)
     monkeypatch.delenv("WORLD_SIZE", raising=False)

@@ -67,7 +67,11 @@ def test_toy_classes_eval_plot_and_runs(cli, runs_dir):
     assert len(report["confusion_matrix"]) == 3 and sum(map(sum, report["confusion_matrix"])) == 6
 
     plotted = cli.json("plot", run_id)
-    assert sorted(p.split("/")[-1] for p in plotted["plots"]) == ["confusion_matrix_val-last.png", "loss.png"]
+    assert sorted(p.split("/")[-1] for p in plotted["plots"]) == [
+        "confusion_matrix_val-last.png",
+        "health.png",
+        "loss.png",
+    ]
     for path in plotted["plots"]:
         with open(path, "rb") as png:
             assert png.read(8) == b"\x89PNG\r\n\x1a\n"

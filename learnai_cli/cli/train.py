@@ -119,9 +119,10 @@ def train(
             overrides = _resume_overrides(config_path, overrides or [], dry_run, plugin, init_from)
         if nproc_per_node is not None and "WORLD_SIZE" not in os.environ:
             from learnai_cli.commands.train import launch
+            from learnai_cli.commands.train.processes import Processes
 
             root = runs_root(runs_dir)
-            processes = launch.Processes(nproc_per_node, nnodes, node_rank, master_addr, master_port)
+            processes = Processes(nproc_per_node, nnodes, node_rank, master_addr, master_port)
             launch.check_before_launch(config_path, overrides or [], plugin or [], resume, root, processes)
             code, printed = launch.launch(sys.argv[1:], processes, json_output)
             pass_on_json(printed)  # rank 0's one object (main() then adds none)

@@ -50,7 +50,7 @@ def plot_runs(
         return [plots.save_figure(figure, output or root / rundir.COMPARISON_PLOT)]
     written = []
     for run in chosen:
-        drawn = plots.plot_run(run, normalize) + (plots.animate_run(run) if animate else [])
+        drawn = plots.plot_run(run, normalize, health=True) + (plots.animate_run(run) if animate else [])
         if not drawn:
             raise UsageError(_no_metrics(run))
         if normalize is not None and run.meta(strict=False).get("task") == "regression":

@@ -3,6 +3,6 @@ finding and the run view the rules read; curves.py the rules on the loss curves 
 converged, overfitting, no better than the trivial baseline, ...); setup.py the rules on the data and model set-up
 (tiny or overlapping splits, imbalanced classes, unscaled inputs, extra outputs, a frozen random backbone)."""
 
-from learnai_cli.diagnose.report import diagnose_run, write_diagnosis
+from learnai_cli.diagnose.report import diagnose_and_save, diagnose_run, write_diagnosis
 
-__all__ = ["diagnose_run", "write_diagnosis"]
+__all__ = ["diagnose_and_save", "diagnose_run", "write_diagnosis"]

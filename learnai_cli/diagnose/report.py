@@ -10,6 +10,7 @@ from learnai_cli.diagnose.curves import CURVE_RULES
 from learnai_cli.diagnose.finding import SEVERITIES, Run
 from learnai_cli.diagnose.health import HEALTH_RULES
 from learnai_cli.diagnose.setup import SETUP_RULES
+from learnai_cli.log import logger
 from learnai_cli.rundir import RunDir
 
 # A run that ended before it learned anything to judge is said as such; its curves are not judged.
@@ -48,6 +49,18 @@ SUPERSEDED_BY = {
 def _without_contradictions(findings: list) -> list:
     codes = {finding.code for finding in findings}
     return [f for f in findings if not any(code in codes for code in SUPERSEDED_BY.get(f.code, ()))]
+
+
+def diagnose_and_save(run: RunDir) -> dict[str, Any]:
+    """{"baseline", "findings"} of a run that just ended, saved as its diagnosis.json; a diagnosis that cannot be
+    made or written costs the run nothing (a warning says so, and `learnai diagnose` can try again)."""
+    try:
+        diagnosis = diagnose_run(run)
+        write_diagnosis(run, diagnosis)
+    except Exception as error:
+        logger.warning(f"could not diagnose run {run.id}: {error}; try: learnai diagnose {run.id}")
+        return {"baseline": None, "findings": []}
+    return {"baseline": diagnosis["baseline"], "findings": diagnosis["findings"]}
 
 
 def write_diagnosis(run: RunDir, diagnosis: dict[str, Any]) -> Path:

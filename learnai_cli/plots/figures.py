@@ -224,17 +224,18 @@ def warm_up() -> None:
     plt.close(figure)
 
 
-def plot_run(run: RunDir, normalize: bool | None = None) -> list[Path]:
-    """(Re)draw every plot a run's files allow; returns the paths written. `normalize` is confusion_figure's."""
+def plot_run(run: RunDir, normalize: bool | None = None, health: bool = False) -> list[Path]:
+    """(Re)draw every plot a run's files allow; returns the paths written. `normalize` is confusion_figure's;
+    `health`: also the health chart (`learnai plot` draws it; the end of training does not wait for it)."""
     written = []
     records, meta = run.metrics(), run.meta(strict=False)
     name = meta.get("name", run.id)
     if _epoch_records(records) or _by_steps(records):
         marks = loss_marks(meta, read_json(run.diagnosis_path) or {})
         written.append(save_figure(loss_figure(records, name, marks), run.loss_plot))
-    health = health_figure([r for r in records if r.get("type") == "health"], name)
-    if health is not None:
-        written.append(save_figure(health, run.health_plot))
+    chart = health_figure([r for r in records if r.get("type") == "health"], name) if health else None
+    if chart is not None:
+        written.append(save_figure(chart, run.health_plot))
     for report in run.eval_reports():
         written += plot_evaluation(run, report, normalize)
     return written

@@ -8,25 +8,16 @@ import shlex
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from learnai_cli.commands.train.processes import (
+    DISTRIBUTED_FLAGS,
+    LAUNCH_OPTIONS_ENV,
+    Processes,
+    launcher_options,
+)
 from learnai_cli.errors import ConfigError, UsageError
-
-DISTRIBUTED_FLAGS = ("--nproc-per-node", "--nnodes", "--node-rank", "--master-addr", "--master-port")
-LAUNCH_OPTIONS_ENV = "LEARNAI_LAUNCH_OPTIONS"  # the launcher's options, for the workers' continue command
-
-
-@dataclass(frozen=True)
-class Processes:
-    """torchrun's options: how many processes here, how many machines, and where rank 0 listens."""
-
-    nproc_per_node: int
-    nnodes: int = 1
-    node_rank: int = 0
-    master_addr: str = "127.0.0.1"
-    master_port: int = 29500
 
 
 def check_before_launch(
@@ -186,28 +177,3 @@ def _forward_to(job: subprocess.Popen):
         job.send_signal(signum)
 
     return forward
-
-
-def launcher_options(processes: Processes) -> list[str]:
-    """The options that start this job again the same way (those left at their default are left out)."""
-    options = ["--nproc-per-node", str(processes.nproc_per_node)]
-    default = Processes(processes.nproc_per_node)
-    for flag, field in zip(DISTRIBUTED_FLAGS[1:], ("nnodes", "node_rank", "master_addr", "master_port")):
-        if getattr(processes, field) != getattr(default, field):
-            options += [flag, str(getattr(processes, field))]
-    return options
-
-
-def worker_launcher_options() -> list[str]:
-    """In a worker of a distributed job: the learnai launcher options that start the job again (torchrun started
-    by hand: --nproc-per-node and, across machines, the rest from torchrun's environment); [] outside one."""
-    if "WORLD_SIZE" not in os.environ:
-        return []
-    if os.environ.get(LAUNCH_OPTIONS_ENV):
-        return shlex.split(os.environ[LAUNCH_OPTIONS_ENV])
-    local = int(os.environ.get("LOCAL_WORLD_SIZE", os.environ["WORLD_SIZE"]))
-    nodes = max(1, int(os.environ["WORLD_SIZE"]) // max(local, 1))
-    across = nodes > 1  # where rank 0 listens matters only across machines
-    master = (os.environ.get("MASTER_ADDR", "127.0.0.1"), int(os.environ.get("MASTER_PORT", 29500))) if across else ()
-    processes = Processes(local, nodes, int(os.environ.get("GROUP_RANK", 0)), *master)
-    return launcher_options(processes)

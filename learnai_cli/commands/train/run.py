@@ -15,8 +15,8 @@ from learnai_cli.commands.train.meta import data_facts, now, start_meta
 from learnai_cli.commands.train.stopping import interrupting_on_signals, raise_if_interrupted, stop_on_signals
 from learnai_cli.config import ExperimentConfig
 from learnai_cli.data import fingerprint as data_fingerprint
+from learnai_cli.diagnose import diagnose_and_save
 from learnai_cli.errors import Interrupted, LearnaiError, RunFailed, UsageError
-from learnai_cli.log import logger
 from learnai_cli.plots import process as plot_process
 from learnai_cli.rundir import RunDir, check_writable
 from learnai_cli.rundir.next_steps import resume_command
@@ -217,7 +217,7 @@ def fit(
     except BaseException:
         plotter.close()  # the run's end is not recorded: nothing to draw
         raise
-    diagnosis = _diagnose(run)  # before the plots: the loss chart marks what it found
+    diagnosis = diagnose_and_save(run)  # before the plots: the loss chart marks what it found
     plots = plotter.draw(run.path)
     for callback in trainer.callbacks:  # trackers copy the run's final files and status (MLflow)
         if hasattr(callback, "record_end"):
@@ -227,20 +227,6 @@ def fit(
         error.details = {"run_id": run.id, "run_dir": str(run.path), "status": status}  # in --json's error object
         raise error
     return {**_summary(run, meta, recorder.epoch_records, plots), **diagnosis}
-
-
-def _diagnose(run: RunDir) -> dict[str, Any]:
-    """The run's findings, saved as diagnosis.json; a diagnosis that cannot be made or written costs the run
-    nothing (a warning says so, and `learnai diagnose` can try again)."""
-    from learnai_cli.diagnose import diagnose_run, write_diagnosis
-
-    try:
-        diagnosis = diagnose_run(run)
-        write_diagnosis(run, diagnosis)
-    except Exception as error:
-        logger.warning(f"could not diagnose run {run.id}: {error}; try: learnai diagnose {run.id}")
-        return {"baseline": None, "findings": []}
-    return {"baseline": diagnosis["baseline"], "findings": diagnosis["findings"]}
 
 
 def _record_end(run: RunDir, trainer, recorder, status: str, message: str, started: float) -> dict[str, Any]:
@@ -338,7 +324,7 @@ def _run_loop(trainer, run: RunDir, experiment_config: ExperimentConfig) -> tupl
     """Fit, and turn each way a run can end into (status, message, error to raise)."""
     import torch
 
-    from learnai_cli.commands.train.launch import worker_launcher_options
+    from learnai_cli.commands.train.processes import worker_launcher_options
     from learnai_cli.engine.device import out_of_memory_advice
     from learnai_cli.engine.trainer import Diverged, Pruned, StopRequested
 
