@@ -417,10 +417,11 @@ def _diabetes_with(tmp_path: Path, filename: str, content: bytes) -> Path:
         ("truncated.csv.gz", SHIPPED_DIABETES.read_bytes()[: SHIPPED_DIABETES.stat().st_size // 2]),
         ("header_only.csv.gz", SHIPPED_DIABETES.read_bytes()[:10]),
         ("not_gzip.csv.gz", b"this is not gzip data\n"),
-        ("empty.csv.gz", gzip.compress(b"")),
+        ("empty.csv.gz", gzip.compress(b"", mtime=0)),  # a fixed header: test processes must collect the same ids
         ("empty.csv", b""),
         ("binary.csv", bytes(range(256)) * 4),
     ],
+    ids=["truncated", "header_only", "not_gzip", "empty_gzip", "empty", "binary"],
 )
 @pytest.mark.parametrize("command", ["train", "config"])
 def test_a_broken_data_file_exits_2_naming_it(cli, tmp_path, filename, content, command):
