@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -48,6 +49,15 @@ def _cgroup_quota() -> int | None:
 
 def macs_per_sample(model: nn.Module, inputs: torch.Tensor) -> int:
     """Multiply-adds of one forward pass per sample, counted on the matrix-heavy layers (Linear, Conv, RNNs)."""
+    with counting_macs(model) as counted, torch.no_grad():
+        model(inputs)
+    return sum(counted) // max(1, len(inputs) if isinstance(inputs, torch.Tensor) else 1)
+
+
+@contextmanager
+def counting_macs(model: nn.Module):
+    """Within it, each forward pass of `model` appends its layers' multiply-adds to the list it yields (so a pass
+    the caller makes anyway, such as the fit check, counts them too)."""
     counted: list[int] = []
 
     def count(module: nn.Module, _inputs, output) -> None:
@@ -64,12 +74,10 @@ def macs_per_sample(model: nn.Module, inputs: torch.Tensor) -> int:
     layers = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.modules.conv._ConvNd, nn.RNNBase))]
     hooks = [layer.register_forward_hook(count) for layer in layers]
     try:
-        with torch.no_grad():
-            model(inputs)
+        yield counted
     finally:
         for hook in hooks:
             hook.remove()
-    return sum(counted) // max(1, len(inputs) if isinstance(inputs, torch.Tensor) else 1)
 
 
 def auto_threads(

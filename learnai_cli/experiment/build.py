@@ -16,7 +16,7 @@ from learnai_cli.engine.batches import make_batches
 from learnai_cli.engine.device import resolve_device, seed_everything
 from learnai_cli.engine.distributed import NOT_DISTRIBUTED, Distributed, check_batch_size, setup
 from learnai_cli.engine.lazy_dynamo import skip_dynamo_import
-from learnai_cli.engine.threads import auto_threads, available_cpus, default_threads, macs_per_sample
+from learnai_cli.engine.threads import auto_threads, available_cpus, counting_macs, default_threads, macs_per_sample
 from learnai_cli.errors import ConfigError, LearnaiError, UsageError, counted, short_repr
 from learnai_cli.experiment.baseline import compute_baseline
 from learnai_cli.experiment.loss_pairing import check_output_fits_loss
@@ -40,6 +40,7 @@ class Experiment:
     job: Distributed = NOT_DISTRIBUTED
     baseline: Optional[dict] = None  # experiment/baseline.py: the trivial predictor's scores on val and test
     output_shape: tuple[int, ...] = ()  # one sample's model output, as the fit check saw it
+    sample_macs: Optional[int] = None  # multiply-adds of one sample's forward pass, counted by the fit check
 
     def batches(self, split_name: str, shuffle: bool = False, limit: Optional[int] = None):
         """Batches of one split on the experiment's device; train uses batch_size, others eval_batch_size."""
@@ -232,7 +233,9 @@ def check_model_fits_data(experiment: Experiment) -> tuple[int, ...]:
     try:
         # torch's own kernels: cuDNN's RNN has no eval-mode backward, its convolutions may want large workspaces
         with torch.random.fork_rng(devices=cuda), torch.backends.cudnn.flags(enabled=False):
-            outputs = model(inputs)
+            with counting_macs(model) as counted:  # the thread choice needs the model's size: counted on this pass
+                outputs = model(inputs)
+            experiment.sample_macs = sum(counted) // max(1, len(inputs) if isinstance(inputs, torch.Tensor) else 1)
             mismatch = check_output_fits_loss(names.loss.name, model, outputs)
             if mismatch:
                 raise ConfigError(f"model '{names.model.name}' with loss '{names.loss.name}': {mismatch}")
@@ -332,8 +335,10 @@ def _thread_count(experiment: Experiment, resumed_with: Optional[int], own_pids:
         return setting
     if isinstance(resumed_with, int) and resumed_with >= 1:
         return min(resumed_with, available_cpus())
-    inputs, _ = first_samples(experiment, 2)
-    step_macs = _step_macs(experiment, inputs)
+    if experiment.sample_macs is not None:  # counted by the fit check: no second forward pass
+        step_macs = experiment.sample_macs * experiment.experiment_config.train.batch_size
+    else:
+        step_macs = _step_macs(experiment, first_samples(experiment, 2)[0])
     if step_macs is None:  # the model's own code failed: training reports it with the run's one-line error
         return max(1, min(default_threads(), available_cpus()))
     if experiment.experiment_config.train.deterministic:  # the same count on a busy machine: sums in the same order
