@@ -224,3 +224,21 @@ def test_plot_marks_the_diagnosis_and_draws_the_health_chart_whatever_diagnosis_
     assert {p.rsplit("/", 1)[1] for p in written} >= {"loss.png", "health.png"}
     for path in written:
         assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_damaged_crashed_or_diverged_run_is_said_as_such(cli, runs_dir):
+    damaged = cli.json("train", CONFIGS / "linear_regression.yaml", "train.epochs=2")["run_id"]
+    (runs_dir / damaged / "config.yaml").write_text("{{{ not yaml")
+    found = cli.json("diagnose", damaged)
+    assert found["status"] == "damaged" and codes(found) == {"damaged_run"}
+    crashed = cli.json("train", CONFIGS / "linear_regression.yaml", "train.epochs=2")["run_id"]
+    meta_path = runs_dir / crashed / "meta.json"
+    meta = {**json.loads(meta_path.read_text()), "status": "running", "locked": True, "pid": 2**22 + 7}
+    meta_path.write_text(json.dumps(meta))  # its process gone without recording the end
+    found = cli.json("diagnose", crashed)
+    assert found["status"] == "crashed" and "crashed" in codes(found)
+    diverged = cli("train", CONFIGS / "generalfit.yaml", "optimizer.lr=10", "--json")
+    assert diverged.exit_code == 1
+    error = json.loads(diverged.stdout)
+    assert "lr_too_high" in {f["code"] for f in error["findings"]}  # the --json error carries the diagnosis too
+    assert "lr_too_high" in codes(cli.json("diagnose", error["run_id"]), "problem")

@@ -122,8 +122,12 @@ def test_a_regression_loss_on_class_labels_is_refused_with_the_fix(cli, tmp_path
     config = _three_classes(tmp_path, {"out_features": outputs}, loss)
     result = cli("train", config)
     assert result.exit_code == 2, result.output
-    assert f"loss {loss} compares each output with its target" in result.output
-    assert "cross_entropy with 3 outputs" in result.output and "Traceback" not in result.output
+    if outputs == 1:  # class labels want an output per class, whatever the loss
+        assert "needs one output per class" in result.output and "set its output size to 3" in result.output
+    else:
+        assert f"loss {loss} compares each output with its target" in result.output
+        assert "cross_entropy with 3 outputs" in result.output
+    assert "Traceback" not in result.output
     assert "UserWarning" not in result.output  # torch's broadcasting warning never reaches the user
 
 
@@ -153,3 +157,20 @@ def test_more_outputs_than_classes_trains_with_a_warning_naming_the_class_count(
     assert result.exit_code == 0, result.output
     said = result.output + caplog.text
     assert f"gives {outputs} outputs but data 'csv' has 3 classes" in said and "to 3" in said
+
+
+def test_predict_names_the_outputs_beyond_the_classes_instead_of_failing(cli, tmp_path):
+    config = _three_classes(tmp_path, {"out_features": 5}, "cross_entropy")
+    run_id = cli.json("train", config)["run_id"]
+    answer = cli("predict", run_id, "1.5,2.25", "--top", "5", "--json")
+    assert answer.exit_code == 0, answer.output
+    classes = [entry["class"] for entry in json.loads(answer.stdout)["top"]]
+    assert {"a", "b", "c"} <= set(classes) and any(name.endswith("(no class)") for name in classes)
+
+
+@pytest.mark.parametrize("loss", ["bce_with_logits", "bce", "mse", "cross_entropy"])
+def test_one_output_on_a_two_class_table_is_refused_naming_the_output_size(cli, loss):
+    extra = ["model.output_activation=sigmoid"] if loss == "bce" else []
+    result = cli("train", CONFIGS / "csv_example.yaml", f"loss.name={loss}", "model.out_features=1", *extra)
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert "output per class" in result.output and "Each sample has" not in result.output

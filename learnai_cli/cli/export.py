@@ -72,24 +72,29 @@ def _render_export(result: dict[str, Any]) -> None:
 
 
 def _render_input(result: dict[str, Any]) -> None:
-    """What the file takes: raw inputs with the run's preprocessing inside it, or weights needing it applied."""
+    """What the file takes and gives: raw inputs with the run's preprocessing inside it, or weights needing it
+    applied; its outputs and their classes."""
+    _render_outputs(result)
     prepared = result.get("preprocessing")
-    if result.get("class_names"):
-        classes = ", ".join(map(str, result["class_names"]))
-        stdout.print(Text(f"outputs ({result['outputs']}), one per class in this order: {classes}"))
     if not prepared:
         stdout.print(Text(f"input: {result['input']}"))
         return
     statistics = f"mean {_numbers(prepared['mean'])}, std {_numbers(prepared['std'])}"
     if result.get("preprocessing_inside"):
         stdout.print(Text(f"input: {prepared['input']}; the model {prepared['kind']}s them itself ({statistics})"))
-    else:
-        stdout.print(
-            Text(
-                f"input: these weights expect {prepared['input']} {prepared['kind']}d first: (x - mean) / std with "
-                f"{statistics} (also in the file's metadata)"
-            )
-        )
+        return
+    where = "" if result.get("format") == "state_dict" else " (also in the file's metadata)"
+    said = f"input: these weights expect {prepared['input']} {prepared['kind']}d first: (x - mean) / std with"
+    stdout.print(Text(f"{said} {statistics}{where}"))
+
+
+def _render_outputs(result: dict[str, Any]) -> None:
+    names, count = result.get("class_names") or [], result.get("outputs_count")
+    if len(names) == 2 and count == 1:
+        stdout.print(Text(f"output ({result['outputs']}): one, for '{names[1]}' against '{names[0]}'"))
+    elif names:
+        classes = ", ".join(map(str, names))
+        stdout.print(Text(f"outputs ({result['outputs']}), one per class, in this order: {classes}"))
 
 
 def _numbers(values: list[float]) -> str:

@@ -11,6 +11,8 @@ from learnai_cli.rundir import RunDir
 
 def diagnose(run: RunDir) -> dict[str, Any]:
     diagnosis = diagnose_run(run)
+    if diagnosis["status"] == "damaged":  # perhaps no run at all: nothing is written into it
+        return diagnosis
     try:
         write_diagnosis(run, diagnosis)
     except OSError:  # a read-only or full run folder: the findings are still printed

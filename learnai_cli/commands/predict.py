@@ -52,9 +52,20 @@ def _ranked(probabilities, experiment, top: int) -> list[dict[str, Any]]:
     """The `top` most probable classes, by name, most probable first."""
     import torch
 
-    names = experiment.data.class_names or [str(i) for i in range(len(probabilities))]
+    named = experiment.data.class_names or []
+    # a model with more outputs than the data has classes: the extra ones are named as outputs, never an IndexError
+    names = [
+        named[i] if i < len(named) else (f"output {i} (no class)" if named else str(i))
+        for i in range(len(probabilities))
+    ]
     best = torch.topk(probabilities, k=min(top, len(probabilities)))
     return [{"class": names[i], "probability": round(float(p), 4)} for p, i in zip(best.values, best.indices.tolist())]
+
+
+def _name(named: list, index: int) -> str:
+    if index < len(named):
+        return named[index]
+    return f"output {index} (no class)" if named else str(index)
 
 
 def _encode(experiment, text: str, run_meta: dict[str, Any]):

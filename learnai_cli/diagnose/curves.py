@@ -131,7 +131,7 @@ def lr_too_low(run: Run) -> Optional[Finding]:
             f"the train loss barely moved: {train[0]:.4g} at epoch 1, at best "
             f"{min(train):.4g} ({moved:.1%} lower) after {len(train)} epochs: steps this small need far more epochs",
             {"first_train_loss": train[0], "best_train_loss": min(train), "fell_by": round(moved, 4), "lr": lr},
-            _lr_fix(lr, 10, run),
+            _lr_fix(lr, 100 if moved < 0.01 else 10, run),
         )
     return None
 
@@ -144,6 +144,8 @@ def not_converged(run: Run) -> Optional[Finding]:
     recent = train[-min(4, len(train)) :]
     per_epoch = (recent[0] - recent[-1]) / max(abs(recent[0]), 1e-12) / (len(recent) - 1)
     best_epoch = (run.meta.get("best") or {}).get("epoch")
+    if not isinstance(best_epoch, int) or best_epoch > epochs:  # records cut short, or a damaged meta.json
+        best_epoch = None
     if per_epoch > STILL_FALLING and (best_epoch is None or best_epoch >= epochs - max(1, epochs // 10)):
         more = max(2 * epochs, epochs + 5)
         return Finding(
@@ -180,8 +182,7 @@ def overfitting(run: Run) -> Optional[Finding]:
                 "last_val_loss": val[-1],
                 "last_train_loss": train[-1],
             },
-            f"stop there: train.epochs={best + 1}, or train.early_stopping.patience=3; or regularise "
-            "(optimizer.weight_decay=1e-4, more data)",
+            _overfitting_fix(run, best + 1),
         )
     return None
 
@@ -200,7 +201,7 @@ def underfitting(run: Run) -> Optional[Finding]:
         f"the train loss stays high: {train[-1]:.4g} at the end, against the trivial "
         f"baseline's {loss:.4g}: the model does not fit even its training data",
         {"last_train_loss": train[-1], "baseline_val_loss": loss},
-        "a larger model (more or wider layers, e.g. model.hidden=[64, 64]), more epochs, or a higher optimizer.lr",
+        "a larger model (more or wider layers than now), more epochs, or a higher optimizer.lr",
     )
 
 
@@ -221,9 +222,26 @@ def lr_decayed_early(run: Run) -> Optional[Finding]:
             f"the schedule took the lr from {lrs[0]:.3g} to {lrs[dead]:.3g} by epoch "
             f"{dead + 1} of {len(lrs)}, while the loss was still falling: the rest of the run could not learn",
             {"first_lr": lrs[0], "lr": lrs[dead], "epoch": dead + 1, "epochs": len(lrs)},
-            "a schedule that decays over the whole run (scheduler.name=cosine), or a larger scheduler.step_size",
+            _schedule_fix(run),
         )
     return None
+
+
+def _overfitting_fix(run: Run, best_epoch: int) -> str:
+    """Regularising is the cure; stopping earlier only keeps the damage out of best.pt (which it already is)."""
+    stopping = run.section("train").get("early_stopping")
+    stop = "" if isinstance(stopping, dict) and stopping else "train.early_stopping.patience=3 to stop sooner; "
+    regularise = "regularise: optimizer.weight_decay=1e-4, dropout, more data, or a smaller model"
+    return f"{regularise}; {stop}best.pt keeps epoch {best_epoch}"
+
+
+def _schedule_fix(run: Run) -> str:
+    name = run.section("scheduler").get("name")
+    knob = {
+        "step": "a larger scheduler.step_size or gamma",
+        "reduce_on_plateau": "a larger scheduler.patience or factor",
+    }
+    return f"a schedule that decays over the whole run (scheduler.name=cosine), or {knob.get(name, 'a gentler decay')}"
 
 
 def _best(values: list[float], pick) -> Optional[float]:
@@ -241,13 +259,14 @@ def _lr_fix(lr: Optional[float], factor: float, run: Run) -> str:
 
 def _baseline_fix(run: Run) -> str:
     lr = run.first_lr
+    now = f"; now {lr:g}" if lr else ""
     return (
-        f"check the learning rate first (`learnai lr-find {run.config_hint}`; now {lr:g})"
-        if lr
-        else (f"check the learning rate first (`learnai lr-find {run.config_hint}`)")
+        f"the usual causes, most common first: the learning rate (`learnai lr-find {run.config_hint}`{now}), too few "
+        "epochs, inputs far from unit scale, a loss that does not suit the task; the other findings say which"
     )
 
 
+DIVERGED_RULES = (lr_too_high,)  # a run that diverged before its first epoch ended still says why
 CURVE_RULES = (
     lr_too_high,
     no_better_than_baseline,

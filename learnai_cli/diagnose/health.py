@@ -30,8 +30,8 @@ def dead_units(run: Run) -> Optional[Finding]:
     name, fraction = max(dead.items(), key=lambda item: item[1])
     return Finding(
         "dead_units",
-        "warning",
-        f"{fraction:.0%} of the ReLU units after layer '{name}' never fire (output 0 for "
+        "warning" if fraction >= MOSTLY_DEAD else "info",
+        f"{fraction:.0%} of the units of ReLU '{name}' never fire (output 0 for "
         "every sample of a batch, in the last readings): they pass no gradient and stopped learning",
         {"layers": dead, "readings": len(last)},
         "a lower optimizer.lr (a step too large kills ReLUs), a smaller init, or an activation that leaks "
@@ -83,22 +83,24 @@ def exploding_gradients(run: Run) -> Optional[Finding]:
         return None
     totals = [_total(record) for record in records]
     steps = [_largest_step(record) for record in records]
-    start = next((t for t in totals if t > 0), None)
     typical = sorted(totals)[len(totals) // 2]
     grew = typical > 0 and max(totals) > EXPLODED * typical
     if not grew and max(steps) <= 1:
         return None
     worst = max(range(len(records)), key=lambda i: totals[i] if grew else steps[i])
+    if grew:
+        step = records[worst].get("step")
+        said = f"the gradient norm reached {totals[worst]:.3g} at step {step}, {EXPLODED:g}x its typical {typical:.3g}"
+    else:
+        said = f"a step at {records[worst].get('step')} moved a weight tensor by {steps[worst]:.2g} times its own size"
     return Finding(
         "exploding_gradients",
         "warning",
-        f"the gradients exploded at step {records[worst].get('step')}: their norm "
-        f"reached {totals[worst]:.3g} (from {start or 0:.3g} at the first reading), and a step moved weights by "
-        f"{steps[worst]:.2g} of their size",
+        f"the gradients exploded: {said}",
         {
             "step": records[worst].get("step"),
             "grad_norm": totals[worst],
-            "first_grad_norm": start,
+            "typical_grad_norm": typical,
             "largest_update_ratio": steps[worst],
         },
         "clip them (train.grad_clip=1.0) and lower optimizer.lr",

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from learnai_cli.atomic import write_json
-from learnai_cli.diagnose.curves import CURVE_RULES
-from learnai_cli.diagnose.finding import SEVERITIES, Run
+from learnai_cli.diagnose.curves import CURVE_RULES, DIVERGED_RULES
+from learnai_cli.diagnose.finding import SEVERITIES, Finding, Run
 from learnai_cli.diagnose.health import HEALTH_RULES
 from learnai_cli.diagnose.setup import SETUP_RULES
 from learnai_cli.log import logger
@@ -17,25 +17,69 @@ from learnai_cli.rundir import RunDir
 NOT_JUDGED = {"running": "it is still training", "starting": "it is starting"}
 
 
-def diagnose_run(run: RunDir) -> dict[str, Any]:
-    """{"run_id", "status", "baseline", "findings": [...]}: what learnai can tell from the run's files."""
-    view = _view(run)
+def diagnose_run(run: RunDir, own_lock: bool = False) -> dict[str, Any]:
+    """{"run_id", "status", "baseline", "findings": [...]}: what learnai can tell from the run's files. The status is
+    the one `learnai runs` shows (a run whose process is gone is crashed; unreadable files make it damaged);
+    `own_lock`: this process holds the run's lock (a training that just ended)."""
+    from learnai_cli.rundir.status import run_status
+
+    status, problem = run_status(run, own_lock=own_lock)
+    if status != "damaged" and status not in NOT_JUDGED:
+        problem = _config_problem(run)
+        status = "damaged" if problem else status
+    if status == "damaged":  # its files cannot be trusted: no finding is drawn from them
+        return _result(run, status, None, [_damaged(run, problem)])
+    view = _view(run, status)
     findings = []
     if view.status not in NOT_JUDGED:
-        for rule in (*SETUP_RULES, *(CURVE_RULES if view.records else ()), *HEALTH_RULES):
+        curves = CURVE_RULES if view.records else DIVERGED_RULES if view.status == "diverged" else ()
+        for rule in (*SETUP_RULES, *curves, *HEALTH_RULES):
             found = rule(view)
             if found is not None:
                 findings.append(found)
-    if not view.records:
+    if view.status == "crashed":
+        findings.append(_crashed(view))
+    if not view.records and view.status != "diverged":
         findings.append(_no_epochs(view))
     findings = _without_contradictions(findings)
     findings.sort(key=lambda f: SEVERITIES.index(f.severity))
-    return {
-        "run_id": run.id,
-        "status": view.status,
-        "baseline": view.baseline or None,
-        "findings": [finding.to_dict() for finding in findings],
-    }
+    return _result(run, view.status, view.baseline or None, findings)
+
+
+def _config_problem(run: RunDir) -> str:
+    """What is wrong with config.yaml ('' when it reads), as `learnai runs` judges it."""
+    from learnai_cli.errors import UsageError
+
+    try:
+        run.read_config()
+    except UsageError as error:
+        return error.message
+    return ""
+
+
+def _result(run: RunDir, status: Optional[str], baseline, findings: list) -> dict[str, Any]:
+    return {"run_id": run.id, "status": status, "baseline": baseline, "findings": [f.to_dict() for f in findings]}
+
+
+def _damaged(run: RunDir, problem: str) -> Finding:
+    return Finding(
+        "damaged_run",
+        "problem",
+        f"the run's files are damaged ({problem}): nothing can be judged from them",
+        {"problem": problem},
+        f"learnai show {run.id} says what is wrong; restore the file, or learnai rm {run.id}",
+    )
+
+
+def _crashed(view: Run) -> Finding:
+    return Finding(
+        "crashed",
+        "warning",
+        f"the run's process is gone without recording how it ended, after {view.epochs} "
+        "epoch(s): the findings judge only what it recorded",
+        {"epochs": view.epochs},
+        f"learnai train --resume {view.id} continues it from its last checkpoint",
+    )
 
 
 # A finding gives way to one whose advice contradicts it: a bigger or longer model does not help steps that overshoot.
@@ -55,7 +99,7 @@ def diagnose_and_save(run: RunDir) -> dict[str, Any]:
     """{"baseline", "findings"} of a run that just ended, saved as its diagnosis.json; a diagnosis that cannot be
     made or written costs the run nothing (a warning says so, and `learnai diagnose` can try again)."""
     try:
-        diagnosis = diagnose_run(run)
+        diagnosis = diagnose_run(run, own_lock=True)
         write_diagnosis(run, diagnosis)
     except Exception as error:
         logger.warning(f"could not diagnose run {run.id}: {error}; try: learnai diagnose {run.id}")
@@ -68,8 +112,8 @@ def write_diagnosis(run: RunDir, diagnosis: dict[str, Any]) -> Path:
     return run.diagnosis_path
 
 
-def _view(run: RunDir) -> Run:
-    meta = run.meta(strict=False)
+def _view(run: RunDir, status: Optional[str]) -> Run:
+    meta = {**run.meta(strict=False), "status": status}
     every = run.metrics()
     records = [r for r in every if r.get("type", "epoch") == "epoch"]
     try:
@@ -77,13 +121,23 @@ def _view(run: RunDir) -> Run:
     except Exception:  # a damaged config.yaml: the rules that need it have nothing to say
         config = {}
     command = meta.get("command") if isinstance(meta.get("command"), list) else []
-    hint = next((str(part) for part in command[2:] if str(part).endswith((".yaml", ".yml"))), "CONFIG")
+    hint = _config_and_overrides(command)
     return Run(run.id, meta, records, config if isinstance(config, dict) else {}, hint, every)
 
 
-def _no_epochs(view: Run):
-    from learnai_cli.diagnose.finding import Finding
+def _config_and_overrides(command: list) -> str:
+    """The config file and key=value overrides the run was trained with, for a suggested command (lr-find of the
+    same experiment, not of the file's defaults)."""
+    import shlex
 
+    words = [str(part) for part in command[2:]]
+    config = next((word for word in words if word.endswith((".yaml", ".yml"))), None)
+    if config is None:
+        return "CONFIG"
+    return shlex.join([config, *[word for word in words if "=" in word and not word.startswith("-")]])
+
+
+def _no_epochs(view: Run):
     reason = NOT_JUDGED.get(view.status, f"it ended ({view.status or 'status unknown'}) before its first epoch")
     return Finding(
         "no_epochs",

@@ -33,7 +33,9 @@ def small_eval_split(run: Run) -> Optional[Finding]:
         "warning" if samples < 30 else "info",
         said,
         evidence,
-        "hold out more: data.val_split=0.2 (or more data), and read the numbers as rough",
+        "hold out more (data.val_split=0.2)"
+        if "val_split" in run.section("data")
+        else "more data for validation" + ", and read these numbers as rough",
     )
 
 
@@ -103,7 +105,10 @@ def unscaled_inputs(run: Run) -> Optional[Finding]:
         f"{mean:.3g}, standard deviations from {smallest:.3g} to {largest:.3g}): gradient steps then suit some "
         "features and not others, so training is slow or unstable",
         {"largest_abs_mean": mean, "largest_std": largest, "smallest_std": smallest},
-        "standardise the features (a csv dataset: data.standardize=true), or scale them in the data",
+        "data.standardize=true"
+        if run.section("data").get("name") == "csv"
+        else "scale the features in the data "
+        "(subtract each column's mean, divide by its standard deviation) before they reach the model",
     )
 
 
@@ -134,9 +139,14 @@ def outputs_exceed_classes(run: Run) -> Optional[Finding]:
         f"classes: the {outputs - len(names)} extra outputs are never right, yet they take probability from the real "
         "ones",
         {"outputs": outputs, "classes": len(names)},
-        f"set the model's output size to {len(names)} (e.g. model.num_classes={len(names)} or "
-        f"model.out_features={len(names)})",
+        _output_size_fix(run, len(names)),
     )
+
+
+def _output_size_fix(run: Run, classes: int) -> str:
+    """The model's own output-size key set to the class count (whichever of the usual names its section has)."""
+    key = next((k for k in ("num_classes", "out_features", "n_out", "classes") if k in run.section("model")), None)
+    return f"model.{key}={classes}" if key else f"set the model's output size to {classes}"
 
 
 def frozen_random_backbone(run: Run) -> Optional[Finding]:

@@ -14,7 +14,7 @@ from typing import Any, Optional
 import torch
 
 from learnai_cli.data.splits import split_targets
-from learnai_cli.experiment.outputs import LOG_PROBABILITIES, LOGITS, PROBABILITIES
+from learnai_cli.experiment.outputs import LOG_PROBABILITIES, LOGITS, PROBABILITIES, TARGET_VALUES
 
 MEDIAN_LOSSES = ("l1", "smooth_l1", "huber")  # losses the median of the targets minimises (or nearly)
 
@@ -27,6 +27,9 @@ def compute_baseline(experiment, output_shape: tuple[int, ...]) -> Optional[dict
         return None
     if experiment.task == "regression":
         predictor, constant = _regression_predictor(experiment, train)
+    elif experiment.output_kind == TARGET_VALUES:  # a regression loss on 0/1 labels: its best constant, not chance
+        predictor, constant = _class_predictor(experiment, train, output_shape)
+        constant = _regression_predictor(experiment, train)[1].reshape(output_shape or (1,))
     else:
         predictor, constant = _class_predictor(experiment, train, output_shape)
     scored = {"predictor": predictor["text"]}
@@ -80,7 +83,9 @@ def _chance_outputs(kind: str, task: str, classes: int, output_shape: tuple[int,
 
 
 def _score(experiment, predictor, constant: torch.Tensor, targets: torch.Tensor, output_shape) -> dict[str, Any]:
-    scored: dict[str, Any] = {"samples": int(targets.shape[0])}
+    # an accuracy's noise depends on how many labels it counts: per position for a character model
+    counted = int(targets.numel()) if predictor["kind"] == "class" else int(targets.shape[0])
+    scored: dict[str, Any] = {"samples": counted}
     if predictor["kind"] == "regression":
         outputs = constant.expand(targets.shape[0], -1).reshape((targets.shape[0], *output_shape))
         difference = outputs.reshape(targets.shape[0], -1) - targets.float().reshape(targets.shape[0], -1)

@@ -236,7 +236,7 @@ def check_model_fits_data(experiment: Experiment) -> tuple[int, ...]:
             with counting_macs(model) as counted:  # the thread choice needs the model's size: counted on this pass
                 outputs = model(inputs)
             experiment.sample_macs = sum(counted) // max(1, len(inputs) if isinstance(inputs, torch.Tensor) else 1)
-            mismatch = check_output_fits_loss(names.loss.name, model, outputs)
+            mismatch = check_output_fits_loss(names.loss.name, model, outputs, experiment.task)
             if mismatch:
                 raise ConfigError(f"model '{names.model.name}' with loss '{names.loss.name}': {mismatch}")
             # the whole label set against the outputs first: a loss on two samples would blame the input sizes

@@ -14,8 +14,11 @@ from learnai_cli.log import logger
 ENDINGS = {nn.Sigmoid: "a sigmoid", nn.Softmax: "a softmax", nn.LogSoftmax: "a log_softmax"}
 
 
-def check_output_fits_loss(loss_name: str, model: nn.Module, outputs: torch.Tensor) -> Optional[str]:
-    """A message saying what to change when the output cannot train with this loss; None when it can."""
+def check_output_fits_loss(
+    loss_name: str, model: nn.Module, outputs: torch.Tensor, task: Optional[str] = None
+) -> Optional[str]:
+    """A message saying what to change when the output cannot train with this loss; None when it can. `task`: the
+    data's (a classification dataset gives class labels, so a one-output yes/no set-up is not for it)."""
     if not isinstance(outputs, torch.Tensor) or not outputs.is_floating_point() or outputs.numel() == 0:
         return None
     values = outputs.detach().float()
@@ -28,10 +31,14 @@ def check_output_fits_loss(loss_name: str, model: nn.Module, outputs: torch.Tens
             "or raw outputs with bce_with_logits"
         )
     if loss_name == "cross_entropy" and values.dim() >= 2 and values.shape[1] == 1:
+        yes_no = (
+            ""
+            if task == "classification"
+            else (", or for a yes/no task use loss bce_with_logits (or bce after a sigmoid) with 1 output")
+        )
         return (
             "loss cross_entropy needs one output per class, but the model gives 1 output (its loss is always 0): "
-            "set the model's output size to the number of classes, or for a yes/no task use loss bce_with_logits "
-            "(or bce after a sigmoid) with 1 output"
+            f"set the model's output size to the number of classes{yes_no}"
         )
     if loss_name == "nll" and not _log_probabilities(values):
         return (

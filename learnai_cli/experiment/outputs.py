@@ -79,6 +79,12 @@ def check_outputs_fit_labels(experiment, outputs: int) -> None:
         )
     classes = _class_count(experiment, high)
     loss_meta = registry.LOSSES.get(loss_name).meta
+    if experiment.task == "classification" and outputs == 1:  # class labels want an output per class
+        raise ConfigError(
+            f"data '{data_name}' gives class labels ({counted(classes, 'class')}, 0 to {high}), so the model needs one "
+            f"output per class, but model '{model_name}' gives 1: set its output size to {classes} (its settings now: "
+            f"{model_settings(experiment)}) with loss cross_entropy"
+        )
     if compares_with_targets(loss_meta) and (experiment.task == "classification" or outputs != 1):
         raise ConfigError(_values_loss_on_labels(loss_name, data_name, classes, outputs, experiment.task))
     if experiment.task == "classification" and outputs > 1 and (low < 0 or high >= outputs):
@@ -91,7 +97,7 @@ def check_outputs_fit_labels(experiment, outputs: int) -> None:
         logger.warning(
             f"model '{model_name}' gives {outputs} outputs but data '{data_name}' has {counted(classes, 'class')}: "
             f"the {outputs - classes} extra outputs are never a right answer, yet they take probability from the real "
-            f"ones. Set the model's output size ({model_settings(experiment)}) to {classes}"
+            f"ones. Set the model's output size to {classes} (its settings now: {model_settings(experiment)})"
         )
 
 
@@ -104,8 +110,8 @@ def _values_loss_on_labels(loss_name: str, data_name: str, classes: int, outputs
         )
     return (
         f"loss {loss_name} compares each output with its target's value, but data '{data_name}' gives class labels "
-        f"(0 to {classes - 1}), which are names, not amounts: class 2 is not 'twice' class 1, and argmax over "
-        f"{counted(outputs, 'output')} cannot pick the classes. Use loss cross_entropy with {classes} outputs"
+        f"(0 to {classes - 1}), which are names, not amounts (class 1 is not 'more' than class 0), and each output "
+        f"would chase a label's number. Use loss cross_entropy with {classes} outputs"
     )
 
 

@@ -53,6 +53,7 @@ def export(run: RunDir, fmt: str = DEFAULT_FORMAT, checkpoint: str = "best", ver
         "path": str(target),
         "bytes": len(content),
         **json.loads(metadata[METADATA_KEY]),
+        "outputs_count": meta.get("model_outputs"),
         **checked,
     }
 

@@ -224,7 +224,7 @@ def fit(
             callback.record_end(meta, plots)
     if error is not None:
         error.run_id = run.id  # callers such as sweep find the run that failed
-        error.details = {"run_id": run.id, "run_dir": str(run.path), "status": status}  # in --json's error object
+        error.details = {"run_id": run.id, "run_dir": str(run.path), "status": status, **diagnosis}  # in --json
         raise error
     return {**_summary(run, meta, recorder.epoch_records, plots), **diagnosis}
 
