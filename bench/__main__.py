@@ -12,7 +12,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench import gpu, overhead, scaling, startup, time_to_accuracy, versus_lightning, vision_startup
+from bench import (
+    gpu,
+    overhead,
+    scaling,
+    startup,
+    time_to_accuracy,
+    versus_examples,
+    versus_lightning,
+    vision_startup,
+)
 from bench.common import RESULTS, save
 from bench.summary import write_summary
 
@@ -22,6 +31,7 @@ BENCHMARKS = {
     "scaling": scaling,
     "startup": startup,
     "vision_startup": vision_startup,
+    "versus_examples": versus_examples,  # pytorch/examples' MNIST beside learnai on the real digits
     "versus_lightning": versus_lightning,  # records that it was skipped where Lightning is not installed
     "gpu": gpu,  # records that it was skipped where there is no CUDA GPU
 }

@@ -313,6 +313,27 @@ def _versus_lightning(r: dict) -> list[str]:
     ]
 
 
+def _versus_examples(r: dict) -> list[str]:
+    """learnai beside pytorch/examples' MNIST: process wall per pair, the ratio and the test accuracy reached."""
+    epochs = r["epochs"]
+    lines = [
+        f"`learnai train configs/mnist_cnn.yaml` ({epochs['learnai']} epochs, + `learnai eval`) beside "
+        f"`bench/examples_mnist.py` (pytorch/examples' MNIST example, {epochs['example']} epochs) on {r['data']}; "
+        f"{r['pairs']} pairs run alternately, each command with the threads torch picks. Target: test accuracy "
+        f">= {r['target_accuracy']}.",
+        "",
+        "| pair | learnai wall s | example wall s | wall ratio | learnai test accuracy | example test accuracy |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for index, (mine, other) in enumerate(zip(r["learnai"], r["example"]), start=1):
+        ratio = r["wall_ratios"][index - 1]
+        lines.append(
+            f"| {index} | {mine['wall_seconds']} | {other['wall_seconds']} | {ratio} | {mine['test_accuracy']} | "
+            f"{other['test_accuracy']} |"
+        )
+    return lines + ["", f"Median wall ratio (learnai / example): {r['median_wall_ratio']}."]
+
+
 def _median_accuracy(runs: list[dict]) -> str:
     found = [run["test_accuracy"] for run in runs if run.get("test_accuracy") is not None]
     return str(statistics.median(found)) if found else "-"
@@ -332,4 +353,5 @@ SECTIONS = {
     "gpu": _gpu,
     "tune": _tune,
     "versus_lightning": _versus_lightning,
+    "versus_examples": _versus_examples,
 }

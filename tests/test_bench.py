@@ -28,6 +28,7 @@ def test_benchmarks_run_at_tiny_size_and_write_results(tmp_path):
         "startup",
         "vision_startup",
         "versus_lightning",
+        "versus_examples",
         "gpu",
     }
     beside = results["versus_lightning"]  # Lightning is no dependency: where it is not installed, a clear skip
@@ -61,9 +62,13 @@ def test_benchmarks_run_at_tiny_size_and_write_results(tmp_path):
     timed = vision["phases"]["median_seconds"]
     assert timed["data read + normalisation"] > 0 and timed["thread-choice probe"] > 0 and timed["import torch"] > 0
 
+    examples = results["versus_examples"]  # one pair: learnai and pytorch/examples' program, each with its accuracy
+    assert len(examples["wall_ratios"]) == 1 and 0 <= examples["example"][0]["test_accuracy"] <= 1
+
     from bench.summary import write_summary
 
     summary = write_summary(tmp_path, tmp_path / "BENCHMARKS.md").read_text()
+    assert "Median wall ratio (learnai / example)" in summary
     assert "| hand-written" in summary and "| `learnai eval` |" in summary and "| first-batch checks |" in summary
     gpu = results["overhead"]["machine"]["gpu"]  # the GPU section says what the run found, GPU or not
     assert (f"Measured on a GPU: overhead on {gpu}" if gpu else "No GPU was available") in summary

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -16,12 +15,11 @@ from learnai_cli.engine.batches import make_batches
 from learnai_cli.engine.device import resolve_device, seed_everything
 from learnai_cli.engine.distributed import NOT_DISTRIBUTED, Distributed, check_batch_size, setup
 from learnai_cli.engine.lazy_dynamo import skip_dynamo_import
-from learnai_cli.engine.threads import auto_threads, available_cpus, counting_macs, default_threads, macs_per_sample
-from learnai_cli.errors import ConfigError, LearnaiError, UsageError, counted, short_repr
+from learnai_cli.engine.threads import auto_threads, available_cpus, default_threads, macs_per_sample
+from learnai_cli.errors import ConfigError, counted
 from learnai_cli.experiment.baseline import compute_baseline
-from learnai_cli.experiment.loss_pairing import check_output_fits_loss
-from learnai_cli.experiment.outputs import LOGITS, check_outputs_fit_labels, model_settings, output_kind
-from learnai_cli.experiment.precision import resolve_precision
+from learnai_cli.experiment.fit_check import check_fit_and_precision, dataset_code, first_samples
+from learnai_cli.experiment.outputs import LOGITS, output_kind
 from learnai_cli.log import logger
 
 
@@ -87,7 +85,7 @@ def build_data(experiment_config: ExperimentConfig) -> tuple[DatasetSplits, str]
             f"it must return one of {', '.join(metrics.TASK_METRICS)}"
         )
     _warn_unused_splits(section, splits)
-    with _dataset_code(section.name):  # carving and caching read the dataset's samples: its own code runs
+    with dataset_code(section.name):  # carving and caching read the dataset's samples: its own code runs
         carved = carve(
             splits,
             section.val_split,
@@ -99,19 +97,6 @@ def build_data(experiment_config: ExperimentConfig) -> tuple[DatasetSplits, str]
         if carved.after_carve is not None:  # e.g. standardisation with the training split's statistics only
             carved = carved.after_carve(carved)
         return cache_in_memory(carved, section.memory_budget_mb, section.num_workers), task
-
-
-@contextmanager
-def _dataset_code(name: str):
-    """A dataset's own exception while its samples are read is a config error naming the user's line."""
-    try:
-        yield
-    except (KeyboardInterrupt, MemoryError, LearnaiError):
-        raise
-    except Exception as error:
-        from learnai_cli.registry.plugins import describe_exception
-
-        raise ConfigError(f"data '{name}' failed reading its samples: {describe_exception(error)}") from None
 
 
 def _warn_unused_splits(section: Any, splits: DatasetSplits) -> None:
@@ -162,9 +147,8 @@ def build_experiment(
     loss_fn = build_part("loss", registry.LOSSES, experiment_config.loss)
     kind = output_kind(registry.LOSSES.get(experiment_config.loss.name).meta, model)
     experiment = Experiment(experiment_config, device, data, task, model, loss_fn, kind, job=job)
-    experiment.output_shape = check_model_fits_data(experiment)
+    experiment.output_shape, precision = check_fit_and_precision(experiment)  # auto -> what this device runs
     experiment.baseline = compute_baseline(experiment, experiment.output_shape)
-    precision = resolve_precision(experiment)  # auto -> what this device and model run under
     if precision != experiment_config.train.precision:
         train_section = experiment_config.train.model_copy(update={"precision": precision})
         experiment.experiment_config = experiment_config = experiment_config.model_copy(update={"train": train_section})
@@ -216,117 +200,6 @@ def _warn_peak_overrides_lr(experiment_config: ExperimentConfig) -> None:
         )
 
 
-def check_model_fits_data(experiment: Experiment) -> tuple[int, ...]:
-    """One forward + loss (with gradients) on two training samples, before any run starts: a shape mismatch, or a
-    loss that cannot train (not a scalar tensor, not finite, no gradient path to the parameters) is a config error.
-
-    Nothing changes: the model runs in eval mode, gradients go to autograd.grad (never into .grad) and the random
-    number generators are restored, so a run trains exactly as it would without this check. Returns the shape of
-    one sample's output."""
-    data = experiment.data
-    model, names = experiment.model, experiment.experiment_config
-    inputs, targets = first_samples(experiment, 2)
-    _check_finite_data(names.data.name, inputs, targets)
-    was_training = model.training
-    model.eval()
-    cuda = [experiment.device.index or 0] if experiment.device.type == "cuda" else []
-    try:
-        # torch's own kernels: cuDNN's RNN has no eval-mode backward, its convolutions may want large workspaces
-        with torch.random.fork_rng(devices=cuda), torch.backends.cudnn.flags(enabled=False):
-            with counting_macs(model) as counted:  # the thread choice needs the model's size: counted on this pass
-                outputs = model(inputs)
-            experiment.sample_macs = sum(counted) // max(1, len(inputs) if isinstance(inputs, torch.Tensor) else 1)
-            mismatch = check_output_fits_loss(names.loss.name, model, outputs, experiment.task)
-            if mismatch:
-                raise ConfigError(f"model '{names.model.name}' with loss '{names.loss.name}': {mismatch}")
-            # the whole label set against the outputs first: a loss on two samples would blame the input sizes
-            check_outputs_fit_labels(experiment, outputs.shape[1] if outputs.dim() > 1 else 1)
-            loss = experiment.loss_fn(outputs, targets)
-            _check_loss(experiment, loss)
-    except (KeyboardInterrupt, ConfigError):
-        raise
-    except BaseException as error:
-        raise _does_not_fit(experiment, error, inputs, targets, locals().get("outputs")) from None
-    finally:
-        model.train(was_training)
-    return tuple(outputs.shape[1:])
-
-
-def _does_not_fit(experiment: Experiment, error: BaseException, inputs: Any, targets: Any, outputs: Any) -> Exception:
-    """What the first forward and loss raising says to the user: out of memory, a non-deterministic op, or the
-    model's sizes not matching the data."""
-    names = experiment.experiment_config
-    first_line = (str(error).strip().splitlines() or [type(error).__name__])[0].rstrip(".")
-    memory = isinstance(error, (MemoryError, torch.cuda.OutOfMemoryError)) or "can't allocate memory" in first_line
-    if memory:
-        return UsageError(
-            f"model '{names.model.name}' does not fit in the memory of {experiment.device} even for 2 samples: "
-            "choose a smaller model" + (" (or device=cpu)" if experiment.device.type == "cuda" else "")
-        )
-    if "deterministic" in first_line:  # torch.use_deterministic_algorithms refused an op of this model
-        return ConfigError(
-            f"train.deterministic: model '{names.model.name}' uses an operation with no deterministic "
-            f"implementation on {experiment.device}: {first_line}. Set train.deterministic=false"
-        )
-    if _raised_in_user_code(error):  # the plugin's own raise, not torch refusing a shape
-        from learnai_cli.registry.plugins import describe_exception
-
-        return ConfigError(
-            f"model '{names.model.name}' with data '{names.data.name}' and loss '{names.loss.name}' failed on its "
-            f"first batch, in your own code: {describe_exception(error)}. Fix that line; `learnai config CONFIG` "
-            "checks it again without training"
-        )
-    output_shape = f", model output {tuple(outputs.shape)}" if isinstance(outputs, torch.Tensor) else ""
-    return ConfigError(
-        f"model '{names.model.name}' does not fit data '{names.data.name}' with loss '{names.loss.name}': "
-        f"inputs {tuple(inputs.shape)}, targets {tuple(targets.shape)}{output_shape}: {first_line}. "
-        f"Each sample has {_sample_text(inputs)}: set the model's sizes (now {model_settings(experiment)}) "
-        "to take that."
-    )
-
-
-def _sample_text(inputs: Any) -> str:
-    """What one sample of the data holds, in a learner's words: 8 features, a 1x28x28 image, a sequence of 5 tokens."""
-    if not isinstance(inputs, torch.Tensor):
-        return f"{type(inputs).__name__} values"
-    shape = tuple(inputs.shape[1:])
-    if len(shape) == 1:
-        return f"a sequence of {shape[0]} tokens" if not inputs.is_floating_point() else counted(shape[0], "feature")
-    if len(shape) == 3:
-        return f"a {'x'.join(map(str, shape))} image (channels x height x width)"
-    return f"a tensor of shape {shape}"
-
-
-def _check_finite_data(name: str, inputs: Any, targets: Any) -> None:
-    """NaN or inf in the data itself (a zero std, a range past float32) is the data section's fault, not the loss's."""
-    for what, values in (("inputs", inputs), ("targets", targets)):
-        if isinstance(values, torch.Tensor) and values.is_floating_point() and not torch.isfinite(values).all():
-            raise ConfigError(
-                f"data: dataset '{name}' gives {what} that are not finite (nan or inf) in its first samples: check "
-                "the data section's numbers (a std of 0, values beyond float32's ±3.4e38, a damaged file)"
-            )
-
-
-def _check_loss(experiment: Experiment, loss: Any) -> None:
-    """The loss must be a finite scalar tensor whose gradient reaches the model's parameters."""
-    problem = None
-    if not isinstance(loss, torch.Tensor):
-        problem = f"returned a {type(loss).__name__}, not a scalar tensor"
-    elif loss.numel() != 1:
-        problem = f"returned a tensor of shape {tuple(loss.shape)}, not a scalar (reduce it, e.g. with .mean())"
-    elif not torch.isfinite(loss.detach()).all() and not experiment.experiment_config.train.skip_nonfinite_steps:
-        problem = f"is not finite ({loss.item()}) on the first batch"
-    elif not loss.requires_grad:
-        problem = "has no grad path to the model's parameters (was it detached, or built from constants?)"
-    else:
-        parameters = [p for p in experiment.model.parameters() if p.requires_grad]
-        grads = torch.autograd.grad(loss, parameters, allow_unused=True) if parameters else [None]
-        if all(g is None for g in grads):
-            problem = "has no grad path to the model's parameters: it does not depend on the model's outputs"
-    if problem:
-        raise ConfigError(f"loss.name: loss {short_repr(experiment.experiment_config.loss.name)} {problem}")
-
-
 def _thread_count(experiment: Experiment, resumed_with: Optional[int], own_pids: tuple[int, ...]) -> int:
     """train.threads, or for auto one thread when a step is tiny, else the idle CPUs this process may use (a
     resumed run: the count it started with, so its sums add up in the same order)."""
@@ -374,22 +247,3 @@ def _step_macs(experiment: Experiment, inputs: Any) -> Optional[int]:
         return None
     finally:
         model.train(was_training)
-
-
-def _raised_in_user_code(error: BaseException) -> bool:
-    """The exception was raised by a line of the user's own code (a plugin file or module), not by torch or learnai."""
-    import traceback
-
-    from learnai_cli.registry.plugins import is_user_file
-
-    frames = traceback.extract_tb(error.__traceback__)
-    return bool(frames) and is_user_file(frames[-1].filename)
-
-
-def first_samples(experiment: Experiment, count: int) -> tuple[Any, Any]:
-    """The first `count` training samples as one batch; a dataset's or collate function's own failure is a config
-    error naming the user's line."""
-    data = experiment.data
-    batches = make_batches(data.train, count, False, experiment.device, seed=0, limit=1, collate_fn=data.collate_fn)
-    with _dataset_code(experiment.experiment_config.data.name):
-        return next(iter(batches))

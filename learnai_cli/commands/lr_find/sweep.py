@@ -14,7 +14,7 @@ from learnai_cli.engine.device import autocast, grad_scaler, seed_everything
 from learnai_cli.engine.lazy_dynamo import skip_dynamo_import
 from learnai_cli.engine.threads import SMALL_STEP_MACS, available_cpus, default_threads, macs_per_sample
 from learnai_cli.experiment import Experiment, build_experiment, build_part
-from learnai_cli.experiment.build import first_samples
+from learnai_cli.experiment.fit_check import first_samples
 
 EXPLODED = 4.0  # the test stops once the smoothed loss stays this many times its best for a quarter of a decade
 
