@@ -319,8 +319,8 @@ def _versus_examples(r: dict) -> list[str]:
     lines = [
         f"`learnai train configs/mnist_cnn.yaml` ({epochs['learnai']} epochs, + `learnai eval`) beside "
         f"`bench/examples_mnist.py` (pytorch/examples' MNIST example, {epochs['example']} epochs) on {r['data']}; "
-        f"{r['pairs']} pairs run alternately, each command with the threads torch picks. Target: test accuracy "
-        f">= {r['target_accuracy']}.",
+        f"{r['pairs']} pairs run alternately, each command with the threads it picks itself; load average "
+        f"{r.get('load_average', '?')} at the start. Target: test accuracy >= {r['target_accuracy']}.",
         "",
         "| pair | learnai wall s | example wall s | wall ratio | learnai test accuracy | example test accuracy |",
         "| ---: | ---: | ---: | ---: | ---: | ---: |",

@@ -14,6 +14,7 @@ seconds learnai / example; the result is their median, beside the test accuracy 
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -43,11 +44,13 @@ def run(size: str, real_mnist: Path | None = None) -> dict[str, Any]:
             folder, data = generated_digits(work / "random", *count), f"random digits (${SOURCE_VARIABLE} unset)"
         pairs, epochs = (3, (EXAMPLE_EPOCHS, LEARNAI_EPOCHS)) if size == "full" else (1, (1, 1))
         validate = VALIDATE if size == "full" else 64
+        load_average = [round(load, 2) for load in os.getloadavg()]
         runs = [alternate(index, folder, work, epochs, validate) for index in range(pairs)]
         ratios = [round(mine["wall_seconds"] / other["wall_seconds"], 3) for mine, other in runs]
         return {
             "data": data,
             "pairs": pairs,
+            "load_average": load_average,
             "target_accuracy": TARGET_ACCURACY,
             "epochs": {"example": epochs[0], "learnai": epochs[1]},
             "learnai": [mine for mine, _ in runs],
