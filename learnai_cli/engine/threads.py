@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import torch
 from torch import nn
@@ -81,40 +84,68 @@ def counting_macs(model: nn.Module):
 
 
 def auto_threads(
-    step_macs: int, default_threads: int, own_pids: tuple[int, ...] = (), look_at_load: bool = True
+    step_macs: int,
+    default_threads: int,
+    own_pids: tuple[int, ...] = (),
+    look_at_load: bool = True,
+    look: Optional[IdleLook] = None,
 ) -> int:
     """One thread for small steps; otherwise torch's default (the physical cores) within the CPUs we may use, and
     (look_at_load) no more than are idle now: a thread on a core another process keeps busy makes every op wait for
     it. `own_pids` are this command's helpers (the plot process warming up), whose CPU counts as idle: they are
-    about to sleep."""
+    about to sleep. `look`: one started earlier (start_idle_look), so the look overlaps the run's own set-up."""
     if step_macs < SMALL_STEP_MACS:
         return 1
     threads = max(1, min(default_threads, available_cpus()))
-    idle = idle_cpus(own_pids=own_pids) if threads > 1 and look_at_load else None
+    idle = idle_cpus(own_pids=own_pids, look=look) if threads > 1 and look_at_load else None
     return threads if idle is None else max(1, min(threads, math.floor(idle + 0.5)))
 
 
-def idle_cpus(seconds: float = IDLE_LOOK_S, own_pids: tuple[int, ...] = ()) -> float | None:
-    """How many of the CPUs this process may run on were idle during a short look (/proc/stat's per-CPU times;
-    this process sleeps meanwhile), counting the CPU time of `own_pids` as idle; None where the system does not
-    say."""
-    import time
+@dataclass
+class IdleLook:
+    """The CPUs' and this command's own tick counts at the start of a look at how busy the CPUs are."""
 
+    cpus: list[int]
+    before: dict[int, tuple[int, int]]
+    own_pids: tuple[int, ...]
+    own_before: int
+    started: float
+
+
+def start_idle_look(own_pids: tuple[int, ...] = ()) -> Optional[IdleLook]:
+    """Begin a look now, while this process still reads data and checks the model: its own CPU time (and that of
+    `own_pids`, its helpers) counts as idle, since it is this run's and the run's threads will have it; None
+    where the system does not say."""
+    pids = (os.getpid(), *own_pids)
     try:
         cpus = sorted(os.sched_getaffinity(0))
-        before, own_before = _cpu_times(cpus), _process_ticks(own_pids)
-        time.sleep(seconds)
-        after, own_after = _cpu_times(cpus), _process_ticks(own_pids)
+        return IdleLook(cpus, _cpu_times(cpus), pids, _process_ticks(pids), time.monotonic())
     except (AttributeError, OSError, ValueError):
         return None
+
+
+def idle_cpus(
+    seconds: float = IDLE_LOOK_S, own_pids: tuple[int, ...] = (), look: Optional[IdleLook] = None
+) -> float | None:
+    """How many of the CPUs this process may run on were idle during a look of at least `seconds` (/proc/stat's
+    per-CPU times), counting the CPU time of this process and `own_pids` as idle; None where the system does not
+    say. With `look` (started earlier) only what is left of the `seconds` is waited for."""
+    look = look or start_idle_look(own_pids)
+    if look is None:
+        return None
+    time.sleep(max(0.0, seconds - (time.monotonic() - look.started)))
+    try:
+        after, own_after = _cpu_times(look.cpus), _process_ticks(look.own_pids)
+    except (OSError, ValueError):
+        return None
     idle, elapsed = 0.0, 0
-    for cpu in cpus:
-        (idle_0, total_0), (idle_1, total_1) = before.get(cpu, (0, 0)), after.get(cpu, (0, 0))
+    for cpu in look.cpus:
+        (idle_0, total_0), (idle_1, total_1) = look.before.get(cpu, (0, 0)), after.get(cpu, (0, 0))
         idle += (idle_1 - idle_0) / (total_1 - total_0) if total_1 > total_0 else 1.0
         elapsed = max(elapsed, total_1 - total_0)
-    if elapsed:  # each CPU's ticks advance with the wall clock: a helper's ticks over them is the CPUs it kept busy
-        idle += max(0, own_after - own_before) / elapsed
-    return min(idle, float(len(cpus)))
+    if elapsed:  # each CPU's ticks advance with the wall clock: our ticks over them is the CPUs we kept busy
+        idle += max(0, own_after - look.own_before) / elapsed
+    return min(idle, float(len(look.cpus)))
 
 
 def _process_ticks(pids: tuple[int, ...]) -> int:

@@ -15,7 +15,14 @@ from learnai_cli.engine.batches import make_batches
 from learnai_cli.engine.device import resolve_device, seed_everything
 from learnai_cli.engine.distributed import NOT_DISTRIBUTED, Distributed, check_batch_size, setup
 from learnai_cli.engine.lazy_dynamo import skip_dynamo_import
-from learnai_cli.engine.threads import auto_threads, available_cpus, default_threads, macs_per_sample
+from learnai_cli.engine.threads import (
+    IdleLook,
+    auto_threads,
+    available_cpus,
+    default_threads,
+    macs_per_sample,
+    start_idle_look,
+)
 from learnai_cli.errors import ConfigError, counted
 from learnai_cli.experiment.baseline import compute_baseline
 from learnai_cli.experiment.fit_check import check_fit_and_precision, dataset_code, first_samples
@@ -139,6 +146,7 @@ def build_experiment(
     together. `threads`: the count a resumed run started with, kept under train.threads auto (the same sums);
     `own_pids`: this command's helper processes, whose CPU time train.threads auto counts as idle."""
     check_batch_size(job, experiment_config.train.batch_size)
+    look = start_idle_look(own_pids)  # train.threads auto's look at the CPUs overlaps the set-up below
     device = setup(job, resolve_device(experiment_config.device))
     data, task = build_data(experiment_config)
     model = build_model(experiment_config).to(device)
@@ -152,7 +160,7 @@ def build_experiment(
     if precision != experiment_config.train.precision:
         train_section = experiment_config.train.model_copy(update={"precision": precision})
         experiment.experiment_config = experiment_config = experiment_config.model_copy(update={"train": train_section})
-    torch.set_num_threads(_thread_count(experiment, threads, own_pids))  # before the first training step
+    torch.set_num_threads(_thread_count(experiment, threads, own_pids, look))  # before the first training step
     _check_record_predictions(experiment)
     if with_optimizer:
         if not experiment_config.train.compile:
@@ -200,7 +208,9 @@ def _warn_peak_overrides_lr(experiment_config: ExperimentConfig) -> None:
         )
 
 
-def _thread_count(experiment: Experiment, resumed_with: Optional[int], own_pids: tuple[int, ...]) -> int:
+def _thread_count(
+    experiment: Experiment, resumed_with: Optional[int], own_pids: tuple[int, ...], look: Optional[IdleLook] = None
+) -> int:
     """train.threads, or for auto one thread when a step is tiny, else the idle CPUs this process may use (a
     resumed run: the count it started with, so its sums add up in the same order)."""
     setting = experiment.experiment_config.train.threads
@@ -216,7 +226,7 @@ def _thread_count(experiment: Experiment, resumed_with: Optional[int], own_pids:
         return max(1, min(default_threads(), available_cpus()))
     if experiment.experiment_config.train.deterministic:  # the same count on a busy machine: sums in the same order
         return auto_threads(step_macs, default_threads(), look_at_load=False)
-    return auto_threads(step_macs, default_threads(), own_pids=own_pids)
+    return auto_threads(step_macs, default_threads(), own_pids=own_pids, look=look)
 
 
 def _check_record_predictions(experiment: Experiment) -> None:
