@@ -125,6 +125,8 @@ def test_imbalanced_classes_and_extra_outputs_are_said(cli, tmp_path):
     config["model"]["out_features"] = 4
     payload = train_table(cli, tmp_path, config)
     assert {"class_imbalance", "outputs_exceed_classes"} <= codes(payload)
+    # chance is log(the data's 2 classes), not log(the model's 4 outputs): the extra outputs are no class at all
+    assert payload["baseline"]["val"]["loss"] == pytest.approx(np.log(2), abs=1e-6)
 
 
 def test_a_frozen_random_backbone_is_a_problem(cli, tmp_path):
