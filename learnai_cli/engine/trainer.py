@@ -81,8 +81,8 @@ class Trainer:
         self.forward_model = compiled(
             data_parallel(model, job, self.device), settings.compile
         )  # the raw model keeps state_dict keys plain
-        # gradient and activation readings at the log interval; hooks would break a compiled graph, so none then
-        self.health = None if settings.compile else HealthMonitor(model)
+        # gradient and activation readings at the log interval (train.health); hooks would break a compiled graph
+        self.health = HealthMonitor(model) if settings.health and not settings.compile else None
 
     def leave_data_parallel(self) -> None:
         """Drop the DDP wrapper before the process group is destroyed: it holds the group and its last collectives,
