@@ -183,9 +183,14 @@ def test_a_regression_lists_its_largest_errors_and_draws_nothing(cli):
 
 def test_per_step_labels_get_class_scores_without_a_sample_ranking(cli, runs_dir):
     run = runs_dir / trained(cli, CONFIGS / "rnn_hello.yaml", "train.epochs=5")["run_id"]
-    report, _ = evaluated(cli)
+    report, text = evaluated(cli)
     check_class_scores(report)
-    assert "per_class" in report and "highest_loss" not in report
+    assert "per_class" in report and "most_confused" in report and "highest_loss" not in report
+    # the text shows the per-class table and the confused pairs as for any classifier, beside the predicted text
+    assert "per class (recall = accuracy on that class" in text and "macro average" in text
+    assert "most confused (true -> predicted):" in text and "predicted: " in text
+    for name in report["class_names"]:
+        assert f"│ {name} " in text
     assert not list((run / "plots").glob("highest_loss*"))
 
 
