@@ -97,6 +97,38 @@ def test_a_big_model_on_a_tiny_noisy_table_overfits(cli, tmp_path):
     assert "val loss rising since epoch" in overfitting["message"]
 
 
+@pytest.mark.parametrize("config", ["toy_classes", "rnn_hello"])
+def test_a_dataset_that_is_its_own_validation_split_is_said_by_design(cli, config):
+    payload = cli.json("train", CONFIGS / f"{config}.yaml", "train.epochs=2")
+    overlap = next(f for f in payload["findings"] if f["code"] == "split_overlap")
+    assert overlap["severity"] == "info" and overlap["evidence"]["same_as_train"] == ["val", "test"]
+    assert "the dataset itself uses its training samples as its val and test splits" in overlap["message"]
+    samples = overlap["evidence"]["samples"]["val"]
+    assert f"{samples} of {samples} val samples" in overlap["message"]
+
+
+def test_continuous_generated_data_is_no_overlap_though_float32_values_collide(cli, runs_dir):
+    """poly4_smooth_l1's 200,000 uniform float32 draws repeat by rounding (1.7% of test): no sample was copied."""
+    payload = cli.json("train", CONFIGS / "poly4_smooth_l1.yaml", "train.max_steps=5")
+    assert "split_overlap" not in codes(payload)
+    meta = json.loads((runs_dir / payload["run_id"] / "meta.json").read_text())
+    duplicates = meta["data_checks"]["duplicates"]
+    assert duplicates["continuous_inputs"] is True and duplicates["test"] > 0.01 * duplicates["test_samples"]
+
+
+def test_exact_copies_are_compared_byte_for_byte():
+    import torch
+
+    from learnai_cli.data.splits import DatasetSplits, TensorSplit
+    from learnai_cli.experiment.data_checks import _duplicates
+
+    train = TensorSplit(torch.tensor([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]), torch.zeros(3))
+    val = TensorSplit(torch.tensor([[-0.0, 1.0], [2.0, 3.0], [4.0, 5.000001]]), torch.zeros(3))  # -0.0: other bytes
+    assert _duplicates(DatasetSplits(train=train, val=val)) == {"val": 1, "val_samples": 3}
+    same = _duplicates(DatasetSplits(train=train, val=train, continuous_inputs=True))
+    assert same == {"val": 3, "val_samples": 3, "val_is_train": True, "continuous_inputs": True}
+
+
 def test_rows_copied_across_splits_are_found(cli, tmp_path):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(20, 3))
@@ -104,6 +136,7 @@ def test_rows_copied_across_splits_are_found(cli, tmp_path):
     payload = train_table(cli, tmp_path, write_csv(tmp_path, x, labels))
     overlap = next(f for f in payload["findings"] if f["code"] == "split_overlap")
     assert overlap["evidence"]["copies"]["val"] > 0 and "exact copies of training samples" in overlap["message"]
+    assert overlap["severity"] == "warning" and "same_as_train" not in overlap["evidence"]
 
 
 @pytest.mark.parametrize("scale", [1000.0, 0.001])
