@@ -227,7 +227,9 @@ def test_health_readings_are_recorded_at_the_log_interval_only(cli, runs_dir):
     records = [json.loads(line) for line in (runs_dir / run_id / "metrics.jsonl").read_text().splitlines()]
     health = [r for r in records if r.get("type") == "health"]
     steps = [r["step"] for r in records if r.get("type") == "step"]
-    assert health and [r["step"] for r in health] == steps  # one reading per log interval, none in between
+    read = [r["step"] for r in health]
+    # at log intervals only, the first always; later ones spaced to ~1% of the training time (most intervals here)
+    assert read and read[0] == steps[0] and set(read) <= set(steps) and len(read) >= len(steps) // 2
     layer = health[-1]["layers"][0]
     assert set(layer) == {"name", "grad_norm", "weight_norm", "update_ratio"} and layer["grad_norm"] >= 0
     assert {a["kind"] for a in health[-1]["activations"]} == {"relu"} and 0 <= health[-1]["activations"][0][

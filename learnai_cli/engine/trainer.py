@@ -211,7 +211,7 @@ class Trainer:
         return True
 
     def _optimizer_step(self) -> None:
-        if self.health is not None:
+        if self.health is not None and self.health.armed:
             self.health.before_step()  # the gradients as backward left them, before any clipping
         if self.scaler and self.settings.grad_clip:
             self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones
@@ -225,7 +225,7 @@ class Trainer:
             self.scaler.update()
         else:
             step_without_dynamo(self.optimizer)
-        if self.health is not None:
+        if self.health is not None and self.health.armed:
             self.health.after_step()
         clear_gradients(self.optimizer)
         self.state.step += 1
