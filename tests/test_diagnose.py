@@ -26,6 +26,7 @@ BROKEN = [
     ("diabetes", ["optimizer.lr=1e-6"], {"no_better_than_baseline", "lr_too_low"}, "overfitting"),
     ("generalfit", ["train.epochs=2"], {"not_converged"}, "no_better_than_baseline"),
     ("polynomial_regression", ["train.epochs=2"], {"not_converged"}, None),
+    ("generalfit", ["train.epochs=1", "train.log_every_steps=1"], {"not_converged"}, None),  # within its one epoch
     (
         "generalfit",
         ["scheduler.name=step", "scheduler.step_size=1", "scheduler.gamma=0.01"],
@@ -95,6 +96,21 @@ def test_a_big_model_on_a_tiny_noisy_table_overfits(cli, tmp_path):
     overfitting = next(f for f in payload["findings"] if f["code"] == "overfitting")
     assert overfitting["evidence"]["rising_since_epoch"] == overfitting["evidence"]["best_epoch"] + 1
     assert "val loss rising since epoch" in overfitting["message"]
+
+
+def test_one_epoch_is_judged_by_its_interval_records_or_said_to_show_no_trend(cli):
+    """One epoch has no trend across epochs: the loss readings within it say whether it was still falling."""
+    falling = cli.json("train", CONFIGS / "generalfit.yaml", "train.epochs=1", "train.log_every_steps=1")
+    finding = next(f for f in falling["findings"] if f["code"] == "not_converged")
+    assert finding["severity"] == "warning" and "still improving at the end of its one epoch" in finding["message"]
+    assert (
+        finding["evidence"]["last_quarter_fall"] > 2 * finding["evidence"]["noise"]
+        and "train.epochs=5" in finding["fix"]
+    )
+    unread = cli.json("train", CONFIGS / "generalfit.yaml", "train.epochs=1")  # 13 steps, a reading every 50
+    finding = next(f for f in unread["findings"] if f["code"] == "not_converged")
+    assert finding["severity"] == "info" and finding["evidence"] == {"epochs": 1, "interval_records": 0}
+    assert "one epoch cannot show whether training converged" in finding["message"]
 
 
 @pytest.mark.parametrize("config", ["toy_classes", "rnn_hello"])
