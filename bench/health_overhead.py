@@ -9,7 +9,9 @@ slows the machine for a while slows both halves of a pair alike. A pair's ratio 
 the health-off one, where training time is the sum of the epochs' `epoch_time` in metrics.jsonl (the training
 loop itself, health records written included; start-up and validation excluded). The result per config is the
 median of its pairs' ratios with their spread (lowest, highest, and the quartiles), and overall the median of every
-pair's ratio. Wall-clock ratios of the whole processes are kept beside them. On a machine shared with other work,
+pair's ratio. Wall-clock ratios of the whole processes are kept beside them, and the readings' own share: each
+health record says how long its reading took (`seconds`), and their sum over the health-on run's training time is
+the cost measured without comparing two runs. On a machine shared with other work,
 single runs vary by more than the cost measured: many short pairs and the median are the honest figure.
 Results go to <results>/health_overhead.json (bench/results by default) and, at full size, into BENCHMARKS.md.
 """
@@ -33,19 +35,27 @@ NAME = "health_overhead"
 BUDGET = 1.03  # the issue's bound: the readings may cost at most 3% of training time
 
 
-def training_seconds(runs_dir: Path) -> tuple[float, int]:
-    """The one run under runs_dir: its training loop's seconds (every epoch's epoch_time) and its health records."""
+def training_seconds(runs_dir: Path) -> tuple[float, int, float]:
+    """The one run under runs_dir: its training loop's seconds (every epoch's epoch_time), its health records, and
+    the seconds those readings timed themselves taking."""
     (run,) = all_runs(runs_dir)
     records = run.metrics()
     seconds = sum(r.get("epoch_time") or 0.0 for r in records if r.get("type") == "epoch")
-    return seconds, sum(1 for r in records if r.get("type") == "health")
+    health = [r for r in records if r.get("type") == "health"]
+    return seconds, len(health), sum(r.get("seconds") or 0.0 for r in health)
 
 
 def one_run(config: str, health: bool, epochs: int | None, scratch: Path) -> dict[str, Any]:
     runs_dir = Path(tempfile.mkdtemp(prefix="run-", dir=scratch))
     result = timed(learnai_command(config, runs_dir, epochs) + [f"train.health={str(health).lower()}"])
-    train_s, readings = training_seconds(runs_dir) if result["returncode"] == 0 else (float("nan"), 0)
-    return {"wall_s": result["seconds"], "train_s": train_s, "readings": readings, "returncode": result["returncode"]}
+    train_s, readings, reading_s = training_seconds(runs_dir) if result["returncode"] == 0 else (float("nan"), 0, 0.0)
+    return {
+        "wall_s": result["seconds"],
+        "train_s": train_s,
+        "readings": readings,
+        "reading_s": reading_s,
+        "returncode": result["returncode"],
+    }
 
 
 def spread(ratios: list[float]) -> dict[str, float]:
@@ -74,7 +84,8 @@ def measure(config: str, pairs: int, epochs: int | None, scratch: Path) -> dict[
         )
         print(
             f"   {config} pair {pair + 1}: on {on['train_s']:.3f} s, off {off['train_s']:.3f} s of training "
-            f"({done[-1]['ratio']:.3f}x; wall {done[-1]['wall']:.3f}x; {on['readings']} readings)",
+            f"({done[-1]['ratio']:.3f}x; wall {done[-1]['wall']:.3f}x; {on['readings']} readings taking "
+            f"{on['reading_s']:.4f} s)",
             file=sys.stderr,
             flush=True,
         )
@@ -84,6 +95,11 @@ def measure(config: str, pairs: int, epochs: int | None, scratch: Path) -> dict[
         "pairs": pairs,
         "readings_per_run": done[-1]["on"]["readings"],
         "train_ratio": spread([p["ratio"] for p in ok]) if ok else None,
+        # the readings' own timed seconds over the health-on run's training time: the cost without a second run's
+        # noise (what the paired ratio measures through the noise of a shared machine)
+        "reading_share": spread([p["on"]["reading_s"] / p["on"]["train_s"] for p in ok if p["on"]["train_s"]])
+        if ok
+        else None,
         "wall_ratio": spread([p["wall"] for p in ok]) if ok else None,
         "median_train_s": {
             "on": round(statistics.median(p["on"]["train_s"] for p in ok), 4) if ok else None,
@@ -101,7 +117,6 @@ def run(configs: list[str], pairs: int, epochs: int | None) -> dict[str, Any]:
         for config in configs:
             print(f"== {config}", file=sys.stderr, flush=True)
             rows.append(measure(config, pairs, epochs, Path(scratch)))
-    every = [ratio for row in rows for ratio, codes in zip(row["all_ratios"], row["returncodes"]) if codes == [0, 0]]
     return {
         "benchmark": NAME,
         "machine": {
@@ -112,9 +127,37 @@ def run(configs: list[str], pairs: int, epochs: int | None) -> dict[str, Any]:
         "epochs_override": epochs,
         "pairs_per_config": pairs,
         "budget_ratio": BUDGET,
-        "overall_train_ratio": spread(every) if every else None,
+        **overall(rows),
         "rows": rows,
     }
+
+
+def overall(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every pair's ratio together (median and spread), and the largest config's median reading share."""
+    every = [ratio for row in rows for ratio, codes in zip(row["all_ratios"], row["returncodes"]) if codes == [0, 0]]
+    shares = [row["reading_share"]["median"] for row in rows if row.get("reading_share")]
+    return {
+        "overall_train_ratio": spread(every) if every else None,
+        "pairs": len(every),
+        "largest_reading_share": max(shares) if shares else None,
+    }
+
+
+def save(results_dir: Path, measured: dict[str, Any]) -> Path:
+    """Merge into <results>/health_overhead.json: this run's configs replace the same configs' earlier rows (a long
+    config can be measured with fewer pairs in a run of its own); the overall figures cover every row kept."""
+    path = results_dir / f"{NAME}.json"
+    previous = json.loads(path.read_text()) if path.exists() else {}
+    same_size = previous.get("epochs_override") == measured["epochs_override"]
+    kept = {row["config"]: row for row in previous.get("rows", [])} if same_size else {}
+    kept.update({row["config"]: row for row in measured["rows"]})
+    order = {name: index for index, name in enumerate(CONFIGS)}
+    rows = sorted(kept.values(), key=lambda row: order.get(row["config"], len(order)))
+    pairs = sorted({row["pairs"] for row in rows})
+    merged = {**measured, **overall(rows), "rows": rows, "pairs_per_config": pairs[0] if len(pairs) == 1 else pairs}
+    results_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(merged, indent=2) + "\n")
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,17 +176,19 @@ def main(argv: list[str] | None = None) -> int:
     if unknown or args.pairs < 1:
         parser.error(f"unknown configs {unknown}; choose from {', '.join(CONFIGS)}" if unknown else "--pairs >= 1")
     measured = run(configs, args.pairs, args.epochs)
-    args.results.mkdir(parents=True, exist_ok=True)
-    path = args.results / f"{NAME}.json"
-    path.write_text(json.dumps(measured, indent=2) + "\n")
+    path = save(args.results, measured)
     print(f"wrote {path}", file=sys.stderr)
-    print(f"{'config':<24} {'pairs':>5} {'median on/off':>14} {'lowest':>8} {'highest':>8}")
+    print(f"{'config':<24} {'pairs':>5} {'median on/off':>14} {'lowest':>8} {'highest':>8} {'readings':>9}")
     for row in measured["rows"]:
         r = row["train_ratio"] or {"median": float("nan"), "low": float("nan"), "high": float("nan")}
-        print(f"{row['config']:<24} {row['pairs']:>5} {r['median']:>13.3f}x {r['low']:>7.3f}x {r['high']:>7.3f}x")
+        share = (row["reading_share"] or {"median": float("nan")})["median"]
+        print(
+            f"{row['config']:<24} {row['pairs']:>5} {r['median']:>13.3f}x {r['low']:>7.3f}x {r['high']:>7.3f}x "
+            f"{share:>8.2%}"
+        )
     if measured["overall_train_ratio"]:
-        overall = measured["overall_train_ratio"]
-        print(f"all pairs: median {overall['median']:.3f}x (quartiles {overall['q1']:.3f}-{overall['q3']:.3f}x)")
+        every = measured["overall_train_ratio"]
+        print(f"all pairs here: median {every['median']:.3f}x (quartiles {every['q1']:.3f}-{every['q3']:.3f}x)")
     if args.epochs is None and args.results == RESULTS:
         from bench.summary import write_summary
 

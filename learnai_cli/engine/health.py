@@ -103,7 +103,14 @@ class HealthMonitor:
         self.next_due = time.perf_counter() + sorted(self.costs)[len(self.costs) // 2] * SHARE_INVERSE
         if not self.layers and not activations:
             return None
-        return {"type": "health", "epoch": epoch, "step": step, "layers": finite, "activations": activations}
+        return {
+            "type": "health",
+            "epoch": epoch,
+            "step": step,
+            "seconds": round(self.spent, 6),  # the reading's own cost (bench/health_overhead.py sums them)
+            "layers": finite,
+            "activations": activations,
+        }
 
     def close(self) -> None:
         for hook in self.hooks:
