@@ -154,7 +154,23 @@ def save(results_dir: Path, measured: dict[str, Any]) -> Path:
     order = {name: index for index, name in enumerate(CONFIGS)}
     rows = sorted(kept.values(), key=lambda row: order.get(row["config"], len(order)))
     pairs = sorted({row["pairs"] for row in rows})
-    merged = {**measured, **overall(rows), "rows": rows, "pairs_per_config": pairs[0] if len(pairs) == 1 else pairs}
+    this_run = {
+        "date": measured["machine"]["date"],
+        "configs": [row["config"] for row in measured["rows"]],
+        "pairs": measured["pairs_per_config"],
+        "load_average_before": measured["machine"]["load_average_before"],
+        "load_average_after": measured["machine"]["load_average_after"],
+    }
+    earlier = [r for r in previous.get("runs", []) if set(r["configs"]) & set(kept)] if same_size else []
+    earlier = [r for r in earlier if not set(r["configs"]) <= set(this_run["configs"])]  # wholly replaced: gone
+    merged = {
+        **measured,
+        **overall(rows),
+        "rows": rows,
+        "pairs_per_config": pairs[0] if len(pairs) == 1 else pairs,
+        "runs": [*earlier, this_run],
+        **({"note": previous["note"]} if same_size and previous.get("note") else {}),
+    }
     results_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(merged, indent=2) + "\n")
     return path

@@ -240,10 +240,20 @@ def _health_overhead(r: dict) -> list[str]:
         "own timed seconds (each health record's `seconds`) over the health-on run's training time. Run by "
         "`python -m bench.health_overhead`.",
         "",
-        f"- {r.get('pairs_per_config')} pairs per config ({r.get('pairs')} in all); load average before "
-        f"{r['machine']['load_average_before'][0]}, after {r['machine']['load_average_after'][0]} (a shared machine: "
-        "single pairs vary by far more than the cost; read the medians).",
+        f"- {r.get('pairs')} pairs in all; a shared machine: single pairs vary by far more than the cost, so read "
+        "the medians and the readings' share.",
     ]
+    for run in r.get("runs", []):
+        load = run.get("load_average_before")
+        lines.append(
+            f"- {run['date']}: {', '.join(run['configs'])}, {run['pairs']} pairs each; load average before "
+            f"{load[0] if load else 'not recorded'}"
+            + (f", after {run['load_average_after'][0]}" if run.get("load_average_after") else "")
+            + (f" ({run['load']})" if run.get("load") else "")
+            + "."
+        )
+    if r.get("note"):
+        lines.append(f"- Note: {r['note']}")
     if overall:
         lines.append(
             f"- All pairs: median ratio {overall['median']:.3f}x (quartiles {overall['q1']:.3f}-{overall['q3']:.3f}x, "
