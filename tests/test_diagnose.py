@@ -239,15 +239,15 @@ def test_a_damaged_or_empty_run_is_diagnosed_without_a_traceback(cli, runs_dir, 
 
 
 def test_health_readings_are_recorded_at_the_log_interval_only(cli, runs_dir):
-    run_id = cli.json("train", CONFIGS / "generalfit.yaml", "train.epochs=3", "train.log_every_steps=10")["run_id"]
+    run_id = cli.json("train", CONFIGS / "generalfit.yaml", "train.epochs=8", "train.log_every_steps=10")["run_id"]
     records = [json.loads(line) for line in (runs_dir / run_id / "metrics.jsonl").read_text().splitlines()]
     health = [r for r in records if r.get("type") == "health"]
     steps = [r["step"] for r in records if r.get("type") == "step"]
-    read = [r["step"] for r in health]
-    # at log intervals only, the first always; later ones spaced to ~1% of the training time (most intervals here)
-    assert read and read[0] == steps[0] and set(read) <= set(steps) and len(read) >= len(steps) // 2
+    # at log intervals only, at least 50 steps apart: every fifth interval of 10 steps, none in between
+    assert health and [r["step"] for r in health] == [step for step in steps if step % 50 == 0]
     layer = health[-1]["layers"][0]
     assert set(layer) == {"name", "grad_norm", "weight_norm", "update_ratio"} and layer["grad_norm"] >= 0
+    assert health[-1]["seconds"] > 0  # the reading's own cost
     assert {a["kind"] for a in health[-1]["activations"]} == {"relu"} and 0 <= health[-1]["activations"][0][
         "dead_fraction"
     ] <= 1

@@ -33,22 +33,22 @@ def test_health_overhead_runs_alternating_pairs_and_writes_results(tmp_path):
     assert "## health_overhead" in summary and "| generalfit |" in summary
 
 
-def test_a_reading_times_itself_and_the_next_waits_a_hundred_times_as_long():
+def test_a_reading_times_itself_and_readings_are_at_least_50_steps_apart():
     import torch
     from torch import nn
 
-    from learnai_cli.engine.health import SHARE_INVERSE, HealthMonitor
+    from learnai_cli.engine.health import HealthMonitor
 
     model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    monitor = HealthMonitor(model)
-    monitor.arm()
+    assert [HealthMonitor(model, every).every for every in (1, 10, 30, 50, 200)] == [50, 50, 60, 50, 200]
+    monitor = HealthMonitor(model, 10)
+    monitor.arm(40)  # a log interval, not a reading's
+    assert not monitor.armed and not monitor.hooks and monitor.record(1, 40) is None
+    monitor.arm(50)
     model(torch.randn(8, 3)).sum().backward()
     monitor.before_step()
     optimizer.step()
     monitor.after_step()
-    record = monitor.record(1, 1)
+    record = monitor.record(1, 50)
     assert record["seconds"] > 0 and [a["kind"] for a in record["activations"]] == ["relu"] and not monitor.hooks
-    assert monitor.next_due >= record["seconds"] * SHARE_INVERSE  # perf_counter time: not before that much has passed
-    monitor.arm()  # too soon: not armed, no hooks registered
-    assert not monitor.armed and not monitor.hooks and monitor.record(1, 2) is None

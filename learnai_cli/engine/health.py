@@ -5,8 +5,8 @@ are saturated. `learnai diagnose` reads them (dead_units, vanishing_gradients, e
 
 Only one batch in a log interval is looked at: forward hooks on the activation modules are armed for that batch
 alone, and the weights are copied for that one optimizer step, so the cost is a few tensor reductions and two host
-syncs per reading, none on the other steps. Readings are timed and spaced to about 1% of the training time
-(SHARE_INVERSE): with log intervals of a step or two on a tiny model, not every interval gets one.
+syncs per reading, none on the other steps. Readings are at least MIN_STEPS_APART steps apart: with log intervals
+of a step or a few (poly4_smooth_l1 logs every step), not every interval gets one.
 """
 
 from __future__ import annotations
@@ -20,20 +20,21 @@ from torch import nn
 SATURATED = 0.99  # a tanh beyond +-0.99, a sigmoid below 0.01 or above 0.99, passes almost no gradient
 ACTIVATIONS = {nn.ReLU: "relu", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh"}
 MAX_LAYERS = 64  # a record names at most this many parameter tensors (the largest), so it stays one short line
-SHARE_INVERSE = 100  # the next reading waits 100 times as long as a reading takes: they cost ~1% of training
-RECENT = 5  # readings whose median cost spaces the next
+MIN_STEPS_APART = 50  # steps between readings at least: a reading costs about one tiny step, so ~1-2% at worst
 
 
 class HealthMonitor:
     """Armed for the batch whose optimizer step ends a log interval; `record(epoch, step)` is then its reading.
 
-    Readings are kept to a share of the training time: a reading's own seconds (hooks, copies, norms, the one host
-    sync) are timed, and the next log interval is read only once the time since is SHARE_INVERSE times that, so
-    tiny fast steps (a log interval of 1 step) are read less often than every interval, big slow ones every interval.
+    Readings are at least MIN_STEPS_APART steps apart, counted in steps so a resumed run reads the same steps as an
+    uninterrupted one: with log intervals of a step or a few, every k-th interval (k = ceil(MIN_STEPS_APART /
+    log_every_steps)), so a reading costs a small share of the steps around it (about 1% on the curriculum); each
+    reading times itself (the record's `seconds`).
     """
 
-    def __init__(self, model: nn.Module):
+    def __init__(self, model: nn.Module, log_every_steps: int = MIN_STEPS_APART):
         self.model = model
+        self.every = log_every_steps * -(-MIN_STEPS_APART // log_every_steps)  # a multiple of the log interval
         self.armed = False
         self.activations: dict[str, tuple[str, torch.Tensor, int]] = {}
         self.layers: list[dict[str, Any]] = []
@@ -49,13 +50,12 @@ class HealthMonitor:
         largest = {n for n, _ in sorted(named, key=lambda item: -item[1].numel())[:MAX_LAYERS]}
         self._parameters = [(n, p) for n, p in named if n in largest]
         self.spent = 0.0  # seconds the armed reading has taken so far
-        self.next_due = 0.0  # perf_counter time before which no reading is armed (the first is always taken)
-        self.costs: list[float] = []  # seconds of the last RECENT readings
 
-    def arm(self) -> None:
-        now = time.perf_counter()
-        if self.armed or now < self.next_due:
+    def arm(self, step: int) -> None:
+        """Read the batch whose optimizer step will be `step` (1-based), when that step is due a reading."""
+        if self.armed or step % self.every:
             return
+        now = time.perf_counter()
         self.armed, self.activations, self.layers, self._before = True, {}, [], None
         self.hooks = [
             module.register_forward_hook(self._hook(name, kind)) for name, module, kind in self._activation_modules
@@ -98,9 +98,6 @@ class HealthMonitor:
         self.activations = {}
         finite = [layer for layer in self.layers if _finite(layer["grad_norm"])]
         self.spent += time.perf_counter() - now
-        # the median of the last few readings' costs: one slowed by a busy machine does not silence the next ones
-        self.costs = [*self.costs[-(RECENT - 1) :], self.spent]
-        self.next_due = time.perf_counter() + sorted(self.costs)[len(self.costs) // 2] * SHARE_INVERSE
         if not self.layers and not activations:
             return None
         return {
