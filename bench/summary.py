@@ -229,6 +229,54 @@ def _curriculum_overhead(r: dict) -> list[str]:
     return lines
 
 
+def _health_overhead(r: dict) -> list[str]:
+    """The health readings' cost: health-on over health-off training time, in alternating pairs of processes."""
+    overall = r.get("overall_train_ratio") or {}
+    lines = [
+        "What the health readings (`train.health`) cost: each curriculum config trained in pairs of fresh processes, "
+        "health on and off,",
+        "alternating which goes first; a pair's ratio is on/off training time (the epochs' `epoch_time`). The "
+        "readings' share is their",
+        "own timed seconds (each health record's `seconds`) over the health-on run's training time. Run by "
+        "`python -m bench.health_overhead`.",
+        "",
+        f"- {r.get('pairs')} pairs in all; a shared machine: single pairs vary by far more than the cost, so read "
+        "the medians and the readings' share.",
+    ]
+    for run in r.get("runs", []):
+        load = run.get("load_average_before")
+        lines.append(
+            f"- {run['date']}: {', '.join(run['configs'])}, {run['pairs']} pairs each; load average before "
+            f"{load[0] if load else 'not recorded'}"
+            + (f", after {run['load_average_after'][0]}" if run.get("load_average_after") else "")
+            + (f" ({run['load']})" if run.get("load") else "")
+            + "."
+        )
+    if r.get("note"):
+        lines.append(f"- Note: {r['note']}")
+    if overall:
+        lines.append(
+            f"- All pairs: median ratio {overall['median']:.3f}x (quartiles {overall['q1']:.3f}-{overall['q3']:.3f}x, "
+            f"lowest {overall['low']:.3f}x, highest {overall['high']:.3f}x); the budget is {r['budget_ratio']:.2f}x. "
+            f"Largest median reading share of any config: {r['largest_reading_share']:.2%}."
+        )
+    lines += [
+        "",
+        "| config | readings per run | median on/off | quartiles | lowest - highest | readings' share |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in r["rows"]:
+        t, share = row.get("train_ratio"), row.get("reading_share")
+        if not t:
+            lines.append(f"| {row['config']} | - | failed | - | - | - |")
+            continue
+        lines.append(
+            f"| {row['config']} | {row['readings_per_run']} | {t['median']:.3f}x | {t['q1']:.3f}-{t['q3']:.3f}x | "
+            f"{t['low']:.3f}-{t['high']:.3f}x | {share['median']:.2%} |"
+        )
+    return lines
+
+
 def _gpu(r: dict) -> list[str]:
     lines = [
         f"`{r['config']}` on {r['data']}; training seconds per epoch (validation excluded), data resident on the GPU.",
@@ -350,6 +398,7 @@ SECTIONS = {
     "startup": _startup,
     "vision_startup": _vision_startup,
     "curriculum_overhead": _curriculum_overhead,
+    "health_overhead": _health_overhead,
     "gpu": _gpu,
     "tune": _tune,
     "versus_lightning": _versus_lightning,

@@ -26,6 +26,7 @@ BROKEN = [
     ("diabetes", ["optimizer.lr=1e-6"], {"no_better_than_baseline", "lr_too_low"}, "overfitting"),
     ("generalfit", ["train.epochs=2"], {"not_converged"}, "no_better_than_baseline"),
     ("polynomial_regression", ["train.epochs=2"], {"not_converged"}, None),
+    ("generalfit", ["train.epochs=1", "train.log_every_steps=1"], {"not_converged"}, None),  # within its one epoch
     (
         "generalfit",
         ["scheduler.name=step", "scheduler.step_size=1", "scheduler.gamma=0.01"],
@@ -97,6 +98,53 @@ def test_a_big_model_on_a_tiny_noisy_table_overfits(cli, tmp_path):
     assert "val loss rising since epoch" in overfitting["message"]
 
 
+def test_one_epoch_is_judged_by_its_interval_records_or_said_to_show_no_trend(cli):
+    """One epoch has no trend across epochs: the loss readings within it say whether it was still falling."""
+    falling = cli.json("train", CONFIGS / "generalfit.yaml", "train.epochs=1", "train.log_every_steps=1")
+    finding = next(f for f in falling["findings"] if f["code"] == "not_converged")
+    assert finding["severity"] == "warning" and "still improving at the end of its one epoch" in finding["message"]
+    assert (
+        finding["evidence"]["last_quarter_fall"] > 2 * finding["evidence"]["noise"]
+        and "train.epochs=5" in finding["fix"]
+    )
+    unread = cli.json("train", CONFIGS / "generalfit.yaml", "train.epochs=1")  # 13 steps, a reading every 50
+    finding = next(f for f in unread["findings"] if f["code"] == "not_converged")
+    assert finding["severity"] == "info" and finding["evidence"] == {"epochs": 1, "interval_records": 0}
+    assert "one epoch cannot show whether training converged" in finding["message"]
+
+
+@pytest.mark.parametrize("config", ["toy_classes", "rnn_hello"])
+def test_a_dataset_that_is_its_own_validation_split_is_said_by_design(cli, config):
+    payload = cli.json("train", CONFIGS / f"{config}.yaml", "train.epochs=2")
+    overlap = next(f for f in payload["findings"] if f["code"] == "split_overlap")
+    assert overlap["severity"] == "info" and overlap["evidence"]["same_as_train"] == ["val", "test"]
+    assert "the dataset itself uses its training samples as its val and test splits" in overlap["message"]
+    samples = overlap["evidence"]["samples"]["val"]
+    assert f"{samples} of {samples} val samples" in overlap["message"]
+
+
+def test_continuous_generated_data_is_no_overlap_though_float32_values_collide(cli, runs_dir):
+    """poly4_smooth_l1's 200,000 uniform float32 draws repeat by rounding (1.7% of test): no sample was copied."""
+    payload = cli.json("train", CONFIGS / "poly4_smooth_l1.yaml", "train.max_steps=5")
+    assert "split_overlap" not in codes(payload)
+    meta = json.loads((runs_dir / payload["run_id"] / "meta.json").read_text())
+    duplicates = meta["data_checks"]["duplicates"]
+    assert duplicates["continuous_inputs"] is True and duplicates["test"] > 0.01 * duplicates["test_samples"]
+
+
+def test_exact_copies_are_compared_byte_for_byte():
+    import torch
+
+    from learnai_cli.data.splits import DatasetSplits, TensorSplit
+    from learnai_cli.experiment.data_checks import _duplicates
+
+    train = TensorSplit(torch.tensor([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]), torch.zeros(3))
+    val = TensorSplit(torch.tensor([[-0.0, 1.0], [2.0, 3.0], [4.0, 5.000001]]), torch.zeros(3))  # -0.0: other bytes
+    assert _duplicates(DatasetSplits(train=train, val=val)) == {"val": 1, "val_samples": 3}
+    same = _duplicates(DatasetSplits(train=train, val=train, continuous_inputs=True))
+    assert same == {"val": 3, "val_samples": 3, "val_is_train": True, "continuous_inputs": True}
+
+
 def test_rows_copied_across_splits_are_found(cli, tmp_path):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(20, 3))
@@ -104,6 +152,7 @@ def test_rows_copied_across_splits_are_found(cli, tmp_path):
     payload = train_table(cli, tmp_path, write_csv(tmp_path, x, labels))
     overlap = next(f for f in payload["findings"] if f["code"] == "split_overlap")
     assert overlap["evidence"]["copies"]["val"] > 0 and "exact copies of training samples" in overlap["message"]
+    assert overlap["severity"] == "warning" and "same_as_train" not in overlap["evidence"]
 
 
 @pytest.mark.parametrize("scale", [1000.0, 0.001])
@@ -125,6 +174,8 @@ def test_imbalanced_classes_and_extra_outputs_are_said(cli, tmp_path):
     config["model"]["out_features"] = 4
     payload = train_table(cli, tmp_path, config)
     assert {"class_imbalance", "outputs_exceed_classes"} <= codes(payload)
+    # chance is log(the data's 2 classes), not log(the model's 4 outputs): the extra outputs are no class at all
+    assert payload["baseline"]["val"]["loss"] == pytest.approx(np.log(2), abs=1e-6)
 
 
 def test_a_frozen_random_backbone_is_a_problem(cli, tmp_path):
@@ -188,13 +239,15 @@ def test_a_damaged_or_empty_run_is_diagnosed_without_a_traceback(cli, runs_dir, 
 
 
 def test_health_readings_are_recorded_at_the_log_interval_only(cli, runs_dir):
-    run_id = cli.json("train", CONFIGS / "generalfit.yaml", "train.epochs=3", "train.log_every_steps=10")["run_id"]
+    run_id = cli.json("train", CONFIGS / "generalfit.yaml", "train.epochs=8", "train.log_every_steps=10")["run_id"]
     records = [json.loads(line) for line in (runs_dir / run_id / "metrics.jsonl").read_text().splitlines()]
     health = [r for r in records if r.get("type") == "health"]
     steps = [r["step"] for r in records if r.get("type") == "step"]
-    assert health and [r["step"] for r in health] == steps  # one reading per log interval, none in between
+    # at log intervals only, at least 50 steps apart: every fifth interval of 10 steps, none in between
+    assert health and [r["step"] for r in health] == [step for step in steps if step % 50 == 0]
     layer = health[-1]["layers"][0]
     assert set(layer) == {"name", "grad_norm", "weight_norm", "update_ratio"} and layer["grad_norm"] >= 0
+    assert health[-1]["seconds"] > 0  # the reading's own cost
     assert {a["kind"] for a in health[-1]["activations"]} == {"relu"} and 0 <= health[-1]["activations"][0][
         "dead_fraction"
     ] <= 1

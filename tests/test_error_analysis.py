@@ -183,9 +183,14 @@ def test_a_regression_lists_its_largest_errors_and_draws_nothing(cli):
 
 def test_per_step_labels_get_class_scores_without_a_sample_ranking(cli, runs_dir):
     run = runs_dir / trained(cli, CONFIGS / "rnn_hello.yaml", "train.epochs=5")["run_id"]
-    report, _ = evaluated(cli)
+    report, text = evaluated(cli)
     check_class_scores(report)
-    assert "per_class" in report and "highest_loss" not in report
+    assert "per_class" in report and "most_confused" in report and "highest_loss" not in report
+    # the text shows the per-class table and the confused pairs as for any classifier, beside the predicted text
+    assert "per class (recall = accuracy on that class" in text and "macro average" in text
+    assert "most confused (true -> predicted):" in text and "predicted: " in text
+    for name in report["class_names"]:
+        assert f"│ {name} " in text
     assert not list((run / "plots").glob("highest_loss*"))
 
 
@@ -281,3 +286,27 @@ def test_an_image_folder_run_draws_its_worst_colour_images(cli, runs_dir, tmp_pa
     image = check_gallery(report, run)
     pixels = np.asarray(image.convert("RGB")).reshape(-1, 3)
     assert len(np.unique(pixels, axis=0)) > 20  # the photos themselves, in colour
+
+
+def test_feature_rows_are_shown_as_the_user_gave_them_without_rounding_noise():
+    """Standardised, stored as float32 and scaled back, a 0 comes back as -5e-11 and 33.6 as 33.6000023: shown as
+    the integer within float32's noise, else 6 significant digits."""
+    import torch
+
+    from learnai_cli.commands.error_analysis import _feature_text, user_number
+
+    raw = torch.tensor([[0.0, 33.6, 148.0, 0.627], [6.0, 26.6, 85.0, 0.351], [1.0, 23.3, 183.0, 0.672]])
+    mean, std = raw.double().mean(dim=0), raw.double().std(dim=0)
+    info = {"standardization": {"features": ["pregnancies", "bmi", "glucose", "pedigree"]}}
+    info["standardization"].update(mean=mean.tolist(), std=std.tolist())
+    stored = ((raw.double() - mean) / std).float()  # as the training split holds them
+    assert _feature_text(stored[0], info) == "pregnancies=0, bmi=33.6, glucose=148, pedigree=0.627"
+    assert _feature_text(torch.tensor([1.0, 2.5]), {}) == "1, 2.5"
+    assert [user_number(v) for v in (-5e-11, 3.0000000004, 2.5, 1234567.0, 0.000123456789, -7.25)] == [
+        "0",
+        "3",
+        "2.5",
+        "1234567",
+        "0.000123457",
+        "-7.25",
+    ]

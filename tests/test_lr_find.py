@@ -117,7 +117,15 @@ def test_a_dip_that_noise_alone_makes_is_flat(cli):
         (["--steps", "5"], "--steps 5 must be between 20 and"),
         (["--start", "0"], "--start 0 must be a positive learning rate"),
         (["--start", "nan"], "--start nan must be a positive"),
-        (["--start", "1", "--end", "0.1"], "--end 0.1 must be above --start 1"),
+        (["--start", "-inf"], "--start -inf must be a positive learning rate: a finite number above 0"),
+        (["--start", "inf"], "--start inf must be a positive learning rate: a finite number above 0"),
+        (["--start", "-1e-3"], "--start -0.001 must be a positive learning rate"),
+        (["--start", "1", "--end", "0.1"], "--end 0.1 must be a finite learning rate above --start 1"),
+        (["--start", "1", "--end", "1"], "--end 1 must be a finite learning rate above --start 1"),
+        (["--end", "inf"], "--end inf must be a finite learning rate above --start 1e-07"),
+        (["--end", "1e400"], "--end inf must be a finite learning rate above --start 1e-07"),
+        (["--end", "nan"], "--end nan must be a finite learning rate above --start 1e-07"),
+        (["--end", "-1"], "--end -1 must be a finite learning rate above --start 1e-07"),
         (["optimizer.lrr=0.1"], "Did you mean 'lr'"),
         (["--steps", "many"], "Invalid value for '--steps'"),
     ],
@@ -126,6 +134,8 @@ def test_bad_options_exit_2_with_a_message_and_write_nothing(cli, runs_dir, argu
     result = cli("lr-find", GENERALFIT, *arguments)
     assert result.exit_code == 2 and words in result.stderr, result.stderr
     assert "Traceback" not in result.stderr and not runs_dir.exists()
+    if words.startswith("--"):  # a range refused: one line naming the option, what is wrong and the valid range
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 def test_a_missing_config_and_json_errors(cli, runs_dir, tmp_path):

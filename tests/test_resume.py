@@ -31,7 +31,8 @@ def final_state(run_dir: Path) -> tuple[dict, list[dict]]:
     weights = torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)["model"]
     lines = (run_dir / "metrics.jsonl").read_text().splitlines()
     records = [
-        {k: v for k, v in json.loads(line).items() if k not in ("epoch_time", "samples_per_s")} for line in lines
+        {k: v for k, v in json.loads(line).items() if k not in ("epoch_time", "samples_per_s", "seconds")}
+        for line in lines
     ]
     return weights, records
 

@@ -58,7 +58,7 @@ def _render_eval(report: dict[str, Any]) -> None:
     if "predicted_text" in report:
         info = report["data_info"]
         stdout.print(Text(f"input: {info['source']}  predicted: {report['predicted_text']}  target: {info['target']}"))
-    if "per_class" in report and "predicted_text" not in report:
+    if "per_class" in report:  # every classifier: a label per time step (rnn_hello) too
         _render_classes(report)
     _render_examples(report)
     scaling = report.get("data_info", {}).get("standardization")
@@ -106,6 +106,8 @@ def _render_classes(report: dict[str, Any]) -> None:
             f"  {p['true']} -> {p['predicted']}: {p['count']} ({p['fraction']:.0%} of {p['true']})" for p in confused
         ]
         stdout.print(Text("\n".join(["most confused (true -> predicted):", *lines])))
+    elif "most_confused" in report:
+        stdout.print(Text("most confused (true -> predicted): none: no prediction was another class"))
 
 
 def _render_examples(report: dict[str, Any]) -> None:

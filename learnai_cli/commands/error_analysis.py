@@ -15,6 +15,8 @@ from learnai_cli.log import logger
 from learnai_cli.metrics import prediction_classes
 
 MOST_CONFUSED = 5  # class pairs listed
+FLOAT32_EPSILON = 2.0**-23  # the relative rounding of a float32: inputs are stored as float32
+SIGNIFICANT = 6  # digits an input is shown with: as many as float32 carries, not its rounding noise
 
 
 def error_report(experiment, split, found: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -165,11 +167,23 @@ def _feature_text(row: torch.Tensor, info: dict[str, Any]) -> str:
     values = row.detach().double().cpu()
     scaling = info.get("standardization") or {}
     names = scaling.get("features") or info.get("feature_columns")
+    noise = values.abs() * FLOAT32_EPSILON  # what storing the value as float32 may have changed in it
     if scaling.get("mean") and len(scaling["mean"]) == len(values):
-        values = values * torch.tensor(scaling["std"], dtype=torch.float64) + torch.tensor(
-            scaling["mean"], dtype=torch.float64
-        )
-    shown = [f"{value:.4g}" for value in values.tolist()]
+        std, mean = (torch.tensor(scaling[key], dtype=torch.float64) for key in ("std", "mean"))
+        noise = (values.abs() * std + mean.abs()) * FLOAT32_EPSILON * 4  # standardised, stored, scaled back
+        values = values * std + mean
+    shown = [user_number(value, tolerance) for value, tolerance in zip(values.tolist(), noise.tolist())]
     if names and len(names) == len(shown):
         return ", ".join(f"{name}={value}" for name, value in zip(names, shown))
     return ", ".join(shown)
+
+
+def user_number(value: float, tolerance: float = 0.0) -> str:
+    """An input as the user wrote it: the integer it is within max(1e-9, tolerance) of ('0', not '-5e-11' or
+    '-4.47e-08' left by standardising and scaling back), else 6 significant digits ('33.6', not '33.60000229')."""
+    if not math.isfinite(value):
+        return str(value)
+    nearest = round(value)
+    if abs(value - nearest) <= max(1e-9, tolerance):
+        return str(int(nearest))
+    return f"{value:.{SIGNIFICANT}g}"

@@ -98,6 +98,11 @@ class TrainSection(Strict):
     max_steps: Optional[Steps] = Field(None, description="stop after this many optimizer steps in all")
     limit_batches: Optional[Steps] = Field(None, description="at most this many batches per epoch (train and val)")
     log_every_steps: Steps = Field(50, description="steps between loss syncs, step records and progress updates")
+    health: bool = Field(
+        True,
+        description="read one batch's gradient norms, update ratios and dead/saturated units per log interval "
+        "(learnai diagnose's dead_units, saturated_units, vanishing_gradients, exploding_gradients)",
+    )
     val_every_epochs: Epochs = 1
     monitor: str = Field("val_loss", description="metric that picks best.pt: train_loss, val_loss or val_<metric>")
     mode: Literal["min", "max"] = Field(

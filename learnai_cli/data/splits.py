@@ -56,6 +56,9 @@ class DatasetSplits:
     # How `learnai eval` shows one sample's input as text (a surname's characters from their indices); None: images
     # are drawn, feature rows shown as their values.
     decode_input: Optional[Callable[[torch.Tensor], str]] = None
+    # The inputs are draws from a continuous distribution (generated data): rows that repeat across splits are
+    # float32 rounding collisions (a uniform float32 has 2^24 values), not copied samples (split_overlap says none).
+    continuous_inputs: bool = False
     # The task, when the builder decides it from the data (datasets registered with task="auto").
     task: Optional[str] = None
     # Called once train/val/test are carved (build_data), for what must see the final training split only, e.g.

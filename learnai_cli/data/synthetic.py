@@ -51,7 +51,9 @@ def linear(
     y = weight * x + bias + noise * x.abs() * torch.randn(n, 1, generator=generator)
     x_size = max(abs(x_min), abs(x_max))
     largest = max((abs(weight) * x_size, "weight"), (abs(bias), "bias"), (abs(noise) * x_size, "noise"))[1]
-    return DatasetSplits(train=_finite(x, y, largest), info={"true_weight": weight, "true_bias": bias})
+    return DatasetSplits(
+        train=_finite(x, y, largest), info={"true_weight": weight, "true_bias": bias}, continuous_inputs=True
+    )
 
 
 @DATASETS.register("polynomial", task="regression")
@@ -80,6 +82,7 @@ def polynomial(
         train=_finite(features, y, "coefficients"),
         info={"true_coefficients": list(coefficients)},
         encode_input=functools.partial(polynomial_input, degree=degree),
+        continuous_inputs=True,
     )
 
 
@@ -98,7 +101,7 @@ def curve(
     generator = torch.Generator().manual_seed(seed)
     x = torch.empty(n, 1).uniform_(x_min, x_max, generator=generator)
     y = torch.sin(2 * x) * torch.exp(-(x**2) / 8) + noise * torch.randn(n, 1, generator=generator)
-    return DatasetSplits(train=_finite(x, y, "noise"))
+    return DatasetSplits(train=_finite(x, y, "noise"), continuous_inputs=True)
 
 
 @DATASETS.register("pass_fail", task="binary")
@@ -110,7 +113,7 @@ def pass_fail(
     generator = torch.Generator().manual_seed(seed)
     hours = torch.empty(n, 1).uniform_(0, 10, generator=generator)
     passed = (hours + spread * torch.randn(n, 1, generator=generator) > threshold).float()
-    return DatasetSplits(train=TensorSplit(hours, passed), class_names=["failed", "passed"])
+    return DatasetSplits(train=TensorSplit(hours, passed), class_names=["failed", "passed"], continuous_inputs=True)
 
 
 TOY_INPUTS = [[0, 0], [1, 0], [1, 1], [0, 0], [0, 0], [0, 1]]

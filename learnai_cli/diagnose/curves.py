@@ -15,6 +15,7 @@ from learnai_cli.diagnose.finding import Finding, Run
 
 BARELY_MOVED = 0.05  # a train loss that fell by under this fraction of its start has barely moved
 STILL_FALLING = 0.02  # a train loss still falling by this fraction per epoch at the end is not converged
+MIN_INTERVALS = 8  # interval records a one-epoch run needs to show a trend: two quarters of at least 2 each
 RISE_AFTER_BEST = 0.10  # a val loss this much above its best, for several epochs, is rising
 SPIKE = 10.0  # an early train loss this many times the trivial baseline's: the first steps overshot
 NEARLY_BASELINE = 0.90  # a regression whose best val loss is above this fraction of the baseline's barely learned
@@ -139,7 +140,11 @@ def lr_too_low(run: Run) -> Optional[Finding]:
 def not_converged(run: Run) -> Optional[Finding]:
     """Still improving at the last epoch: the best epoch is the last and the loss still falls steeply."""
     train, epochs = run.series("train_loss"), run.epochs
-    if len(train) < 2 or run.status not in ("completed", "stopped", None):
+    if run.status not in ("completed", "stopped", None):
+        return None
+    if len(train) == 1 and epochs == 1:
+        return one_epoch(run)
+    if len(train) < 2:
         return None
     recent = train[-min(4, len(train)) :]
     per_epoch = (recent[0] - recent[-1]) / max(abs(recent[0]), 1e-12) / (len(recent) - 1)
@@ -158,6 +163,57 @@ def not_converged(run: Run) -> Optional[Finding]:
             f"learnai train --resume {run.id} train.epochs={more} (or train.epochs={more} in the config)",
         )
     return None
+
+
+def one_epoch(run: Run) -> Optional[Finding]:
+    """One epoch has no trend across epochs: its interval records (type "step") say whether the loss was still
+    falling at its end: the mean of the last quarter's intervals against the quarter before, a fall of more than
+    STILL_FALLING per epoch (a quarter of it per quarter) and more than twice its standard error."""
+    if str(run.meta.get("message") or "").startswith("stop_when:"):
+        return None  # it stopped at the loss the config asked for
+    losses = [
+        float(r["train_loss"])
+        for r in run.all_records
+        if r.get("type") == "step" and isinstance(r.get("train_loss"), (int, float)) and math.isfinite(r["train_loss"])
+    ]
+    if len(losses) < MIN_INTERVALS:
+        return Finding(
+            "not_converged",
+            "info",
+            f"one epoch cannot show whether training converged: there is no second epoch to compare, and "
+            f"{len(losses)} loss reading{'s' if len(losses) != 1 else ''} within it (at least {MIN_INTERVALS} show "
+            "a trend)",
+            {"epochs": 1, "interval_records": len(losses)},
+            "train.epochs=5 shows the trend across epochs; or log more often within the epoch "
+            "(a smaller train.log_every_steps)",
+        )
+    quarter = len(losses) // 4
+    before, last = losses[-2 * quarter : -quarter], losses[-quarter:]
+    fall = (_mean(before) - _mean(last)) / max(abs(_mean(before)), 1e-12)
+    noise = math.sqrt(_variance(before) / len(before) + _variance(last) / len(last)) / max(abs(_mean(before)), 1e-12)
+    if fall <= STILL_FALLING / 4 or fall <= 2 * noise:
+        return None
+    return Finding(
+        "not_converged",
+        "warning",
+        f"still improving at the end of its one epoch: the train loss of the epoch's last quarter ({_mean(last):.4g}) "
+        f"is {fall:.1%} below the quarter before ({_mean(before):.4g}), more than the noise between its readings: "
+        "train longer",
+        {"epochs": 1, "interval_records": len(losses), "last_quarter_fall": round(fall, 4), "noise": round(noise, 4)},
+        f"learnai train --resume {run.id} train.epochs=5 (or train.epochs=5 in the config)",
+    )
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
+def _variance(values: list[float]) -> float:
+    """The sample variance (0 for one value)."""
+    if len(values) < 2:
+        return 0.0
+    centre = _mean(values)
+    return sum((v - centre) ** 2 for v in values) / (len(values) - 1)
 
 
 def overfitting(run: Run) -> Optional[Finding]:

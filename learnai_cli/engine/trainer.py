@@ -81,8 +81,10 @@ class Trainer:
         self.forward_model = compiled(
             data_parallel(model, job, self.device), settings.compile
         )  # the raw model keeps state_dict keys plain
-        # gradient and activation readings at the log interval; hooks would break a compiled graph, so none then
-        self.health = None if settings.compile else HealthMonitor(model)
+        # gradient and activation readings at the log interval (train.health); hooks would break a compiled graph
+        self.health = (
+            HealthMonitor(model, settings.log_every_steps) if settings.health and not settings.compile else None
+        )
 
     def leave_data_parallel(self) -> None:
         """Drop the DDP wrapper before the process group is destroyed: it holds the group and its last collectives,
@@ -140,7 +142,7 @@ class Trainer:
             self.train_batches.iterate(skip=state.batches_done), start=state.batches_done
         ):
             if self.health is not None and (state.step + 1) % self.settings.log_every_steps == 0:
-                self.health.arm()  # this batch's step ends a log interval: read its activations and gradients
+                self.health.arm(state.step + 1)  # its step ends a log interval: read activations and gradients
             with self.autocast():
                 loss = self.loss_fn(self.forward_model(inputs), targets)
             if self.settings.skip_nonfinite_steps and self._skipped_nonfinite(loss):
@@ -211,7 +213,7 @@ class Trainer:
         return True
 
     def _optimizer_step(self) -> None:
-        if self.health is not None:
+        if self.health is not None and self.health.armed:
             self.health.before_step()  # the gradients as backward left them, before any clipping
         if self.scaler and self.settings.grad_clip:
             self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones
@@ -225,7 +227,7 @@ class Trainer:
             self.scaler.update()
         else:
             step_without_dynamo(self.optimizer)
-        if self.health is not None:
+        if self.health is not None and self.health.armed:
             self.health.after_step()
         clear_gradients(self.optimizer)
         self.state.step += 1

@@ -63,23 +63,34 @@ def _class_predictor(experiment, train: torch.Tensor, output_shape: tuple[int, .
     names = experiment.data.class_names
     name = names[majority] if names and majority < len(names) else str(majority)
     share = float(counts[majority]) / labels.numel()
-    classes = 2 if experiment.task == "binary" else (output_shape[0] if output_shape else int(counts.numel()))
     text = f"always answering '{name}' ({share:.1%} of the training labels)"
+    classes = 2 if experiment.task == "binary" else data_classes(names, int(counts.numel()))
     chance = _chance_outputs(experiment.output_kind, experiment.task, classes, output_shape)
     return {"text": text, "kind": "class", "majority": majority, "majority_name": name, "share": share}, chance
 
 
+def data_classes(names: Optional[list], labelled: int) -> int:
+    """The classes the data has: its class names where it names them, else the highest training label + 1. Never
+    the model's output count: extra outputs are classes no sample has, and chance is log(the data's classes)."""
+    return len(names) if names else labelled
+
+
 def _chance_outputs(kind: str, task: str, classes: int, output_shape: tuple[int, ...]) -> torch.Tensor:
-    """One sample's output that gives every class the same probability, as the model's outputs are read."""
+    """One sample's output that gives each of the data's classes the same probability, as the model's outputs are
+    read; outputs beyond the data's classes (the first dimension) get none (a logit 30 below: e^-30, finite, so a
+    label-smoothed loss stays finite)."""
     if kind == LOGITS:
-        value = 0.0
+        value, none = 0.0, -30.0
     elif kind == LOG_PROBABILITIES:
-        value = math.log(1 / classes)
+        value, none = math.log(1 / classes), math.log(1 / classes) - 30.0
     elif kind == PROBABILITIES and task != "binary":
-        value = 1 / classes
+        value, none = 1 / classes, 0.0
     else:  # a binary probability or estimate of the 0/1 label
-        value = 0.5
-    return torch.full(output_shape or (1,), value)
+        return torch.full(output_shape or (1,), 0.5)
+    outputs = torch.full(output_shape or (1,), value)
+    if output_shape and task != "binary" and output_shape[0] > classes:
+        outputs[classes:] = none
+    return outputs
 
 
 def _score(experiment, predictor, constant: torch.Tensor, targets: torch.Tensor, output_shape) -> dict[str, Any]:

@@ -36,26 +36,40 @@ def _flat(split) -> Optional[torch.Tensor]:
     return split.inputs.detach().cpu().reshape(len(split), -1)
 
 
-def _duplicates(data) -> Optional[dict[str, int]]:
-    """How many val/test samples equal a training sample exactly: rows are matched by a random projection first (one
-    matrix product, so a 60,000-image split costs milliseconds), then each candidate is compared value by value."""
+def _duplicates(data) -> Optional[dict[str, Any]]:
+    """How many val/test samples equal a training sample byte for byte: rows are matched by a random projection
+    first (one matrix product, so a 60,000-image split costs milliseconds), then each candidate's bytes are compared.
+    Also whether the dataset gives its training split itself as val/test (`val_is_train`: by design, toy_classes),
+    and whether its inputs are continuous draws (`continuous_inputs`: repeats are rounding collisions)."""
     train = _flat(data.train)
     if train is None:
         return None
     projection = torch.randn(train.shape[1], 1, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     keys = (train.double() @ projection).view(-1).numpy()
     order = np.argsort(keys)
-    found = {}
+    train_bytes = _bytes(train)
+    found: dict[str, Any] = {}
     for name in ("val", "test"):
-        rows = _flat(getattr(data, name))
+        split = getattr(data, name)
+        rows = _flat(split)
         if rows is None or rows.shape[1] != train.shape[1]:
             continue
         wanted = (rows.double() @ projection).view(-1).numpy()
         at = np.clip(np.searchsorted(keys[order], wanted), 0, len(keys) - 1)
         candidates = np.nonzero(keys[order][at] == wanted)[0]
-        found[name] = sum(bool(torch.equal(rows[i], train[order[at[i]]])) for i in candidates)
+        rows_bytes = _bytes(rows)
+        found[name] = sum(rows_bytes[i].tobytes() == train_bytes[order[at[i]]].tobytes() for i in candidates)
         found[f"{name}_samples"] = len(rows)
+        if split is data.train:
+            found[f"{name}_is_train"] = True
+    if found and getattr(data, "continuous_inputs", False):
+        found["continuous_inputs"] = True
     return found or None
+
+
+def _bytes(rows: torch.Tensor) -> np.ndarray:
+    """Each row's bytes (any dtype, bfloat16 too): -0.0 is not 0.0 here, and a NaN equals the same NaN."""
+    return rows.contiguous().view(torch.uint8).numpy()
 
 
 def _feature_scale(train) -> Optional[dict[str, Any]]:

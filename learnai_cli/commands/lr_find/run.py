@@ -16,9 +16,15 @@ MAX_STEPS = 10_000
 def check_request(start: float, end: float, steps: int) -> None:
     """The sweep's range and length, refused before anything is built."""
     if not (math.isfinite(start) and start > 0):
-        raise UsageError(f"--start {start:g} must be a positive learning rate (e.g. --start 1e-7)")
+        raise UsageError(
+            f"--start {start:g} must be a positive learning rate: a finite number above 0 and below --end "
+            f"(e.g. --start 1e-7)"
+        )
     if not (math.isfinite(end) and end > start):
-        raise UsageError(f"--end {end:g} must be above --start {start:g} (e.g. --start 1e-7 --end 10)")
+        raise UsageError(
+            f"--end {end:g} must be a finite learning rate above --start {start:g}: the sweep raises the lr from "
+            f"--start to --end (e.g. --start 1e-7 --end 10)"
+        )
     if not 20 <= steps <= MAX_STEPS:
         raise UsageError(f"--steps {steps} must be between 20 and {MAX_STEPS:,} (a few hundred reads well: 200)")
 
