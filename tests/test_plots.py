@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 import pytest
 import yaml
 
@@ -404,3 +405,27 @@ def test_plot_of_a_run_refuses_an_output_it_would_not_write(cli, runs_dir, tmp_p
     result = cli("plot", run.id, "-o", tmp_path / "loss.svg")
     assert result.exit_code == 2 and "-o is where --compare or --landscape write their chart" in result.stderr
     assert not (tmp_path / "loss.svg").exists() and not run.loss_plot.exists()
+
+
+def _loss_chart_records(scale: float) -> list[dict]:
+    return [
+        {"type": "epoch", "epoch": e, "train_loss": scale * (1 + 1 / e), "val_loss": scale * (1.1 + 1 / e)}
+        for e in range(1, 8)
+    ]
+
+
+@pytest.mark.parametrize(
+    "title, scale, once",
+    [("run", 1.0, True), ("a" * 90, 1.0, False), ("run", 0.0001, False)],
+    ids=["fits", "long-title", "wide-tick-labels"],
+)
+def test_the_loss_chart_is_rendered_once_unless_its_text_reaches_the_edge(tmp_path, title, scale, once):
+    """At its own margins the chart is the figure's size; text that would be cut off there is cropped tight instead,
+    whole: the image is then wider (a long title) or differs from the figure's size."""
+    from PIL import Image
+
+    path = plots.save_figure(plots.loss_figure(_loss_chart_records(scale), title), tmp_path / "loss.png", True)
+    pixels = np.asarray(Image.open(path).convert("RGB"))
+    assert (pixels.shape[1] == 660 and pixels.shape[0] == 440) == once  # 6 x 4 inches at 110 dpi
+    for edge in (pixels[:2], pixels[-2:], pixels[:, :2], pixels[:, -2:]):  # nothing cut off at any edge
+        assert (edge == 255).all()

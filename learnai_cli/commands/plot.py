@@ -26,6 +26,7 @@ def plot_runs(
     each true class (True), as counts (False), or by class balance (None)."""
     from learnai_cli.plots import compare as compare_plots
     from learnai_cli.plots import figures as plots
+    from learnai_cli.plots.saving import check_output_path
     from learnai_cli.rundir.selection import resolve_runs
 
     if not run_ids:
@@ -38,7 +39,7 @@ def plot_runs(
             "its plots/ folder (`learnai show RUN` lists them): add --compare, or drop -o"
         )
     if output is not None:
-        plots.check_output_path(output)
+        check_output_path(output)
     chosen = resolve_runs(root, run_ids)
     if compare:
         refuse_normalize(normalize, "--compare")
@@ -103,10 +104,11 @@ def _no_metrics(run: rundir.RunDir) -> str:
 def plot_landscape(arguments: list[str], output: Path) -> Path:
     """The curriculum's landscape, or one over a config's 1-D regression data (that needs torch to build it)."""
     from learnai_cli.plots import figures as plots
+    from learnai_cli.plots.saving import check_output_path
 
     if len(arguments) > 1:
         raise UsageError("--landscape takes at most one config file")
-    plots.check_output_path(output)
+    check_output_path(output)
     if not arguments:
         figure = plots.landscape_figure(plots.LANDSCAPE_X, plots.LANDSCAPE_Y, "x = 1, 2, 3; y = 2, 4, 6")
         return plots.save_figure(figure, output)

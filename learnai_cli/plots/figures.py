@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import math
 import os
 from pathlib import Path
@@ -14,63 +13,11 @@ matplotlib.use("Agg")  # headless: CI and servers have no display
 import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
 
-from learnai_cli.atomic import read_json, read_jsonl, write_atomic
-from learnai_cli.errors import UsageError
+from learnai_cli.atomic import read_json, read_jsonl
 from learnai_cli.log import logger
 from learnai_cli.plots.diagnosis import draw_marks, health_figure, loss_marks
+from learnai_cli.plots.saving import rendered, save_figure, set_margins
 from learnai_cli.rundir import RunDir
-
-
-def save_figure(figure, path: Path) -> Path:
-    """Render in the format the file's suffix names (png, svg, pdf, jpg, ...) first, then write atomically, so a plot
-    is never half-written; a path that cannot take a file (a directory, under a file, a name too long, a suffix
-    matplotlib cannot write) is a UsageError naming it."""
-    check_output_path(path)
-    buffer = io.BytesIO()
-    try:
-        figure.savefig(buffer, format=path.suffix[1:].lower(), dpi=110, bbox_inches="tight")
-    finally:
-        plt.close(figure)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, buffer.getvalue())
-    except OSError as error:
-        raise UsageError(f"cannot write the plot {path}: {error.strerror or error}") from None
-    return path
-
-
-def check_output_path(path: Path) -> None:
-    """Refuse, before any work, an output path that is a directory, lies under a file, has too long a name, or ends
-    in a suffix that names no format matplotlib writes here."""
-    try:
-        if path.is_dir():
-            raise UsageError(f"cannot write the plot to {path}: it is a directory; give a file name such as plot.png")
-        parent = next((p for p in path.parents if p.exists()), None)
-    except OSError as error:  # e.g. a name longer than the file system allows
-        raise UsageError(f"cannot write the plot {path}: {error.strerror or error}") from None
-    formats = output_formats()
-    if path.suffix[1:].lower() not in formats:
-        problem = f"'{path.suffix}' is not a format matplotlib can write" if path.suffix else "it has no suffix"
-        raise UsageError(
-            f"cannot write the plot {path}: {problem}; end the file name with the format to write: "
-            f"{', '.join('.' + name for name in formats)}"
-        )
-    if parent is not None and not parent.is_dir():
-        raise UsageError(f"cannot write the plot {path}: {parent} is a file, not a folder")
-
-
-def output_formats() -> list[str]:
-    """The suffixes a plot can be written as: what matplotlib saves (png, svg, pdf, jpg, ...); pgf only where the
-    LaTeX it runs is installed."""
-    import shutil
-
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    formats = set(FigureCanvasAgg.get_supported_filetypes())
-    if not shutil.which(matplotlib.rcParams["pgf.texsystem"]):
-        formats.discard("pgf")
-    return sorted(formats)
-
 
 # Fewer epochs than this, and a loss curve per epoch is a couple of dots: plot the logged steps instead.
 FEW_EPOCHS = 5
@@ -164,6 +111,8 @@ def loss_figure(records: list[dict[str, Any]], title: str, marks: dict[str, Any]
         _integer_ticks(metric_axis)
         metric_axis.legend()
         metric_axis.grid(alpha=0.3)
+    # room for tick labels of six characters and the axis labels; the gap between panels is matplotlib's default
+    set_margins(figure, left=0.8, right=0.15, bottom=0.55, top=0.35, gap=0.85)
     return figure
 
 
@@ -220,7 +169,7 @@ def warm_up() -> None:
         {"type": "epoch", "epoch": e, "train_loss": 1.0 / e, "val_loss": 1.0 / e, "val_mae": 0.5} for e in (1, 2)
     ]
     figure = loss_figure(records, "warm-up")
-    figure.savefig(io.BytesIO(), format="png", dpi=110, bbox_inches="tight")
+    rendered(figure, "png", margins_set=True)
     plt.close(figure)
 
 
@@ -232,7 +181,7 @@ def plot_run(run: RunDir, normalize: bool | None = None, health: bool = False) -
     name = meta.get("name", run.id)
     if _epoch_records(records) or _by_steps(records):
         marks = loss_marks(meta, read_json(run.diagnosis_path) or {})
-        written.append(save_figure(loss_figure(records, name, marks), run.loss_plot))
+        written.append(save_figure(loss_figure(records, name, marks), run.loss_plot, margins_set=True))
     chart = health_figure([r for r in records if r.get("type") == "health"], name) if health else None
     if chart is not None:
         written.append(save_figure(chart, run.health_plot))
