@@ -35,7 +35,7 @@ def collect_run(run: RunDir) -> dict[str, Any]:
     """{id, name, status, problem, missing, meta, config, records, steps, health, results, diagnosis, evals,
     environment} of one run."""
     status, problem = run_status(run)
-    missing: list[str] = [f"the run is damaged: {problem}"] if problem else []
+    missing: list[str] = []
     meta = _meta(run, missing)
     config = _config(run, missing)
     records, steps, health = _records(run, missing)
@@ -56,7 +56,10 @@ def collect_run(run: RunDir) -> dict[str, Any]:
         "evals": collect_evaluations(run, status, missing),
         "environment": environment(meta),
     }
-    collected["missing"] = missing
+    if collected["diagnosis"] and collected["diagnosis"].get("status"):  # a config.yaml that cannot be read: damaged
+        collected["status"] = collected["diagnosis"]["status"]
+    said = any(problem in line for line in missing)
+    collected["missing"] = ([f"the run is damaged: {problem}"] if problem and not said else []) + missing
     return collected
 
 

@@ -82,6 +82,7 @@ def objective_png(numbers: list[int], values: list[float | None], best: list[flo
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     def draw():
         figure, axis = plt.subplots(figsize=(7, 3.6))
@@ -92,6 +93,7 @@ def objective_png(numbers: list[int], values: list[float | None], best: list[flo
         if kept:
             axis.step(*zip(*kept), where="post", label="best so far")
         axis.set(xlabel="trial", ylabel=label, title=f"{label} over trials")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.legend()
         axis.grid(alpha=0.3)
         return figure

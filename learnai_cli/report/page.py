@@ -11,6 +11,8 @@ from importlib import resources
 from typing import Any, Iterable
 
 UPLOT_VERSION = "1.6.32"  # learnai_cli/report/vendor/README.md says how to update it
+# The page may fetch nothing: its scripts, styles and images are inline, and the browser enforces it.
+POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
 STYLE = """
 body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d1d1f; margin: 0;
@@ -35,7 +37,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .finding.problem { border-color: #c5221f; } .finding.warning { border-color: #e37400; }
 .finding.info { border-color: #1a73e8; }
 .missing { border: 1px dashed #c5221f; background: #fff6f5; padding: 8px 14px; }
-.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(540px, 1fr)); gap: 12px; }
+.charts { display: none; }
+.js .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(540px, 1fr)); gap: 12px; }
 .chart-box { border: 1px solid #e3e3e3; padding: 6px; break-inside: avoid; }
 .chart-box h3 { margin: 0 0 4px; }
 .chart-tools { font-size: 0.85em; color: #555; }
@@ -140,6 +143,7 @@ def document(title: str, header: str, sections: list[tuple[str, str, str]], char
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="{POLICY}">
 <title>{text(title)}</title>
 <style>{_asset("vendor", "uPlot.min.css")}</style>
 <style>{STYLE}</style>

@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from learnai_cli.diagnose.report import NOT_JUDGED
 from learnai_cli.report import images
 from learnai_cli.report import page as html
 from learnai_cli.report.series import run_charts
@@ -46,7 +47,9 @@ def findings(diagnosis: dict[str, Any] | None, run_id: str) -> str:
         predictor = (diagnosis.get("baseline") or {}).get("predictor") or "the trivial predictor"
         said.append(f"<p>Baseline (val): {scores}: {html.text(predictor)}</p>")
     found = diagnosis.get("findings") or []
-    if not found:
+    if diagnosis.get("status") in NOT_JUDGED:
+        said.append(html.paragraph(f"Not judged yet: {NOT_JUDGED[diagnosis['status']]}; the curves so far are below."))
+    elif not found:
         said.append(html.paragraph("No problem found: it beats the trivial baseline and its curves look healthy."))
     for finding in found:
         severity = str(finding.get("severity", "info"))
@@ -66,7 +69,8 @@ def results_rows(results: dict[str, Any]) -> list[tuple[str, Any, Any]]:
     best = results["best"]
     if best:
         metric = str(best.get("metric"))
-        rows.append((f"best {metric} (epoch {best.get('epoch')})", best.get("value"), _baseline(baseline, metric)))
+        rows.append((f"best {metric}", best.get("value"), _baseline(baseline, metric)))
+        rows.append(("best epoch", best.get("epoch"), None))
     for name, value in results["final"].items():
         rows.append((f"last epoch: {name}", value, _baseline(baseline, name)))
     for name, value in results["test"].items():
