@@ -38,7 +38,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .finding.info { border-color: #1a73e8; }
 .missing { border: 1px dashed #c5221f; background: #fff6f5; padding: 8px 14px; }
 .charts { display: none; }
-.js .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(540px, 1fr)); gap: 12px; }
+.js .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(460px, 1fr)); gap: 12px; }
 .chart-box { border: 1px solid #e3e3e3; padding: 6px; break-inside: avoid; }
 .chart-box h3 { margin: 0 0 4px; }
 .chart-tools { font-size: 0.85em; color: #555; }
