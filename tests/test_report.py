@@ -195,6 +195,34 @@ def test_a_damaged_run_says_what_is_missing_and_shows_what_is_there(runs):
     assert loss["x"] == [1, 2, 3, 4]  # metrics.csv's whole rows; the cut one is left out
 
 
+def test_a_pruned_run_says_so(runs, tmp_path):
+    pruned = runs["root"] / f"{runs['second'].name[:19]}_pruned"
+    shutil.copytree(runs["second"], pruned)
+    meta = json.loads((pruned / "meta.json").read_text())
+    (pruned / "meta.json").write_text(json.dumps({**meta, "status": "pruned", "started": "1999", "message": "pruned"}))
+    report(runs, pruned.name)
+    page = check_self_contained((pruned / "report.html").read_text())
+    assert "pruned" in page.words and page.data()["charts"]
+    shutil.rmtree(pruned)
+
+
+def test_open_without_a_browser_says_so_and_succeeds(runs, monkeypatch):
+    import webbrowser
+
+    monkeypatch.setattr(webbrowser, "open", lambda url: False)
+    result = runs["cli"]("report", runs["second"].name, "--open")
+    assert result.exit_code == 0 and "no web browser could be opened" in result.stdout
+
+
+def test_the_importance_without_optuna_is_the_spread_of_the_mean_objective():
+    from learnai_cli.report.importance import spread
+
+    trials = [{"params": {"lr": lr, "width": w}, "value": v} for lr, w, v in
+              [(0.1, 8, 1.0), (0.1, 16, 1.0), (1.0, 8, 3.0), (1.0, 16, 3.0)]]  # fmt: skip
+    assert spread(trials) == [("lr", 1.0), ("width", 0.0)]
+    assert spread(trials[:1]) == []  # one trial tells nothing
+
+
 def test_a_run_from_before_diagnosis_and_eval_gets_findings_computed_now(runs):
     old = runs["old"]
     report(runs, old.name)

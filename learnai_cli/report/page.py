@@ -50,7 +50,7 @@ details summary { cursor: pointer; color: #0b57d0; }
 .js .fallback-image { display: none; }
 footer { color: #666; font-size: 0.85em; border-top: 1px solid #ddd; margin-top: 2em; padding-bottom: 2em; }
 @media print {
-  nav, .chart-tools, .charts { display: none; }
+  nav, .chart-tools, .charts, .js .charts { display: none; }
   .js .fallback-image { display: block; }
   body { font-size: 11pt; } header, main, footer { max-width: none; padding: 0; }
   section { break-inside: auto; } h2, h3 { break-after: avoid; }
