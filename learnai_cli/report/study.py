@@ -39,7 +39,7 @@ def collect_group(root: Path, folder: Path) -> dict[str, Any]:
     from learnai_cli.rundir.selection import runs_in_group
 
     summary, missing = _summary(folder), []
-    kind = "sweep" if isinstance(summary, list) or not (folder / STUDY_DB).is_file() else "study"
+    kind = "study" if (folder / STUDY_DB).is_file() or isinstance(summary, dict) else "sweep"  # dict: --storage
     runs = runs_in_group(root, folder.name)
     if isinstance(summary, dict) and isinstance(summary.get("trials"), list):
         trials = [_study_trial(t) for t in summary["trials"] if isinstance(t, dict)]
