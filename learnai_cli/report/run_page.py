@@ -12,6 +12,8 @@ from learnai_cli.report import images
 from learnai_cli.report import page as html
 from learnai_cli.report.series import run_charts
 
+OPEN_TABLE_EPOCHS = 30  # a longer run's table of every epoch starts folded (a click opens it)
+
 
 def run_document(collected: dict[str, Any]) -> str:
     charts = run_charts(collected["records"], collected["steps"])
@@ -113,7 +115,8 @@ def epoch_table(records: list[dict[str, Any]]) -> str:
     names = metric_names(records)
     rows = [[record.get("epoch"), *(record.get(name) for name in names)] for record in records]
     table = html.table(("epoch", *names), rows, "Every metric recorded, per epoch")
-    return f"<details open><summary>Every metric per epoch ({len(records)} epochs)</summary>{table}</details>"
+    shown = " open" if len(records) <= OPEN_TABLE_EPOCHS else ""
+    return f"<details{shown}><summary>Every metric per epoch ({len(records)} epochs)</summary>{table}</details>"
 
 
 def evaluations(collected: dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ from learnai_cli.report.collect import finite, metric_names
 
 LOSSES = ("train_loss", "val_loss")
 WIDE = 20.0  # largest over smallest positive value above this: the chart starts on a log scale
+MAX_STEPS = 5000  # logged steps charted at most (a page of a long run stays a few MB)
 
 
 def chart(title: str, x_label: str, x: list, series: list[dict[str, Any]], y_label: str = "") -> dict[str, Any]:
@@ -31,6 +32,7 @@ def run_charts(records: list[dict[str, Any]], steps: list[dict[str, Any]]) -> li
         series = [_series(n, [finite(r.get(n)) for r in records], n.startswith("val")) for n in losses]
         found.append(chart("loss per epoch", "epoch", epochs, series, "loss"))
     stepped = [s for s in steps if finite(s.get("step")) is not None and finite(s.get("train_loss")) is not None]
+    stepped = stepped[:: -(-len(stepped) // MAX_STEPS)] if stepped else []  # every k-th of a very long run
     if len(stepped) >= 2:
         x = [s["step"] for s in stepped]
         found.append(
