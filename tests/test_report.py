@@ -123,7 +123,7 @@ def _copies(root: Path, finished: Path) -> dict:
     hostile = copies["hostile"]
     meta = json.loads((hostile / "meta.json").read_text())
     (hostile / "meta.json").write_text(json.dumps({**meta, "name": HOSTILE, "device": HOSTILE}))
-    (hostile / "config.yaml").write_text((hostile / "config.yaml").read_text().replace("toy_classes", HOSTILE, 1))
+    (hostile / "config.yaml").write_text((hostile / "config.yaml").read_text().replace("toy_classes", HOSTILE))
     (result,) = (hostile / "eval").glob("*.json")
     report = json.loads(result.read_text())
     report["class_names"][0] = HOSTILE
@@ -240,6 +240,9 @@ def test_hostile_names_and_class_names_are_escaped(runs):
     assert HOSTILE not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert len(page.scripts) == 3  # the data, uPlot, the charts: none of the run's
     assert HOSTILE in page.words  # shown as text
+    compared = Path(report(runs, hostile.name, runs["second"].name, "-o", str(hostile.parent / "h.html"))["report"])
+    text = compared.read_text()  # the hostile config value labels a line of every chart, and a config row
+    assert HOSTILE not in text and "\\u003cscript\\u003e" in text and len(check_self_contained(text).scripts) == 3
 
 
 def test_a_comparison_has_a_chart_per_metric_with_every_run_and_the_keys_that_differ(runs):

@@ -11,10 +11,12 @@
 
   var integers = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 100000];
 
-  function short(v) {
+  // A tick's label with as many decimals as the ticks' spacing needs (1.245, 1.250, not 1.25 twice).
+  function short(v, step) {
     if (v === null || v === undefined) { return ""; }
+    var decimals = step > 0 ? Math.max(0, -Math.floor(Math.log10(step) + 1e-9)) : 3;
     var a = Math.abs(v);
-    return a !== 0 && (a >= 1e5 || a < 1e-3) ? v.toExponential(1) : String(Number(v.toPrecision(3)));
+    return a >= 1e6 || decimals > 6 ? v.toExponential(2) : v.toFixed(decimals);
   }
 
   function positive(values) {
@@ -32,7 +34,10 @@
       scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
       axes: [
         { label: chart.x_label, incrs: chart.x_label === "epoch" || chart.x_label === "trial" ? integers : undefined },
-        { label: chart.y_label || "", size: 70, values: function (u, splits) { return splits.map(short); } }
+        { label: chart.y_label || "", size: 70, values: function (u, splits, axis, space, step) {
+          var log = u.scales.y.distr === 3;  // ticks a decade apart: three significant figures each
+          return splits.map(function (v) { return log && v ? String(Number(v.toPrecision(3))) : short(v, step); });
+        } }
       ],
       cursor: { drag: { x: true, y: false } },
       legend: { live: true }
