@@ -259,7 +259,8 @@ def test_a_sweep_ranks_its_points_with_the_objective_and_importance(runs):
     done = report(runs, runs["sweep"].name)
     assert done["kind"] == "sweep" and done["report"] == str(runs["sweep"] / "report.html")
     page = check_self_contained(Path(done["report"]).read_text())
-    for heading in ("Trials ranked", "Objective over trials", "Parameter importance", "The best run's curves"):
+    for heading in ("Trials ranked", "Objective over trials", "Parameter importance", "Every trial's val_accuracy",
+                    "The best run's curves"):  # fmt: skip
         assert heading in page.headings
     assert "spread of the mean objective" in page.words and "optimizer.lr" in page.words
     assert any(c["title"] == "val_accuracy over trials" for c in page.data()["charts"])

@@ -65,7 +65,7 @@
     tools.appendChild(label);
     tools.appendChild(reset);
     tools.appendChild(document.createTextNode(" drag to zoom, hover for values"));
-    box.appendChild(tools);
+    box.parentNode.insertBefore(tools, box);  // outside the role=img chart, so the controls are reachable
     var plot = new uPlot(options(chart, width, log), data(chart, log), box);
     toggle.addEventListener("change", function () {
       plot.destroy();

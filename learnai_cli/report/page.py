@@ -126,11 +126,21 @@ def status_badge(status: str) -> str:
 def chart_boxes(charts: list[dict[str, Any]], first_index: int = 0) -> str:
     """The places the script draws the interactive charts into (empty without JavaScript)."""
     boxes = "".join(
-        f'<div class="chart-box" role="img" aria-label={_attribute(chart["title"] + " (interactive chart)")}>'
-        f'<h3>{text(chart["title"])}</h3><div class="chart" data-chart="{first_index + number}"></div></div>'
+        f'<div class="chart-box"><h3>{text(chart["title"])}</h3><div class="chart" role="img" '
+        f'aria-label={_attribute(_summary(chart))} data-chart="{first_index + number}"></div></div>'
         for number, chart in enumerate(charts)
     )
     return f'<div class="charts">{boxes}</div>' if charts else ""
+
+
+def _summary(chart: dict[str, Any]) -> str:
+    """A chart in words, for a screen reader: each line's first and last value."""
+    said = []
+    for series in chart["series"]:
+        values = [v for v in series["values"] if v is not None]
+        if values:
+            said.append(f"{series['label']} from {values[0]:.4g} to {values[-1]:.4g}")
+    return f"{chart['title']} over {len(chart['x'])} {chart['x_label']}s: " + ("; ".join(said) or "no values")
 
 
 def document(title: str, header: str, sections: list[tuple[str, str, str]], charts: list[dict[str, Any]]) -> str:

@@ -142,21 +142,37 @@ def study_document(root: Path, folder: Path) -> tuple[str, str, list[str]]:
     best = next((t for t in group["trials"] if t.get("status") == "completed" and t.get("run_id")), None)
     best_run = next((run for run in group["runs"] if best and run.id == best["run_id"]), None)
     best_collected = collect_run(best_run) if best_run else None
-    history = objective_chart(group)
+    history = [chart for chart in (objective_chart(group),) if chart]
+    every = trial_curves(group)
     best_charts = run_charts(best_collected["records"], best_collected["steps"]) if best_collected else []
     sections = [
         ("trials", "Trials ranked", trials_section(group)),
-        ("objective", "Objective over trials", objective_section(group, history)),
+        ("objective", "Objective over trials", objective_section(group, history[0] if history else None)),
         ("importance", "Parameter importance", importance_section(group)),
-        ("best", "The best run's curves", best_section(best_collected, best_charts, len([history] if history else []))),
+        ("every", f"Every trial's {group['monitor']}", html.chart_boxes(every, len(history)) or _no_epochs()),
+        ("best", "The best run's curves", best_section(best_collected, best_charts, len(history) + len(every))),
     ]
     title = f"{'Study' if group['kind'] == 'study' else 'Sweep'} {group['name']}"
     header = html.heading(1, title) + html.paragraph(
         f"{len(group['trials'])} trials; objective: {group['monitor']} ({group['direction']})"
     )
-    charts = ([history] if history else []) + best_charts
-    text = html.document(f"learnai report: {group['name']}", header, sections, charts)
+    text = html.document(f"learnai report: {group['name']}", header, sections, history + every + best_charts)
     return text, group["kind"], [run.id for run in group["runs"]]
+
+
+def trial_curves(group: dict[str, Any]) -> list[dict[str, Any]]:
+    """The monitored metric per epoch, a line per trial (the interactive chart only: the table above has the
+    numbers)."""
+    from learnai_cli.report.series import comparison_charts
+
+    numbers = {t.get("run_id"): t.get("number") for t in group["trials"]}
+    labels = [f"trial {numbers.get(run.id, '?')}" for run in group["runs"]]
+    charts = comparison_charts(labels, [run.epoch_records() for run in group["runs"]])
+    return [chart for chart in charts if chart["title"] == f"{group['monitor']} by run"]
+
+
+def _no_epochs() -> str:
+    return html.paragraph("No trial recorded an epoch of it yet.")
 
 
 def trials_section(group: dict[str, Any]) -> str:
