@@ -191,6 +191,7 @@ def test_a_damaged_run_says_what_is_missing_and_shows_what_is_there(runs):
     page = check_self_contained(Path(done["report"]).read_text())
     words = page.words
     assert "damaged" in words and "meta.json cannot be read" in words and "config.yaml is missing" in words
+    assert "metrics.jsonl is missing" in words
     loss = next(c for c in page.data()["charts"] if c["title"] == "loss per epoch")
     assert loss["x"] == [1, 2, 3, 4]  # metrics.csv's whole rows; the cut one is left out
 

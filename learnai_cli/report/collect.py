@@ -89,6 +89,8 @@ def _records(run: RunDir, missing: list[str]) -> tuple[list[dict], list[dict], l
     every = run.metrics() if run.metrics_path.is_file() and not run.metrics_path.is_symlink() else []
     if not every and run.metrics_csv_path.is_file() and not run.metrics_csv_path.is_symlink():
         every = read_metrics_csv(run.metrics_csv_path)
+        if every:
+            missing.append("metrics.jsonl is missing or empty: the curves are metrics.csv's whole rows (no steps)")
     epochs = [r for r in every if r.get("type", "epoch") == "epoch"]
     steps = [r for r in every if r.get("type") == "step"]
     health = [r for r in every if r.get("type") == "health"]
