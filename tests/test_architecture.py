@@ -88,6 +88,9 @@ FORBIDDEN = {
         "learnai_cli.data",
     ),
     "learnai_cli.registry": LAYERS_ABOVE_BUILDERS + ("learnai_cli.config",),
+    # `learnai report` reads run files as plot does: no training machinery, no model or data code (no torch)
+    "learnai_cli.report": ("learnai_cli.cli", "learnai_cli.commands", "learnai_cli.experiment", "learnai_cli.engine",
+                           "learnai_cli.recorders", "learnai_cli.models", "learnai_cli.data"),
 }  # fmt: skip
 
 
@@ -129,7 +132,7 @@ def _path_back(graph: dict[str, set[str]], start: str) -> tuple[list[str], set[s
 
 def test_importing_the_plots_rundir_and_diagnose_packages_imports_neither_matplotlib_nor_torch():
     code = (
-        "import sys, learnai_cli.plots, learnai_cli.rundir, learnai_cli.diagnose; "
+        "import sys, learnai_cli.plots, learnai_cli.rundir, learnai_cli.diagnose, learnai_cli.report; "
         "print('matplotlib' in sys.modules, 'torch' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
@@ -207,7 +210,7 @@ RUN_FILE_NAMES = (
     "data_fingerprint.json", "diagnosis.json", "train.log", "last.pt", "best.pt", "loss.png", "fit.png", "health.png", "training.gif",
     "training.mp4", ".lock", "model_state_dict", ".pt2", ".onnx", ".safetensors", ".torchscript.pt",
     "summary.csv", "summary.json", "comparison.png", "landscape.png", "study.db", ".ask.lock", "mlflow.db",
-    "mlartifacts",
+    "mlartifacts", "report.html", "comparison.html",
 )  # fmt: skip
 RUN_FOLDER_NAMES = ("checkpoints", "plots", "eval", "export")  # tensorboard: also the logger's name
 SPELLERS = ("learnai_cli.rundir.layout", "learnai_cli.rundir.root")

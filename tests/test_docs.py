@@ -253,7 +253,7 @@ def run_readme_block(cli, block: str, mnist_root: Path) -> list[str]:
 @pytest.mark.slow  # 13 s on 2 shared cores: three small MNIST trainings, a config check and an evaluation
 def test_the_readme_tour_runs_end_to_end(cli, mnist_root):
     ran = run_readme_block(cli, readme_block("A short tour", "learnai"), mnist_root)
-    assert ran == ["list", "config", "train", "train", "runs", "diagnose", "eval", "plot", "train"]
+    assert ran == ["list", "config", "train", "train", "runs", "diagnose", "eval", "plot", "report", "train"]
 
 
 def test_the_readme_set_up_commands_run(cli, mnist_root):

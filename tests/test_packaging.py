@@ -37,6 +37,8 @@ def test_the_wheel_holds_every_package_and_every_shipped_config(wheel):
     templates = {f"learnai_cli/templates/{p.name}" for p in CONFIGS.glob("*.yaml")}
     assert templates and templates <= names
     assert "learnai_cli/data/builtin/diabetes.csv.gz" in names
+    report_assets = {"charts.js", "vendor/uPlot.iife.min.js", "vendor/uPlot.min.css", "vendor/uPlot.LICENSE"}
+    assert {f"learnai_cli/report/{name}" for name in report_assets} <= names, "learnai report's page needs them inline"
 
 
 def test_init_from_the_installed_wheel_uses_its_templates(wheel, tmp_path):

@@ -24,6 +24,7 @@ from learnai_cli.cli import (
     lr_find,
     plot,
     predict,
+    report,
     runs,
     sweep,
     train,
@@ -75,6 +76,7 @@ app.command(cls=Command)(diagnose.diagnose)
 app.command(cls=Command)(predict.predict)
 app.command(cls=Command)(export.export)
 app.command(cls=Command)(plot.plot)
+app.command(cls=Command)(report.report)
 app.command(cls=Command)(sweep.sweep)
 app.command(cls=Command)(tune.tune)
 app.command("lr-find", cls=Command)(lr_find.lr_find)

@@ -13,6 +13,8 @@ from learnai_cli.rundir.layout import RUN_ID_PATTERN, DamagedRun, RunDir, all_ru
 from learnai_cli.rundir.lock import RunInUse, RunLock
 from learnai_cli.rundir.root import (
     COMPARISON_PLOT,
+    COMPARISON_REPORT,
+    GROUP_REPORT,
     LANDSCAPE_PLOT,
     MLFLOW_ARTIFACTS,
     MLFLOW_STORE,
@@ -23,6 +25,7 @@ from learnai_cli.rundir.root import (
     SWEEP_SUMMARY_CSV,
     SWEEP_SUMMARY_JSON,
     create_sweep_dir,
+    loose_report_path,
     new_study_dir,
     runs_root,
     study_dir,
@@ -31,6 +34,8 @@ from learnai_cli.rundir.writable import check_writable
 
 __all__ = [
     "COMPARISON_PLOT",
+    "COMPARISON_REPORT",
+    "GROUP_REPORT",
     "LANDSCAPE_PLOT",
     "MLFLOW_ARTIFACTS",
     "MLFLOW_STORE",
@@ -48,6 +53,7 @@ __all__ = [
     "all_runs",
     "check_writable",
     "create_sweep_dir",
+    "loose_report_path",
     "resolve",
     "runs_root",
     "study_dir",

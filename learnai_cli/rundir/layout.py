@@ -67,6 +67,7 @@ class RunDir:
     eval_dir = property(lambda self: self.path / "eval")
     data_fingerprint_path = property(lambda self: self.path / "data_fingerprint.json")  # the data files trained on
     diagnosis_path = property(lambda self: self.path / "diagnosis.json")  # `learnai diagnose`'s findings
+    report_path = property(lambda self: self.path / "report.html")  # `learnai report RUN`'s page
     log_path = property(lambda self: self.path / "train.log")
     checkpoints = property(lambda self: self.path / CHECKPOINTS)
     last_checkpoint = property(lambda self: self.checkpoints / "last.pt")

@@ -36,6 +36,16 @@ SWEEP_SUMMARY_CSV, SWEEP_SUMMARY_JSON, COMPARISON_PLOT, LANDSCAPE_PLOT = (
     "comparison.png",
     "landscape.png",
 )
+# `learnai report`: several runs' page in the runs root; a study's or sweep's in its folder; a damaged run's (whose
+# folder is written nothing) in the runs root, named after it.
+COMPARISON_REPORT, GROUP_REPORT = "comparison.html", "report.html"
+
+
+def loose_report_path(root: Path, run_id: str) -> Path:
+    """runs/report_<run id>.html: the page of a run whose own folder takes no file (a damaged one)."""
+    return root / f"report_{run_id}.html"
+
+
 # train.loggers: [mlflow] without MLFLOW_TRACKING_URI: MLflow's SQLite store and its artifacts, in the runs root.
 MLFLOW_STORE, MLFLOW_ARTIFACTS = "mlflow.db", "mlartifacts"
 
