@@ -21,11 +21,15 @@ __all__ = [
     "open_storage",
     "database_errors",
     "retrying_creation",
+    "WAIT_VARIABLE",
+    "lock_wait_s",
 ]
 
 STORAGE_VARIABLE = "LEARNAI_TUNE_STORAGE"  # --storage's default: keeps a password off command lines
 JOURNAL_PREFIX = "journal:"  # --storage journal:PATH: Optuna's journal file storage (a shared filesystem)
 INSTALL = "pip install 'learnai[tune]'"
+WAIT_VARIABLE = "LEARNAI_TUNE_DB_WAIT"  # seconds a SQLite study database locked by another process is waited for
+DEFAULT_WAIT_S = 60.0
 
 
 def require_optuna():
@@ -59,12 +63,13 @@ def open_storage(url: str, must_exist: bool = False):
     must_exist (reading a study back), so is a file that is not there, which would otherwise be made empty."""
     optuna = require_optuna()
     check_storage_file(url, must_exist)
+    options = _engine_options(url)
     try:
         if url.startswith(JOURNAL_PREFIX):
             from optuna.storages.journal import JournalFileBackend
 
             return optuna.storages.JournalStorage(JournalFileBackend(url[len(JOURNAL_PREFIX) :]))
-        return optuna.storages.RDBStorage(url, engine_kwargs=_engine_options(url))
+        return optuna.storages.RDBStorage(url, engine_kwargs=options)
     except ImportError as error:  # SQLAlchemy maps postgresql:// to psycopg (3), mysql:// to MySQLdb
         raise UsageError(_missing_driver(url, error)) from None
     except Exception as error:  # a bad URL, an unreachable server, a locked or read-only database
@@ -96,11 +101,36 @@ def _missing_driver(url: str, error: ImportError) -> str:
     )
 
 
+def lock_wait_s() -> float:
+    """How long a SQLite study database locked by another process is waited for: $LEARNAI_TUNE_DB_WAIT seconds,
+    else 60; a value that is no wait (not a number, 0 or less, over a day) is exit 2."""
+    text = os.environ.get(WAIT_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_WAIT_S
+    try:
+        wait = float(text)
+    except ValueError:
+        wait = float("nan")
+    if not 0 < wait <= 86_400:
+        raise UsageError(
+            f"${WAIT_VARIABLE}={clip(text)} is not a wait in seconds: give a number above 0 and at most 86400, or "
+            f"unset it for the default ({DEFAULT_WAIT_S:g} s)"
+        )
+    return wait
+
+
 def database_hint(error: BaseException) -> str:
     """What to do about a database error, from its text: locked by another process, read-only."""
     text = str(error).lower()
     if "database is locked" in text:
-        return "Another process held the study database locked for 60 s: let it finish and run the same command again"
+        try:
+            wait = lock_wait_s()
+        except UsageError:
+            wait = DEFAULT_WAIT_S
+        return (
+            f"Another process held the study database locked for {wait:g} s (${WAIT_VARIABLE} sets the wait): let "
+            "it finish and run the same command again"
+        )
     if "readonly" in text or "read-only" in text:
         return "The study database (or its folder) is read-only: make it writable, or copy it to a writable place"
     return ""
@@ -192,5 +222,5 @@ def _storage_problem(path: Path, kind: str) -> str | None:
 
 
 def _engine_options(url: str) -> dict[str, Any]:
-    """SQLite shared by several worker processes: wait for a busy database instead of failing at once."""
-    return {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+    """SQLite shared by several worker processes: wait for a busy database (lock_wait_s) instead of failing at once."""
+    return {"connect_args": {"timeout": lock_wait_s()}} if url.startswith("sqlite") else {}
