@@ -30,6 +30,7 @@ __all__ = [
     "append_line",
     "read_json",
     "read_jsonl",
+    "read_regular",
     "dumps_jsonl",
     "Damaged",
     "temp_files",
@@ -152,6 +153,20 @@ def temp_files(folder: Path, names: tuple[str, ...]) -> list[Path]:
     return found
 
 
+def read_regular(path: Path) -> bytes:
+    """A regular file's bytes; a FIFO, device or folder there raises NotRegularFile instead of waiting for a writer
+    that never comes (O_NONBLOCK)."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise NotRegularFile(path)
+        os.set_blocking(descriptor, True)
+        with os.fdopen(os.dup(descriptor), "rb") as file:
+            return file.read()
+    finally:
+        os.close(descriptor)
+
+
 def write_json(path: Path, data: Any) -> None:
     write_atomic(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
 
@@ -160,7 +175,7 @@ def read_json(path: Path, strict: bool = False) -> dict[str, Any]:
     """The JSON object in a file; {} when it is missing. A file that is not a JSON object is {} too, or, with
     strict, raises Damaged saying what is wrong with it."""
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = read_regular(path).decode("utf-8")
     except FileNotFoundError:
         return {}
     except OSError as error:
@@ -193,7 +208,7 @@ def read_jsonl(path: Path, check: Callable[[dict[str, Any]], str | None] | None 
     object is skipped with a warning; an unreadable file reads as no records, with a warning. `check` says what is
     wrong with a record that is a JSON object (or None): such a record is skipped with a warning too."""
     try:
-        lines = path.read_bytes().splitlines()
+        lines = read_regular(path).splitlines()
     except FileNotFoundError:
         return []
     except OSError as error:

@@ -188,3 +188,30 @@ def test_processes_started_together_on_a_new_study_create_it_once_and_draw_diffe
     shown = cli.json("tune", "--show", "c", *storage)
     assert len(shown["trials"]) == 6 and len({t["params"] for t in shown["trials"]}) == 6
     assert len({t["run_id"] for t in shown["trials"]}) == 6  # each trial's run id its own, whichever process ran it
+
+
+def test_a_study_database_locked_by_another_process_is_one_line_after_the_wait(cli, tmp_path, monkeypatch):
+    """The real SQLite lock wait, shortened from its 60 s default by $LEARNAI_TUNE_DB_WAIT."""
+    import sqlite3
+
+    database = tmp_path / "s.db"
+    study = [*SEARCH, "--storage", f"sqlite:///{database}", "--study", "s"]
+    assert cli("tune", *study, "--timeout", "0").exit_code == 0  # the study exists, no trial trained
+    holder = sqlite3.connect(database, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process writing for longer than the wait
+    try:
+        monkeypatch.setenv("LEARNAI_TUNE_DB_WAIT", "0.5")
+        started = time.monotonic()
+        said = refused(cli("tune", *study, "--trials", "1"), "database is locked", "locked for 0.5 s")
+        assert time.monotonic() - started < 30 and "LEARNAI_TUNE_DB_WAIT" in said
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert cli("tune", *study, "--timeout", "0").exit_code == 0  # once released, the same command works
+
+
+@pytest.mark.parametrize("wait", ["0", "-1", "soon", "nan", "1e9"])
+def test_a_lock_wait_that_is_no_wait_is_refused(cli, tmp_path, monkeypatch, wait):
+    monkeypatch.setenv("LEARNAI_TUNE_DB_WAIT", wait)
+    refused(cli("tune", *SEARCH, "--storage", f"sqlite:///{tmp_path / 's.db'}"), "LEARNAI_TUNE_DB_WAIT", "not a wait")
+    assert not (tmp_path / "s.db").exists()

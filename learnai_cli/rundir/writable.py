@@ -7,7 +7,7 @@ from pathlib import Path
 
 from learnai_cli.errors import UsageError
 
-__all__ = ["check_writable"]
+__all__ = ["check_writable", "check_run_writable", "check_files_writable"]
 
 
 def check_writable(root: Path) -> None:
@@ -57,3 +57,43 @@ def check_run_writable(folder: Path, what: str) -> None:
             f"cannot write {what} into {folder}: it {problem}; copy the run somewhere writable and use "
             "--runs-dir there, or make the folder writable"
         )
+
+
+def check_files_writable(run_id: str, folders: list[Path], replaced: list[Path], appended: list[Path]) -> None:
+    """Refuse (exit 2) before a resume rewrites anything a run whose files it cannot write: a folder or FIFO where
+    a file goes, a file appended in place that cannot be written (train.log), a folder where temp files cannot be
+    made. A symbolic link is no obstacle: the writers replace it with a file (never writing through it)."""
+    import stat
+
+    problems = [f"{folder} {problem}" for folder in folders if os.path.isdir(folder) and (problem := _probe(folder))]
+    for path in [*replaced, *appended]:
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            problems.append(f"{path} cannot be examined ({error.strerror or error})")
+            continue
+        if stat.S_ISLNK(mode):
+            continue
+        if not stat.S_ISREG(mode):
+            problems.append(f"{path} is not a regular file ({_kind_of(mode)} is in its place)")
+        elif path in appended and not os.access(path, os.W_OK):
+            problems.append(f"{path} cannot be written (its permissions)")
+    if problems:
+        raise UsageError(
+            f"cannot resume run {run_id}: {'; '.join(problems[:3])}, and the resume must write there; nothing was "
+            "changed. Remove or rename it (or fix its permissions), then resume again"
+        )
+
+
+def _kind_of(mode: int) -> str:
+    import stat
+
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device"

@@ -37,14 +37,9 @@ def check_before_launch(
 
     _check_nodes(processes)
     if resume is not None:
-        from learnai_cli.commands.train.resume import check_resumable
+        from learnai_cli.commands.train import resume as resuming
 
-        run = rundir.resolve(root, resume)
-        with run.lock():  # released before the workers start: rank 0 takes it again
-            check_resumable(run, extending=bool(overrides))
-        checked = config_module.validate(
-            run.read_config(), source=str(run.config_path), overrides=list(overrides), base_dir=run.path
-        )
+        checked = resuming.check_before_launch(rundir.resolve(root, resume), overrides)
     elif config_path is None:
         raise UsageError("give a CONFIG file to train (e.g. configs/linear_regression.yaml), or --resume RUN_ID")
     else:

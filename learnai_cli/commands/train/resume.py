@@ -58,6 +58,7 @@ def resume(
             if extension is None and overrides:
                 check_resumable(run)  # train.epochs as it was: a plain resume, which a completed run refuses
             check_optimizer_state(experiment.optimizer, checkpoint, run)
+            check_files_writable(run)
             warn_if_source_changed(run, meta, experiment.experiment_config, extending=bool(extension or overrides))
             data_section = experiment.experiment_config.data
             data_fingerprint.warn_if_changed(run.data_fingerprint_path, data_section.name, data_section.kwargs)
@@ -148,7 +149,6 @@ def resumable(run: RunDir, job, completed_check: bool = False, overrides: list[s
     """The experiment rebuilt from the run's config (with `overrides`) and its last.pt; refuses a checkpoint that is
     not resumable."""
     from learnai_cli import config as config_module
-    from learnai_cli.engine.checkpoint import load_checkpoint
     from learnai_cli.experiment import build_experiment
     from learnai_cli.plots import process as plot_process
     from learnai_cli.recorders.loggers import require_loggers
@@ -159,6 +159,14 @@ def resumable(run: RunDir, job, completed_check: bool = False, overrides: list[s
     require_loggers(experiment_config.train.loggers)
     threads = run.meta(strict=False).get("threads")
     experiment = build_experiment(experiment_config, job=job, threads=threads, own_pids=plot_process.helper_pids())
+    return experiment, resumable_checkpoint(run, experiment_config, completed_check)
+
+
+def resumable_checkpoint(run: RunDir, experiment_config, completed_check: bool = False) -> dict[str, Any]:
+    """The run's last.pt, refused when it lacks what a resume restores (or, for a run without meta.json, says the
+    run completed)."""
+    from learnai_cli.engine.checkpoint import load_checkpoint
+
     last = run.last_checkpoint
     checkpoint = load_checkpoint(last)
     missing = [k for k in ("model", "epoch", "step", "train_state", "rng", "data_rng") if k not in checkpoint]
@@ -170,7 +178,36 @@ def resumable(run: RunDir, job, completed_check: bool = False, overrides: list[s
             f"run {run.id} has no meta.json (damaged), and its last.pt says it completed (epoch "
             f"{checkpoint['epoch']} of {experiment_config.train.epochs}); nothing to resume"
         )
-    return experiment, checkpoint
+    return checkpoint
+
+
+def check_before_launch(run: RunDir, overrides: list[str]):
+    """--nproc-per-node: the refusals rank 0 would make after torchrun started every worker, made once here (under
+    the run's lock, which rank 0 takes again): a run that cannot be resumed, an epoch budget that cannot be raised,
+    a checkpoint that cannot resume, a file the resume cannot write. The run's validated config."""
+    from learnai_cli import config as config_module
+
+    overrides = check_overrides(list(overrides))
+    with run.lock():
+        meta = check_resumable(run, extending=bool(overrides))
+        experiment_config = config_module.validate(
+            run.read_config(), source=str(run.config_path), overrides=overrides, base_dir=run.path
+        )
+        checkpoint = resumable_checkpoint(run, experiment_config, completed_check=not meta)
+        if check_extension(run, experiment_config, checkpoint) is None and overrides:
+            check_resumable(run)  # train.epochs as it was: a plain resume, which a completed run refuses
+        check_files_writable(run)
+    return experiment_config
+
+
+def check_files_writable(run: RunDir) -> None:
+    """Every file a resume rewrites (or appends to) can be written, checked before any of them is: a resume that
+    fails on its log must not have rewritten the run as failed."""
+    from learnai_cli.rundir.writable import check_files_writable as check
+
+    replaced = [run.meta_path, run.config_path, run.metrics_path, run.metrics_csv_path, run.predictions_path]
+    replaced += [run.last_checkpoint, run.best_checkpoint]
+    check(run.id, [run.path, run.checkpoints], replaced, appended=[run.log_path])
 
 
 def check_extension(run: RunDir, experiment_config, checkpoint: dict[str, Any]) -> Optional[tuple[int, int]]:

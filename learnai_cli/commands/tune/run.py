@@ -121,11 +121,11 @@ def open_plan_study(plan: Plan, request: TuneRequest):
     # Reproducible from the config's seed, yet neither two workers nor a continued study draw the same points again
     seed = plan.base.seed + 7919 * (request.worker_index or 0) + len(study.get_trials(deepcopy=False))
     study.sampler = tune_study.make_sampler(request.sampler, seed, grid, plan.trials)
-    if "config" not in study.user_attrs:
-        study.set_user_attr("config", str(request.config_path))
+    if "config" not in study.user_attrs:  # "config" last: a process that sees it sees the others (machines at once)
         study.set_user_attr("config_sha256", tune_study.content_hash(request.config_path))
         study.set_user_attr("overrides", plan.overrides)
         study.set_user_attr("monitor", train.monitor)
+        study.set_user_attr("config", str(request.config_path))
     else:
         tune_study.check_same_experiment(study, request.config_path, plan.overrides, plan.params)
     study.set_user_attr("search", [f"{p.key}={p.text}" for p in plan.params])  # a continued study may widen it
@@ -140,12 +140,14 @@ def run_tune(request: TuneRequest) -> dict[str, Any]:
         plan = prepare(request)
     except KeyboardInterrupt:
         raise Interrupted("interrupted before the study started; nothing was trained") from None
-    # study_dir made it just now (or found it empty); new_study_dir claimed it with its lock file
+    # study_dir made it just now (or found it empty); new_study_dir claimed it with its lock file. Two commands
+    # starting one new study create it (and record its config) once: under the study folder's lock, the storage
+    # folder's (another runs root, same file), and retried when another machine made it meanwhile.
     new_folder = {p.name for p in plan.folder.iterdir()} <= {STUDY_ASK_LOCK}
     try:
-        # under the study folder's lock: two commands starting one new study create it (and record its config) once
         with tune_storage.database_errors(plan.url, UsageError), tune_study.ask_lock(plan.folder):
-            study = tune_storage.retrying_creation(lambda: open_plan_study(plan, request))
+            with tune_storage.creation_lock(plan.url):  # the storage's own folder: other runs roots use it too
+                study = tune_storage.retrying_creation(lambda: open_plan_study(plan, request))
     except (KeyboardInterrupt, UsageError) as error:  # a storage that cannot be used, a changed experiment, Ctrl-C
         if new_folder:  # nothing was trained: leave no half-made study behind
             shutil.rmtree(plan.folder, ignore_errors=True)

@@ -21,11 +21,17 @@ __all__ = [
     "open_storage",
     "database_errors",
     "retrying_creation",
+    "creation_race",
+    "creation_lock",
+    "WAIT_VARIABLE",
+    "lock_wait_s",
 ]
 
 STORAGE_VARIABLE = "LEARNAI_TUNE_STORAGE"  # --storage's default: keeps a password off command lines
 JOURNAL_PREFIX = "journal:"  # --storage journal:PATH: Optuna's journal file storage (a shared filesystem)
 INSTALL = "pip install 'learnai[tune]'"
+WAIT_VARIABLE = "LEARNAI_TUNE_DB_WAIT"  # seconds a SQLite study database locked by another process is waited for
+DEFAULT_WAIT_S = 60.0
 
 
 def require_optuna():
@@ -59,12 +65,10 @@ def open_storage(url: str, must_exist: bool = False):
     must_exist (reading a study back), so is a file that is not there, which would otherwise be made empty."""
     optuna = require_optuna()
     check_storage_file(url, must_exist)
+    options = _engine_options(url)
     try:
-        if url.startswith(JOURNAL_PREFIX):
-            from optuna.storages.journal import JournalFileBackend
-
-            return optuna.storages.JournalStorage(JournalFileBackend(url[len(JOURNAL_PREFIX) :]))
-        return optuna.storages.RDBStorage(url, engine_kwargs=_engine_options(url))
+        with creation_lock(url):  # the first opening of a new database makes its tables: once, on this machine
+            return retrying_creation(lambda: _storage(optuna, url, options))
     except ImportError as error:  # SQLAlchemy maps postgresql:// to psycopg (3), mysql:// to MySQLdb
         raise UsageError(_missing_driver(url, error)) from None
     except Exception as error:  # a bad URL, an unreachable server, a locked or read-only database
@@ -75,6 +79,14 @@ def open_storage(url: str, must_exist: bool = False):
         raise UsageError(
             f"--storage '{shown_url(url)}' cannot be opened: {hide_credentials(first_line(error, 200))}. {what_to_do}"
         ) from None
+
+
+def _storage(optuna, url: str, options: dict[str, Any]):
+    if url.startswith(JOURNAL_PREFIX):
+        from optuna.storages.journal import JournalFileBackend
+
+        return optuna.storages.JournalStorage(JournalFileBackend(url[len(JOURNAL_PREFIX) :]))
+    return optuna.storages.RDBStorage(url, engine_kwargs=options)
 
 
 DRIVERS = {
@@ -96,11 +108,36 @@ def _missing_driver(url: str, error: ImportError) -> str:
     )
 
 
+def lock_wait_s() -> float:
+    """How long a SQLite study database locked by another process is waited for: $LEARNAI_TUNE_DB_WAIT seconds,
+    else 60; a value that is no wait (not a number, 0 or less, over a day) is exit 2."""
+    text = os.environ.get(WAIT_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_WAIT_S
+    try:
+        wait = float(text)
+    except ValueError:
+        wait = float("nan")
+    if not 0 < wait <= 86_400:
+        raise UsageError(
+            f"${WAIT_VARIABLE}={clip(text)} is not a wait in seconds: give a number above 0 and at most 86400, or "
+            f"unset it for the default ({DEFAULT_WAIT_S:g} s)"
+        )
+    return wait
+
+
 def database_hint(error: BaseException) -> str:
     """What to do about a database error, from its text: locked by another process, read-only."""
     text = str(error).lower()
     if "database is locked" in text:
-        return "Another process held the study database locked for 60 s: let it finish and run the same command again"
+        try:
+            wait = lock_wait_s()
+        except UsageError:
+            wait = DEFAULT_WAIT_S
+        return (
+            f"Another process held the study database locked for {wait:g} s (${WAIT_VARIABLE} sets the wait): let "
+            "it finish and run the same command again"
+        )
     if "readonly" in text or "read-only" in text:
         return "The study database (or its folder) is read-only: make it writable, or copy it to a writable place"
     return ""
@@ -120,19 +157,89 @@ def database_errors(url: str, error_type: type) -> Iterator[None]:
         ) from None
 
 
-def retrying_creation(create, attempts: int = 5):
-    """Run `create` (make or load a study) again when another process made the same tables or study meanwhile
-    ("table studies already exists", a UNIQUE constraint): the second try finds what the first one made."""
-    from sqlalchemy.exc import IntegrityError, OperationalError
+CREATION_ATTEMPTS = 8  # a database server's concurrent creations: tries before the error is told
 
-    for attempt in range(attempts):
+
+def retrying_creation(create, attempts: int = CREATION_ATTEMPTS):
+    """Run `create` (open a storage, make or load a study) again when another process made the same tables, version
+    row, study or study attribute meanwhile (an integrity error or "already exists" from the database): the next try
+    finds what the other one made. At most `attempts` tries, 0.1 s to about 1 s apart (with jitter, so colliding
+    processes part); any other error, or the last try's, is raised as it is."""
+    import random
+
+    for attempt in range(attempts - 1):
         try:
             return create()
-        except (IntegrityError, OperationalError) as error:
-            if attempt == attempts - 1 or not ("already exists" in str(error) or "UNIQUE" in str(error)):
+        except Exception as error:
+            if not creation_race(error):
                 raise
-            time.sleep(0.1 * (attempt + 1))
+            time.sleep(0.1 * (attempt + 1) * (0.5 + random.random()))  # noqa: S311 (jitter, not a secret)
     return create()
+
+
+RACE_WORDS = ("already exists", "unique constraint", "duplicate key", "duplicate entry", "duplicate column")
+
+
+def creation_race(error: BaseException) -> bool:
+    """Whether a database error says another process created the same thing first (SQLite: UNIQUE constraint failed,
+    table ... already exists; PostgreSQL: duplicate key value violates unique constraint, relation ... already
+    exists; MySQL: Duplicate entry, Table ... already exists)."""
+    from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+    if not isinstance(error, (IntegrityError, OperationalError, ProgrammingError)):
+        return False
+    text = str(error).lower()
+    return any(words in text for words in RACE_WORDS)
+
+
+_HELD: set[str] = set()  # the folders whose creation lock this process holds (the lock is taken once per process)
+
+
+@contextmanager
+def creation_lock(url: str) -> Iterator[None]:
+    """For a SQLite or journal file, an exclusive flock on the folder that holds it while a study or its tables are
+    created: processes of this machine starting the same new study (from different runs roots too) create it one
+    after the other. A folder that cannot be locked (a network file system without flock) goes without: the
+    retries of retrying_creation remain. A database server has no such folder: only the retries."""
+    import fcntl
+
+    folder = _storage_folder(url)
+    if folder is None or folder in _HELD:
+        yield
+        return
+    try:
+        handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        yield  # no such folder: the storage itself says so
+        return
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        except OSError:
+            yield
+            return
+        _HELD.add(folder)
+        try:
+            yield
+        finally:
+            _HELD.discard(folder)
+    finally:
+        os.close(handle)  # closing drops the flock
+
+
+def _storage_folder(url: str) -> str | None:
+    if url.startswith(JOURNAL_PREFIX):
+        path = url[len(JOURNAL_PREFIX) :]
+    elif url.startswith("sqlite:"):
+        from sqlalchemy.engine import make_url
+
+        try:
+            path = make_url(url).database or ""
+        except Exception:
+            return None
+    else:
+        return None
+    return os.path.abspath(os.path.dirname(os.path.abspath(path))) if path else None
 
 
 def check_storage_file(url: str, must_exist: bool) -> None:
@@ -192,5 +299,5 @@ def _storage_problem(path: Path, kind: str) -> str | None:
 
 
 def _engine_options(url: str) -> dict[str, Any]:
-    """SQLite shared by several worker processes: wait for a busy database instead of failing at once."""
-    return {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+    """SQLite shared by several worker processes: wait for a busy database (lock_wait_s) instead of failing at once."""
+    return {"connect_args": {"timeout": lock_wait_s()}} if url.startswith("sqlite") else {}
