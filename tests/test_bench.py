@@ -60,7 +60,8 @@ def test_benchmarks_run_at_tiny_size_and_write_results(tmp_path):
     vision = results["vision_startup"]  # a vision run's commands, and its train command phase by phase
     assert len(vision["median_seconds"]) == 4 and vision["training_seconds"] > 0
     timed = vision["phases"]["median_seconds"]
-    assert timed["data read + normalisation"] > 0 and timed["thread-choice probe"] > 0 and timed["import torch"] > 0
+    assert timed["data read + normalisation"] > 0 and timed["import torch"] > 0
+    assert timed["thread-choice probe"] >= 0  # its idle look overlaps set-up, so it may round to 0.000 s
 
     examples = results["versus_examples"]  # one pair: learnai and pytorch/examples' program, each with its accuracy
     assert len(examples["wall_ratios"]) == 1 and 0 <= examples["example"][0]["test_accuracy"] <= 1
