@@ -69,6 +69,20 @@ def _cuda_versions() -> dict[str, Any]:
     return {"cuda": torch.version.cuda, "driver": driver or None}
 
 
+def alternate_pairs(pairs: int, ours, theirs) -> list[tuple[Any, Any]]:
+    """Run two commands alternately (ours first in even pairs), so a machine's drift weighs on both alike;
+    each pair as (ours, theirs)."""
+    runs = []
+    for index in range(pairs):
+        if index % 2 == 0:
+            mine = ours()
+            runs.append((mine, theirs()))
+        else:
+            other = theirs()
+            runs.append((ours(), other))
+    return runs
+
+
 def save(results_dir: Path, name: str, data: dict[str, Any]) -> Path:
     results_dir.mkdir(parents=True, exist_ok=True)
     path = results_dir / f"{name}.json"

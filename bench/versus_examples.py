@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import user_environment
+from bench.common import alternate_pairs, user_environment
 from bench.real_digits import SOURCE_VARIABLE, default_source, make_real_digits
 from bench.versus_lightning import generated_digits
 
@@ -45,7 +45,9 @@ def run(size: str, real_mnist: Path | None = None) -> dict[str, Any]:
         pairs, epochs = (3, (EXAMPLE_EPOCHS, LEARNAI_EPOCHS)) if size == "full" else (1, (1, 1))
         validate = VALIDATE if size == "full" else 64
         load_average = [round(load, 2) for load in os.getloadavg()]
-        runs = [alternate(index, folder, work, epochs, validate) for index in range(pairs)]
+        runs = alternate_pairs(
+            pairs, lambda: learnai(folder, work, epochs[1], validate), lambda: example(folder, epochs[0])
+        )
         ratios = [round(mine["wall_seconds"] / other["wall_seconds"], 3) for mine, other in runs]
         return {
             "data": data,
@@ -58,15 +60,6 @@ def run(size: str, real_mnist: Path | None = None) -> dict[str, Any]:
             "wall_ratios": ratios,
             "median_wall_ratio": statistics.median(ratios),
         }
-
-
-def alternate(index: int, folder: Path, work: Path, epochs: tuple[int, int], validate: int) -> tuple[dict, dict]:
-    """One pair, (learnai, example): learnai first in even pairs, the example first in odd ones."""
-    if index % 2 == 0:
-        mine = learnai(folder, work, epochs[1], validate)
-        return mine, example(folder, epochs[0])
-    other = example(folder, epochs[0])
-    return learnai(folder, work, epochs[1], validate), other
 
 
 def learnai(root: Path, work: Path, epochs: int, validate: int) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from bench.common import epoch_throughput, user_environment
+from bench.common import alternate_pairs, epoch_throughput, user_environment
 from bench.real_digits import SOURCE_VARIABLE, default_source, make_real_digits
 from learnai_cli.data.idx import write_mnist_folder
 
@@ -96,11 +96,7 @@ def generated_digits(root: Path, train: int, test: int) -> Path:
 
 def pair_up(pairs: int, ours, theirs) -> dict[str, Any]:
     """Run the two alternately; each pair's ratios learnai / Lightning, and their medians."""
-    runs = []
-    for index in range(pairs):
-        first, second = (ours, theirs) if index % 2 == 0 else (theirs, ours)
-        done = {"first": first(), "second": second()}
-        runs.append((done["first"], done["second"]) if index % 2 == 0 else (done["second"], done["first"]))
+    runs = alternate_pairs(pairs, ours, theirs)
     ratios = [
         {
             key: round(mine[key] / other[key], 3)
