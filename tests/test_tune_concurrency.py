@@ -44,7 +44,7 @@ run()
 def started_together(arguments: list[list[str]], barrier: Path) -> list[subprocess.CompletedProcess]:
     """`learnai ARGUMENTS[i]` in one process each, all starting their command at the same moment."""
     barrier.mkdir()
-    environment = {**os.environ, "PYTHONPATH": str(REPO) + os.environ.get("EXTRA", "")}
+    environment = {**os.environ, "PYTHONPATH": str(REPO)}
     processes = [
         subprocess.Popen(
             [sys.executable, "-c", STARTER, str(barrier), str(len(arguments)), *command],
