@@ -337,3 +337,18 @@ def test_a_study_name_that_is_another_folder_is_refused_and_its_files_kept(cli, 
     result = cli("tune", CONFIGS / "generalfit.yaml", "optimizer.lr=uniform(0.01,0.1)", *TINY, "--study", name)
     assert result.exit_code == 2 and "is not a learnai study" in result.stderr, result.stderr
     assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+
+
+def test_a_trial_another_process_is_ending_shows_as_running_until_it_is_told(cli, runs_dir, tmp_path):
+    """The process ending a trial records its status and run id a moment before it tells the study (issue 31)."""
+    import optuna
+
+    storage = f"sqlite:///{tmp_path / 'shared.db'}"
+    search = [CONFIGS / "generalfit.yaml", "optimizer.lr=loguniform(1e-3,1e-1)", "--study", "mid", "--storage", storage]
+    assert cli("tune", *search, "--timeout", "0").exit_code == 0
+    trial = optuna.load_study(study_name="mid", storage=storage).ask()
+    trial.set_user_attr("status", "completed")
+    trial.set_user_attr("run_id", "2026-01-01_00-00-00_generalfit_trial0")
+    shown = cli("tune", "--show", "mid", "--storage", storage)
+    assert shown.exit_code == 0 and "Traceback" not in shown.stderr, shown.stderr
+    assert "running" in shown.stdout and "no trial completed yet" in shown.stdout, shown.stdout

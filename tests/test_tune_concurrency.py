@@ -16,19 +16,27 @@ SEARCH = [str(CONFIGS / "generalfit.yaml"), "optimizer.lr=loguniform(1e-3,1e-1)"
 
 # Each process does its slow imports first, says it is ready, and waits for all the others, so their study
 # creations collide. With "lockless", the storage folder's lock is left out, as between machines: only the
-# retries remain.
+# retries remain. With "aligned", each also waits for the others after counting the study's trials (its sampler's
+# seed), so all their samplers start from one seed, as machines joining at one moment (lockless too: it is held then).
 STARTER = """import contextlib, os, sys, time
 from learnai_cli.cli import run
-from learnai_cli.commands.tune import storage
+from learnai_cli.commands.tune import storage, study
 import optuna, sqlalchemy.orm  # noqa: F401
 barrier, count = sys.argv.pop(1), int(sys.argv.pop(1))
-open(os.path.join(barrier, str(os.getpid())), "w").close()
-deadline = time.time() + 120
-while len(os.listdir(barrier)) < count and time.time() < deadline:
-    time.sleep(0.01)
+def wait(folder):
+    os.makedirs(folder, exist_ok=True)
+    open(os.path.join(folder, str(os.getpid())), "w").close()
+    deadline = time.time() + 120
+    while len(os.listdir(folder)) < count and time.time() < deadline:
+        time.sleep(0.01)
+wait(barrier)
 if sys.argv[1] == "lockless":
     sys.argv.pop(1)
     storage.creation_lock = lambda url: contextlib.nullcontext()
+if sys.argv[1] == "aligned":
+    sys.argv.pop(1)
+    make_sampler = study.make_sampler
+    study.make_sampler = lambda *a: wait(barrier + "-seeded") or make_sampler(*a)
 run()
 """
 
@@ -105,3 +113,63 @@ def test_creation_is_retried_on_a_concurrent_creation_only_and_a_bounded_number_
     with pytest.raises(IntegrityError):  # a race that never settles: told after the last try
         retrying_creation(lambda: calls.append(1) or (_ for _ in ()).throw(races[0]), attempts=3)
     assert len(calls) == 3 and CREATION_ATTEMPTS >= 5
+
+
+CMAES = [str(CONFIGS / "linear_regression.yaml"), "optimizer.lr=loguniform(1e-3,1e-1)", "train.batch_size=int(16,64)"]
+CMAES += ["train.epochs=1", "data.n=64", "--sampler", "cmaes", "--pruner", "none", "--study", "c"]
+
+
+def sampled_points(storage: str) -> list[tuple]:
+    """Each trial's point, in trial order, and how many of them CMA-ES drew (the rest came from its random sampler)."""
+    import optuna
+
+    from learnai_cli.commands.tune.storage import open_storage
+
+    trials = optuna.load_study(study_name="c", storage=open_storage(storage)).trials
+    return [(tuple(t.params.values()), "cma:generation" in t.system_attrs) for t in trials]
+
+
+@pytest.mark.slow
+def test_cmaes_processes_joining_one_study_together_sample_distinct_points(tmp_path):
+    """The study exists before the machines join it, so their samplers start from one seed (the config's and the
+    study's 0 trials): CMA-ES's own generator must still draw each trial's point from that trial's number."""
+    storage = f"sqlite:///{tmp_path / 'shared.db'}"
+    created = ["tune", *CMAES, "--storage", storage, "--timeout", "0", "--runs-dir", str(tmp_path / "r")]
+    assert (
+        subprocess.run([sys.executable, "-m", "learnai_cli", *created], cwd=REPO, capture_output=True).returncode == 0
+    )
+    arguments = [
+        [
+            "lockless",
+            "aligned",
+            "tune",
+            *CMAES,
+            "--storage",
+            storage,
+            "--trials",
+            "8",
+            "--runs-dir",
+            str(tmp_path / f"r{i}"),
+        ]
+        for i in range(2)
+    ]
+    for result in started_together(arguments, tmp_path / "barrier"):
+        assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    points = sampled_points(storage)
+    assert len(points) == 8 and sum(by_cma for _, by_cma in points) >= 4, points
+    assert len({point for point, _ in points}) == 8, points
+
+
+@pytest.mark.slow
+def test_cmaes_study_is_reproducible_from_the_config_seed(tmp_path):
+    """One process, twice, on fresh studies: the same points, CMA-ES's included."""
+    runs = []
+    for attempt in ("a", "b"):
+        storage = f"sqlite:///{tmp_path / attempt}.db"
+        command = ["tune", *CMAES, "--storage", storage, "--trials", "7", "--runs-dir", str(tmp_path / attempt)]
+        result = subprocess.run(
+            [sys.executable, "-m", "learnai_cli", *command], cwd=REPO, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        runs.append(sampled_points(storage))
+    assert runs[0] == runs[1] and sum(by_cma for _, by_cma in runs[0]) >= 5, runs

@@ -34,7 +34,8 @@ def rows(study) -> list[dict[str, Any]]:
 
 def _row(trial) -> dict[str, Any]:
     attrs = trial.user_attrs
-    status = attrs.get("status") or ("running" if trial.state.name == "RUNNING" else "interrupted")
+    # Running until told: another process sets a trial's status and run id a moment before it tells the study
+    status = "running" if trial.state.name == "RUNNING" else attrs.get("status") or "interrupted"
     started, ended = trial.datetime_start, trial.datetime_complete
     return {
         "number": trial.number,
