@@ -44,6 +44,8 @@ BROKEN = [
     ("generalfit", ["optimizer.lr=0.5"], {"dead_units", "lr_too_high"}, None),
     ("diabetes", ["optimizer.lr=50"], {"saturated_units"}, None),
     ("linear_regression", ["optimizer.lr=50"], {"exploding_gradients"}, None),
+    # one reading only, then the run diverged: still an explosion
+    ("linear_regression", ["optimizer.name=sgd", "optimizer.lr=0.5", "train.epochs=3"], {"exploding_gradients"}, None),
     ("diabetes", ["model.hidden=[16,16,16,16,16,16,16,16]", "train.epochs=10"], {"vanishing_gradients"}, None),
     (
         "generalfit",
@@ -236,6 +238,33 @@ def test_a_damaged_or_empty_run_is_diagnosed_without_a_traceback(cli, runs_dir, 
     result = cli("diagnose", run_id, "--json")
     assert result.exit_code == 0, result.output
     assert "no_epochs" in codes(json.loads(result.stdout))
+
+
+def test_large_early_gradients_of_a_fresh_model_are_no_explosion(cli, runs_dir):
+    """Issue 27: a healthy run's first readings have the largest gradients; only growth beyond the first reading's,
+    or a step larger than the weights while the loss is not falling, is an explosion."""
+    run_id = cli.json("train", CONFIGS / "linear_regression.yaml", "train.epochs=4", "train.log_every_steps=1")[
+        "run_id"
+    ]
+    assert "exploding_gradients" not in codes(cli.json("diagnose", run_id))
+    path = runs_dir / run_id / "metrics.jsonl"
+    healthy = [json.loads(line) for line in path.read_text().splitlines()]
+    health = [r for r in healthy if r.get("type") == "health"]
+    assert len(health) >= 2
+
+    def diagnosed(first_scale: float, last_scale: float, last_ratio: float) -> set[str]:
+        records = json.loads(json.dumps(healthy))
+        readings = [r for r in records if r.get("type") == "health"]
+        for record, scale in ((readings[0], first_scale), (readings[-1], last_scale)):
+            for layer in record["layers"]:
+                layer["grad_norm"] *= scale
+        readings[-1]["layers"][0]["update_ratio"] = last_ratio
+        path.write_text("".join(json.dumps(r) + "\n" for r in records))
+        return codes(cli.json("diagnose", run_id))
+
+    assert "exploding_gradients" not in diagnosed(1e5, 1, 0.0)  # huge early gradients, then calm: the median rule fired
+    assert "exploding_gradients" not in diagnosed(1, 1, 5.0)  # a weight crossing zero while the loss falls
+    assert "exploding_gradients" in diagnosed(1, 1e5, 0.0)  # grown far beyond the first reading
 
 
 def test_health_readings_are_recorded_at_the_log_interval_only(cli, runs_dir):

@@ -12,7 +12,7 @@ DEAD = 0.5  # half a ReLU layer's units silent on a whole batch, in each of the 
 MOSTLY_DEAD = 0.9  # past this the layer has all but stopped: a warning, not just worth knowing
 SATURATED = 0.5  # half a sigmoid/tanh layer's outputs in their flat tails
 VANISHED = 1e-3  # the first weight layer's gradient under this fraction of the last one's
-EXPLODED = 1e3  # a gradient norm this many times the run's median reading, or a step larger than the weights
+EXPLODED = 1e3  # a gradient norm this many times the first reading's
 LAST_READINGS = 2
 
 
@@ -78,33 +78,53 @@ def vanishing_gradients(run: Run) -> Optional[Finding]:
 
 
 def exploding_gradients(run: Run) -> Optional[Finding]:
+    """A gradient norm far above the first reading's (a fresh model's early steps set the scale: their gradients are
+    naturally the largest), or a step larger than the weights while the loss is not below where it was logged first
+    (a large step beside a weight crossing zero while the loss falls is no explosion)."""
     records = health_records(run)
-    if len(records) < 2:
+    if not records:
         return None
     totals = [_total(record) for record in records]
     steps = [_largest_step(record) for record in records]
-    typical = sorted(totals)[len(totals) // 2]
-    grew = typical > 0 and max(totals) > EXPLODED * typical
-    if not grew and max(steps) <= 1:
+    early = totals[0]
+    grew = [i for i in range(1, len(records)) if early > 0 and totals[i] > EXPLODED * early]
+    jumped = [i for i, ratio in enumerate(steps) if ratio > 1 and not _loss_fell(run, records[i])]
+    if not grew and not jumped:
         return None
-    worst = max(range(len(records)), key=lambda i: totals[i] if grew else steps[i])
+    worst = max(grew, key=lambda i: totals[i]) if grew else max(jumped, key=lambda i: steps[i])
+    step = records[worst].get("step")
     if grew:
-        step = records[worst].get("step")
-        said = f"the gradient norm reached {totals[worst]:.3g} at step {step}, {EXPLODED:g}x its typical {typical:.3g}"
+        said = f"the gradient norm reached {totals[worst]:.3g} at step {step}, over {EXPLODED:g}x the first reading's"
     else:
-        said = f"a step at {records[worst].get('step')} moved a weight tensor by {steps[worst]:.2g} times its own size"
+        said = f"a step at {step} moved a weight tensor by {steps[worst]:.2g} times its own size, the loss not falling"
     return Finding(
         "exploding_gradients",
         "warning",
         f"the gradients exploded: {said}",
         {
-            "step": records[worst].get("step"),
+            "step": step,
             "grad_norm": totals[worst],
-            "typical_grad_norm": typical,
+            "first_grad_norm": early,
             "largest_update_ratio": steps[worst],
         },
         "clip them (train.grad_clip=1.0) and lower optimizer.lr",
     )
+
+
+def _loss_fell(run: Run, reading: dict) -> bool:
+    """The train loss logged at the reading's step is below the first one logged before it (the run is learning);
+    a reading at the first log interval has nothing before it to compare with, and a diverged run never fell."""
+    if run.status == "diverged":
+        return False
+    step = reading.get("step")
+    losses = [r for r in run.all_records if r.get("type") == "step" and _number(r.get("train_loss"))]
+    earlier = [r["train_loss"] for r in losses if _number(r.get("step")) and _number(step) and r["step"] < step]
+    now = [r["train_loss"] for r in losses if r.get("step") == step]
+    return bool(earlier and now) and now[-1] < earlier[0]
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _persistent(records: list[dict], kind: str, key: str, threshold: float) -> dict[str, float]:
