@@ -4,6 +4,8 @@ shipped configs at their shipped settings, none of which gets a problem-level fi
 from __future__ import annotations
 
 import json
+import re
+import shlex
 
 import numpy as np
 import pytest
@@ -66,6 +68,94 @@ def test_each_broken_experiment_is_diagnosed_with_its_cause(cli, config, overrid
     for finding in payload["findings"]:  # every finding is whole: a code, a severity, words, numbers, a fix
         assert finding["severity"] in ("problem", "warning", "info") and finding["message"] and finding["fix"]
         assert isinstance(finding["evidence"], dict) and finding["evidence"]
+    check_fixes_are_accepted(cli, CONFIGS / f"{config}.yaml", overrides, payload["findings"])
+
+
+# A word of a command a fix names: an option, a key=value, a config file or a run id; the first other word ends it.
+COMMAND_WORD = re.compile(r"^(-[-\w]+|[\w.]+=\S*|\S+\.ya?ml|\d{4}-\d\d-\d\d_\S+)$")
+OVERRIDE = re.compile(r"(?<![\w./-])((?:optimizer|scheduler|train|data|model|loss)\.[\w.]+=[^\s,;)`']+)")
+SECTION = re.compile(r"'((?:optimizer|scheduler|train|data|model|loss)=\{[^}']*\})'")  # a whole section, quoted
+
+
+def fix_commands(fix: str) -> list[list[str]]:
+    """Each `learnai VERB ...` a fix names, as the words a shell would pass."""
+    commands = []
+    for start in re.finditer(r"learnai ([a-z-]+)", fix):
+        words = ["learnai", start.group(1)]
+        for word in shlex.split(fix[start.end() :].split("`")[0].split(";")[0]):
+            if not COMMAND_WORD.match(word):
+                break
+            words.append(word)
+        commands.append(words)
+    return commands
+
+
+def check_fixes_are_accepted(cli, config, overrides: list[str], findings: list[dict]) -> None:
+    """What a fix tells the learner to type is accepted: its commands run (a train of more epochs trains; an lr-find
+    config validates), and the overrides it suggests validate over the experiment's own."""
+    for finding in findings:
+        for words in fix_commands(finding["fix"]):
+            verb, args = words[1], words[2:]
+            result = cli("config", *args) if verb == "lr-find" else cli(verb, *args)
+            assert result.exit_code == 0, (finding, result.output)
+        if finding["fix"].startswith("learnai"):
+            continue  # a command, checked above
+        prose = re.sub(r"`[^`]*`", "", finding["fix"])  # without the commands, checked above
+        for suggested in [*OVERRIDE.findall(prose), *SECTION.findall(prose)]:
+            result = cli("config", config, *overrides, suggested)
+            assert result.exit_code == 0, (finding, suggested, result.output)
+
+
+LONGER = [  # (overrides, whether --resume can carry the run on, the words that say why not)
+    (["train.epochs=2"], True, None),
+    (["train.epochs=2", "scheduler.name=step"], True, None),
+    (["train.epochs=2", "scheduler.name=onecycle"], False, "its onecycle schedule is laid out over train.epochs"),
+    (["train.epochs=2", "scheduler.name=cosine"], False, "its cosine schedule is laid out over train.epochs"),
+    (["train.max_steps=30"], False, "it ended at train.max_steps=30"),
+]
+
+
+@pytest.mark.parametrize(
+    "overrides, resumable, why_not", LONGER, ids=["plain", "step", "onecycle", "cosine", "max_steps"]
+)
+def test_train_longer_is_a_command_that_trains_longer(cli, overrides, resumable, why_not):
+    """--resume cannot stretch a schedule laid out over train.epochs (onecycle, cosine) nor change train.max_steps:
+    for those the fix is a new run of the same experiment with more epochs, and the printed command runs."""
+    payload = cli.json("train", CONFIGS / "generalfit.yaml", *overrides)
+    fix = next(f for f in payload["findings"] if f["code"] == "not_converged")
+    [command] = fix_commands(fix["fix"])
+    assert ("--resume" in command) == resumable, fix
+    more = next(word for word in command if word.startswith("train.epochs="))
+    if not resumable:
+        replaced = {o for o in overrides if o.startswith(("train.epochs=", "train.max_steps="))}
+        assert why_not in fix["fix"] and command.count(more) == 1 and not replaced & set(command), fix
+        assert set(overrides) - replaced <= set(command), fix  # the rest of the experiment as it was
+    if "scheduler.name=onecycle" in overrides:
+        assert "its onecycle schedule annealed the lr" in fix["message"]
+    longer = cli.json(*command[1:])
+    assert longer["status"] == "completed" and longer["epochs"] == int(more.partition("=")[2]), longer
+
+
+def test_a_scheduled_run_from_before_the_schedule_was_recorded_is_told_to_train_anew(cli, runs_dir):
+    run_id = cli.json("train", CONFIGS / "generalfit.yaml", "train.epochs=2", "scheduler.name=step")["run_id"]
+    meta_path = runs_dir / run_id / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    assert meta.pop("schedule_built_from_epochs") is False
+    meta_path.write_text(json.dumps(meta))  # as an older learnai wrote it: whether --resume could stretch it is unknown
+    fix = next(f for f in cli.json("diagnose", run_id)["findings"] if f["code"] == "not_converged")
+    [command] = fix_commands(fix["fix"])
+    assert "--resume" not in command and "scheduler.name=step" in command and "its step schedule" in fix["fix"]
+
+
+def test_a_run_without_last_checkpoint_or_its_start_command_is_told_to_train_anew_from_its_own_config(cli, runs_dir):
+    run_id = cli.json("train", CONFIGS / "generalfit.yaml", "train.epochs=2")["run_id"]
+    (runs_dir / run_id / "checkpoints" / "last.pt").unlink()
+    meta_path = runs_dir / run_id / "meta.json"
+    meta_path.write_text(json.dumps({**json.loads(meta_path.read_text()), "command": ["learnai", "tune"]}))
+    fix = next(f for f in cli.json("diagnose", run_id)["findings"] if f["code"] == "not_converged")
+    [command] = fix_commands(fix["fix"])
+    assert "--resume" not in command and "no checkpoints/last.pt" in fix["fix"], fix
+    assert command[2].endswith(f"{run_id}/config.yaml") and cli.json(*command[1:])["status"] == "completed"
 
 
 def write_csv(tmp_path, features, labels, **data) -> str:
@@ -86,7 +176,9 @@ def write_csv(tmp_path, features, labels, **data) -> str:
 
 def train_table(cli, tmp_path, config: dict) -> dict:
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(config))
-    return cli.json("train", tmp_path / "c.yaml")
+    payload = cli.json("train", tmp_path / "c.yaml")
+    check_fixes_are_accepted(cli, tmp_path / "c.yaml", [], payload["findings"])
+    return payload
 
 
 def test_a_big_model_on_a_tiny_noisy_table_overfits(cli, tmp_path):
@@ -113,6 +205,7 @@ def test_one_epoch_is_judged_by_its_interval_records_or_said_to_show_no_trend(cl
     finding = next(f for f in unread["findings"] if f["code"] == "not_converged")
     assert finding["severity"] == "info" and finding["evidence"] == {"epochs": 1, "interval_records": 0}
     assert "one epoch cannot show whether training converged" in finding["message"]
+    check_fixes_are_accepted(cli, CONFIGS / "generalfit.yaml", ["train.epochs=1"], unread["findings"])
 
 
 @pytest.mark.parametrize("config", ["toy_classes", "rnn_hello"])
@@ -319,6 +412,7 @@ def test_a_damaged_crashed_or_diverged_run_is_said_as_such(cli, runs_dir):
     meta_path.write_text(json.dumps(meta))  # its process gone without recording the end
     found = cli.json("diagnose", crashed)
     assert found["status"] == "crashed" and "crashed" in codes(found)
+    check_fixes_are_accepted(cli, CONFIGS / "linear_regression.yaml", ["train.epochs=2"], found["findings"])
     diverged = cli("train", CONFIGS / "generalfit.yaml", "optimizer.lr=10", "--json")
     assert diverged.exit_code == 1
     error = json.loads(diverged.stdout)

@@ -157,10 +157,10 @@ def not_converged(run: Run) -> Optional[Finding]:
             "not_converged",
             "warning",
             f"still improving at the last epoch: the train loss fell {per_epoch:.1%} per "
-            f"epoch over the last {len(recent) - 1}, and the best epoch is {best_epoch or epochs} of {epochs}: train "
-            "longer",
+            f"epoch over the last {len(recent) - 1}, and the best epoch is {best_epoch or epochs} of {epochs}"
+            f"{_annealed(run)}: train longer",
             {"train_loss_fall_per_epoch": round(per_epoch, 4), "best_epoch": best_epoch, "epochs": epochs},
-            f"learnai train --resume {run.id} train.epochs={more} (or train.epochs={more} in the config)",
+            run.train_longer(more),
         )
     return None
 
@@ -200,7 +200,18 @@ def one_epoch(run: Run) -> Optional[Finding]:
         f"is {fall:.1%} below the quarter before ({_mean(before):.4g}), more than the noise between its readings: "
         "train longer",
         {"epochs": 1, "interval_records": len(losses), "last_quarter_fall": round(fall, 4), "noise": round(noise, 4)},
-        f"learnai train --resume {run.id} train.epochs=5 (or train.epochs=5 in the config)",
+        run.train_longer(5),
+    )
+
+
+def _annealed(run: Run) -> str:
+    """A schedule laid out over train.epochs anneals the lr at the end: part of a late fall comes with that."""
+    lrs = run.series("lr")
+    if not run.section("scheduler") or len(lrs) < 2 or lrs[-1] > max(lrs) / 10:
+        return ""
+    return (
+        f", while its {run.section('scheduler').get('name')} schedule annealed the lr to {lrs[-1]:.3g} (part of a late "
+        "fall comes with that; a longer schedule anneals later)"
     )
 
 
@@ -297,7 +308,9 @@ def _schedule_fix(run: Run) -> str:
         "step": "a larger scheduler.step_size or gamma",
         "reduce_on_plateau": "a larger scheduler.patience or factor",
     }
-    return f"a schedule that decays over the whole run (scheduler.name=cosine), or {knob.get(name, 'a gentler decay')}"
+    # the whole section replaced: the old scheduler's own arguments (step_size, gamma) are not cosine's
+    whole_run = "a schedule that decays over the whole run ('scheduler={name: cosine}')"
+    return f"{whole_run}, or {knob.get(name, 'a gentler decay')}"
 
 
 def _best(values: list[float], pick) -> Optional[float]:

@@ -4,6 +4,7 @@ meta.json and the resolved config, read from the run's files alone (no torch), t
 from __future__ import annotations
 
 import math
+import shlex
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
@@ -35,6 +36,8 @@ class Run:
     config: dict[str, Any]
     config_hint: str = "CONFIG"  # the config file to name in a suggested command
     all_records: list[dict[str, Any]] = field(default_factory=list)  # every record: step and health ones too
+    config_file: str = "CONFIG"  # the run's own config.yaml, for a new run when the command that started it is unknown
+    has_last_checkpoint: bool = False  # checkpoints/last.pt, what --resume continues from
 
     @property
     def status(self) -> Optional[str]:
@@ -61,6 +64,48 @@ class Run:
         optimizer = self.config.get("optimizer") if isinstance(self.config.get("optimizer"), dict) else {}
         lr = optimizer.get("lr")
         return float(lr) if isinstance(lr, (int, float)) and not isinstance(lr, bool) else None
+
+    def train_longer(self, epochs: int) -> str:
+        """The command that trains this experiment for `epochs` epochs: --resume where it can carry on, else a new
+        run of the same config and overrides, saying why."""
+        refused = self.why_not_extendable()
+        if refused is None:
+            return f"learnai train --resume {self.id} train.epochs={epochs} (or train.epochs={epochs} in the config)"
+        changed = [f"train.epochs={epochs}"]
+        if refused.startswith("it ended at train.max_steps"):
+            changed.append("train.max_steps=null")
+        kept = [
+            w
+            for w in shlex.split(self.config_for_new_run)
+            if w.partition("=")[0] not in ("train.epochs", "train.max_steps")
+        ]
+        return f"learnai train {shlex.join(kept + changed)} (a new run: {refused})"
+
+    @property
+    def config_for_new_run(self) -> str:
+        """The config file and overrides that started the run, else its own config.yaml (what it trained with)."""
+        return self.config_hint if self.config_hint != "CONFIG" else self.config_file
+
+    def why_not_extendable(self) -> Optional[str]:
+        """Why `learnai train --resume RUN train.epochs=N` would be refused (resume.check_extension's rules, read
+        from the run's files), or None when it would carry on."""
+        if not self.has_last_checkpoint:
+            return "it has no checkpoints/last.pt to resume from"
+        scheduler = self.section("scheduler").get("name")
+        built_from_epochs = self.meta.get("schedule_built_from_epochs")
+        if scheduler is not None and built_from_epochs is None:  # a run from before the flag: a new run is safe
+            return f"its {scheduler} schedule may be laid out over train.epochs, which --resume cannot stretch"
+        if scheduler is not None and built_from_epochs is not False:
+            return f"its {scheduler} schedule is laid out over train.epochs, and --resume cannot stretch it"
+        max_steps = self.section("train").get("max_steps")
+        if isinstance(max_steps, int) and not isinstance(max_steps, bool) and self.steps_done >= max_steps:
+            return f"it ended at train.max_steps={max_steps}, which --resume cannot change"
+        return None
+
+    @property
+    def steps_done(self) -> int:
+        steps = [r.get("step") for r in self.records if isinstance(r.get("step"), int)]
+        return max(steps, default=0)
 
     def series(self, key: str) -> list[float]:
         """One value per epoch record that has a finite number under `key`."""

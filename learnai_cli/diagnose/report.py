@@ -78,7 +78,9 @@ def _crashed(view: Run) -> Finding:
         f"the run's process is gone without recording how it ended, after {view.epochs} "
         "epoch(s): the findings judge only what it recorded",
         {"epochs": view.epochs},
-        f"learnai train --resume {view.id} continues it from its last checkpoint",
+        f"learnai train --resume {view.id} continues it from its last checkpoint"
+        if view.has_last_checkpoint
+        else f"learnai train {view.config_for_new_run} starts it again (it saved no checkpoints/last.pt)",
     )
 
 
@@ -122,7 +124,18 @@ def _view(run: RunDir, status: Optional[str]) -> Run:
         config = {}
     command = meta.get("command") if isinstance(meta.get("command"), list) else []
     hint = _config_and_overrides(command)
-    return Run(run.id, meta, records, config if isinstance(config, dict) else {}, hint, every)
+    config = config if isinstance(config, dict) else {}
+    return Run(run.id, meta, records, config, hint, every, _shown(run.config_path), run.last_checkpoint.is_file())
+
+
+def _shown(path: Path) -> str:
+    """A path as a command names it: relative to the working folder when it is below it."""
+    import shlex
+
+    try:
+        return shlex.quote(str(path.resolve().relative_to(Path.cwd().resolve())))
+    except (ValueError, OSError):
+        return shlex.quote(str(path))
 
 
 def _config_and_overrides(command: list) -> str:

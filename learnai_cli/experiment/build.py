@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -195,6 +196,12 @@ def _add_scheduler(experiment: Experiment) -> None:
         mode=experiment.experiment_config.train.mode,
     )
     experiment.scheduler_interval = registry.SCHEDULERS.get(section.name).meta["interval"]
+
+
+def schedule_built_from_epochs(scheduler_name: str) -> bool:
+    """Whether a scheduler lays its schedule out over train.epochs (its builder takes `epochs`): --resume cannot
+    stretch such a schedule to more epochs, and meta.json records it so `learnai diagnose` (no torch) knows."""
+    return "epochs" in inspect.signature(registry.SCHEDULERS.get(scheduler_name).builder).parameters
 
 
 def _warn_peak_overrides_lr(experiment_config: ExperimentConfig) -> None:

@@ -41,7 +41,16 @@ def start_meta(experiment_config: ExperimentConfig, run: RunDir, command: list[s
         "git_commit": _git_commit(),
         "epochs_completed": 0,
         "locked": True,  # this process holds the run's lock while it runs: without a holder it reads as crashed
+        **_schedule_facts(experiment_config),
     }
+
+
+def _schedule_facts(experiment_config: ExperimentConfig) -> dict[str, Any]:
+    """Whether --resume could stretch the run's schedule to more epochs, for `learnai diagnose`'s advice."""
+    from learnai_cli.experiment.build import schedule_built_from_epochs
+
+    scheduler = experiment_config.scheduler
+    return {} if scheduler is None else {"schedule_built_from_epochs": schedule_built_from_epochs(scheduler.name)}
 
 
 def _git_commit() -> str | None:

@@ -6,7 +6,6 @@ The run's lock is held while these checks run and until training ends.
 
 from __future__ import annotations
 
-import inspect
 import os
 import socket
 from pathlib import Path
@@ -223,8 +222,10 @@ def check_extension(run: RunDir, experiment_config, checkpoint: dict[str, Any]) 
         raise UsageError(f"run {run.id} has completed {done} epochs: train.epochs={new} must be more than that")
     if isinstance(old, int) and new < old:
         raise UsageError(f"run {run.id} trains for {old} epochs: --resume can only raise train.epochs, not lower it")
+    from learnai_cli.experiment.build import schedule_built_from_epochs
+
     scheduler = experiment_config.scheduler
-    if scheduler is not None and _built_from_epochs(scheduler.name):
+    if scheduler is not None and schedule_built_from_epochs(scheduler.name):
         raise UsageError(
             f"run {run.id} uses scheduler '{scheduler.name}', whose schedule is built from train.epochs: it cannot "
             f"be stretched to {new} epochs. Start a new run from its weights instead: learnai train CONFIG "
@@ -359,9 +360,3 @@ def clear_stop(checkpoint: dict[str, Any]) -> None:
     if checkpoint.get("should_stop"):
         checkpoint["should_stop"], checkpoint["stop_reason"] = False, ""
         checkpoint["train_state"] = {**checkpoint["train_state"], "epochs_without_improvement": 0}
-
-
-def _built_from_epochs(name: str) -> bool:
-    from learnai_cli import registry
-
-    return "epochs" in inspect.signature(registry.SCHEDULERS.get(name).builder).parameters
