@@ -104,6 +104,7 @@ def check_fixes_are_accepted(cli, config, overrides: list[str], findings: list[d
         for suggested in [*OVERRIDE.findall(prose), *SECTION.findall(prose)]:
             result = cli("config", config, *overrides, suggested)
             assert result.exit_code == 0, (finding, suggested, result.output)
+            assert "is not used" not in result.output, (finding, suggested, result.output)  # accepted, and it acts
 
 
 LONGER = [  # (overrides, whether --resume can carry the run on, the words that say why not)
@@ -216,6 +217,46 @@ def test_a_dataset_that_is_its_own_validation_split_is_said_by_design(cli, confi
     assert "the dataset itself uses its training samples as its val and test splits" in overlap["message"]
     samples = overlap["evidence"]["samples"]["val"]
     assert f"{samples} of {samples} val samples" in overlap["message"]
+
+
+def small_split_fix(payload: dict) -> str:
+    return next(f for f in payload["findings"] if f["code"] == "small_eval_split")["fix"]
+
+
+def test_a_small_val_split_of_the_datasets_own_is_not_told_to_change_data_val_split(cli):
+    """toy_classes ships its own val split: data.val_split would be accepted and ignored."""
+    payload = cli.json("train", CONFIGS / "toy_classes.yaml", "train.epochs=2")
+    fix = small_split_fix(payload)
+    assert "data.val_split=" not in fix and "ships its own val split" in fix
+    check_fixes_are_accepted(cli, CONFIGS / "toy_classes.yaml", ["train.epochs=2"], payload["findings"])
+
+
+@pytest.mark.parametrize("given, suggested", [(0.1, "data.val_split=0.2"), (0.3, "data.val_split=0.5"), (6, "=12")])
+def test_a_small_held_out_val_split_is_told_to_hold_out_more_than_it_does(cli, tmp_path, given, suggested):
+    x = np.random.default_rng(0).normal(size=(60, 2))
+    config = write_csv(tmp_path, x, (x[:, 0] > 0).astype(int), val_split=given)
+    config["train"]["epochs"] = 2
+    payload = train_table(cli, tmp_path, config)
+    assert suggested in small_split_fix(payload)
+    more = cli.json("train", tmp_path / "c.yaml", "data.val_split=" + suggested.split("=")[-1])
+    assert more["baseline"]["val"]["samples"] > payload["baseline"]["val"]["samples"]
+
+
+def test_a_val_split_of_half_the_data_is_told_to_get_more_data(cli, tmp_path):
+    x = np.random.default_rng(0).normal(size=(40, 2))
+    config = write_csv(tmp_path, x, (x[:, 0] > 0).astype(int), val_split=0.5, test_split=0.1)
+    config["train"]["epochs"] = 2
+    assert small_split_fix(train_table(cli, tmp_path, config)).startswith("more data:")
+
+
+def test_a_run_from_before_held_out_splits_were_recorded_is_told_the_condition(cli, runs_dir):
+    run_id = cli.json("train", CONFIGS / "toy_classes.yaml", "train.epochs=2")["run_id"]
+    meta_path = runs_dir / run_id / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["held_out"]
+    meta_path.write_text(json.dumps(meta))
+    fix = small_split_fix(cli.json("diagnose", run_id))
+    assert "data.val_split=0.2" in fix and "unless the dataset ships its own val split" in fix
 
 
 def test_continuous_generated_data_is_no_overlap_though_float32_values_collide(cli, runs_dir):

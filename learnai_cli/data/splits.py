@@ -83,7 +83,9 @@ def carve(
             )
     if limit is not None:
         train, val, test = (_first(part, limit) for part in (train, val, test))
-    return replace(splits, train=train, val=val, test=test)
+    # which splits data.val_split/test_split made, so advice to hold out more names only a setting that is used
+    held_out = [name for name in ("val", "test") if getattr(splits, name) is None]
+    return replace(splits, train=train, val=val, test=test, info={**splits.info, "held_out": held_out})
 
 
 def standardize_features(splits: DatasetSplits, feature_names: list[str]) -> DatasetSplits:

@@ -100,7 +100,7 @@ def no_better_than_baseline(run: Run) -> Optional[Finding]:
                 f"the best validation accuracy ({best_accuracy:.1%}) is not clearly better than the {accuracy:.1%} "
                 f"that {predictor} scores: on {samples} samples a difference under {noise:.1%} can be chance",
                 {**evidence, "noise_95": round(noise, 4)},
-                "more validation samples (data.val_split) to tell; " + _baseline_fix(run),
+                f"to tell, {run.more_validation()}; " + _baseline_fix(run),
             )
         return None
     loss, best_loss = base.get("loss"), _best(run.series("val_loss"), min)

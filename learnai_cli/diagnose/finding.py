@@ -102,6 +102,27 @@ class Run:
             return f"it ended at train.max_steps={max_steps}, which --resume cannot change"
         return None
 
+    def more_validation(self) -> str:
+        """How to get a larger validation split: data.val_split where the run's val split was held out by it (the
+        dataset's own val split ignores it), or for a run from before that was recorded, with that condition said."""
+        held_out, larger = self.meta.get("held_out"), self._larger_val_split()
+        if held_out is not None and "val" not in held_out:
+            return "more validation data: the dataset ships its own val split, which data.val_split does not change"
+        if larger is None:
+            return "more data: data.val_split already holds out as much as training can spare"
+        if held_out is None:
+            return f"a larger data.val_split (data.val_split={larger}), unless the dataset ships its own val split"
+        return f"hold out more (data.val_split={larger})"
+
+    def _larger_val_split(self) -> Optional[float | int]:
+        """Twice the run's data.val_split (a fraction up to 0.5, or a count), None when it is already half."""
+        given = self.section("data").get("val_split", 0.1)
+        if isinstance(given, bool) or not isinstance(given, (int, float)):
+            return 0.2
+        if isinstance(given, int) and given >= 1:
+            return 2 * given
+        return round(min(0.5, 2 * given), 4) if given < 0.5 else None
+
     @property
     def steps_done(self) -> int:
         steps = [r.get("step") for r in self.records if isinstance(r.get("step"), int)]

@@ -33,9 +33,7 @@ def small_eval_split(run: Run) -> Optional[Finding]:
         "warning" if samples < 30 else "info",
         said,
         evidence,
-        "hold out more (data.val_split=0.2)"
-        if "val_split" in run.section("data")
-        else "more data for validation" + ", and read these numbers as rough",
+        f"{run.more_validation()}, and read these numbers as rough",
     )
 
 

@@ -66,14 +66,15 @@ def _git_commit() -> str | None:
 def data_facts(experiment) -> dict[str, Any]:
     """What the run's data and model were, for predict, export and `learnai diagnose`: the class names, how the
     inputs were prepared (a CSV's standardisation: predict scales with it, whatever has become of the file since;
-    an image dataset's normalisation: an export puts both inside its graph), the trivial baseline, the data checks,
+    an image dataset's normalisation: an export puts both inside its graph), which splits data.val_split and
+    data.test_split held out (the others are the dataset's own), the trivial baseline, the data checks,
     the number of outputs and how they are read."""
     from learnai_cli.experiment.data_checks import data_checks
 
     info = experiment.data.info
     return {
         "class_names": experiment.data.class_names,
-        **{key: info[key] for key in ("standardization", "input_normalization") if key in info},
+        **{key: info[key] for key in ("standardization", "input_normalization", "held_out") if key in info},
         "baseline": experiment.baseline,
         "data_checks": data_checks(experiment.data, experiment.task),
         "model_outputs": experiment.output_shape[0] if experiment.output_shape else 1,
