@@ -235,7 +235,7 @@ def runnable(words: list[str], runs_dir: Path, mnist_root: Path) -> list[str]:
 
 
 def run_readme_block(cli, block: str, mnist_root: Path) -> list[str]:
-    """Each command of the block through the real CLI; a `| jq .KEY` checks that the JSON has KEY."""
+    """Each command of the block through the real CLI; a `| jq .KEY.KEY...` checks that the JSON has that path."""
     ran = []
     for line in block.splitlines():
         for command in " ".join(shlex.split(line, comments=True)).split(" && "):
@@ -244,8 +244,11 @@ def run_readme_block(cli, block: str, mnist_root: Path) -> list[str]:
             result = cli(*words)
             assert result.exit_code == 0, f"learnai {' '.join(words)}:\n{result.output}"
             if pipe:
-                tool, key = shlex.split(pipe)
-                assert tool == "jq" and key.lstrip(".") in json.loads(result.stdout), pipe
+                tool, path = shlex.split(pipe)
+                found = json.loads(result.stdout)
+                for key in path.lstrip(".").split("."):
+                    assert tool == "jq" and isinstance(found, dict) and key in found, pipe
+                    found = found[key]
             ran.append(words[0])
     return ran
 

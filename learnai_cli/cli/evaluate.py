@@ -36,10 +36,10 @@ def evaluate(
 
     with reporting_errors(json_output):
         run = rundir.resolve(rundir.runs_root(runs_dir), run_id)
-        emit(evaluate_run(run, checkpoint=checkpoint, split=split, device=device), json_output, _render_eval)
+        emit(evaluate_run(run, checkpoint=checkpoint, split=split, device=device), json_output, render_eval)
 
 
-def _render_eval(report: dict[str, Any]) -> None:
+def render_eval(report: dict[str, Any]) -> None:
     samples, epoch = report["samples"], report["checkpoint_epoch"]
     table = Table(title=f"{report['run_id']} — {report['split']} split ({counted(samples, 'sample')}, epoch {epoch})")
     baseline = report.get("baseline") or {}

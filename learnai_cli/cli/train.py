@@ -65,6 +65,14 @@ DryRunOption = typer.Option(
 )
 
 
+TestOption = typer.Option(
+    False,
+    "--test",
+    help="When training completes, evaluate best.pt on the test split (what `learnai eval RUN` does) and report it "
+    "with the run.",
+)
+
+
 NprocOption = typer.Option(
     None,
     "--nproc-per-node",
@@ -101,6 +109,7 @@ def train(
     resume: Optional[str] = ResumeOption,
     init_from: Optional[str] = InitFromOption,
     dry_run: bool = DryRunOption,
+    test: bool = TestOption,
     no_progress: bool = NoProgressOption,
     nproc_per_node: Optional[int] = NprocOption,
     nnodes: int = NnodesOption,
@@ -115,6 +124,8 @@ def train(
     from learnai_cli.commands.train import run as training
 
     with reporting_errors(json_output):
+        if test and dry_run:
+            raise UsageError("--test evaluates the run's best.pt, and a --dry-run keeps no run: give one of them")
         if resume is not None:  # its positional arguments are overrides (only train.epochs=N is taken)
             overrides = _resume_overrides(config_path, overrides or [], dry_run, plugin, init_from)
         if nproc_per_node is not None and "WORLD_SIZE" not in os.environ:
@@ -139,7 +150,25 @@ def train(
                 config_path, overrides or [], plugin or [], runs_root(runs_dir), interactive, dry_run, init_from
             )
         if summary is not None:  # ranks other than 0 of a distributed job report nothing
-            emit(summary, json_output, _render_train)
+            emit(_tested(summary) if test else summary, json_output, _render_train)
+
+
+def _tested(summary: dict[str, Any]) -> dict[str, Any]:
+    """The summary of a completed run with its best.pt evaluated on the test split, in this process (its data and
+    torch are loaded already: no second start-up); the run is kept whatever the evaluation says."""
+    from learnai_cli.commands.evaluate import evaluate_run
+    from learnai_cli.errors import LearnaiError
+    from learnai_cli.rundir import RunDir
+
+    try:
+        return {**summary, "test": evaluate_run(RunDir(Path(summary["run_dir"])), "best", "test")}
+    except LearnaiError as error:
+        failed = LearnaiError(
+            f"run {summary['run_id']} completed and is kept, but --test could not evaluate it: {error}"
+        )
+        failed.exit_code = error.exit_code
+        failed.details = {key: summary[key] for key in ("run_id", "run_dir", "status")}  # in --json
+        raise failed from error
 
 
 def _resume_overrides(config_path, overrides: list[str], dry_run: bool, plugin, init_from) -> list[str]:
@@ -177,3 +206,7 @@ def _render_train(summary: dict[str, Any]) -> None:
     if "findings" in summary:
         stdout.print("  diagnosis:", highlight=False)
         render_findings(summary["findings"])
+    if "test" in summary:  # --test: the table `learnai eval` prints
+        from learnai_cli.cli.evaluate import render_eval
+
+        render_eval(summary["test"])
