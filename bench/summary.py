@@ -365,8 +365,9 @@ def _versus_examples(r: dict) -> list[str]:
     """learnai beside pytorch/examples' MNIST: process wall per pair, the ratio and the test accuracy reached."""
     epochs = r["epochs"]
     lines = [
-        f"`learnai train configs/mnist_cnn.yaml` ({epochs['learnai']} epochs, + `learnai eval`) beside "
-        f"`bench/examples_mnist.py` (pytorch/examples' MNIST example, {epochs['example']} epochs) on {r['data']}; "
+        f"`learnai train configs/mnist_cnn.yaml --test` ({epochs['learnai']} epochs, best.pt tested in the same "
+        f"process) beside `bench/examples_mnist.py` (pytorch/examples' MNIST example, {epochs['example']} epochs) "
+        f"on {r['data']}; "
         f"{r['pairs']} pairs run alternately, each command with the threads it picks itself; load average "
         f"{r.get('load_average', '?')} at the start. Target: test accuracy >= {r['target_accuracy']}.",
         "",

@@ -2,11 +2,12 @@
 
 The example trains its own network for 3 epochs (its documented quick run) on the first 8,000 of the real MNIST
 t10k digits and tests on the last 2,000 (when $LEARNAI_MNIST_T10K names the t10k files; random MNIST-shaped digits
-otherwise, where accuracy means nothing). learnai runs `learnai train configs/mnist_cnn.yaml` on the same folder
-(its last 1,000 training digits held out to validate, so it trains on fewer) for the epochs it needs to reach the
-target test accuracy, then `learnai eval`. Each is the command a user types, with the threads torch picks; the two
-run alternately (pair 1 learnai first, pair 2 the example first, ...) and each pair gives the ratio of process wall
-seconds learnai / example; the result is their median, beside the test accuracy each reached.
+otherwise, where accuracy means nothing). learnai runs `learnai train configs/mnist_cnn.yaml --test` on the same
+folder (its last 1,000 training digits held out to validate, so it trains on fewer) for the epochs it needs to reach
+the target test accuracy; --test tests its best.pt in the same process, as the example tests in its own. Each is
+the command a user types, with the threads torch picks; the two run alternately (pair 1 learnai first, pair 2 the
+example first, ...) and each pair gives the ratio of process wall seconds learnai / example; the result is their
+median, beside the test accuracy each reached.
 
     python -m bench --only versus_examples
 """
@@ -63,17 +64,16 @@ def run(size: str, real_mnist: Path | None = None) -> dict[str, Any]:
 
 
 def learnai(root: Path, work: Path, epochs: int, validate: int) -> dict[str, Any]:
-    """`learnai train configs/mnist_cnn.yaml ...` then `learnai eval RUN` (best checkpoint), as a user types them."""
+    """`learnai train configs/mnist_cnn.yaml ... --test` (its best checkpoint tested in the same process, as the
+    example tests in its own), as a user types it."""
     runs = tempfile.mkdtemp(dir=work)
     settings = [f"data.root={root}", "data.download=false", f"data.val_split={validate}", f"train.epochs={epochs}"]
     command = [sys.executable, "-m", "learnai_cli", "train", str(REPO / "configs" / "mnist_cnn.yaml"), *settings]
     started = time.perf_counter()
-    summary = json.loads(_run([*command, "--runs-dir", runs, "--no-progress", "--json"]).stdout)
-    evaluate = [sys.executable, "-m", "learnai_cli", "eval", summary["run_id"], "--runs-dir", runs, "--json"]
-    report = json.loads(_run(evaluate).stdout)
+    summary = json.loads(_run([*command, "--runs-dir", runs, "--no-progress", "--test", "--json"]).stdout)
     return {
         "wall_seconds": round(time.perf_counter() - started, 3),
-        "test_accuracy": round(report["metrics"]["accuracy"], 4),
+        "test_accuracy": round(summary["test"]["metrics"]["accuracy"], 4),
     }
 
 
