@@ -18,6 +18,7 @@ from learnai_cli.cli._shared import (
     stdout,
 )
 from learnai_cli.cli.runs import cell_text
+from learnai_cli.numbers import is_number
 
 
 def diff(
@@ -55,7 +56,7 @@ def _render_diff(result: dict[str, Any]) -> None:
         table.add_column(column, justify=justify)
     for row in result["metrics"]:
         a, b = row["a"], row["b"]
-        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b))
+        numbers = all(map(is_number, (a, b)))
         table.add_row(*map(Text, (row["metric"], cell_text(a), cell_text(b), cell_text(b - a) if numbers else "")))
     stdout.print(table)
 

@@ -23,6 +23,7 @@ from learnai_cli.cli._shared import (
 )
 from learnai_cli.cli.table_fit import Layout, print_table
 from learnai_cli.errors import UsageError, clip
+from learnai_cli.numbers import is_number
 from learnai_cli.rundir.status import STATUSES
 
 YesOption = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (scripts).", metavar="")
@@ -136,7 +137,7 @@ def _render_columns(result: dict[str, Any]) -> None:
     for column in result["columns"]:
         headers.append(f"{column} (s)" if column in SECONDS_COLUMNS else column)  # the cells are bare numbers
         values = [row["columns"][column] for row in result["runs"] if row["columns"][column] is not None]
-        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        if all(map(is_number, values)):
             numeric.append(headers[-1])  # numbers line up by their digits
     rows = [[row["id"], *(cell_text(row["columns"][c]) for c in result["columns"])] for row in result["runs"]]
     print_table(f"runs in {result['runs_dir']}", headers, rows, Layout(right_aligned=numeric))  # all asked for

@@ -3,10 +3,11 @@ meta.json and the resolved config, read from the run's files alone (no torch), t
 
 from __future__ import annotations
 
-import math
 import shlex
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
+
+from learnai_cli.numbers import is_finite_number, is_number
 
 SEVERITIES = ("problem", "warning", "info")
 
@@ -63,7 +64,7 @@ class Run:
             return lrs[0]
         optimizer = self.config.get("optimizer") if isinstance(self.config.get("optimizer"), dict) else {}
         lr = optimizer.get("lr")
-        return float(lr) if isinstance(lr, (int, float)) and not isinstance(lr, bool) else None
+        return float(lr) if is_number(lr) else None
 
     def train_longer(self, epochs: int) -> str:
         """The command that trains this experiment for `epochs` epochs: --resume where it can carry on, else a new
@@ -98,7 +99,7 @@ class Run:
         if scheduler is not None and built_from_epochs is not False:
             return f"its {scheduler} schedule is laid out over train.epochs, and --resume cannot stretch it"
         max_steps = self.section("train").get("max_steps")
-        if isinstance(max_steps, int) and not isinstance(max_steps, bool) and self.steps_done >= max_steps:
+        if is_number(max_steps) and self.steps_done >= max_steps:
             return f"it ended at train.max_steps={max_steps}, which --resume cannot change"
         return None
 
@@ -117,7 +118,7 @@ class Run:
     def _larger_val_split(self) -> Optional[float | int]:
         """Twice the run's data.val_split (a fraction up to 0.5, or a count), None when it is already half."""
         given = self.section("data").get("val_split", 0.1)
-        if isinstance(given, bool) or not isinstance(given, (int, float)):
+        if not is_number(given):
             return 0.2
         if isinstance(given, int) and given >= 1:
             return 2 * given
@@ -131,9 +132,7 @@ class Run:
     def series(self, key: str) -> list[float]:
         """One value per epoch record that has a finite number under `key`."""
         values = [record.get(key) for record in self.records]
-        return [
-            float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-        ]
+        return [float(v) for v in values if is_finite_number(v)]
 
     def section(self, name: str) -> dict[str, Any]:
         value = self.config.get(name)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from learnai_cli.diagnose.finding import Finding, Run
+from learnai_cli.numbers import is_number
 
 DEAD = 0.5  # half a ReLU layer's units silent on a whole batch, in each of the last readings
 MOSTLY_DEAD = 0.9  # past this the layer has all but stopped: a warning, not just worth knowing
@@ -117,14 +118,10 @@ def _loss_fell(run: Run, reading: dict) -> bool:
     if run.status == "diverged":
         return False
     step = reading.get("step")
-    losses = [r for r in run.all_records if r.get("type") == "step" and _number(r.get("train_loss"))]
-    earlier = [r["train_loss"] for r in losses if _number(r.get("step")) and _number(step) and r["step"] < step]
+    losses = [r for r in run.all_records if r.get("type") == "step" and is_number(r.get("train_loss"))]
+    earlier = [r["train_loss"] for r in losses if is_number(r.get("step")) and is_number(step) and r["step"] < step]
     now = [r["train_loss"] for r in losses if r.get("step") == step]
     return bool(earlier and now) and now[-1] < earlier[0]
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _persistent(records: list[dict], kind: str, key: str, threshold: float) -> dict[str, float]:

@@ -10,11 +10,11 @@ from typing import Any
 from matplotlib.lines import Line2D
 
 from learnai_cli.errors import UsageError
+from learnai_cli.numbers import is_finite_number, is_number
 from learnai_cli.plots.figures import (
     FEW_EPOCHS,
     _by_steps,
     _epoch_records,
-    _finite,
     _integer_ticks,
     _loss_series,
     _points,
@@ -71,7 +71,7 @@ def _overrides(meta: dict[str, Any]) -> dict[str, Any]:
 
 def _same(value: Any) -> str:
     """What two values compare by: numbers by value (6 == 6.0), anything else as its JSON."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if is_number(value):
         return repr(float(value))
     return value if value is ABSENT else json.dumps(value, sort_keys=True, default=str)
 
@@ -208,7 +208,11 @@ def _steps_in_epochs(records: list[dict[str, Any]]) -> list[tuple[float, float]]
     epoch; None when no epoch record tells how many steps an epoch has."""
     ends = [(0, 0)]  # (step, epoch) at the end of each epoch, from the start
     for record in _epoch_records(records):
-        if _finite(record.get("step")) and _finite(record.get("epoch")) and record["step"] > ends[-1][0]:
+        if (
+            is_finite_number(record.get("step"))
+            and is_finite_number(record.get("epoch"))
+            and record["step"] > ends[-1][0]
+        ):
             ends.append((record["step"], record["epoch"]))
     if len(ends) < 2:
         return None
@@ -227,7 +231,7 @@ def _draw_compared_run(axis, meta: dict, records: list[dict], label: str, color,
     train = stepped or train
     diverged = meta.get("status") == "diverged"
     if diverged and not by_steps and not stepped:  # its diverging epoch has no epoch record: end on its last step
-        last_epoch = max((r["epoch"] for r in _epoch_records(records) if _finite(r.get("epoch"))), default=0)
+        last_epoch = max((r["epoch"] for r in _epoch_records(records) if is_finite_number(r.get("epoch"))), default=0)
         tail = [r for r in _step_records(records) if r.get("epoch", 0) > last_epoch]
         if tail:
             train.append((last_epoch + 1, tail[-1]["train_loss"]))
@@ -243,7 +247,7 @@ def _draw_compared_run(axis, meta: dict, records: list[dict], label: str, color,
     cross = {"color": color, "markersize": 10, "markeredgewidth": 2}
     if diverged and train:
         axis.plot(*train[-1], "x", **cross)
-    elif diverged and _finite(where):  # nothing to draw: mark where it happened, on the top edge
+    elif diverged and is_finite_number(where):  # nothing to draw: mark where it happened, on the top edge
         axis.plot([where], [1.0], "x", clip_on=False, transform=axis.get_xaxis_transform(), **cross)
     return [y for _, y in train + val]
 

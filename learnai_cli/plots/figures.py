@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from matplotlib.ticker import MaxNLocator
 
 from learnai_cli.atomic import read_json, read_jsonl
 from learnai_cli.log import logger
+from learnai_cli.numbers import is_finite_number
 from learnai_cli.plots.diagnosis import draw_marks, health_figure, loss_marks
 from learnai_cli.plots.saving import rendered, save_figure, set_margins
 from learnai_cli.rundir import RunDir
@@ -25,16 +25,16 @@ FEW_EPOCHS = 5
 IMBALANCE_RATIO = 3.0
 
 
-def _finite(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _epoch_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in records if r.get("type", "epoch") == "epoch"]
 
 
 def _step_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [r for r in records if r.get("type") == "step" and _finite(r.get("step")) and _finite(r.get("train_loss"))]
+    return [
+        r
+        for r in records
+        if r.get("type") == "step" and is_finite_number(r.get("step")) and is_finite_number(r.get("train_loss"))
+    ]
 
 
 def _by_steps(records: list[dict[str, Any]]) -> bool:
@@ -44,7 +44,7 @@ def _by_steps(records: list[dict[str, Any]]) -> bool:
 
 
 def _points(records: list[dict[str, Any]], x_key: str, key: str) -> list[tuple[float, float]]:
-    return [(r[x_key], r[key]) for r in records if _finite(r.get(x_key)) and _finite(r.get(key))]
+    return [(r[x_key], r[key]) for r in records if is_finite_number(r.get(x_key)) and is_finite_number(r.get(key))]
 
 
 def _loss_series(records: list[dict[str, Any]], by_steps: bool) -> tuple[str, list, list, str]:
@@ -118,7 +118,7 @@ def loss_figure(records: list[dict[str, Any]], title: str, marks: dict[str, Any]
 
 def _wide_positive(values) -> bool:
     """All positive and spanning more than a factor 20: a log scale shows the whole curve."""
-    values = [v for v in values if _finite(v)]
+    values = [v for v in values if is_finite_number(v)]
     return bool(values) and all(v > 0 for v in values) and max(values) / min(values) > 20
 
 
@@ -214,7 +214,7 @@ def _text(value: Any) -> str:
 
 
 def _count(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+    return is_finite_number(value) and value >= 0
 
 
 def confusion_problem(matrix: Any, names: Any) -> str | None:
@@ -282,7 +282,7 @@ def _numbers(values: Any, count: int | None = None) -> bool:
     """A list of finite numbers (of `count` of them, when given)."""
     if not isinstance(values, list) or (count is not None and len(values) != count):
         return False
-    return all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values)
+    return all(map(is_finite_number, values))
 
 
 def _header_problem(header: dict) -> str | None:

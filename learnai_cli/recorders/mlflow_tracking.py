@@ -22,6 +22,7 @@ from learnai_cli.config import flatten
 from learnai_cli.engine.callbacks import Callback
 from learnai_cli.errors import ConfigError, RunFailed, UsageError, first_line, hide_credentials
 from learnai_cli.log import logger
+from learnai_cli.numbers import is_number
 from learnai_cli.rundir import MLFLOW_ARTIFACTS, MLFLOW_STORE, RunDir
 
 # learnai's statuses as MLflow's run statuses; the exact one is also the tag learnai.status.
@@ -235,7 +236,7 @@ class MlflowLogger(Callback):
             Metric(key, float(value), now, int(record["epoch"]))
             for record in records
             for key, value in record.items()
-            if key not in ("type", "epoch", "step") and isinstance(value, (int, float)) and not isinstance(value, bool)
+            if key not in ("type", "epoch", "step") and is_number(value)
         ]
         for start in range(0, len(metrics), METRICS_PER_CALL):
             self.client.log_batch(run_id, metrics=metrics[start : start + METRICS_PER_CALL])

@@ -9,6 +9,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from learnai_cli.numbers import is_finite_number
+
 BINS = 4
 SPREAD = "spread of the mean objective across the parameter's values (4 bins by rank for a number), over its range"
 OPTUNA = "Optuna's PedAnovaImportanceEvaluator (PED-ANOVA) over the study's finished trials"
@@ -44,7 +46,7 @@ def _optuna(storage: Path, study: str) -> list[tuple[str, float]]:
 
 def spread(trials: list[dict[str, Any]]) -> list[tuple[str, float]]:
     """Per parameter: (largest - smallest mean objective of its groups) / (the objective's range)."""
-    done = [t for t in trials if _finite(t.get("value")) and isinstance(t.get("params"), dict)]
+    done = [t for t in trials if is_finite_number(t.get("value")) and isinstance(t.get("params"), dict)]
     values = [t["value"] for t in done]
     if len(done) < 2 or max(values) == min(values):
         return []
@@ -61,7 +63,7 @@ def spread(trials: list[dict[str, Any]]) -> list[tuple[str, float]]:
 
 
 def _groups(pairs: list[tuple[Any, float]]) -> list[list[float]]:
-    numbers = all(_finite(x) for x, _ in pairs)
+    numbers = all(is_finite_number(x) for x, _ in pairs)
     if numbers and len({x for x, _ in pairs}) > BINS:
         ordered = sorted(pairs, key=lambda pair: pair[0])
         size = math.ceil(len(ordered) / BINS)
@@ -70,7 +72,3 @@ def _groups(pairs: list[tuple[Any, float]]) -> list[list[float]]:
     for x, value in pairs:
         grouped.setdefault(repr(x), []).append(value)
     return list(grouped.values())
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

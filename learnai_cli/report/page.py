@@ -10,6 +10,8 @@ import math
 from importlib import resources
 from typing import Any, Iterable
 
+from learnai_cli.numbers import is_number
+
 UPLOT_VERSION = "1.6.32"  # learnai_cli/report/vendor/README.md says how to update it
 # The page may fetch nothing: its scripts, styles and images are inline, and the browser enforces it.
 POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
@@ -90,7 +92,7 @@ def table(header: Iterable[str], rows: Iterable[Iterable[Any]], caption: str = "
 
 
 def _cell(value: Any) -> str:
-    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+    numeric = is_number(value)
     return f'<td class="num">{text(value)}</td>' if numeric else f"<td>{text(value)}</td>"
 
 

@@ -28,6 +28,7 @@ from learnai_cli.atomic import (
     write_json,
 )
 from learnai_cli.errors import UsageError, clip, kind_name
+from learnai_cli.numbers import is_number
 from learnai_cli.rundir.lock import RunLock
 from learnai_cli.rundir.writable import check_writable
 
@@ -379,7 +380,7 @@ def metrics_record_problem(record: dict[str, Any]) -> str | None:
         if key in record and not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
             return f"is {described} whose {key} is {_shown(value)}, not a whole number"
     for key, value in record.items():
-        if key != "type" and not (value is None or isinstance(value, (int, float)) and not isinstance(value, bool)):
+        if key != "type" and not (value is None or is_number(value)):
             return f"is {described} whose {key} is {_shown(value)}, not a number"
     return None
 

@@ -15,6 +15,7 @@ from typing import Any, Iterable
 
 from learnai_cli import rundir
 from learnai_cli.errors import UsageError, clip, did_you_mean
+from learnai_cli.numbers import is_number
 from learnai_cli.rundir import RunDir
 
 GROUP_FIELDS = ("sweep", "study")  # meta.json fields that name a group of runs (learnai sweep, learnai tune)
@@ -194,15 +195,11 @@ def sort_values(values: list[RunValues], name: str, descending: bool) -> list[Ru
 def _comparable(value: Any) -> tuple:
     """Numbers by value, then lists of numbers item by item ([4] < [16, 8] < [128, 64], as widths read), then the
     rest as text; the first item keeps the kinds apart, so no two kinds are ever compared."""
-    if _is_number(value):
+    if is_number(value):
         return (0, value)
-    if isinstance(value, list) and all(map(_is_number, value)):
+    if isinstance(value, list) and all(map(is_number, value)):
         return (1, tuple(value))
     return (2, str(value))
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def shown(value: Any) -> Any:

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
 
+from learnai_cli.numbers import is_number
 from learnai_cli.rundir import DamagedRun, RunDir, all_runs
 from learnai_cli.rundir.lock import lock_holder
 
@@ -136,7 +137,7 @@ def iter_summaries(root: Path) -> Iterator[dict[str, Any]]:
             "problem": problem or None,
             "epochs": meta.get("epochs_completed"),
             "best_metric": best.get("metric") if isinstance(best.get("metric"), str) else None,
-            "best_value": best.get("value") if _is_number(best.get("value")) else None,
+            "best_value": best.get("value") if is_number(best.get("value")) else None,
             "duration_s": meta.get("duration_s"),
             "started": meta.get("started"),
             "test": _numbers(report.get("metrics")) if (report := _test_report(run)) else None,
@@ -171,7 +172,7 @@ def test_metrics(run: RunDir) -> dict[str, float] | None:
 
 
 def _numbers(metrics: Any) -> dict[str, float] | None:
-    return {k: v for k, v in metrics.items() if _is_number(v)} if isinstance(metrics, dict) else None
+    return {k: v for k, v in metrics.items() if is_number(v)} if isinstance(metrics, dict) else None
 
 
 def _test_report(run: RunDir) -> dict[str, Any] | None:
@@ -194,7 +195,3 @@ def stale_evaluation(run: RunDir, report: dict[str, Any], meta: dict[str, Any]) 
     own_best = Path(path).parts[-1 - len(inside) :] == (run.id, *inside)  # the run's, wherever its folder moved
     now = (meta.get("best") or {}).get("epoch")
     return own_best and isinstance(now, int) and now != evaluated
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
