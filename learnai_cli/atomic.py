@@ -90,6 +90,22 @@ def append_line(path: Path, line: str) -> None:
         os.close(descriptor)
 
 
+def check_output_file(path: Path, what: str, example: str) -> None:
+    """Refuse, before any work, a path given for an output file (-o) that is a folder, lies under a file or has too
+    long a name; `what` names the file ("the plot"), `example` a good name ("plot.png"). Folders that do not exist
+    yet are made when the file is written."""
+    from learnai_cli.errors import UsageError
+
+    try:
+        if path.is_dir():
+            raise UsageError(f"cannot write {what} to {path}: it is a folder; give a file name such as {example}")
+        parent = next((p for p in path.parents if p.exists()), None)
+    except OSError as error:  # e.g. a name longer than the file system allows
+        raise UsageError(f"cannot write {what} {path}: {error.strerror or error}") from None
+    if parent is not None and not parent.is_dir():
+        raise UsageError(f"cannot write {what} {path}: {parent} is a file, not a folder")
+
+
 def write_atomic(path: Path, data: bytes | str) -> None:
     """Write via a temp file in the same folder + fsync + rename. The rename replaces whatever is at `path`: a
     symbolic link there is replaced by the file, never written through."""

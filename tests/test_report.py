@@ -283,16 +283,24 @@ def test_a_tune_study_gets_its_page(tmp_path):
     "arguments, needle",
     [
         (["nothing-like-it"], "no run, sweep or study"),
-        (["latest", "-o", "/nonexistent-folder/x.html"], "does not exist"),
+        (["latest", "-o", "FILE/x.html"], "is a file, not a folder"),
         (["latest", "-o", "."], "it is a folder"),
         (["SWEEP", "latest"], "report it alone"),
     ],
-    ids=["unknown-run", "missing-folder", "output-folder", "study-and-run"],
+    ids=["unknown-run", "under-a-file", "output-folder", "study-and-run"],
 )
-def test_bad_input_is_one_line_and_exit_2(runs, arguments, needle):
+def test_bad_input_is_one_line_and_exit_2(runs, tmp_path, arguments, needle):
+    (tmp_path / "notes.txt").write_text("kept")
     arguments = [runs["sweep"].name if a == "SWEEP" else a for a in arguments]
+    arguments = [a.replace("FILE", str(tmp_path / "notes.txt")) for a in arguments]
     result = runs["cli"]("report", *arguments)
     assert result.exit_code == 2 and needle in result.stderr and "Traceback" not in result.output
+
+
+def test_an_output_in_folders_not_made_yet_makes_them_as_plot_does(runs, tmp_path):
+    """report -o and plot -o follow one rule (atomic.check_output_file): missing folders are made."""
+    page = tmp_path / "new" / "deeper" / "r.html"
+    assert report(runs, "latest", "-o", str(page))["report"] == str(page) and page.is_file()
 
 
 def test_a_link_at_the_output_is_replaced_not_written_through(runs, tmp_path):

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from learnai_cli import rundir
+from learnai_cli.atomic import check_output_file
 from learnai_cli.errors import UsageError, clip
 
 
@@ -15,7 +16,7 @@ def report(root: Path, targets: list[str], output: Optional[Path], open_page: bo
     if not targets:
         raise UsageError("give a run id (or 'latest'), several run ids, or a sweep/study id: see `learnai runs`")
     if output is not None:
-        check_output(output)
+        check_output_file(output, "the report", "report.html")
     group = _group_folder(root, targets)
     if group is not None:
         from learnai_cli.report.study import study_document
@@ -66,20 +67,6 @@ def _runs_document(root: Path, targets: list[str]) -> tuple[str, str, list[str],
     from learnai_cli.report.comparison import comparison_document
 
     return comparison_document(runs, collected), "comparison", [r.id for r in runs], root / rundir.COMPARISON_REPORT
-
-
-def check_output(path: Path) -> None:
-    """Refuse, before any work, an -o that is a folder, lies under a file or in a folder that does not exist."""
-    try:
-        if path.is_dir():
-            raise UsageError(f"-o {path}: it is a folder; give a file name such as report.html")
-        parent = path.parent
-        if not parent.exists():
-            raise UsageError(f"-o {path}: the folder {parent} does not exist; create it or write elsewhere")
-        if not parent.is_dir():
-            raise UsageError(f"-o {path}: {parent} is a file, not a folder")
-    except OSError as error:  # a name longer than the file system allows
-        raise UsageError(f"-o {path}: {error.strerror or error}") from None
 
 
 def write_page(path: Path, text: str) -> Path:

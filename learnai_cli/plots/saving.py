@@ -15,7 +15,7 @@ import matplotlib
 matplotlib.use("Agg")  # headless: CI and servers have no display
 import matplotlib.pyplot as plt
 
-from learnai_cli.atomic import write_atomic
+from learnai_cli.atomic import check_output_file, write_atomic
 from learnai_cli.errors import UsageError
 
 DPI = 110
@@ -83,14 +83,9 @@ def set_margins(figure, left: float, right: float, bottom: float, top: float, ga
 
 
 def check_output_path(path: Path) -> None:
-    """Refuse, before any work, an output path that is a directory, lies under a file, has too long a name, or ends
-    in a suffix that names no format matplotlib writes here."""
-    try:
-        if path.is_dir():
-            raise UsageError(f"cannot write the plot to {path}: it is a directory; give a file name such as plot.png")
-        parent = next((p for p in path.parents if p.exists()), None)
-    except OSError as error:  # e.g. a name longer than the file system allows
-        raise UsageError(f"cannot write the plot {path}: {error.strerror or error}") from None
+    """Refuse, before any work, an output path that cannot take a file (atomic.check_output_file) or ends in a
+    suffix that names no format matplotlib writes here."""
+    check_output_file(path, "the plot", "plot.png")
     formats = output_formats()
     if path.suffix[1:].lower() not in formats:
         problem = f"'{path.suffix}' is not a format matplotlib can write" if path.suffix else "it has no suffix"
@@ -98,8 +93,6 @@ def check_output_path(path: Path) -> None:
             f"cannot write the plot {path}: {problem}; end the file name with the format to write: "
             f"{', '.join('.' + name for name in formats)}"
         )
-    if parent is not None and not parent.is_dir():
-        raise UsageError(f"cannot write the plot {path}: {parent} is a file, not a folder")
 
 
 def output_formats() -> list[str]:
