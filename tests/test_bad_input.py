@@ -186,7 +186,7 @@ def test_labels_beyond_the_models_classes(cli):
     assert result.exit_code == 2
     assert (
         "has 3 classes (labels 0 to 2) but model 'mlp' gives 2 outputs" in result.stderr
-        and "model.out_features=2" in result.stderr
+        and "set model.out_features=3" in result.stderr
     )
 
 

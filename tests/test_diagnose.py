@@ -42,6 +42,19 @@ BROKEN = [
         "lr_too_low",
     ),
     ("toy_classes", [], {"small_eval_split", "split_overlap"}, None),
+    # a loss that starts high (targets far from 0) is no spike; a short run that fell a little is no low lr
+    ("linear_regression", ["data.bias=300", "train.epochs=10"], {"unscaled_targets"}, "lr_too_high"),
+    (
+        "linear_regression",
+        ["data.bias=-300", "data.noise=0.5", "train.epochs=10"],
+        {"unscaled_targets"},
+        "underfitting",
+    ),
+    ("diabetes", ["train.epochs=3"], {"no_better_than_baseline"}, "lr_too_low"),
+    # a model worse than chance on its own training data memorised nothing: the lr is the cause
+    ("csv_example", ["optimizer.lr=5"], {"lr_too_high"}, "overfitting"),
+    # an output sigmoid saturates as the model grows confident: no hidden unit is saturated
+    ("logistic_regression", ["optimizer.lr=2"], {"lr_too_high"}, "saturated_units"),
     # health readings at the log interval: units dead or saturated, gradients vanishing or exploding
     ("generalfit", ["optimizer.lr=0.5"], {"dead_units", "lr_too_high"}, None),
     ("diabetes", ["optimizer.lr=50"], {"saturated_units"}, None),
@@ -193,6 +206,30 @@ def test_a_big_model_on_a_tiny_noisy_table_overfits(cli, tmp_path):
     assert "val loss rising since epoch" in overfitting["message"]
 
 
+def test_a_big_model_monitored_by_accuracy_says_which_epoch_best_pt_keeps(cli, tmp_path, runs_dir):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 5))
+    config = write_csv(tmp_path, x, (x[:, 0] + rng.normal(scale=2.0, size=60) > 0).astype(int), val_split=0.4)
+    config["model"]["hidden"], config["train"]["epochs"] = [128, 128], 150
+    config["train"].update(monitor="val_accuracy", mode="max")
+    payload = train_table(cli, tmp_path, config)
+    overfitting = next(f for f in payload["findings"] if f["code"] == "overfitting")
+    kept = payload["best"]["epoch"]
+    assert f"best.pt keeps epoch {kept}" in overfitting["fix"], (overfitting, payload["best"])
+    if kept != overfitting["evidence"]["best_epoch"]:
+        assert "the best val_accuracy" in overfitting["fix"]
+
+
+def test_early_stopping_that_stopped_a_falling_loss_is_told_to_be_patient_not_to_resume(cli):
+    overrides = ["train.early_stopping.patience=1"]
+    payload = cli.json("train", CONFIGS / "generalfit.yaml", *overrides)
+    finding = next(f for f in payload["findings"] if f["code"] == "not_converged")
+    assert "early stopping ended the run" in finding["message"] and "--resume" not in finding["fix"]
+    assert "train.early_stopping.patience=5" in finding["fix"] and finding["evidence"]["patience"] == 1
+    assert shlex.split(finding["fix"]).count("train.early_stopping.patience=1") == 0  # replaced, not repeated
+    check_fixes_are_accepted(cli, CONFIGS / "generalfit.yaml", overrides, payload["findings"])
+
+
 def test_one_epoch_is_judged_by_its_interval_records_or_said_to_show_no_trend(cli):
     """One epoch has no trend across epochs: the loss readings within it say whether it was still falling."""
     falling = cli.json("train", CONFIGS / "generalfit.yaml", "train.epochs=1", "train.log_every_steps=1")
@@ -323,6 +360,13 @@ def test_a_frozen_random_backbone_is_a_problem(cli, tmp_path):
     (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
     diagnosis = cli.json("diagnose", run_id)
     assert "frozen_random_backbone" in codes(diagnosis, "problem")
+
+
+def test_the_shipped_zoo_smoke_test_is_said_to_learn_nothing_for_its_documented_reasons(cli):
+    """zoo_finetune runs offline on random fake_images with a random frozen backbone (docs/diagnose.md)."""
+    payload = cli.json("train", CONFIGS / "zoo_finetune.yaml", "data.size=32", "train.epochs=1")
+    assert "frozen_random_backbone" in codes(payload, "problem")
+    assert codes(payload, "problem") <= {"frozen_random_backbone", "no_better_than_baseline"}, payload["findings"]
 
 
 HEALTHY = [

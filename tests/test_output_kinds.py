@@ -123,7 +123,7 @@ def test_a_regression_loss_on_class_labels_is_refused_with_the_fix(cli, tmp_path
     result = cli("train", config)
     assert result.exit_code == 2, result.output
     if outputs == 1:  # class labels want an output per class, whatever the loss
-        assert "needs one output per class" in result.output and "set its output size to 3" in result.output
+        assert "needs one output per class" in result.output and "set model.out_features=3 with loss" in result.output
     else:
         assert f"loss {loss} compares each output with its target" in result.output
         assert "cross_entropy with 3 outputs" in result.output
@@ -146,7 +146,7 @@ def test_too_few_outputs_for_the_classes_is_named_as_such_whatever_the_check_bat
     if outputs == 1:
         assert "needs one output per class" in result.output
     else:
-        assert "3 classes" in result.output and "model.out_features=2" in result.output
+        assert "3 classes" in result.output and "set model.out_features=3" in result.output
         assert "Each sample has" not in result.output  # not the input-size message
 
 
@@ -156,7 +156,7 @@ def test_more_outputs_than_classes_trains_with_a_warning_naming_the_class_count(
     result = cli("train", config)
     assert result.exit_code == 0, result.output
     said = result.output + caplog.text
-    assert f"gives {outputs} outputs but data 'csv' has 3 classes" in said and "to 3" in said
+    assert f"gives {outputs} outputs but data 'csv' has 3 classes" in said and "set model.out_features=3" in said
 
 
 def test_predict_names_the_outputs_beyond_the_classes_instead_of_failing(cli, tmp_path):

@@ -12,9 +12,11 @@ import math
 from typing import Optional
 
 from learnai_cli.diagnose.finding import Finding, Run
+from learnai_cli.numbers import is_finite_number
 
 BARELY_MOVED = 0.05  # a train loss that fell by under this fraction of its start has barely moved
 STILL_FALLING = 0.02  # a train loss still falling by this fraction per epoch at the end is not converged
+SHORT_RUN = 10  # epochs under which a loss that fell 1-5% may only need more of them (lr_too_low waits)
 MIN_INTERVALS = 8  # interval records a one-epoch run needs to show a trend: two quarters of at least 2 each
 RISE_AFTER_BEST = 0.10  # a val loss this much above its best, for several epochs, is rising
 SPIKE = 10.0  # an early train loss this many times the trivial baseline's: the first steps overshot
@@ -45,14 +47,15 @@ def lr_too_high(run: Run) -> Optional[Finding]:
         )
     base_loss = (run.baseline_split("val") or {}).get("loss")
     early = train[: max(3, len(train) // 10)]
-    if base_loss and early and max(early) > SPIKE * base_loss:
+    start = max(base_loss or 0.0, zero_prediction_loss(run) or 0.0)  # where a fresh model's loss may begin
+    if base_loss and early and max(early) > SPIKE * start:
         return Finding(
             "lr_too_high",
             "warning",
             f"the train loss shot up to {max(early):.4g} early on, {max(early) / base_loss:,.0f}x the trivial "
-            f"baseline's {base_loss:.4g}, before it settled: the first steps overshot, and what the run learned "
-            "after that it learned from a bad start",
-            {"early_max_train_loss": max(early), "baseline_val_loss": base_loss, "lr": lr},
+            f"baseline's {base_loss:.4g}{_fresh_start(start, base_loss, max(early))}, before it settled: the first "
+            "steps overshot, and what the run learned after that it learned from a bad start",
+            {"early_max_train_loss": max(early), "baseline_val_loss": base_loss, "fresh_model_loss": start, "lr": lr},
             fix,
         )
     if len(train) >= 6:
@@ -70,6 +73,27 @@ def lr_too_high(run: Run) -> Optional[Finding]:
                 fix,
             )
     return None
+
+
+def _fresh_start(start: float, base_loss: float, peak: float) -> str:
+    return (
+        f" and {peak / start:,.0f}x the {start:.4g} of predicting 0, where a fresh model starts"
+        if start > base_loss
+        else ""
+    )
+
+
+def zero_prediction_loss(run: Run) -> Optional[float]:
+    """The loss of predicting 0 for every target (where a fresh regression model starts, nearly): mean y^2 under MSE,
+    mean |y| under the L1 family; None when unknown (classification starts at the baseline's chance loss)."""
+    targets = (run.meta.get("data_checks") or {}).get("targets")
+    if not isinstance(targets, dict):
+        return None
+    key = {"mse": "mean_square", "l1": "mean_abs", "smooth_l1": "mean_abs", "huber": "mean_abs"}.get(
+        run.section("loss").get("name")
+    )
+    value = targets.get(key) if key else None
+    return float(value) if is_finite_number(value) else None
 
 
 def no_better_than_baseline(run: Run) -> Optional[Finding]:
@@ -125,6 +149,10 @@ def lr_too_low(run: Run) -> Optional[Finding]:
     moved = (train[0] - min(train)) / train[0]
     base_loss = (run.baseline_split("val") or {}).get("loss")
     near_baseline = base_loss is None or min(train) > 0.9 * base_loss
+    if _recent_fall(train) > STILL_FALLING:
+        return None  # a short run still falling steeply: not_converged says train longer
+    if moved >= 0.01 and len(train) < SHORT_RUN:
+        return None  # a few epochs that fell a little cannot tell a low lr from a short run: the baseline names both
     if moved < BARELY_MOVED and near_baseline and (base_loss is not None or moved < 0.01):
         return Finding(
             "lr_too_low",
@@ -146,23 +174,61 @@ def not_converged(run: Run) -> Optional[Finding]:
         return one_epoch(run)
     if len(train) < 2:
         return None
-    recent = train[-min(4, len(train)) :]
-    per_epoch = (recent[0] - recent[-1]) / max(abs(recent[0]), 1e-12) / (len(recent) - 1)
+    per_epoch = _recent_fall(train)
     best_epoch = (run.meta.get("best") or {}).get("epoch")
     if not isinstance(best_epoch, int) or best_epoch > epochs:  # records cut short, or a damaged meta.json
         best_epoch = None
     if per_epoch > STILL_FALLING and (best_epoch is None or best_epoch >= epochs - max(1, epochs // 10)):
+        if str(run.meta.get("message") or "").startswith("early stopping:"):
+            return _stopped_too_soon(run, per_epoch, best_epoch or epochs)
         more = max(2 * epochs, epochs + 5)
         return Finding(
             "not_converged",
             "warning",
             f"still improving at the last epoch: the train loss fell {per_epoch:.1%} per "
-            f"epoch over the last {len(recent) - 1}, and the best epoch is {best_epoch or epochs} of {epochs}"
-            f"{_annealed(run)}: train longer",
+            f"epoch over the last {min(4, len(train)) - 1}, and the best epoch is {best_epoch or epochs} of {epochs}"
+            f"{_annealed(run)}: train longer{_above_baseline(run)}",
             {"train_loss_fall_per_epoch": round(per_epoch, 4), "best_epoch": best_epoch, "epochs": epochs},
             run.train_longer(more),
         )
     return None
+
+
+def _recent_fall(train: list[float]) -> float:
+    """How much the train loss fell per epoch over the last (up to) 3 epochs, as a fraction of where it was."""
+    recent = train[-min(4, len(train)) :]
+    return (recent[0] - recent[-1]) / max(abs(recent[0]), 1e-12) / (len(recent) - 1)
+
+
+def _above_baseline(run: Run) -> str:
+    """A run still no better than its baseline may be slow because of its lr, not only its length: say both."""
+    base_loss = (run.baseline_split("val") or {}).get("loss")
+    best = _best(run.series("val_loss"), min)
+    if not isinstance(base_loss, (int, float)) or best is None or best < NEARLY_BASELINE * base_loss:
+        return ""
+    return (
+        f"; its best val loss ({best:.4g}) is not yet clearly below the baseline's ({base_loss:.4g}), so a higher lr "
+        f"may be needed too (`learnai lr-find {run.config_hint}`)"
+    )
+
+
+def _stopped_too_soon(run: Run, per_epoch: float, best_epoch: int) -> Finding:
+    """Early stopping ended a run whose train loss still fell steeply: more epochs need more patience, not a higher
+    train.epochs (the run already had more than it used)."""
+    stopping = run.section("train").get("early_stopping")
+    patience = stopping.get("patience") if isinstance(stopping, dict) else None
+    patience = patience if isinstance(patience, int) and not isinstance(patience, bool) and patience > 0 else 1
+    more = max(5, 3 * patience)
+    return Finding(
+        "not_converged",
+        "warning",
+        f"early stopping ended the run at epoch {run.epochs} after {patience} epoch(s) without a better "
+        f"{run.section('train').get('monitor', 'val_loss')} (best epoch {best_epoch}), while the train loss still "
+        f"fell {per_epoch:.1%} per epoch: a patience this short stops at a pause of the val curve",
+        {"train_loss_fall_per_epoch": round(per_epoch, 4), "best_epoch": best_epoch, "patience": patience},
+        f"{run.new_run([f'train.early_stopping.patience={more}'])} (a new run with more patience; best.pt keeps "
+        f"epoch {best_epoch} of this one)",
+    )
 
 
 def one_epoch(run: Run) -> Optional[Finding]:
@@ -198,7 +264,7 @@ def one_epoch(run: Run) -> Optional[Finding]:
         "warning",
         f"still improving at the end of its one epoch: the train loss of the epoch's last quarter ({_mean(last):.4g}) "
         f"is {fall:.1%} below the quarter before ({_mean(before):.4g}), more than the noise between its readings: "
-        "train longer",
+        f"train longer{_above_baseline(run)}",
         {"epochs": 1, "interval_records": len(losses), "last_quarter_fall": round(fall, 4), "noise": round(noise, 4)},
         run.train_longer(5),
     )
@@ -235,13 +301,15 @@ def overfitting(run: Run) -> Optional[Finding]:
     best = min(range(len(val)), key=val.__getitem__)
     after = len(val) - 1 - best
     rising = val[-1] > val[best] * (1 + RISE_AFTER_BEST) and val[-1] > train[-1] * (1 + RISE_AFTER_BEST)
-    if after >= max(3, len(val) // 10) and rising and train[-1] < train[best]:
+    base_loss = (run.baseline_split("val") or {}).get("loss")
+    fits_training = not isinstance(base_loss, (int, float)) or train[-1] < base_loss  # else it memorised nothing
+    if after >= max(3, len(val) // 10) and rising and train[-1] < train[best] and fits_training:
         return Finding(
             "overfitting",
             "warning",
             f"val loss rising since epoch {best + 2} ({val[best]:.4g} at its best, epoch "
             f"{best + 1}, now {val[-1]:.4g}) while the train loss fell to {train[-1]:.4g}: the model is memorising "
-            "the training samples (best.pt keeps the epoch before it began)",
+            f"the training samples ({_kept_by_best(run, best + 1)})",
             {
                 "best_epoch": best + 1,
                 "rising_since_epoch": best + 2,
@@ -299,7 +367,21 @@ def _overfitting_fix(run: Run, best_epoch: int) -> str:
     stopping = run.section("train").get("early_stopping")
     stop = "" if isinstance(stopping, dict) and stopping else "train.early_stopping.patience=3 to stop sooner; "
     regularise = "regularise: optimizer.weight_decay=1e-4, dropout, more data, or a smaller model"
-    return f"{regularise}; {stop}best.pt keeps epoch {best_epoch}"
+    return f"{regularise}; {stop}{_kept_by_best(run, best_epoch)}"
+
+
+def _kept_by_best(run: Run, lowest_val_loss_epoch: int) -> str:
+    """Which epoch best.pt holds: the one with the best monitored metric (meta.json's best), which is the lowest
+    val loss's only when the monitor is val_loss."""
+    best = run.meta.get("best") if isinstance(run.meta.get("best"), dict) else {}
+    epoch, metric = best.get("epoch"), best.get("metric")
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or not isinstance(metric, str):
+        return (
+            f"best.pt keeps the best epoch of its monitored metric (the lowest val loss: epoch {lowest_val_loss_epoch})"
+        )
+    if epoch == lowest_val_loss_epoch:
+        return f"best.pt keeps epoch {epoch}, from before it began"
+    return f"best.pt keeps epoch {epoch}, the best {metric}; the val loss was lowest at epoch {lowest_val_loss_epoch}"
 
 
 def _schedule_fix(run: Run) -> str:
@@ -329,9 +411,11 @@ def _lr_fix(lr: Optional[float], factor: float, run: Run) -> str:
 def _baseline_fix(run: Run) -> str:
     lr = run.first_lr
     now = f"; now {lr:g}" if lr else ""
+    epochs = f"too few epochs (this run had {run.epochs})" if 0 < run.epochs < SHORT_RUN else "too few epochs"
     return (
-        f"the usual causes, most common first: the learning rate (`learnai lr-find {run.config_hint}`{now}), too few "
-        "epochs, inputs far from unit scale, a loss that does not suit the task; the other findings say which"
+        f"the usual causes, most common first: the learning rate (`learnai lr-find {run.config_hint}`{now}), {epochs}, "
+        "inputs far from unit scale, labels the inputs do not predict (noise, a wrong target column), a loss that "
+        "does not suit the task; the other findings say which"
     )
 
 

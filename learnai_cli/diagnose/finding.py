@@ -75,12 +75,14 @@ class Run:
         changed = [f"train.epochs={epochs}"]
         if refused.startswith("it ended at train.max_steps"):
             changed.append("train.max_steps=null")
-        kept = [
-            w
-            for w in shlex.split(self.config_for_new_run)
-            if w.partition("=")[0] not in ("train.epochs", "train.max_steps")
-        ]
-        return f"learnai train {shlex.join(kept + changed)} (a new run: {refused})"
+        return f"{self.new_run(changed, also_dropped=('train.max_steps',))} (a new run: {refused})"
+
+    def new_run(self, changed: list[str], also_dropped: tuple[str, ...] = ()) -> str:
+        """`learnai train` of the config and overrides that started the run, with `changed` (key=value) replacing
+        any earlier value of their keys (and of `also_dropped`)."""
+        replaced = {word.partition("=")[0] for word in changed} | set(also_dropped)
+        kept = [w for w in shlex.split(self.config_for_new_run) if w.partition("=")[0] not in replaced]
+        return f"learnai train {shlex.join(kept + changed)}"
 
     @property
     def config_for_new_run(self) -> str:

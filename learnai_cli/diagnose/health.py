@@ -41,7 +41,9 @@ def dead_units(run: Run) -> Optional[Finding]:
 
 
 def saturated_units(run: Run) -> Optional[Finding]:
-    last = health_records(run)[-LAST_READINGS:]
+    """Hidden sigmoid/tanh units whose outputs sit in their flat tails; an output layer's sigmoid is left out (it
+    saturates as the model grows confident, and its loss, bce, passes the gradient on regardless)."""
+    last = [_hidden_only(record) for record in health_records(run)[-LAST_READINGS:]]
     saturated = {
         **_persistent(last, "sigmoid", "saturated_fraction", SATURATED),
         **_persistent(last, "tanh", "saturated_fraction", SATURATED),
@@ -57,6 +59,11 @@ def saturated_units(run: Run) -> Optional[Finding]:
         {"layers": saturated, "readings": len(last)},
         "standardise the inputs, use a lower optimizer.lr, or ReLU in the hidden layers",
     )
+
+
+def _hidden_only(record: dict) -> dict:
+    readings = record.get("activations") if isinstance(record.get("activations"), list) else []
+    return {**record, "activations": [r for r in readings if not (isinstance(r, dict) and r.get("output") is True)]}
 
 
 def vanishing_gradients(run: Run) -> Optional[Finding]:

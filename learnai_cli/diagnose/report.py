@@ -86,7 +86,7 @@ def _crashed(view: Run) -> Finding:
 
 # A finding gives way to one whose advice contradicts it: a bigger or longer model does not help steps that overshoot.
 SUPERSEDED_BY = {
-    "underfitting": ("lr_too_high", "lr_too_low"),
+    "underfitting": ("lr_too_high", "lr_too_low", "unscaled_inputs", "unscaled_targets"),  # scale first, then size
     "not_converged": ("lr_too_high",),
     "lr_too_low": ("lr_too_high", "lr_decayed_early"),  # a schedule that killed the lr is the cause to fix
 }

@@ -8,6 +8,7 @@ import math
 from typing import Any, Optional
 
 from learnai_cli.diagnose.finding import Finding, Run
+from learnai_cli.numbers import is_finite_number
 
 SMALL_SPLIT = 100  # fewer validation samples than this: an accuracy's 95% interval is wider than +-10 points
 IMBALANCE_RATIO = 3.0  # the largest class more than this many times the smallest
@@ -126,6 +127,37 @@ def unscaled_inputs(run: Run) -> Optional[Finding]:
     )
 
 
+def unscaled_targets(run: Run) -> Optional[Finding]:
+    """A regression's targets far from zero mean and unit scale: a fresh model's outputs start near 0, so the first
+    epochs are spent moving them there (and with Adam, whose steps move a weight by about its lr, that takes about
+    |mean| / lr steps)."""
+    targets = (run.meta.get("data_checks") or {}).get("targets")
+    if not isinstance(targets, dict) or not all(is_finite_number(targets.get(k)) for k in ("mean", "std")):
+        return None
+    mean, std = targets["mean"], targets["std"]
+    if abs(mean) <= 3 * max(std, 1.0) and std <= 10 and not 0 < std < 0.1:
+        return None
+    said = (
+        f"the regression targets are far from zero mean and unit scale (mean {mean:.4g}, standard deviation "
+        f"{std:.3g}), while a fresh model's outputs start near 0: the loss is first dominated by that distance, "
+        "and the epochs go into covering it"
+    )
+    lr, optimizer = run.first_lr, run.section("optimizer").get("name")
+    if lr and optimizer in ("adam", "adamw") and abs(mean) > 3 * max(std, 1.0):
+        said += (
+            f"; {optimizer} moves each weight by about its lr per step, so reaching {mean:.4g} from 0 takes about "
+            f"{abs(mean) / lr:,.0f} steps at lr {lr:g} (this run took {run.steps_done:,})"
+        )
+    return Finding(
+        "unscaled_targets",
+        "warning",
+        said,
+        {"target_mean": mean, "target_std": std, "lr": lr},
+        "scale the targets in the data (subtract their mean and divide by their standard deviation; predictions "
+        f"then scale back), or a higher optimizer.lr with more epochs (`learnai lr-find {run.config_hint}`)",
+    )
+
+
 def constant_features(run: Run) -> Optional[Finding]:
     constant = ((run.meta.get("data_checks") or {}).get("features") or {}).get("constant")
     if not isinstance(constant, list) or not constant:
@@ -159,6 +191,7 @@ def outputs_exceed_classes(run: Run) -> Optional[Finding]:
 
 def _output_size_fix(run: Run, classes: int) -> str:
     """The model's own output-size key set to the class count (whichever of the usual names its section has)."""
+    # experiment/outputs.OUTPUT_SIZE_KEYS, spelled here too: that module imports torch, diagnose must not
     key = next((k for k in ("num_classes", "out_features", "n_out", "classes") if k in run.section("model")), None)
     return f"model.{key}={classes}" if key else f"set the model's output size to {classes}"
 
@@ -189,5 +222,6 @@ SETUP_RULES = (
     small_eval_split,
     class_imbalance,
     unscaled_inputs,
+    unscaled_targets,
     constant_features,
 )

@@ -41,11 +41,17 @@ class HealthMonitor:
         self._before: Optional[list[tuple[str, torch.Tensor, torch.Tensor]]] = None
         self.hooks: list = []  # registered for the armed batch only: other steps run without any
         # found once: the activation modules, and the largest parameter tensors in the model's order
+        modules = list(model.named_modules())
         self._activation_modules = [
             (name or "output", module, ACTIVATIONS[type(module)])
-            for name, module in model.named_modules()
+            for name, module in modules
             if type(module) in ACTIVATIONS
         ]
+        # after the last layer with weights: the model's output (a sigmoid there saturates when it is confident)
+        weighted = [
+            i for i, (_, module) in enumerate(modules) if next(module.parameters(recurse=False), None) is not None
+        ]
+        self._outputs = {name or "output" for i, (name, _) in enumerate(modules) if i > max(weighted, default=-1)}
         named = [(n, p) for n, p in model.named_parameters() if p.numel() and p.requires_grad]  # frozen: no grad
         largest = {n for n, _ in sorted(named, key=lambda item: -item[1].numel())[:MAX_LAYERS]}
         self._parameters = [(n, p) for n, p in named if n in largest]
@@ -95,6 +101,8 @@ class HealthMonitor:
         self.armed = False
         self.close()
         activations = _activation_records(self.activations)
+        for reading in activations:
+            reading["output"] = reading["name"] in self._outputs
         self.activations = {}
         finite = [layer for layer in self.layers if _finite(layer["grad_norm"])]
         self.spent += time.perf_counter() - now

@@ -1,6 +1,6 @@
 """Checks of the data before training, recorded in meta.json for `learnai diagnose` (warnings, never refusals):
 samples of val/test that are exact copies of training samples, feature columns far from zero mean and unit scale
-or constant, and how the classes are balanced in each split."""
+or constant, a regression's target scale, and how the classes are balanced in each split."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ MAX_ELEMENTS = 50_000_000  # past this many input values the duplicate look is s
 
 
 def data_checks(data, task: str) -> dict[str, Any]:
-    """{"duplicates": {"val": n, "test": m}, "features": {...}, "classes": {...}}, each only where it applies."""
+    """{"duplicates": {"val": n, "test": m}, "features": {...}, "targets": {...}, "classes": {...}}, each only where
+    it applies."""
     checks: dict[str, Any] = {}
     duplicates = _duplicates(data)
     if duplicates is not None:
@@ -23,6 +24,9 @@ def data_checks(data, task: str) -> dict[str, Any]:
     features = _feature_scale(data.train)
     if features is not None:
         checks["features"] = features
+    targets = _target_scale(data.train) if task == "regression" else None
+    if targets is not None:
+        checks["targets"] = targets
     if task in ("classification", "binary"):
         checks["classes"] = {name: _class_counts(getattr(data, name)) for name in ("train", "val", "test")}
         checks["classes"] = {name: counts for name, counts in checks["classes"].items() if counts}
@@ -88,6 +92,24 @@ def _feature_scale(train) -> Optional[dict[str, Any]]:
         "largest_std": float(std[varying].max()) if bool(varying.any()) else 0.0,
         "smallest_std": float(std[varying].min()) if bool(varying.any()) else 0.0,
         "constant": constant,
+    }
+
+
+def _target_scale(train) -> Optional[dict[str, float]]:
+    """A regression's training targets: their mean and std, and the mean |y| and y^2 that a model predicting 0 (a
+    fresh one, nearly) scores under an L1 and an MSE loss, so a high first loss is told from a rising one."""
+    targets = split_targets(train) if train is not None and len(train) else None
+    if not isinstance(targets, torch.Tensor) or not targets.is_floating_point() or not targets.numel():
+        return None
+    values = targets.detach().cpu().double().reshape(-1)
+    values = values[torch.isfinite(values)]
+    if not values.numel():
+        return None
+    return {
+        "mean": float(values.mean()),
+        "std": float(values.std(correction=0)),
+        "mean_abs": float(values.abs().mean()),
+        "mean_square": float(values.square().mean()),
     }
 
 

@@ -82,22 +82,22 @@ def check_outputs_fit_labels(experiment, outputs: int) -> None:
     if experiment.task == "classification" and outputs == 1:  # class labels want an output per class
         raise ConfigError(
             f"data '{data_name}' gives class labels ({counted(classes, 'class')}, 0 to {high}), so the model needs one "
-            f"output per class, but model '{model_name}' gives 1: set its output size to {classes} (its settings now: "
-            f"{model_settings(experiment)}) with loss cross_entropy"
+            f"output per class, but model '{model_name}' gives 1: {output_size(experiment, classes)} with loss "
+            "cross_entropy"
         )
     if compares_with_targets(loss_meta) and (experiment.task == "classification" or outputs != 1):
         raise ConfigError(_values_loss_on_labels(loss_name, data_name, classes, outputs, experiment.task))
     if experiment.task == "classification" and outputs > 1 and (low < 0 or high >= outputs):
         raise ConfigError(
             f"data '{data_name}' has {counted(classes, 'class')} (labels {low} to {high}) but model '{model_name}' "
-            f"gives {counted(outputs, 'output')}: each class needs an output of its own. Set the model's output size "
-            f"({model_settings(experiment)}) to {classes}"
+            f"gives {counted(outputs, 'output')}: each class needs an output of its own: "
+            f"{output_size(experiment, classes)}"
         )
     if experiment.task == "classification" and outputs > classes:
         logger.warning(
             f"model '{model_name}' gives {outputs} outputs but data '{data_name}' has {counted(classes, 'class')}: "
             f"the {outputs - classes} extra outputs are never a right answer, yet they take probability from the real "
-            f"ones. Set the model's output size to {classes} (its settings now: {model_settings(experiment)})"
+            f"ones: {output_size(experiment, classes)}"
         )
 
 
@@ -133,6 +133,18 @@ def _class_count(experiment, high: int) -> int:
     if experiment.task == "binary":
         return 2
     return max(len(names), high + 1) if names else high + 1
+
+
+OUTPUT_SIZE_KEYS = ("num_classes", "out_features", "n_out", "classes")  # what the builders here call it
+
+
+def output_size(experiment, classes: int) -> str:
+    """The override that sets the model's output size, where its config names one; else its size settings."""
+    kwargs = experiment.experiment_config.model.kwargs
+    key = next((k for k in OUTPUT_SIZE_KEYS if k in kwargs), None)
+    if key is not None:
+        return f"set model.{key}={classes}"
+    return f"set the model's output size to {classes} (its settings now: {model_settings(experiment)})"
 
 
 def model_settings(experiment) -> str:
