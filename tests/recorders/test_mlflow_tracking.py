@@ -203,6 +203,22 @@ def test_a_server_that_hangs_after_the_check_fails_the_start_within_the_bound_an
     assert payload["run_id"] == run_dir.name and json.loads(meta)["status"] == "failed"
 
 
+def test_what_mlflow_prints_when_a_run_ends_has_the_urls_password_hidden(capsys):
+    """MLflow's set_terminated prints `View run ... at <MLFLOW_TRACKING_URI>/#/...` with the URI as given; the
+    logger ends its runs inside this (tests/recorders/test_mlflow_server.py sees it with a real server)."""
+    from learnai_cli.recorders.mlflow_tracking import credentials_hidden_in_prints
+
+    with credentials_hidden_in_prints():
+        sys.stdout.write("🏃 View run r at: http://ann:s3cret@127.0.0.1:5000/#/experiments/1/runs/x\n")
+        print("🧪 View experiment at: https://token@mlflow.example/#/experiments/1")
+    out = capsys.readouterr().out
+    assert "s3cret" not in out and "token" not in out
+    assert out.splitlines() == [
+        "🏃 View run r at: http://***@127.0.0.1:5000/#/experiments/1/runs/x",
+        "🧪 View experiment at: https://***@mlflow.example/#/experiments/1",
+    ]
+
+
 def test_learnai_bounds_mlflow_http_calls_unless_the_user_set_them(monkeypatch):
     from learnai_cli.recorders.mlflow_tracking import bound_http_calls
 
