@@ -187,7 +187,9 @@ class MlflowLogger(Callback):
             raise
 
     def _start(self, resolved_config: dict[str, Any], meta: dict[str, Any]) -> str:
-        experiment_id = self._experiment(os.environ.get("MLFLOW_EXPERIMENT_NAME") or resolved_config["name"])
+        # a tune trial trains as <name>_trial<N>: its study is the experiment, so a study's trials sit together
+        default = meta.get("study") or resolved_config["name"]
+        experiment_id = self._experiment(os.environ.get("MLFLOW_EXPERIMENT_NAME") or default)
         tags = {
             "mlflow.runName": self.run.id,
             "mlflow.source.name": "learnai train",

@@ -157,6 +157,7 @@ def test_train_sweep_and_tune_against_a_real_mlflow_server(server, tmp_path):
     read_back_matches_the_run_folder(client, runs / printed["train"]["run_id"])
     for row in printed["sweep"]["rows"]:
         read_back_matches_the_run_folder(client, runs / row["run_id"])
+    the_trials_are_runs_of_the_study_experiment(client, printed["tune"])
     password_is_nowhere(client, server, runs, list(done.values()))
 
     a_server_stopped_mid_run_costs_one_warning(server, tmp_path / "stopped")  # last: it stops the server
@@ -186,6 +187,14 @@ def read_back_matches_the_run_folder(client, run_dir: Path) -> None:
     assert logged.data.params == expected_params
     copy = Path(client.download_artifacts(run_id, "metrics.csv", str(run_dir.parent.parent / f"dl-{run_id}")))
     assert copy.read_bytes() == (run_dir / "metrics.csv").read_bytes()  # through the server's artifact proxy
+
+
+def the_trials_are_runs_of_the_study_experiment(client, tuned: dict) -> None:
+    experiment = client.get_experiment_by_name(tuned["study"])
+    assert experiment is not None, [e.name for e in client.search_experiments()]
+    logged = client.search_runs([experiment.experiment_id])
+    assert sorted(run.info.run_name for run in logged) == sorted(trial["run_id"] for trial in tuned["trials"])
+    assert all(run.info.status == "FINISHED" for run in logged)
 
 
 def password_is_nowhere(client, server, runs: Path, results: list[subprocess.CompletedProcess]) -> None:

@@ -79,6 +79,23 @@ def test_a_diverged_run_is_a_failed_mlflow_run(local_store):
     assert "learning rate" in logged.data.tags["learnai.message"]
 
 
+@pytest.mark.slow
+@needs_mlflow
+def test_the_trials_of_a_study_are_runs_of_one_experiment_named_after_the_study(local_store):
+    """Each trial trains under its own name (<name>_trial<N>): as the experiment, that made one per trial."""
+    cli, runs_dir = local_store, local_store.runs_dir
+    searched = ("optimizer.lr=choice(0.01, 0.02)", "--trials", "2", "--study", "lr-study", "train.epochs=1", MLFLOW)
+    tuned = cli.json("tune", CONFIGS / "toy_classes.yaml", *searched)
+    assert tuned["counts"] == {"completed": 2}
+    client = client_for(runs_dir)
+    experiment = client.get_experiment_by_name("lr-study")
+    assert experiment is not None, [e.name for e in client.search_experiments()]
+    logged = client.search_runs([experiment.experiment_id])
+    assert sorted(run.info.run_name for run in logged) == sorted(trial["run_id"] for trial in tuned["trials"])
+    assert {run.data.tags["learnai.study"] for run in logged} == {"lr-study"}
+    assert not [e.name for e in client.search_experiments() if "_trial" in e.name]
+
+
 @needs_mlflow
 def test_an_unusable_tracking_store_fails_the_run_before_training_and_dry_runs_send_nothing(cli, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "nosuchscheme://tracking.example")
