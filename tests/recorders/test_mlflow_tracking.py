@@ -236,6 +236,14 @@ def test_what_mlflow_prints_when_a_run_ends_has_the_urls_password_hidden(capsys)
     ]
 
 
+def test_the_documented_mlflow_server_is_the_version_of_the_client():
+    """docs/developing.md's venv for test_mlflow_server.py installs the mlflow that matches mlflow-skinny."""
+    import re
+
+    [version] = re.findall(r"^mlflow-skinny==(\S+)$", (REPO / "constraints.txt").read_text(), re.MULTILINE)
+    assert f"pip install mlflow=={version} " in (REPO / "docs" / "developing.md").read_text()
+
+
 def test_learnai_bounds_mlflow_http_calls_unless_the_user_set_them(monkeypatch):
     from learnai_cli.recorders.mlflow_tracking import bound_http_calls
 
