@@ -12,9 +12,11 @@ import importlib.util
 import logging
 import os
 import re
+import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 from urllib.parse import urlsplit, urlunsplit
 
 from learnai_cli import __version__
@@ -186,7 +188,9 @@ class MlflowLogger(Callback):
             raise
 
     def _start(self, resolved_config: dict[str, Any], meta: dict[str, Any]) -> str:
-        experiment_id = self._experiment(os.environ.get("MLFLOW_EXPERIMENT_NAME") or resolved_config["name"])
+        # a tune trial trains as <name>_trial<N>: its study is the experiment, so a study's trials sit together
+        default = meta.get("study") or resolved_config["name"]
+        experiment_id = self._experiment(os.environ.get("MLFLOW_EXPERIMENT_NAME") or default)
         tags = {
             "mlflow.runName": self.run.id,
             "mlflow.source.name": "learnai train",
@@ -286,7 +290,8 @@ class MlflowLogger(Callback):
         self.client.set_tag(self.run_id, "learnai.status", status)
         if message:
             self.client.set_tag(self.run_id, "learnai.message", message[:5000])
-        self.client.set_terminated(self.run_id, status=MLFLOW_STATUS.get(status, "FAILED"))
+        with credentials_hidden_in_prints():  # MLflow then prints "View run ... at <the tracking URI>"
+            self.client.set_terminated(self.run_id, status=MLFLOW_STATUS.get(status, "FAILED"))
 
     def _safely(self, what: str, action) -> None:
         """Run one MLflow call; after a first failure warn once and stop sending (the run files are the record)."""
@@ -303,6 +308,24 @@ class MlflowLogger(Callback):
             )
             logger.warning(warning)
             self.run.log(f"warning: {warning}")
+
+
+@contextmanager
+def credentials_hidden_in_prints() -> Iterator[None]:
+    """What is written to sys.stdout meanwhile goes there afterwards with every URL's user and password hidden:
+    MLflow's `View run ... at http://user:password@host/...` lines repeat MLFLOW_TRACKING_URI as given."""
+    import contextlib
+    import io
+
+    caught = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(caught):
+            yield
+    finally:
+        shown = hide_credentials(caught.getvalue())
+        if shown:
+            sys.stdout.write(shown)
+            sys.stdout.flush()
 
 
 def _client(uri: str):

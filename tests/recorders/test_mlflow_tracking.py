@@ -23,7 +23,9 @@ def local_store(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("MLFLOW_TRACKING_URI", raising=False)
         patch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
-        yield Cli(tmp_path_factory.mktemp("mlflow") / "runs")
+        runs = tmp_path_factory.mktemp("mlflow") / "runs"
+        runs.mkdir()  # there before any test: one that looks at what a run adds around it may come first
+        yield Cli(runs)
 
 
 def client_for(runs_dir):
@@ -77,6 +79,23 @@ def test_a_diverged_run_is_a_failed_mlflow_run(local_store):
     logged = client_for(runs_dir).get_run(json.loads((runs_dir / run_id / "meta.json").read_text())["mlflow"]["run_id"])
     assert logged.info.status == "FAILED" and logged.data.tags["learnai.status"] == "diverged"
     assert "learning rate" in logged.data.tags["learnai.message"]
+
+
+@pytest.mark.slow
+@needs_mlflow
+def test_the_trials_of_a_study_are_runs_of_one_experiment_named_after_the_study(local_store):
+    """Each trial trains under its own name (<name>_trial<N>): as the experiment, that made one per trial."""
+    cli, runs_dir = local_store, local_store.runs_dir
+    searched = ("optimizer.lr=choice(0.01, 0.02)", "--trials", "2", "--study", "lr-study", "train.epochs=1", MLFLOW)
+    tuned = cli.json("tune", CONFIGS / "toy_classes.yaml", *searched)
+    assert tuned["counts"] == {"completed": 2}
+    client = client_for(runs_dir)
+    experiment = client.get_experiment_by_name("lr-study")
+    assert experiment is not None, [e.name for e in client.search_experiments()]
+    logged = client.search_runs([experiment.experiment_id])
+    assert sorted(run.info.run_name for run in logged) == sorted(trial["run_id"] for trial in tuned["trials"])
+    assert {run.data.tags["learnai.study"] for run in logged} == {"lr-study"}
+    assert not [e.name for e in client.search_experiments() if "_trial" in e.name]
 
 
 @needs_mlflow
@@ -201,6 +220,30 @@ def test_a_server_that_hangs_after_the_check_fails_the_start_within_the_bound_an
     for text in (result.stdout, result.stderr, meta, (run_dir / "train.log").read_text()):
         assert "s3cret" not in text
     assert payload["run_id"] == run_dir.name and json.loads(meta)["status"] == "failed"
+
+
+def test_what_mlflow_prints_when_a_run_ends_has_the_urls_password_hidden(capsys):
+    """MLflow's set_terminated prints `View run ... at <MLFLOW_TRACKING_URI>/#/...` with the URI as given; the
+    logger ends its runs inside this (tests/recorders/test_mlflow_server.py sees it with a real server)."""
+    from learnai_cli.recorders.mlflow_tracking import credentials_hidden_in_prints
+
+    with credentials_hidden_in_prints():
+        sys.stdout.write("🏃 View run r at: http://ann:s3cret@127.0.0.1:5000/#/experiments/1/runs/x\n")
+        print("🧪 View experiment at: https://token@mlflow.example/#/experiments/1")
+    out = capsys.readouterr().out
+    assert "s3cret" not in out and "token" not in out
+    assert out.splitlines() == [
+        "🏃 View run r at: http://***@127.0.0.1:5000/#/experiments/1/runs/x",
+        "🧪 View experiment at: https://***@mlflow.example/#/experiments/1",
+    ]
+
+
+def test_the_documented_mlflow_server_is_the_version_of_the_client():
+    """docs/developing.md's venv for test_mlflow_server.py installs the mlflow that matches mlflow-skinny."""
+    import re
+
+    [version] = re.findall(r"^mlflow-skinny==(\S+)$", (REPO / "constraints.txt").read_text(), re.MULTILINE)
+    assert f"pip install mlflow=={version} " in (REPO / "docs" / "developing.md").read_text()
 
 
 def test_learnai_bounds_mlflow_http_calls_unless_the_user_set_them(monkeypatch):
