@@ -15,7 +15,7 @@ import numpy as np
 from learnai_cli.data.idx import write_mnist_folder
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SIZES = {"tiny": {"train": 512, "test": 128}, "full": {"train": 60_000, "test": 10_000}}
+SIZES = {"tiny": {"train": 256, "test": 64}, "full": {"train": 60_000, "test": 10_000}}  # tiny: checks it runs
 
 
 # Set by sandboxes and CI, not by a user's shell: no bytecode cache means every run recompiles learnai_cli's sources

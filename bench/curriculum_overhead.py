@@ -157,7 +157,7 @@ def run(configs: list[str], repeats: int = 3, busy: bool = False, epochs: int | 
     """Measure every config (quietly, or beside a busy neighbour); the rows and the facts around them."""
     load_before = os.getloadavg()
     with busy_neighbour(busy), tempfile.TemporaryDirectory(prefix="learnai-bench-runs-") as runs_dir:
-        floor = import_torch_seconds(max(repeats, 3))
+        floor = import_torch_seconds(max(repeats, 3) if epochs is None else repeats)  # a smoke run: its repeats
         rows = []
         for config in configs:
             print(f"== {config}", file=sys.stderr, flush=True)

@@ -36,10 +36,12 @@ def make_runs(root: Path, count: int) -> None:
         )
 
 
-def timed(arguments: list[str], repeats: int) -> float:
-    """Median wall-clock seconds of `python -m learnai_cli ARGS` (a fresh interpreter each time, as a shell runs it)."""
+def timed(arguments: list[str], repeats: int, warm_up: bool = True) -> float:
+    """Median wall-clock seconds of `python -m learnai_cli ARGS` (a fresh interpreter each time, as a shell runs it),
+    after one untimed run unless `warm_up` is false (the tiny size: its figures only show that the command runs)."""
     command, environment = [sys.executable, "-m", "learnai_cli", *arguments], user_environment()
-    subprocess.run(command, check=True, capture_output=True, env=environment)  # warm-up: bytecode caches written
+    if warm_up:
+        subprocess.run(command, check=True, capture_output=True, env=environment)  # bytecode caches written
     seconds = []
     for _ in range(repeats):
         started = time.perf_counter()
@@ -53,18 +55,18 @@ SMALL_CONFIG = "configs/linear_regression.yaml"
 
 
 def run(size: str, real_mnist: Path | None = None) -> dict[str, Any]:
-    repeats, count = (5, 500) if size == "full" else (1, 20)
+    repeats, count, full = (5, 500, True) if size == "full" else (1, 20, False)
     with tempfile.TemporaryDirectory() as root:
         make_runs(Path(root), count)
         return {
             "repeats": repeats,
             "median_seconds": {
-                "learnai --help": timed(["--help"], repeats),
-                "learnai list": timed(["list"], repeats),
-                f"learnai runs ({count} runs)": timed(["runs", "--runs-dir", root], repeats),
+                "learnai --help": timed(["--help"], repeats, warm_up=full),
+                "learnai list": timed(["list"], repeats, warm_up=full),
+                f"learnai runs ({count} runs)": timed(["runs", "--runs-dir", root], repeats, warm_up=full),
                 "python -c 'import torch' (for scale)": import_torch_seconds(repeats),
             },
-            "fixed_cost": fixed_costs(repeats, full=size == "full"),
+            "fixed_cost": fixed_costs(repeats, full=full),
             "load_average": [round(load, 2) for load in os.getloadavg()],
         }
 
@@ -74,13 +76,14 @@ def fixed_costs(repeats: int, full: bool) -> dict[str, Any]:
     config = str(REPO / SMALL_CONFIG)
     with tempfile.TemporaryDirectory() as root:
         runs = ["--runs-dir", root]
-        seconds = {f"learnai train {SMALL_CONFIG}": timed(["train", config, *runs, "--no-progress"], repeats)}
+        train = ["train", config, *runs, "--no-progress"]
+        seconds = {f"learnai train {SMALL_CONFIG}": timed(train, repeats, warm_up=full)}
         meta = json.loads(next(Path(root).glob("20*/meta.json")).read_text())  # any of them: the same training
         commands = {"eval": ["eval", "latest", *runs], "predict": ["predict", "latest", "1.5", *runs]}
         if full:
             commands["config"] = ["config", config]
             commands["export"] = ["export", "latest", "--format", "state_dict", *runs]
-        seconds.update({f"learnai {name}": timed(arguments, repeats) for name, arguments in commands.items()})
+        seconds.update({f"learnai {name}": timed(each, repeats, warm_up=full) for name, each in commands.items()})
     return {
         "import_torch": import_torch_seconds(repeats),
         "training_seconds": meta["duration_s"],

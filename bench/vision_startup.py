@@ -74,14 +74,15 @@ finally:
 """
 
 
-def phases(root: Path, repeats: int, settings: list[str] = ()) -> dict[str, Any]:
-    """Median seconds of each phase of `learnai train configs/mnist_cnn.yaml data.root=ROOT train.epochs=1`."""
+def phases(root: Path, repeats: int, settings: list[str] = (), warm_up: bool = True) -> dict[str, Any]:
+    """Median seconds of each phase of `learnai train configs/mnist_cnn.yaml data.root=ROOT train.epochs=1` (after
+    one untimed run unless `warm_up` is false)."""
     runs: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory() as runs_dir:
         arguments = ["train", str(REPO / "configs" / "mnist_cnn.yaml"), f"data.root={root}", "data.download=false"]
         arguments += ["data.val_split=1000", "train.epochs=1", *settings, "--runs-dir", runs_dir, "--no-progress"]
         command = [sys.executable, "-c", CHILD, json.dumps(PHASES), *arguments]
-        for index in range(repeats + 1):  # the first writes the bytecode caches: not timed
+        for index in range(0 if warm_up else 1, repeats + 1):  # the first writes the bytecode caches: not timed
             started = time.perf_counter()
             done = subprocess.run(command, capture_output=True, text=True, env=user_environment(), cwd=REPO)
             wall = time.perf_counter() - started
@@ -115,15 +116,16 @@ def vision_costs(repeats: int, size: str) -> dict[str, Any]:
         Image.new("L", (28, 28), 0).save(image)
         train = ["train", str(REPO / "configs" / "mnist_cnn.yaml"), f"data.root={root}", "data.download=false"]
         train += ["data.val_split=1000" if size == "full" else "data.val_split=64", "train.epochs=1", "--no-progress"]
-        seconds = {"learnai train configs/mnist_cnn.yaml train.epochs=1": timed([*train, *runs], repeats)}
+        warm = size == "full"  # tiny: no untimed warm-ups, its figures only show that each command runs
+        seconds = {"learnai train configs/mnist_cnn.yaml train.epochs=1": timed([*train, *runs], repeats, warm)}
         meta = json.loads(next((Path(work) / "runs").glob("20*/meta.json")).read_text())
         commands = {
             "eval": ["eval", "latest"],
             "predict": ["predict", "latest", str(image)],
             "export": ["export", "latest"],
         }
-        seconds.update({f"learnai {name}": timed([*arguments, *runs], repeats) for name, arguments in commands.items()})
-        steps = phases(root, repeats, ["data.val_split=64"] if size == "tiny" else [])
+        seconds.update({f"learnai {name}": timed([*each, *runs], repeats, warm) for name, each in commands.items()})
+        steps = phases(root, repeats, [] if warm else ["data.val_split=64"], warm_up=warm)
     return {
         "data": data,
         "import_torch": import_torch_seconds(repeats),
@@ -142,9 +144,9 @@ def _digits(work: Path, size: str) -> tuple[Path, str]:
 
     from learnai_cli.data.idx import write_mnist_folder
 
-    count = 8000 if size == "full" else 512
+    count, test = (8000, 2000) if size == "full" else (512, 128)
     rng = np.random.default_rng(0)
-    images, labels = rng.integers(0, 256, (count + 2000, 28, 28), dtype=np.uint8), rng.integers(0, 10, count + 2000)
+    images, labels = rng.integers(0, 256, (count + test, 28, 28), dtype=np.uint8), rng.integers(0, 10, count + test)
     write_mnist_folder(work / "random", images[:count], labels[:count], images[count:], labels[count:])
     return work / "random", f"{count:,} generated digits ($LEARNAI_MNIST_T10K unset)"
 

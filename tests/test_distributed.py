@@ -40,13 +40,14 @@ def run_learnai(*arguments: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-def test_two_processes_match_one_and_resume_exactly(tmp_path):
-    """One process vs 2 gloo processes (learnai's launcher), and a 2-process run stopped after epoch 1
-    (started with torchrun itself) then resumed: same weights and losses."""
+def test_two_processes_match_one_and_resume_exactly(tmp_path, cli):
+    """One process (in this one, to save a start-up) vs 2 gloo processes (learnai's launcher), and a 2-process run
+    stopped after epoch 1 (started with torchrun itself) then resumed: same weights and losses."""
     import yaml
 
     train = [str(CONFIGS / "linear_regression.yaml"), *SETTINGS]
-    run_learnai("train", *train, "--runs-dir", str(tmp_path / "single"))
+    single = cli("train", *train, "--runs-dir", str(tmp_path / "single"))
+    assert single.exit_code == 0, single.stderr
     ddp = run_learnai(
         "train",
         *train,
@@ -177,7 +178,8 @@ def test_a_stopped_distributed_run_prints_one_json_object_and_a_continue_command
     import time
 
     launcher = ["--nproc-per-node", "2", *(["--master-port", port] if port else [])]
-    long_run = [str(CONFIGS / "linear_regression.yaml"), "data.n=20000", "train.epochs=1000", "train.batch_size=16"]
+    # 100 steps an epoch: the first last.pt (the signal's cue) comes soon; 1,000 epochs: the run is still going
+    long_run = [str(CONFIGS / "linear_regression.yaml"), "data.n=2000", "train.epochs=1000", "train.batch_size=16"]
     process = subprocess.Popen(
         [sys.executable, "-m", "learnai_cli", "train", *long_run, *launcher, "--runs-dir", str(tmp_path), "--json"],
         stdout=subprocess.PIPE,

@@ -118,17 +118,24 @@ def latest_step(run_root: Path) -> int:
     return 0
 
 
+# (step to stop at, signal): one point per phase of the 1,200-step training (3 epochs of 400), each signal at least once
+KILL_POINTS = [
+    (30, signal.SIGKILL),  # first epoch, before any epoch ended: resumed from a mid-epoch checkpoint
+    (430, signal.SIGTERM),  # second epoch, just after the first epoch's end and validation: a stop checkpoint
+    (1030, signal.SIGKILL),  # last epoch, after two epochs' records and best checkpoint; 70+ steps left to run
+]
+
+
 @pytest.mark.slow
 def test_killed_at_points_spread_over_training_then_resumed_ends_bitwise_equal(tmp_path, cli):
-    """Real processes, real signals: SIGKILL and SIGTERM at 6 steps spread over the 1,200 of the training (each
-    resumed in-process, to save start-ups), every run ending bitwise equal to an uninterrupted one."""
+    """Real processes, real signals: SIGKILL and SIGTERM at a point in each epoch of the training (the reference
+    and each resume in-process, to save start-ups), every run ending bitwise equal to an uninterrupted one."""
     harness = with_changes(RESUMABLE, "data.n=8000", "train.epochs=3", "train.batch_size=16")
     reference_root = tmp_path / "reference"
-    subprocess.run(
-        learnai("train", str(LINEAR), *harness, "--runs-dir", str(reference_root)), check=True, capture_output=True
-    )
+    trained = cli("train", str(LINEAR), *harness, "--runs-dir", str(reference_root), "--json")
+    assert trained.exit_code == 0, trained.stderr
     reference = next(reference_root.iterdir())
-    for point, kill_at_step in enumerate(range(30, 1130, 200)):  # the last kill leaves 70+ steps to run
+    for point, (kill_at_step, sig) in enumerate(KILL_POINTS):
         root = tmp_path / f"killed_{point}"
         process = subprocess.Popen(
             learnai("train", str(LINEAR), *harness, "--runs-dir", str(root)),
@@ -138,7 +145,6 @@ def test_killed_at_points_spread_over_training_then_resumed_ends_bitwise_equal(t
         while latest_step(root) < kill_at_step and process.poll() is None:
             time.sleep(0.005)
         assert process.poll() is None, f"the training ended before step {kill_at_step}: {process.stderr.read()}"
-        sig = signal.SIGKILL if point % 2 == 0 else signal.SIGTERM
         os.kill(process.pid, sig)
         process.communicate(timeout=60)
         run_dir = next(root.iterdir())

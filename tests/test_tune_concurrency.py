@@ -130,14 +130,12 @@ def sampled_points(storage: str) -> list[tuple]:
 
 
 @pytest.mark.slow
-def test_cmaes_processes_joining_one_study_together_sample_distinct_points(tmp_path):
+def test_cmaes_processes_joining_one_study_together_sample_distinct_points(tmp_path, cli):
     """The study exists before the machines join it, so their samplers start from one seed (the config's and the
     study's 0 trials): CMA-ES's own generator must still draw each trial's point from that trial's number."""
     storage = f"sqlite:///{tmp_path / 'shared.db'}"
-    created = ["tune", *CMAES, "--storage", storage, "--timeout", "0", "--runs-dir", str(tmp_path / "r")]
-    assert (
-        subprocess.run([sys.executable, "-m", "learnai_cli", *created], cwd=REPO, capture_output=True).returncode == 0
-    )
+    created = cli("tune", *CMAES, "--storage", storage, "--timeout", "0", "--runs-dir", str(tmp_path / "r"))
+    assert created.exit_code == 0, created.stderr  # made in this process: one start-up saved
     arguments = [
         [
             "lockless",
@@ -161,15 +159,13 @@ def test_cmaes_processes_joining_one_study_together_sample_distinct_points(tmp_p
 
 
 @pytest.mark.slow
-def test_cmaes_study_is_reproducible_from_the_config_seed(tmp_path):
-    """One process, twice, on fresh studies: the same points, CMA-ES's included."""
+def test_cmaes_study_is_reproducible_from_the_config_seed(tmp_path, cli):
+    """One process, twice, on fresh studies: the same points, CMA-ES's included (both in this process, which also
+    shows the first study leaves no random state behind that the second one's points depend on)."""
     runs = []
     for attempt in ("a", "b"):
         storage = f"sqlite:///{tmp_path / attempt}.db"
-        command = ["tune", *CMAES, "--storage", storage, "--trials", "7", "--runs-dir", str(tmp_path / attempt)]
-        result = subprocess.run(
-            [sys.executable, "-m", "learnai_cli", *command], cwd=REPO, capture_output=True, text=True
-        )
-        assert result.returncode == 0, result.stderr[-3000:]
+        result = cli("tune", *CMAES, "--storage", storage, "--trials", "7", "--runs-dir", str(tmp_path / attempt))
+        assert result.exit_code == 0, result.stderr[-3000:]
         runs.append(sampled_points(storage))
     assert runs[0] == runs[1] and sum(by_cma for _, by_cma in runs[0]) >= 5, runs
