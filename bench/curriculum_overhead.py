@@ -196,39 +196,42 @@ def save(results_dir: Path, measured: dict[str, Any]) -> Path:
     return path
 
 
-def main(argv: list[str] | None = None) -> int:
+def curriculum_parser(prog: str, results_name: str) -> argparse.ArgumentParser:
+    """The options every curriculum benchmark takes (which configs, smoke-run epochs, where results go)."""
     parser = argparse.ArgumentParser(
-        prog="python -m bench.curriculum_overhead",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated config names (default: all)")
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="override every config's epochs (train.epochs=N): smoke runs"
+    )
+    parser.add_argument(
+        "--results", type=Path, default=RESULTS, help=f"folder for {results_name} (default bench/results)"
+    )
+    return parser
+
+
+def chosen_configs(parser: argparse.ArgumentParser, args: argparse.Namespace, count: str) -> list[str]:
+    """The --configs named, checked; `count` names the option that must be at least 1 (--repeats, --pairs)."""
+    configs = [name.strip() for name in args.configs.split(",") if name.strip()]
+    unknown = [name for name in configs if name not in CONFIGS]
+    if unknown:
+        parser.error(f"unknown configs {unknown}; choose from {', '.join(CONFIGS)}")
+    if getattr(args, count.lstrip("-")) < 1:
+        parser.error(f"{count} must be at least 1")
+    return configs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = curriculum_parser("python -m bench.curriculum_overhead", "curriculum_overhead.json")
     parser.add_argument(
         "--repeats", type=int, default=3, help="runs of each process per config; the median is kept (default 3)"
     )
     parser.add_argument(
         "--busy", action="store_true", help="measure beside a separate CPU-bound process spinning on one core"
     )
-    parser.add_argument(
-        "--configs", default=",".join(CONFIGS), help="comma-separated config names (default: all of them)"
-    )
-    parser.add_argument(
-        "--epochs",
-        type=int,
-        default=None,
-        help="override every config's epochs (train.epochs=N / --epochs N): smoke runs",
-    )
-    parser.add_argument(
-        "--results", type=Path, default=RESULTS, help="folder for curriculum_overhead.json (default bench/results)"
-    )
     args = parser.parse_args(argv)
-    configs = [name.strip() for name in args.configs.split(",") if name.strip()]
-    unknown = [name for name in configs if name not in CONFIGS]
-    if unknown or args.repeats < 1:
-        parser.error(
-            f"unknown configs {unknown}; choose from {', '.join(CONFIGS)}"
-            if unknown
-            else "--repeats must be at least 1"
-        )
+    configs = chosen_configs(parser, args, "--repeats")
     measured = run(configs, args.repeats, args.busy, args.epochs)
     print(f"wrote {save(args.results, measured)}", file=sys.stderr)
     print(f"{'config':<24} {'learnai s':>10} {'hand-written s':>15} {'ratio':>7}")

@@ -18,7 +18,6 @@ Results go to <results>/health_overhead.json (bench/results by default) and, at 
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import RESULTS, machine
-from bench.curriculum_overhead import CONFIGS, learnai_command, timed
+from bench.curriculum_overhead import CONFIGS, chosen_configs, curriculum_parser, learnai_command, timed
 from learnai_cli.rundir import all_runs
 
 NAME = "health_overhead"
@@ -177,20 +176,11 @@ def save(results_dir: Path, measured: dict[str, Any]) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.health_overhead",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = curriculum_parser("python -m bench.health_overhead", "health_overhead.json")
+    parser.description = __doc__
     parser.add_argument("--pairs", type=int, default=7, help="health on/off pairs per config (default 7)")
-    parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated config names (default: all)")
-    parser.add_argument("--epochs", type=int, default=None, help="override every config's epochs: smoke runs")
-    parser.add_argument("--results", type=Path, default=RESULTS, help="folder for health_overhead.json")
     args = parser.parse_args(argv)
-    configs = [name.strip() for name in args.configs.split(",") if name.strip()]
-    unknown = [name for name in configs if name not in CONFIGS]
-    if unknown or args.pairs < 1:
-        parser.error(f"unknown configs {unknown}; choose from {', '.join(CONFIGS)}" if unknown else "--pairs >= 1")
+    configs = chosen_configs(parser, args, "--pairs")
     measured = run(configs, args.pairs, args.epochs)
     path = save(args.results, measured)
     print(f"wrote {path}", file=sys.stderr)
