@@ -153,6 +153,22 @@ def test_a_killed_worker_not_yet_reaped_or_a_reused_pid_does_not_keep_its_trial_
         zombie.wait()
 
 
+def test_a_trial_whose_owner_is_still_writing_who_it_is_is_not_taken_for_abandoned(tmp_path):
+    """Its process sets host, pid and started one at a time; without a lock shared with it (another runs root on
+    this machine, the same database) another process can read the trial midway: host alone is no sign of death."""
+    import optuna
+
+    from learnai_cli.commands.tune.study import fail_abandoned, owner_attrs
+
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    study = optuna.create_study(storage=url)
+    trial = study.ask()
+    trial.set_user_attr("host", owner_attrs()["host"])
+    assert fail_abandoned(study, url, tmp_path) == 0 and study.trials[0].state.name == "RUNNING"
+    trial.set_user_attr("pid", os.getpid())
+    assert fail_abandoned(study, url, tmp_path) == 0 and study.trials[0].state.name == "RUNNING"
+
+
 def test_an_abandoned_trial_keeps_what_its_run_recorded_and_a_locked_run_is_left_alone(tmp_path):
     from learnai_cli.commands.tune.study import fail_abandoned
     from learnai_cli.rundir import RunDir

@@ -140,6 +140,9 @@ def counted(trial) -> bool:
     return state in ("COMPLETE", "PRUNED", "RUNNING")
 
 
+OWNER_KEYS = {"host", "pid", "started"}
+
+
 def owner_attrs() -> dict[str, Any]:
     """Who runs a trial: an abandoned trial (its process killed) is recognised by these."""
     return {"host": socket.gethostname(), "pid": os.getpid(), "started": datetime.now().isoformat(timespec="seconds")}
@@ -156,6 +159,8 @@ def fail_abandoned(study, url: str, root: Path) -> int:
     for trial in study.get_trials(deepcopy=False):
         if trial.state.name != "RUNNING" or trial.user_attrs.get("host") != socket.gethostname():
             continue  # another machine's trial may run for hours: only its own machine can tell it is gone
+        if not OWNER_KEYS <= trial.user_attrs.keys():
+            continue  # its process is still writing who it is (one attr at a time; without a shared lock, seen midway)
         if _trial_alive(trial.user_attrs):
             continue
         found = trial_run(root, study.study_name, trial.number)
