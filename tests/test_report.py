@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -154,7 +155,15 @@ def test_a_finished_run_gets_every_section_with_its_metrics_in_the_data(runs):
     rows = list(csv.DictReader((finished / "metrics.csv").open()))
     assert loss["x"] == [int(r["epoch"]) for r in rows]
     assert loss["series"][0]["values"] == pytest.approx([float(r["train_loss"]) for r in rows])
-    assert {c["title"] for c in charts} >= {"val_accuracy", "lr"}  # every metric recorded
+    # every metric recorded that changes is charted; one that holds a single value is named with it instead
+    columns = [name for name in rows[0] if name not in ("epoch", "step") and all(r[name] for r in rows)]
+    results = {name for name in columns if name.startswith("val_") and not name.endswith("loss")}
+    constant = {name for name in columns if len({float(r[name]) for r in rows}) == 1} - results
+    changing = {name for name in columns if name not in constant and not name.endswith("loss")}
+    assert "val_accuracy" in changing and changing <= {c["title"] for c in charts}  # val metrics: charted, flat or not
+    assert constant and not constant & {c["title"] for c in charts}
+    said = re.search(r"Not charted, the same at every epoch: (.*?)\.(\s|$)", page.words).group(1)
+    assert all(name in said for name in constant), said
     words = page.words
     assert "no_better_than_baseline" in words or "No problem found" in words  # diagnose's findings
     assert "always answering" in words  # the baseline
@@ -252,6 +261,9 @@ def test_a_comparison_has_a_chart_per_metric_with_every_run_and_the_keys_that_di
     page = check_self_contained(Path(done["report"]).read_text())
     charts = page.data()["charts"]
     assert {"train_loss by run", "val_accuracy by run"} <= {c["title"] for c in charts}
+    # the two runs' lr differ (0.01, 0.5): its flat lines are charted; samples per epoch, the same in both, is named
+    assert "lr by run" in {c["title"] for c in charts} and "samples by run" not in {c["title"] for c in charts}
+    assert "Not charted, the same at every epoch: samples" in page.words
     assert all(len(c["series"]) == 2 for c in charts)
     assert "Config keys that differ" in page.headings and "optimizer.lr" in page.words and "train.epochs" in page.words
 

@@ -16,7 +16,7 @@ def report(root: Path, targets: list[str], output: Optional[Path], open_page: bo
     if not targets:
         raise UsageError("give a run id (or 'latest'), several run ids, or a sweep/study id: see `learnai runs`")
     if output is not None:
-        check_output_file(output, "the report", "report.html")
+        check_output_file(output, "the report", rundir.GROUP_REPORT)
     group = _group_folder(root, targets)
     if group is not None:
         from learnai_cli.report.study import study_document

@@ -8,8 +8,8 @@ from typing import Any
 from learnai_cli.report import images
 from learnai_cli.report import page as html
 from learnai_cli.report.collect import metric_names
-from learnai_cli.report.run_page import findings, results_rows
-from learnai_cli.report.series import comparison_charts
+from learnai_cli.report.run_page import findings, not_charted, results_rows
+from learnai_cli.report.series import comparison_charts, constant_metrics
 from learnai_cli.rundir import RunDir
 
 MISSING = "(not set)"
@@ -85,8 +85,10 @@ def side_by_side(collected: list[dict[str, Any]]) -> str:
 def curves(runs: list[RunDir], collected: list[dict[str, Any]], charts: list[dict[str, Any]]) -> str:
     if not charts:
         return html.paragraph("No run recorded an epoch yet: there is nothing to draw.")
+    constant = constant_metrics([c["records"] for c in collected])
     metrics = list(dict.fromkeys(name for c in collected for name in metric_names(c["records"])))
-    parts = [html.chart_boxes(charts)]
+    metrics = [name for name in metrics if name not in constant]
+    parts = [html.chart_boxes(charts), not_charted(constant)]
     for what, png in images.comparison_pngs(runs, metrics):
         parts.append(html.image(png, f"{what} of every run, one line per run", f"{what} by run", fallback=True))
     return "\n".join(parts)

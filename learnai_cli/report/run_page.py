@@ -10,7 +10,7 @@ import yaml
 from learnai_cli.diagnose.report import NOT_JUDGED
 from learnai_cli.report import images
 from learnai_cli.report import page as html
-from learnai_cli.report.series import run_charts
+from learnai_cli.report.series import constant_metrics, run_charts
 
 OPEN_TABLE_EPOCHS = 30  # a longer run's table of every epoch starts folded (a click opens it)
 
@@ -97,7 +97,7 @@ def results_section(collected: dict[str, Any]) -> str:
 def curves(collected: dict[str, Any], charts: list[dict[str, Any]]) -> str:
     if not collected["records"] and len(collected["steps"]) < 2:
         return html.paragraph("No epoch recorded yet: there is nothing to draw.")
-    parts = [html.chart_boxes(charts)]
+    parts = [html.chart_boxes(charts), not_charted(constant_metrics([collected["records"]]))]
     loss = images.loss_png(collected)
     if loss:
         parts.append(html.image(loss, f"Loss curves of run {collected['id']}", "Loss per epoch", fallback=True))
@@ -106,6 +106,13 @@ def curves(collected: dict[str, Any], charts: list[dict[str, Any]]) -> str:
         parts.append(html.image(health, "Gradient norm per layer over training", "Health readings"))
     parts.append(epoch_table(collected["records"]))
     return "\n".join(parts)
+
+
+def not_charted(constant: dict[str, float]) -> str:
+    if not constant:
+        return ""
+    listed = ", ".join(f"{name} {value:g}" for name, value in constant.items())
+    return html.paragraph(f"Not charted, the same at every epoch: {listed}.")
 
 
 def epoch_table(records: list[dict[str, Any]]) -> str:

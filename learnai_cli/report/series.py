@@ -22,10 +22,26 @@ def _series(label: str, values: list, dashed: bool = False) -> dict[str, Any]:
     return {"label": label, "values": values, "dashed": dashed}
 
 
+def constant_metrics(runs_records: list[list[dict[str, Any]]]) -> dict[str, float]:
+    """Metrics other than the losses and validation results that hold one value at every epoch of every run
+    (`samples`, an unscheduled `lr`): a flat line says nothing a number does not, so they are named instead of
+    charted. A flat val metric is a result (the model did not improve): it keeps its chart."""
+    names = dict.fromkeys(name for records in runs_records for name in metric_names(records))
+    found = {}
+    for name in names:
+        values = [finite(r.get(name)) for records in runs_records for r in records]
+        result = name in LOSSES or name.startswith("val_")
+        if not result and len(values) >= 2 and None not in values and len(set(values)) == 1:
+            found[name] = values[0]
+    return found
+
+
 def run_charts(records: list[dict[str, Any]], steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The loss chart (train and val per epoch), the train loss per logged step, then one chart per other metric."""
+    """The loss chart (train and val per epoch), the train loss per logged step, then one chart per other metric
+    that changes."""
     epochs = [r["epoch"] for r in records]
-    names = metric_names(records)
+    constant = constant_metrics([records])
+    names = [name for name in metric_names(records) if name not in constant]
     found = []
     losses = [name for name in LOSSES if name in names]
     if losses:
@@ -45,9 +61,11 @@ def run_charts(records: list[dict[str, Any]], steps: list[dict[str, Any]]) -> li
 
 
 def comparison_charts(labels: list[str], runs_records: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """One chart per metric any run recorded, a line per run, on the epochs of all of them."""
+    """One chart per metric any run recorded and not the same everywhere, a line per run, on the epochs of all."""
     epochs = sorted({r["epoch"] for records in runs_records for r in records})
+    constant = constant_metrics(runs_records)
     names = list(dict.fromkeys(name for records in runs_records for name in metric_names(records)))
+    names = [name for name in names if name not in constant]
     names = [n for n in LOSSES if n in names] + [n for n in names if n not in LOSSES]
     found = []
     for name in names:
