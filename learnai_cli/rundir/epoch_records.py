@@ -53,7 +53,7 @@ def _why_none(run: RunDir, bad: list[tuple[int, str]]) -> str:
         empty = not read_regular(run.metrics_path).strip()
     except OSError as error:
         return f"{name} cannot be read ({error.strerror or error})"
-    return f"{name} is empty" if empty else f"{name} holds no epoch record"
+    return f"{name} is empty" if empty else f"{name} holds no readable epoch record"  # a torn line, or other types
 
 
 def _lines_said(run: RunDir, bad: list[tuple[int, str]]) -> str:
