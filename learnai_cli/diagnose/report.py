@@ -34,7 +34,7 @@ def diagnose_run(run: RunDir, own_lock: bool = False) -> dict[str, Any]:
     recorded = run.meta(strict=False)
     view = _view(run, status, recorded)
     lost_records = _records_damage(run, view)
-    findings = [*_baseline_damage(view, recorded), *([lost_records] if lost_records else [])]  # the rest is judged
+    findings = [*_baseline_damage(run, view, recorded), *([lost_records] if lost_records else [])]  # the rest is judged
     if view.status not in NOT_JUDGED:
         curves = CURVE_RULES if view.records else DIVERGED_RULES if view.status == "diverged" else ()
         for rule in (*SETUP_RULES, *curves, *HEALTH_RULES):
@@ -75,7 +75,7 @@ def _damaged(run: RunDir, problem: str) -> Finding:
     )
 
 
-def _baseline_damage(view: Run, recorded: dict[str, Any]) -> list[Finding]:
+def _baseline_damage(run: RunDir, view: Run, recorded: dict[str, Any]) -> list[Finding]:
     """A damaged_run warning where meta.json's baseline is damaged: the comparisons with it use what is left."""
     problems = baseline_problems(recorded)
     if not problems:
@@ -90,10 +90,10 @@ def _baseline_damage(view: Run, recorded: dict[str, Any]) -> list[Finding]:
         Finding(
             "damaged_run",
             "warning",
-            f"meta.json's baseline is damaged ({problems[0]}{more}): {compared}",
-            {"file": "meta.json", "field": "baseline", "problems": problems},
-            f"learnai train {view.config_for_new_run} scores the baseline anew (a new run); or restore meta.json "
-            "from a backup",
+            f"{run.meta_path.name}'s baseline is damaged ({problems[0]}{more}): {compared}",
+            {"file": run.meta_path.name, "field": "baseline", "problems": problems},
+            f"learnai train {view.config_for_new_run} scores the baseline anew (a new run); or restore "
+            f"{run.meta_path.name} from a backup",
         )
     ]
 
