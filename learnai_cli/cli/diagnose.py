@@ -8,6 +8,7 @@ from typing import Any, Optional
 from rich.text import Text
 
 from learnai_cli.cli._shared import JsonOption, RunIdArgument, RunsDirOption, emit, reporting_errors, stdout
+from learnai_cli.numbers import is_number
 
 MARKS = {"problem": "[bold red]problem[/]", "warning": "[yellow]warning[/]", "info": "[cyan]info[/]"}
 
@@ -24,22 +25,39 @@ def diagnose(run_id: str = RunIdArgument, runs_dir: Optional[Path] = RunsDirOpti
 
 
 def render_diagnosis(result: dict[str, Any]) -> None:
-    stdout.print(Text(f"{result['run_id']} ({result.get('status') or 'status unknown'})"))
+    from learnai_cli.diagnose.report import NOT_JUDGED
+
+    status = result.get("status")
+    stdout.print(Text(f"{result['run_id']} ({status or 'status unknown'})"))
     render_baseline(result.get("baseline"))
-    render_findings(result.get("findings") or [])
+    if status in NOT_JUDGED and not result.get("findings"):  # its rules did not run: no verdict to give
+        stdout.print(Text(f"  not judged yet: {NOT_JUDGED[status]}; learnai diagnose {result['run_id']} once it ends"))
+        return
+    render_findings(result.get("findings") or [], result.get("baseline"))
 
 
 def render_baseline(baseline: Optional[dict[str, Any]]) -> None:
+    """The baseline's val scores; only numbers are shown (a damaged meta.json's other values are left out)."""
     scores = (baseline or {}).get("val")
-    if not scores:
+    shown = ", ".join(
+        f"{key} {value:.4g}" for key, value in (scores or {}).items() if key != "samples" and is_number(value)
+    )
+    if not isinstance(scores, dict) or not shown:
         return
-    shown = ", ".join(f"{key} {value:.4g}" for key, value in scores.items() if key != "samples")
-    stdout.print(Text(f"  baseline (val): {shown}: {baseline.get('predictor', 'the trivial predictor')}"))
+    predictor = baseline.get("predictor") if isinstance(baseline.get("predictor"), str) else "the trivial predictor"
+    stdout.print(Text(f"  baseline (val): {shown}: {predictor}"))
 
 
-def render_findings(findings: list[dict[str, Any]]) -> None:
+def render_findings(findings: list[dict[str, Any]], baseline: Optional[dict[str, Any]]) -> None:
+    """The findings, problems first; none at all claims a comparison with the baseline only where one was recorded."""
     if not findings:
-        stdout.print(Text("  no problem found: it beats the trivial baseline and its curves look healthy"))
+        compared = isinstance((baseline or {}).get("val"), dict)
+        said = (
+            "no problem found: it beats the trivial baseline and its curves look healthy"
+            if compared
+            else "no problem found in what it recorded (no baseline was recorded to compare with)"
+        )
+        stdout.print(Text(f"  {said}"))
         return
     for finding in findings:
         stdout.print(f"  {MARKS.get(finding['severity'], finding['severity'])} {finding['code']}: ", end="")

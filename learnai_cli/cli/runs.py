@@ -134,13 +134,20 @@ def _render_columns(result: dict[str, Any]) -> None:
     from learnai_cli.rundir.selection import SECONDS_COLUMNS
 
     headers, numeric = ["id"], []
-    for column in result["columns"]:
+    columns = [c for c in result["columns"] if c != "id"]  # the table starts with the id already
+    for column in columns:
         headers.append(f"{column} (s)" if column in SECONDS_COLUMNS else column)  # the cells are bare numbers
         values = [row["columns"][column] for row in result["runs"] if row["columns"][column] is not None]
-        if all(map(is_number, values)):
+        if all(map(is_number, values)) and not any(column in row.get("labels", {}) for row in result["runs"]):
             numeric.append(headers[-1])  # numbers line up by their digits
-    rows = [[row["id"], *(cell_text(row["columns"][c]) for c in result["columns"])] for row in result["runs"]]
+    rows = [[row["id"], *(_labelled_cell(row, c) for c in columns)] for row in result["runs"]]
     print_table(f"runs in {result['runs_dir']}", headers, rows, Layout(right_aligned=numeric))  # all asked for
+
+
+def _labelled_cell(row: dict[str, Any], column: str) -> str:
+    """A cell, after the metric its number is where the column's name does not say it (baseline: "val_loss 0.69")."""
+    text, label = cell_text(row["columns"][column]), row.get("labels", {}).get(column)
+    return f"{label} {text}" if label and text else text
 
 
 def cell_text(value: Any) -> str:
@@ -177,6 +184,7 @@ def _render_show(result: dict[str, Any]) -> None:
     import yaml
 
     from learnai_cli.cli.diagnose import render_baseline
+    from learnai_cli.rundir.baseline import recorded_baseline
 
     meta, best = result["meta"], result["meta"].get("best") or {}
     epochs, seconds = meta.get("epochs_completed", 0), seconds_text(meta.get("duration_s", 0))
@@ -189,7 +197,7 @@ def _render_show(result: dict[str, Any]) -> None:
         stdout.print(Text(f"  best {best['metric']} {best['value']:.4g} at epoch {best['epoch']}"))
     if result["last_epoch"]:
         stdout.print(Text(f"  last epoch: {metrics_text(result['last_epoch'])}"))
-    render_baseline(meta.get("baseline") if isinstance(meta.get("baseline"), dict) else None)
+    render_baseline(recorded_baseline(meta))  # its sound part: a damaged meta.json's other values are left out
     for evaluation in result.get("evaluations", []):
         scores = "  ".join(f"{k} {v:.4g}" for k, v in (evaluation["metrics"] or {}).items() if isinstance(v, float))
         stale = (

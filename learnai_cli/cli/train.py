@@ -205,7 +205,7 @@ def _render_train(summary: dict[str, Any]) -> None:
         stdout.print(f"  mlflow run: {tracked['run_id']} in {tracked['tracking_uri']}", highlight=False)
     if "findings" in summary:
         stdout.print("  diagnosis:", highlight=False)
-        render_findings(summary["findings"])
+        render_findings(summary["findings"], summary.get("baseline"))
     if "test" in summary:  # --test: the table `learnai eval` prints
         from learnai_cli.cli.evaluate import render_eval
 

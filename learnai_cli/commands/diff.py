@@ -60,9 +60,10 @@ def results(run: RunDir) -> dict[str, Any]:
 
 def baseline_values(meta: dict[str, Any]) -> dict[str, Any]:
     """{"baseline_val_loss": ..., "baseline_val_accuracy": ...}: the trivial predictor's scores meta.json recorded."""
-    baseline = meta.get("baseline") if isinstance(meta.get("baseline"), dict) else {}
-    scores = baseline.get("val") if isinstance(baseline.get("val"), dict) else {}
-    return {f"baseline_val_{k}": v for k, v in scores.items() if k != "samples" and isinstance(v, (int, float))}
+    from learnai_cli.rundir.baseline import recorded_baseline
+
+    scores = recorded_baseline(meta).get("val") or {}  # its well-formed numbers alone
+    return {f"baseline_val_{k}": v for k, v in scores.items() if k != "samples"}
 
 
 def _side_by_side(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:

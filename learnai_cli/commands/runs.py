@@ -84,7 +84,15 @@ def filtered_summaries(
     values = [v for v in values if all(selection.matches(v.get(key), text) for key, text in wanted)]
     if sort:
         values = selection.sort_values(values, sort, descending)
-    return [{**v.row, "columns": {c: selection.shown(v.get(c)) for c in columns}} for v in values]
+    return [
+        {**v.row, "columns": {c: selection.shown(v.get(c)) for c in columns}, **_labels(v, columns)} for v in values
+    ]
+
+
+def _labels(values, columns: Sequence[str]) -> dict[str, Any]:
+    """{"labels": {column: metric}} for the columns whose bare numbers need their metric said (`baseline`)."""
+    labels = {c: values.label(c) for c in columns if values.label(c)}
+    return {"labels": labels} if labels else {}
 
 
 def _check_status(status: str, rows: list[dict[str, Any]], option: str) -> None:

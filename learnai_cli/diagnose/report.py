@@ -12,6 +12,8 @@ from learnai_cli.diagnose.health import HEALTH_RULES
 from learnai_cli.diagnose.setup import SETUP_RULES
 from learnai_cli.log import logger
 from learnai_cli.rundir import RunDir
+from learnai_cli.rundir.baseline import baseline_problems, recorded_baseline
+from learnai_cli.rundir.epoch_records import epoch_records_damage
 
 # A run that ended before it learned anything to judge is said as such; its curves are not judged.
 NOT_JUDGED = {"running": "it is still training", "starting": "it is starting"}
@@ -29,8 +31,10 @@ def diagnose_run(run: RunDir, own_lock: bool = False) -> dict[str, Any]:
         status = "damaged" if problem else status
     if status == "damaged":  # its files cannot be trusted: no finding is drawn from them
         return _result(run, status, None, [_damaged(run, problem)])
-    view = _view(run, status)
-    findings = []
+    recorded = run.meta(strict=False)
+    view = _view(run, status, recorded)
+    lost_records = _records_damage(run, view)
+    findings = [*_baseline_damage(run, view, recorded), *([lost_records] if lost_records else [])]  # the rest is judged
     if view.status not in NOT_JUDGED:
         curves = CURVE_RULES if view.records else DIVERGED_RULES if view.status == "diverged" else ()
         for rule in (*SETUP_RULES, *curves, *HEALTH_RULES):
@@ -39,7 +43,7 @@ def diagnose_run(run: RunDir, own_lock: bool = False) -> dict[str, Any]:
                 findings.append(found)
     if view.status == "crashed":
         findings.append(_crashed(view))
-    if not view.records and view.status != "diverged":
+    if not view.records and view.status != "diverged" and lost_records is None:  # lost records are no "not yet"
         findings.append(_no_epochs(view))
     findings = _without_contradictions(findings)
     findings.sort(key=lambda f: SEVERITIES.index(f.severity))
@@ -68,6 +72,47 @@ def _damaged(run: RunDir, problem: str) -> Finding:
         f"the run's files are damaged ({problem}): nothing can be judged from them",
         {"problem": problem},
         f"learnai show {run.id} says what is wrong; restore the file, or learnai rm {run.id}",
+    )
+
+
+def _baseline_damage(run: RunDir, view: Run, recorded: dict[str, Any]) -> list[Finding]:
+    """A damaged_run warning where meta.json's baseline is damaged: the comparisons with it use what is left."""
+    problems = baseline_problems(recorded)
+    if not problems:
+        return []
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    compared = (
+        "the comparisons with the trivial baseline use what is sound in it"
+        if view.baseline_split("val")
+        else "no comparison with the trivial baseline can be made"
+    )
+    return [
+        Finding(
+            "damaged_run",
+            "warning",
+            f"{run.meta_path.name}'s baseline is damaged ({problems[0]}{more}): {compared}",
+            {"file": run.meta_path.name, "field": "baseline", "problems": problems},
+            f"learnai train {view.config_for_new_run} scores the baseline anew (a new run); or restore "
+            f"{run.meta_path.name} from a backup",
+        )
+    ]
+
+
+def _records_damage(run: RunDir, view: Run) -> Optional[Finding]:
+    """A damaged_run finding where metrics.jsonl lost the epoch records meta.json counts (a problem: no curve is
+    left to judge) or some of its lines (a warning: the curves are judged without them)."""
+    if view.status in NOT_JUDGED:
+        return None
+    damage = epoch_records_damage(run, view.meta, view.records)
+    if damage is None:
+        return None
+    judged = "its curves cannot be judged" if damage.severity == "problem" else "the findings judge what is left"
+    return Finding(
+        "damaged_run",
+        damage.severity,
+        f"the run's metrics are damaged: {damage.problem}; {judged}",
+        {"file": run.metrics_path.name, "problem": damage.problem},
+        f"restore {run.metrics_path.name} from a backup, or train anew: learnai train {view.config_for_new_run}",
     )
 
 
@@ -114,8 +159,10 @@ def write_diagnosis(run: RunDir, diagnosis: dict[str, Any]) -> Path:
     return run.diagnosis_path
 
 
-def _view(run: RunDir, status: Optional[str]) -> Run:
-    meta = {**run.meta(strict=False), "status": status}
+def _view(run: RunDir, status: Optional[str], recorded: dict[str, Any]) -> Run:
+    meta = {**recorded, "status": status}
+    if "baseline" in meta:  # the rules compare with the sound part of it alone (rundir/baseline.py)
+        meta["baseline"] = recorded_baseline(recorded)
     every = run.metrics()
     records = [r for r in every if r.get("type", "epoch") == "epoch"]
     try:

@@ -11,6 +11,7 @@ from typing import Any
 from learnai_cli.atomic import read_json
 from learnai_cli.errors import UsageError
 from learnai_cli.rundir import DamagedRun, RunDir
+from learnai_cli.rundir.baseline import recorded_baseline
 from learnai_cli.rundir.status import run_status, test_metrics
 
 # meta.json fields shown as the run's environment (other fields have sections of their own).
@@ -129,13 +130,13 @@ def results(meta: dict[str, Any], records: list[dict[str, Any]], run: RunDir) ->
     """The run's outcome: the best monitored value, the last epoch's metrics, the test result, the baseline's."""
     best = meta.get("best") if isinstance(meta.get("best"), dict) else {}
     final = {k: v for k, v in (records[-1] if records else {}).items() if k.endswith("loss") or k.startswith("val_")}
-    baseline = meta.get("baseline") if isinstance(meta.get("baseline"), dict) else {}
+    baseline = recorded_baseline(meta)  # its well-formed numbers alone
     return {
         "best": best if best.get("metric") else None,
         "final": final,
         "test": test_metrics(run) or {},
-        "baseline": {split: baseline[split] for split in ("val", "test") if isinstance(baseline.get(split), dict)},
-        "baseline_predictor": baseline.get("predictor") if isinstance(baseline.get("predictor"), str) else None,
+        "baseline": {split: baseline[split] for split in ("val", "test") if split in baseline},
+        "baseline_predictor": baseline.get("predictor"),
     }
 
 

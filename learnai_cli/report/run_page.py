@@ -51,8 +51,10 @@ def findings(diagnosis: dict[str, Any] | None, run_id: str) -> str:
     found = diagnosis.get("findings") or []
     if diagnosis.get("status") in NOT_JUDGED:
         said.append(html.paragraph(f"Not judged yet: {NOT_JUDGED[diagnosis['status']]}; the curves so far are below."))
-    elif not found:
+    elif not found and isinstance(baseline, dict):
         said.append(html.paragraph("No problem found: it beats the trivial baseline and its curves look healthy."))
+    elif not found:  # no comparison was made: none is claimed
+        said.append(html.paragraph("No problem found in what it recorded (no baseline was recorded to compare with)."))
     for finding in found:
         severity = str(finding.get("severity", "info"))
         fix = f"<p>Try: <code>{html.text(finding['fix'])}</code></p>" if finding.get("fix") else ""

@@ -5,6 +5,8 @@
 - lock.py: the one-owner lock of a run; status.py: a run's state as every reader sees it
 - writable.py: whether a root can take new runs; selection.py: choosing runs by name, a run's value under a column
 - next_steps.py: the commands printed for the user to type next
+- baseline.py: meta.json's trivial baseline, its sound scores alone; epoch_records.py: whether metrics.jsonl kept the
+  epoch records meta.json counts
 
 No torch here: `runs` and `plot` read runs through this package alone.
 """

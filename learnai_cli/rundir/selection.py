@@ -17,12 +17,14 @@ from learnai_cli import rundir
 from learnai_cli.errors import UsageError, clip, did_you_mean
 from learnai_cli.numbers import is_number
 from learnai_cli.rundir import RunDir
+from learnai_cli.rundir.baseline import recorded_baseline
 
 GROUP_FIELDS = ("sweep", "study")  # meta.json fields that name a group of runs (learnai sweep, learnai tune)
 ROW_COLUMNS = {"duration": "duration_s", "best": "best_value"}  # short names for `runs` row fields
 # Columns in seconds whose name does not say so: tables add the unit to their header.
 SECONDS_COLUMNS = ("duration", "epoch_time")
 MISSING = object()
+BASELINE_PREFIX = "baseline_val_"  # baseline_val_loss, baseline_val_accuracy: one score of the baseline, named
 
 
 def resolve_runs(root: Path, given: Iterable[str]) -> list[RunDir]:
@@ -90,15 +92,41 @@ class RunValues:
             return self.last_epoch[name]
         if "." in name and name in self.config:
             return self.config[name]
-        if name == "baseline":  # the trivial predictor's val accuracy (classifiers) or loss, beside the run's own
-            scores = _dotted(self.meta, "baseline.val")
-            return scores.get("accuracy", scores.get("loss", MISSING)) if isinstance(scores, dict) else MISSING
+        if name == "baseline":  # the trivial predictor's val score of the metric best is (labels says which)
+            return self.baseline_score[1] if self.baseline_score else MISSING
+        if name.startswith(BASELINE_PREFIX) and name[len(BASELINE_PREFIX) :] in self.baseline_scores:
+            return self.baseline_scores[name[len(BASELINE_PREFIX) :]]  # as `learnai diff` names them
         return _dotted(self.meta, name)
+
+    @cached_property
+    def baseline_scores(self) -> dict[str, Any]:
+        """The baseline's val scores meta.json recorded, its well-formed numbers alone (rundir/baseline.py)."""
+        scores = recorded_baseline(self.meta).get("val") or {}
+        return {name: value for name, value in scores.items() if name != "samples"}
+
+    @cached_property
+    def baseline_score(self) -> tuple[str, Any] | None:
+        """(metric, value): the baseline's val score of the metric `best` is (else train.monitor), so the two
+        columns compare like with like; else its accuracy (classifiers) or loss."""
+        scored = {f"val_{name}": value for name, value in self.baseline_scores.items()}
+        best = self.row.get("best_metric")
+        metric = (
+            best
+            if best in scored
+            else next((m for m in (self.config.get("train.monitor"), "val_accuracy", "val_loss") if m in scored), None)
+        )
+        return (metric, scored[metric]) if metric else None
+
+    def label(self, name: str) -> str | None:
+        """The metric a column's bare number is, where the name does not say it (`baseline`)."""
+        return self.baseline_score[0] if name == "baseline" and self.baseline_score else None
 
     def names(self) -> set[str]:
         """Every column name this run has a value for (for did-you-mean messages)."""
         tests = {f"test_{k}" for k in self.row.get("test") or {}}
-        return {*self.row, *ROW_COLUMNS, *tests, *self.last_epoch, *self.config, *self.meta} - {"path", "test"}
+        baselines = {f"{BASELINE_PREFIX}{k}" for k in self.baseline_scores}
+        every = {*self.row, *ROW_COLUMNS, *tests, *baselines, *self.last_epoch, *self.config, *self.meta}
+        return every - {"path", "test"}
 
 
 def _dotted(mapping: dict[str, Any], name: str) -> Any:
