@@ -363,11 +363,11 @@ def _versus_lightning(r: dict) -> list[str]:
 
 def _versus_examples(r: dict) -> list[str]:
     """learnai beside pytorch/examples' MNIST: process wall per pair, the ratio and the test accuracy reached."""
-    epochs = r["epochs"]
+    epochs, precision = r["epochs"], (r["learnai"][0].get("precision") if r["learnai"] else None) or "bf16"
     lines = [
-        f"`learnai train configs/mnist_cnn.yaml --test` ({epochs['learnai']} epochs, best.pt tested in the same "
-        f"process) beside `bench/examples_mnist.py` (pytorch/examples' MNIST example, {epochs['example']} epochs) "
-        f"on {r['data']}; "
+        f"`learnai train configs/mnist_cnn.yaml --test` ({epochs['learnai']} epochs in {precision}, best.pt tested in "
+        f"the same process) beside `bench/examples_mnist.py` (pytorch/examples' MNIST example, "
+        f"{epochs['example']} epochs) on {r['data']}; "
         f"{r['pairs']} pairs run alternately, each command with the threads it picks itself; load average "
         f"{r.get('load_average', '?')} at the start. Target: test accuracy >= {r['target_accuracy']}.",
         "",

@@ -7,7 +7,8 @@ folder (its last 1,000 training digits held out to validate, so it trains on few
 the target test accuracy; --test tests its best.pt in the same process, as the example tests in its own. Each is
 the command a user types, with the threads torch picks; the two run alternately (pair 1 learnai first, pair 2 the
 example first, ...) and each pair gives the ratio of process wall seconds learnai / example; the result is their
-median, beside the test accuracy each reached.
+median, beside the test accuracy each reached. On a CPU without bf16 instructions learnai trains in fp32
+(`train.precision=fp32`, as its warning there advises: emulated bf16 is several times slower).
 
     python -m bench --only versus_examples
 """
@@ -27,6 +28,7 @@ from typing import Any
 from bench.common import alternate_pairs, user_environment
 from bench.real_digits import SOURCE_VARIABLE, default_source, make_real_digits
 from bench.versus_lightning import generated_digits
+from learnai_cli.experiment.precision import native_on_cpu
 
 REPO = Path(__file__).resolve().parents[1]
 PROGRAM = REPO / "bench" / "examples_mnist.py"
@@ -68,12 +70,14 @@ def learnai(root: Path, work: Path, epochs: int, validate: int) -> dict[str, Any
     example tests in its own), as a user types it."""
     runs = tempfile.mkdtemp(dir=work)
     settings = [f"data.root={root}", "data.download=false", f"data.val_split={validate}", f"train.epochs={epochs}"]
+    settings += [] if native_on_cpu("bf16") is not False else ["train.precision=fp32"]  # as learnai's warning advises
     command = [sys.executable, "-m", "learnai_cli", "train", str(REPO / "configs" / "mnist_cnn.yaml"), *settings]
     started = time.perf_counter()
     summary = json.loads(_run([*command, "--runs-dir", runs, "--no-progress", "--test", "--json"]).stdout)
     return {
         "wall_seconds": round(time.perf_counter() - started, 3),
         "test_accuracy": round(summary["test"]["metrics"]["accuracy"], 4),
+        "precision": "bf16" if native_on_cpu("bf16") is not False else "fp32",
     }
 
 

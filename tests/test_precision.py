@@ -100,3 +100,20 @@ def test_device_cuda_without_cuda_advises_the_flag(device_cli, command):
     arguments = [toy_run] + (["0.5,0.5"] if command == "predict" else [])
     result = cli(command, *arguments, "--device", "cuda")
     assert result.exit_code == 2 and "CUDA is not available here; use --device cpu" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_bf16_on_a_cpu_without_bf16_instructions_is_said_to_be_emulated(cli, mnist_root, monkeypatch, caplog, native):
+    """torch.cpu's instruction checks stand in for the CPU (CI's may have them or not): without them, bf16 autocast
+    is emulated and several times slower than fp32, which the run says with the override."""
+    import torch
+
+    for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        monkeypatch.setattr(torch.cpu, name, lambda: native)
+    result = cli("train", CONFIGS / "mnist_cnn.yaml", f"data.root={mnist_root}", "data.val_split=20", "train.epochs=1")
+    assert result.exit_code == 0, result.output
+    said = result.output + caplog.text
+    assert ("torch emulates bf16" in said and "train.precision=fp32" in said) is not native, said[-2000:]
+    settings = [f"data.root={mnist_root}", "data.val_split=20", "train.epochs=1", "train.precision=fp32"]
+    fp32 = cli("train", CONFIGS / "mnist_cnn.yaml", *settings)
+    assert fp32.exit_code == 0 and "torch emulates" not in fp32.output

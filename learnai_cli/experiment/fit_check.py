@@ -15,7 +15,7 @@ from learnai_cli.engine.threads import counting_macs
 from learnai_cli.errors import ConfigError, LearnaiError, UsageError, counted, short_repr
 from learnai_cli.experiment.loss_pairing import check_output_fits_loss
 from learnai_cli.experiment.outputs import check_outputs_fit_labels, model_settings
-from learnai_cli.experiment.precision import resolve_precision
+from learnai_cli.experiment.precision import resolve_precision, warn_if_emulated
 
 __all__ = ["check_fit_and_precision", "check_model_fits_data", "dataset_code", "first_samples"]
 
@@ -39,6 +39,7 @@ def check_fit_and_precision(experiment) -> tuple[tuple[int, ...], str]:
     Any failure under autocast is checked again in fp32, so errors and auto's fallback read exactly as before."""
     wanted = effective_precision(experiment.device, experiment.experiment_config.train.precision)
     if wanted != "fp32":
+        warn_if_emulated(experiment.device, wanted)
         try:
             return check_model_fits_data(experiment, wanted), wanted
         except (KeyboardInterrupt, MemoryError):

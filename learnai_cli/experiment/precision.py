@@ -10,7 +10,7 @@ from learnai_cli.engine.device import autocast, effective_precision
 from learnai_cli.errors import ConfigError
 from learnai_cli.log import logger
 
-__all__ = ["resolve_precision"]
+__all__ = ["native_on_cpu", "resolve_precision", "warn_if_emulated"]
 
 
 def resolve_precision(experiment) -> str:
@@ -58,3 +58,27 @@ def _fails_under(experiment, precision: str):
         return (str(error).strip().splitlines() or [type(error).__name__])[0]
     finally:
         model.train(was_training)
+
+
+# The CPU instructions that run each half precision natively (torch.cpu's checks; older torch lacks them).
+NATIVE_ON_CPU = {"bf16": ("_is_avx512_bf16_supported", "_is_amx_tile_supported"), "fp16": ("_is_amx_fp16_supported",)}
+
+
+def native_on_cpu(precision: str) -> bool | None:
+    """Whether this CPU has instructions for `precision` (fp32: always); None where this torch cannot tell."""
+    if precision == "fp32":
+        return True
+    checks = [getattr(torch.cpu, name, None) for name in NATIVE_ON_CPU.get(precision, ())]
+    return None if not checks or None in checks else any(check() for check in checks)
+
+
+def warn_if_emulated(device: torch.device, precision: str) -> None:
+    """bf16/fp16 asked on a CPU without their instructions: torch emulates them, several times slower than fp32
+    (8x on configs/mnist_cnn.yaml on an AVX2-only CPU): say so, with the override."""
+    if device.type != "cpu" or native_on_cpu(precision) is not False:
+        return
+    logger.warning(
+        f"train.precision {precision} on a CPU without {precision} instructions "
+        f"({torch.backends.cpu.get_cpu_capability()}): torch emulates {precision}, so this runs several times slower "
+        f"than in fp32. Use train.precision=fp32 (or auto, fp32 on a CPU)"
+    )
