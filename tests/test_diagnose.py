@@ -254,6 +254,9 @@ def test_a_dataset_that_is_its_own_validation_split_is_said_by_design(cli, confi
     assert "the dataset itself uses its training samples as its val and test splits" in overlap["message"]
     samples = overlap["evidence"]["samples"]["val"]
     assert f"{samples} of {samples} val samples" in overlap["message"]
+    small = next(f for f in payload["findings"] if f["code"] == "small_eval_split")
+    if config == "rnn_hello":  # one sequence, a label per step: the two findings count the same split alike
+        assert "only 5 predictions (a label per step of 1 sequence(s))" in small["message"]
 
 
 def small_split_fix(payload: dict) -> str:
@@ -326,6 +329,16 @@ def test_rows_copied_across_splits_are_found(cli, tmp_path):
     overlap = next(f for f in payload["findings"] if f["code"] == "split_overlap")
     assert overlap["evidence"]["copies"]["val"] > 0 and "exact copies of training samples" in overlap["message"]
     assert overlap["severity"] == "warning" and "same_as_train" not in overlap["evidence"]
+    assert overlap["fix"].startswith("remove duplicate rows")
+
+
+def test_copied_images_are_told_to_remove_duplicate_files_not_rows():
+    from learnai_cli.diagnose.finding import Run
+    from learnai_cli.diagnose.setup import split_overlap
+
+    checks = {"duplicates": {"val": 3, "val_samples": 10}}
+    run = Run("r", {"data_checks": checks}, [], {"data": {"name": "image_folder", "root": "photos"}})
+    assert split_overlap(run).fix.startswith("remove duplicate image files (the same picture under two names")
 
 
 @pytest.mark.parametrize("scale", [1000.0, 0.001])

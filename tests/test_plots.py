@@ -429,3 +429,23 @@ def test_the_loss_chart_is_rendered_once_unless_its_text_reaches_the_edge(tmp_pa
     assert (pixels.shape[1] == 660 and pixels.shape[0] == 440) == once  # 6 x 4 inches at 110 dpi
     for edge in (pixels[:2], pixels[-2:], pixels[:, :2], pixels[:, -2:]):  # nothing cut off at any edge
         assert (edge == 255).all()
+
+
+def test_the_val_loss_rising_band_ends_at_the_last_epoch_not_in_the_margin():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from learnai_cli.plots.diagnosis import draw_marks
+
+    figure, axis = plt.subplots()
+    axis.plot(range(1, 11), [1.0 / e for e in range(1, 11)])
+    draw_marks(axis, "epoch", {"overfitting_since": 6})
+    (band,) = [patch for patch in axis.patches if patch.get_label() == "val loss rising"]
+    if hasattr(band, "get_width"):  # a Rectangle (matplotlib 3.9 and newer)
+        left, right = band.get_x(), band.get_x() + band.get_width()
+    else:  # a Polygon before
+        left, right = min(x for x, _ in band.get_xy()), max(x for x, _ in band.get_xy())
+    assert (left, right) == (6, 10)
+    plt.close(figure)

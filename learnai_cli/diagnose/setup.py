@@ -22,6 +22,9 @@ def small_eval_split(run: Run) -> Optional[Finding]:
     accuracies = run.series("val_accuracy")
     evidence: dict[str, Any] = {"val_samples": samples}
     said = f"the validation split has only {samples} sample{'s' if samples != 1 else ''}"
+    sequences = _checked_samples(run)
+    if isinstance(sequences, int) and sequences < samples:  # a label per time step: predictions, not samples
+        said = f"the validation split has only {samples} predictions (a label per step of {sequences} sequence(s))"
     if accuracies:
         best = max(accuracies)
         low, high = wilson_interval(best, samples)
@@ -100,8 +103,17 @@ def split_overlap(run: Run) -> Optional[Finding]:
         f"{said} are exact copies of training samples (byte for byte): those results measure how well "
         "the model remembers, not how it does on new data",
         evidence,
-        "remove duplicate rows from the data before it is split (or use data with separate val/test files)",
+        _deduplicate(run),
     )
+
+
+def _deduplicate(run: Run) -> str:
+    """How to remove the copies, in the terms of the run's kind of data."""
+    copies = {
+        "csv": "duplicate rows",
+        "image_folder": "duplicate image files (the same picture under two names, or in two class folders)",
+    }.get(run.section("data").get("name"), "duplicate samples")
+    return f"remove {copies} from the data before it is split (or use data with separate val/test files)"
 
 
 def unscaled_inputs(run: Run) -> Optional[Finding]:

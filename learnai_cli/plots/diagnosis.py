@@ -42,7 +42,8 @@ def draw_marks(axis, x_key: str, marks: dict[str, Any]) -> None:
             marks["best_epoch"], color="green", linestyle="--", alpha=0.6, label=f"best (epoch {marks['best_epoch']})"
         )
     if isinstance(marks.get("overfitting_since"), int):
-        axis.axvspan(marks["overfitting_since"], axis.get_xlim()[1], color="red", alpha=0.08, label="val loss rising")
+        last_epoch = axis.dataLim.intervalx[1]  # the band ends with the curves, not in the axis' margin
+        axis.axvspan(marks["overfitting_since"], last_epoch, color="red", alpha=0.08, label="val loss rising")
 
 
 def health_figure(records: list[dict[str, Any]], title: str) -> Optional[Any]:
