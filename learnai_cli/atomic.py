@@ -224,31 +224,42 @@ def read_jsonl(path: Path, check: Callable[[dict[str, Any]], str | None] | None 
     object is skipped with a warning; an unreadable file reads as no records, with a warning. `check` says what is
     wrong with a record that is a JSON object (or None): such a record is skipped with a warning too."""
     try:
-        lines = read_regular(path).splitlines()
+        records, skipped = scan_jsonl(path, check)
     except FileNotFoundError:
         return []
     except OSError as error:
         logger.warning(f"{path}: cannot be read ({error.strerror or error}); no records taken from it")
         return []
-    records = []
+    for number, why, torn in skipped:
+        logger.warning(f"{path}: line {number} {why}{'' if torn else ' (damaged)'} and was skipped")
+    return records
+
+
+def scan_jsonl(
+    path: Path, check: Callable[[dict[str, Any]], str | None] | None = None
+) -> tuple[list[dict[str, Any]], list[tuple[int, str, bool]]]:
+    """(the sound records, (line number, what is wrong, torn) of each line skipped) of a JSONL file; torn: the last
+    line cut short by a kill, no damage. Raises OSError where the file cannot be read."""
+    lines = read_regular(path).splitlines()
+    records, skipped = [], []
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
         try:
             record = json.loads(raw.decode("utf-8"))
         except UnicodeDecodeError:
-            logger.warning(f"{path}: line {number} is not UTF-8 text (damaged) and was skipped")
+            skipped.append((number, "is not UTF-8 text", False))
             continue
         except ValueError:  # only the last line can be torn by a kill; a bad line before it was damaged
-            torn = "is incomplete (the write was cut short)" if number == len(lines) else "is not JSON (damaged)"
-            logger.warning(f"{path}: line {number} {torn} and was skipped")
+            torn = number == len(lines)
+            skipped.append((number, "is incomplete (the write was cut short)" if torn else "is not JSON", torn))
             continue
         problem = "is not a JSON object" if not isinstance(record, dict) else check(record) if check else None
         if problem:
-            logger.warning(f"{path}: line {number} {problem} (damaged) and was skipped")
+            skipped.append((number, problem, False))
         else:
             records.append(record)
-    return records
+    return records, skipped
 
 
 def dumps_jsonl(records: list[dict[str, Any]]) -> str:

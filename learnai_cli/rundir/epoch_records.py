@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from learnai_cli.atomic import read_regular
+from learnai_cli.atomic import read_regular, scan_jsonl
 from learnai_cli.numbers import is_finite_number
 from learnai_cli.rundir.layout import RunDir, metrics_record_problem
 
@@ -66,23 +66,7 @@ def _damaged_lines(run: RunDir) -> list[tuple[int, str]]:
     """(line number, what is wrong) of each line RunDir.metrics skips, but a torn last line (a kill cuts the last
     write short: no damage)."""
     try:
-        lines = read_regular(run.metrics_path).splitlines()
+        _, skipped = scan_jsonl(run.metrics_path, metrics_record_problem)
     except OSError:
         return []
-    bad = []
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            bad.append((number, "is not UTF-8 text"))
-            continue
-        except ValueError:
-            if number < len(lines):
-                bad.append((number, "is not JSON"))
-            continue
-        why = "is not a JSON object" if not isinstance(record, dict) else metrics_record_problem(record)
-        if why:
-            bad.append((number, why))
-    return bad
+    return [(number, why) for number, why, torn in skipped if not torn]
