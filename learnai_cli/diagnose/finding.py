@@ -72,9 +72,7 @@ class Run:
         refused = self.why_not_extendable()
         if refused is None:
             return f"learnai train --resume {self.id} train.epochs={epochs} (or train.epochs={epochs} in the config)"
-        changed = [f"train.epochs={epochs}"]
-        if refused.startswith("it ended at train.max_steps"):
-            changed.append("train.max_steps=null")
+        changed = [f"train.epochs={epochs}"] + (["train.max_steps=null"] if self.ended_at_max_steps else [])
         return f"{self.new_run(changed, also_dropped=('train.max_steps',))} (a new run: {refused})"
 
     def new_run(self, changed: list[str], also_dropped: tuple[str, ...] = ()) -> str:
@@ -100,9 +98,8 @@ class Run:
             return f"its {scheduler} schedule may be laid out over train.epochs, which --resume cannot stretch"
         if scheduler is not None and built_from_epochs is not False:
             return f"its {scheduler} schedule is laid out over train.epochs, and --resume cannot stretch it"
-        max_steps = self.section("train").get("max_steps")
-        if is_number(max_steps) and self.steps_done >= max_steps:
-            return f"it ended at train.max_steps={max_steps}, which --resume cannot change"
+        if self.ended_at_max_steps:
+            return f"it ended at train.max_steps={self.section('train')['max_steps']}, which --resume cannot change"
         return None
 
     def more_validation(self) -> str:
@@ -125,6 +122,11 @@ class Run:
         if isinstance(given, int) and given >= 1:
             return 2 * given
         return round(min(0.5, 2 * given), 4) if given < 0.5 else None
+
+    @property
+    def ended_at_max_steps(self) -> bool:
+        max_steps = self.section("train").get("max_steps")
+        return is_number(max_steps) and self.steps_done >= max_steps
 
     @property
     def steps_done(self) -> int:
