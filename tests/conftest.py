@@ -22,6 +22,12 @@ CONFIGS = REPO / "configs"
 # for, most of a small run's CPU time. Numbers are unchanged; a value set in the shell is kept.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+# A process that has matplotlib imported draws a training's final plots itself (plots/process.py) instead of starting
+# a helper process that imports it again (about 0.5 s of CPU and as long a wait, for each of the suite's hundreds of
+# in-process trainings). The helper is still tested: tests/test_plot_process.py removes this module to start real
+# helpers, and every `learnai train` the tests run as a subprocess starts one.
+import learnai_cli.plots.figures  # noqa: E402, F401
+
 
 class Cli:
     """Runs `learnai ...` through Typer's CliRunner with the runs root set to a temp folder."""

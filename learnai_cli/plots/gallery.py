@@ -12,6 +12,9 @@ from typing import Any
 from learnai_cli.plots.figures import plt, save_figure
 
 COLUMNS = 4  # images per row
+# a grid cell, in inches: its image below a two-line caption, a margin around both; the title band above the grid
+CELL_WIDTH, CELL_HEIGHT, CELL_PAD, CAPTION_HEIGHT, TITLE_HEIGHT = 2.3, 2.7, 0.12, 0.42, 0.45
+IMAGE_HEIGHT = CELL_HEIGHT - CAPTION_HEIGHT - 2 * CELL_PAD
 INPUT_WIDTH = 90  # characters of an input shown in the table
 
 
@@ -24,7 +27,8 @@ def gallery_figure(examples: list[dict[str, Any]], title: str):
 
 
 def plot_gallery(examples: list[dict[str, Any]], title: str, path: Path) -> Path:
-    return save_figure(gallery_figure(examples, title), path)
+    images = any("image" in example for example in examples)  # a grid sets its own margins; a table is cropped
+    return save_figure(gallery_figure(examples, title), path, margins_set=images)
 
 
 def _caption(example: dict[str, Any]) -> str:
@@ -34,18 +38,24 @@ def _caption(example: dict[str, Any]) -> str:
 
 
 def _image_grid(examples: list[dict[str, Any]], title: str):
+    """Each example in a cell of fixed size (its two-line caption above its image), laid out here rather than by
+    tight_layout, so the PNG is rendered once (saving.py) instead of three times: half a second less per `eval`."""
     rows = math.ceil(len(examples) / COLUMNS)
-    figure, axes = plt.subplots(rows, COLUMNS, figsize=(2.3 * COLUMNS, 2.7 * rows + 0.4), squeeze=False)
-    for axis in axes.flat:
+    width, height = CELL_WIDTH * COLUMNS, CELL_HEIGHT * rows + TITLE_HEIGHT
+    figure = plt.figure(figsize=(width, height))
+    for position, example in enumerate(examples):
+        row, column = divmod(position, COLUMNS)
+        bottom = height - TITLE_HEIGHT - (row + 1) * CELL_HEIGHT + CELL_PAD
+        box = (column * CELL_WIDTH + CELL_PAD, bottom, CELL_WIDTH - 2 * CELL_PAD, IMAGE_HEIGHT)
+        axis = figure.add_axes((box[0] / width, box[1] / height, box[2] / width, box[3] / height))
         axis.axis("off")
-    for axis, example in zip(axes.flat, examples):
         image = example.get("image")
         if image is not None:
             axis.imshow(image, cmap="gray" if getattr(image, "ndim", 3) == 2 else None, vmin=0, vmax=1)
         wrong = example["true"] != example["predicted"]
         axis.set_title(_caption(example), fontsize=8, color="firebrick" if wrong else "black", parse_math=False)
-    figure.suptitle(f"{title}\nhighest loss first; red: predicted wrong", fontsize=9, parse_math=False)
-    figure.tight_layout()
+    heading = f"{title}\nhighest loss first; red: predicted wrong"
+    figure.suptitle(heading, fontsize=9, parse_math=False, y=1 - 0.08 / height, va="top")
     return figure
 
 
