@@ -39,7 +39,7 @@ def _caption(example: dict[str, Any]) -> str:
 
 def _image_grid(examples: list[dict[str, Any]], title: str):
     """Each example in a cell of fixed size (its two-line caption above its image), laid out here rather than by
-    tight_layout, so the PNG is rendered once (saving.py) instead of three times: half a second less per `eval`."""
+    tight_layout, so the PNG is rendered once (saving.py) instead of three times (16 images: 0.48 s -> 0.29 s)."""
     rows = math.ceil(len(examples) / COLUMNS)
     width, height = CELL_WIDTH * COLUMNS, CELL_HEIGHT * rows + TITLE_HEIGHT
     figure = plt.figure(figsize=(width, height))
